@@ -1,0 +1,107 @@
+"""The ``pia`` command: parse options, make one library call, print the result.
+
+Errors of the library (:class:`pia.errors.PiaError`) print as one line and exit 2; nothing
+here holds analysis logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from pia import __version__
+from pia.errors import PiaError
+from pia.output import print_frame, parse_time
+from pia.snapshot import data_dir, list_incidents, open_incident, summary_table
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """Print an incident's merged timeline, or a summary line per incident without one."""
+    if args.incident:
+        events = open_incident(args.incident, args.data_dir).events()
+        print_frame(events, args.format, table_columns=["ts", "source", "kind", "actor", "text"])
+        return 0
+    ids = list_incidents(args.data_dir)
+    if not ids:
+        raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
+    table, failures = summary_table(args.data_dir, ids)
+    print_frame(table, args.format)
+    for line in failures:
+        print(f"pia: error: {line}", file=sys.stderr)
+    return 2 if failures else 0
+
+
+def cmd_import_slack(args: argparse.Namespace) -> int:
+    """Carve one channel of a Slack workspace export (folder or zip) into a snapshot."""
+    from pia.sources.slack_export import import_slack_export
+
+    path = import_slack_export(
+        args.export,
+        channel=args.channel,
+        incident=args.incident,
+        root=args.data_dir,
+        since=parse_time(args.since, "--since"),
+        until=parse_time(args.until, "--until"),
+    )
+    events = open_incident(args.incident, args.data_dir).events()
+    print(f"imported #{args.channel} into {path} ({len(events)} events)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --data-dir is accepted before or after the command; SUPPRESS keeps a later default
+    # from overwriting an earlier value.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the data dir holding incidents/ (default: $PIA_DATA_DIR, else ./data)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="pia",
+        description="Post-incident analysis from Slack and PagerDuty.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"pia {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    timeline = commands.add_parser(
+        "timeline", parents=[common], help="print an incident's timeline", description=cmd_timeline.__doc__
+    )
+    timeline.add_argument("incident", nargs="?", metavar="INCIDENT", help="incident id (omit for all)")
+    timeline.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    timeline.set_defaults(run=cmd_timeline)
+
+    importer = commands.add_parser("import", parents=[common], help="import data into a snapshot")
+    kinds = importer.add_subparsers(dest="kind", metavar="KIND", required=True)
+    export = kinds.add_parser(
+        "slack-export", parents=[common], help="carve a channel out of a Slack export", description=cmd_import_slack.__doc__
+    )
+    export.add_argument("export", metavar="EXPORT", help="the export's folder or zip file")
+    export.add_argument("--channel", required=True, metavar="NAME", help="channel name or id")
+    export.add_argument("--incident", required=True, metavar="ID", help="the snapshot to write")
+    export.add_argument("--since", metavar="ISO", help="keep messages at or after this time")
+    export.add_argument("--until", metavar="ISO", help="keep messages at or before this time")
+    export.set_defaults(run=cmd_import_slack)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.data_dir = getattr(args, "data_dir", None)
+    try:
+        return int(args.run(args))
+    except PiaError as error:
+        print(f"pia: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("pia: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,209 @@
+"""PagerDuty REST v2 bodies (incident, log entries, notes, alerts) to events.
+
+Pure: functions take decoded JSON plus ``origin`` for error messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from pia.errors import InputError
+from pia.events.schema import conform, empty_events
+
+_HUMAN_AGENTS = {"user_reference", "user"}
+# PagerDuty spells the same entry two ways across API versions and docs.
+_KIND_ALIASES = {"acknowledgement": "acknowledge", "unacknowledgement": "unacknowledge"}
+_OFFSET = r"(?:Z|z|[+-]\d{2}:?\d{2})$"
+
+
+def _ref(obj: Mapping[str, Any], fallback: str = "") -> str:
+    for key in ("html_url", "self"):
+        value = obj.get(key)
+        if isinstance(value, str) and value and value != "null":
+            return value
+    return fallback or str(obj.get("id") or "")
+
+
+def _people(entry: Mapping[str, Any]) -> str:
+    """Ids of the users an entry is about: who was notified, assigned or escalated to."""
+    refs = [entry.get("user"), entry.get("assigned_user"), *(entry.get("assignees") or ())]
+    return " ".join(str(r["id"]) for r in refs if isinstance(r, Mapping) and r.get("id"))
+
+
+def _detail(entry: Mapping[str, Any]) -> str:
+    channel = entry.get("channel") if isinstance(entry.get("channel"), Mapping) else {}
+    details = entry.get("event_details") if isinstance(entry.get("event_details"), Mapping) else {}
+    for value in (channel.get("summary"), details.get("description"), channel.get("subject")):
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _entries(payload: Any, origin: str) -> list[Any]:
+    if isinstance(payload, Mapping) and isinstance(payload.get("log_entries"), list):
+        return payload["log_entries"]
+    if isinstance(payload, Mapping) and isinstance(payload.get("log_entry"), Mapping):
+        return [payload["log_entry"]]
+    raise InputError(origin, "", "expected an object with a 'log_entries' list")
+
+
+def parse_times(values: pd.Series, origin: str, places: pd.Series) -> pd.Series:
+    """ISO 8601 times with an offset (``Z`` or ``±hh:mm``) to UTC; a time without one is an
+    error, since guessing the zone would shift every duration."""
+    text = values.astype("string")
+    bad = ~text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+    if bad.any():
+        i = bad.to_numpy().nonzero()[0][0]
+        raise InputError(
+            origin, places.iloc[i], f"timestamp {values.iloc[i]!r} has no UTC offset (add Z or +00:00)"
+        )
+    try:
+        return pd.to_datetime(text, utc=True, format="ISO8601")
+    except (ValueError, OverflowError):
+        for i, value in enumerate(text):
+            try:
+                pd.to_datetime(value, utc=True, format="ISO8601")
+            except (ValueError, OverflowError):
+                raise InputError(
+                    origin, places.iloc[i], f"timestamp {value!r} is not an ISO 8601 time"
+                ) from None
+        raise
+
+
+def log_entries_to_events(
+    payload: Any,
+    *,
+    incident: str,
+    origin: str = "log_entries.json",
+    incident_url: str = "",
+) -> pd.DataFrame:
+    """``{"log_entries": [...]}`` (all pages of GET /incidents/{id}/log_entries) to events.
+
+    ``kind`` is the entry type without ``_log_entry`` (``acknowledgement`` is read as
+    ``acknowledge``); unknown types are kept under their own name. ``is_human`` is true only for
+    entries whose agent is a user. Raises :class:`InputError` for an entry without ``type`` or
+    ``created_at``, or with a time that has no offset.
+    """
+    rows = []
+    for i, entry in enumerate(_entries(payload, origin)):
+        place = f"log_entries[{i}]"
+        if not isinstance(entry, Mapping):
+            raise InputError(origin, place, "is not an object")
+        for key in ("type", "created_at"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise InputError(origin, place, f"has no {key!r}")
+        agent = entry.get("agent") if isinstance(entry.get("agent"), Mapping) else {}
+        kind = entry["type"].removesuffix("_log_entry").removesuffix("_reference")
+        summary = str(entry.get("summary") or kind)
+        detail = _detail(entry)
+        entry_id = str(entry.get("id") or "")
+        rows.append(
+            {
+                "place": place,
+                "created_at": entry["created_at"],
+                "kind": _KIND_ALIASES.get(kind, kind),
+                "actor": str(agent.get("summary") or agent.get("id") or "PagerDuty"),
+                "actor_id": str(agent.get("id") or ""),
+                "is_human": agent.get("type") in _HUMAN_AGENTS,
+                "text": f"{summary}: {detail}" if detail and detail not in summary else summary,
+                "ref": _ref(entry, f"{incident_url}/log_entries/{entry_id}" if incident_url else entry_id),
+                "mentions": _people(entry),
+            }
+        )
+    return _finish(rows, incident, origin)
+
+
+def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", incident_url: str = "") -> pd.DataFrame:
+    """``{"notes": [...]}`` to ``note`` events (the note's text, its author)."""
+    notes = payload.get("notes") if isinstance(payload, Mapping) else None
+    if not isinstance(notes, list):
+        raise InputError(origin, "", "expected an object with a 'notes' list")
+    rows = []
+    for i, note in enumerate(notes):
+        place = f"notes[{i}]"
+        if not isinstance(note, Mapping) or not isinstance(note.get("created_at"), str):
+            raise InputError(origin, place, "is not a note with a 'created_at'")
+        user = note.get("user") if isinstance(note.get("user"), Mapping) else {}
+        rows.append(
+            {
+                "place": place,
+                "created_at": note["created_at"],
+                "kind": "note",
+                "actor": str(user.get("summary") or user.get("id") or "PagerDuty"),
+                "actor_id": str(user.get("id") or ""),
+                "is_human": user.get("type") in _HUMAN_AGENTS,
+                "text": str(note.get("content") or ""),
+                "ref": incident_url or str(note.get("id") or ""),
+                "mentions": "",
+            }
+        )
+    return _finish(rows, incident, origin)
+
+
+def alerts_to_events(payload: Any, *, incident: str, origin: str = "alerts.json") -> pd.DataFrame:
+    """``{"alerts": [...]}`` to ``alert`` events (never human)."""
+    alerts = payload.get("alerts") if isinstance(payload, Mapping) else None
+    if not isinstance(alerts, list):
+        raise InputError(origin, "", "expected an object with an 'alerts' list")
+    rows = []
+    for i, alert in enumerate(alerts):
+        place = f"alerts[{i}]"
+        if not isinstance(alert, Mapping) or not isinstance(alert.get("created_at"), str):
+            raise InputError(origin, place, "is not an alert with a 'created_at'")
+        source = alert.get("integration") or alert.get("service") or {}
+        rows.append(
+            {
+                "place": place,
+                "created_at": alert["created_at"],
+                "kind": "alert",
+                "actor": str(source.get("summary") or "PagerDuty") if isinstance(source, Mapping) else "PagerDuty",
+                "actor_id": str(source.get("id") or "") if isinstance(source, Mapping) else "",
+                "is_human": False,
+                "text": str(alert.get("summary") or ""),
+                "ref": _ref(alert),
+                "mentions": "",
+            }
+        )
+    return _finish(rows, incident, origin)
+
+
+def _finish(rows: list[dict[str, Any]], incident: str, origin: str) -> pd.DataFrame:
+    if not rows:
+        return empty_events()
+    raw = pd.DataFrame(rows)
+    ts = parse_times(raw["created_at"], origin, raw["place"])
+    frame = raw.drop(columns=["place", "created_at"]).assign(
+        incident=incident, ts=ts, source="pagerduty", channel=incident, thread="", edited=False, reactions=""
+    )
+    return conform(frame.sort_values("ts", kind="stable"))
+
+
+def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, Any]:
+    """The fields of GET /incidents/{id} that the timeline needs: id, number, title, status,
+    urgency, service, created and resolved times, html_url."""
+    body = payload.get("incident") if isinstance(payload, Mapping) else None
+    if not isinstance(body, Mapping):
+        raise InputError(origin, "", "expected an object with an 'incident' object")
+    if not isinstance(body.get("id"), str):
+        raise InputError(origin, "incident.id", "is missing")
+    times = {}
+    for key in ("created_at", "resolved_at", "last_status_change_at"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            times[key] = parse_times(pd.Series([value]), origin, pd.Series([f"incident.{key}"])).iloc[0]
+        else:
+            times[key] = None
+    service = body.get("service") if isinstance(body.get("service"), Mapping) else {}
+    return {
+        "id": body["id"],
+        "number": body.get("incident_number"),
+        "title": str(body.get("title") or body.get("summary") or ""),
+        "status": str(body.get("status") or ""),
+        "urgency": str(body.get("urgency") or ""),
+        "service": str(service.get("summary") or ""),
+        "html_url": _ref(body),
+        **times,
+    }

@@ -1,0 +1,100 @@
+"""The events DataFrame: one row per thing that happened in an incident.
+
+The contract is declared once here (:data:`COLUMNS`) and checked at the boundary by
+:func:`validate`, which lists every problem at once instead of stopping at the first.
+Time is timezone-aware UTC throughout; conversion to a display zone happens only in reports.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pia.errors import PiaError
+
+#: column -> dtype. The first ten are design.md's contract; the last four carry what the
+#: readers know and the detectors need (see docs/events.md).
+COLUMNS: dict[str, str] = {
+    "incident": "string",
+    "ts": "datetime64[ns, UTC]",
+    "source": "category",
+    "kind": "category",
+    "actor": "string",
+    "actor_id": "string",
+    "is_human": "bool",
+    "text": "string",
+    "ref": "string",
+    "thread": "string",
+    "channel": "string",
+    "edited": "bool",
+    "reactions": "string",
+    "mentions": "string",
+}
+
+SOURCES = ("slack", "pagerduty", "manual")
+_NOT_NULL = ("incident", "ts", "source", "kind")
+
+
+class SchemaError(PiaError):
+    """An events DataFrame that breaks the contract; ``problems`` lists every breach."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("events do not match the schema: " + "; ".join(problems))
+
+
+def empty_events() -> pd.DataFrame:
+    """An events DataFrame with no rows and the contract's columns and dtypes."""
+    return conform(pd.DataFrame({name: [] for name in COLUMNS}))
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cast ``frame`` to the contract's dtypes and column order; missing text columns are ''."""
+    out = pd.DataFrame(index=frame.index)
+    for name, dtype in COLUMNS.items():
+        if name in frame:
+            column = frame[name]
+        elif dtype == "bool":
+            column = pd.Series(False, index=frame.index)
+        else:
+            column = pd.Series("", index=frame.index)
+        if dtype == "string":
+            column = column.fillna("").astype("string")
+        elif dtype == "bool":
+            column = column.fillna(False).astype("bool")
+        elif dtype == "category":
+            column = column.astype("string").astype("category")
+        else:
+            column = pd.to_datetime(column, utc=True).astype(dtype)
+        out[name] = column
+    return out.reset_index(drop=True)
+
+
+def validate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` unchanged if it meets the contract, else raise :class:`SchemaError`.
+
+    Checks every column's presence and dtype, nulls where none are allowed, the ``source``
+    values and the order by ``ts``, and reports all breaches together.
+    """
+    problems = []
+    for name, dtype in COLUMNS.items():
+        if name not in frame:
+            problems.append(f"column {name!r} is missing")
+        elif str(frame[name].dtype) != dtype and not (
+            dtype == "string" and isinstance(frame[name].dtype, pd.StringDtype)
+        ):
+            problems.append(f"column {name!r} is {frame[name].dtype}, not {dtype}")
+    extra = [name for name in frame if name not in COLUMNS]
+    if extra:
+        problems.append(f"unexpected columns {extra}")
+    for name in _NOT_NULL:
+        if name in frame and frame[name].isna().any():
+            problems.append(f"column {name!r} has {int(frame[name].isna().sum())} null values")
+    if "source" in frame:
+        unknown = set(frame["source"].dropna().astype(str)) - set(SOURCES)
+        if unknown:
+            problems.append(f"unknown sources {sorted(unknown)}")
+    if "ts" in frame and not frame["ts"].is_monotonic_increasing:
+        problems.append("rows are not sorted by ts")
+    if problems:
+        raise SchemaError(problems)
+    return frame

@@ -1,0 +1,322 @@
+"""Slack messages (export day files or API pages, both in export form) to events.
+
+Pure: every function takes payloads already decoded from JSON, plus ``origin`` (the file or URL
+they came from) so an error can name it. Opening files is the snapshot layer's job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pia.errors import InputError
+from pia.events.schema import conform, empty_events
+
+#: Slack's message timestamp: unix seconds, a dot, six digits of sequence (microseconds).
+_TS_PATTERN = r"^\d{1,10}\.\d{1,6}$"
+# datetime64[ns] ends in 2262; a ts past that is not a real Slack timestamp.
+_MAX_SECONDS = 9_223_372_035
+
+_SUBTYPE_KIND = {
+    "bot_message": "bot",
+    "channel_join": "join",
+    "group_join": "join",
+    "channel_leave": "leave",
+    "group_leave": "leave",
+    "tombstone": "deleted",
+    "message_deleted": "deleted",
+}
+# Subtypes that are ordinary speech: they stay `message` (or `reply` in a thread).
+_SPEECH = {"", "file_share", "thread_broadcast", "me_message", "file_comment"}
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Names for the ids that appear in messages: users, bots and channels."""
+
+    users: Mapping[str, str] = field(default_factory=dict)
+    bots: frozenset[str] = frozenset()
+    channels: Mapping[str, str] = field(default_factory=dict)
+    timezones: Mapping[str, str] = field(default_factory=dict)
+
+    def name(self, user_id: str) -> str:
+        return self.users.get(user_id, user_id)
+
+
+def display_name(user: Mapping[str, Any]) -> str:
+    """A user's name as Slack shows it: display_name, else real_name, else name, else id."""
+    profile = user.get("profile") or {}
+    for candidate in (
+        profile.get("display_name"),
+        profile.get("real_name"),
+        user.get("real_name"),
+        user.get("name"),
+    ):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()
+    return str(user.get("id", ""))
+
+
+def directory(
+    users: Iterable[Mapping[str, Any]] = (),
+    channels: Iterable[Mapping[str, Any]] = (),
+    *,
+    origin: str = "users.json",
+) -> Directory:
+    """Build a :class:`Directory` from users.json / users.list members and channels.json."""
+    names: dict[str, str] = {}
+    bots: set[str] = {"USLACKBOT"}
+    zones: dict[str, str] = {}
+    for i, user in enumerate(users):
+        if not isinstance(user, Mapping) or not isinstance(user.get("id"), str):
+            raise InputError(origin, f"user {i}", "is not a user object with a string 'id'")
+        names[user["id"]] = display_name(user)
+        if user.get("is_bot") or user.get("is_app_user"):
+            bots.add(user["id"])
+        if isinstance(user.get("tz"), str) and user["tz"]:
+            zones[user["id"]] = user["tz"]
+    rooms = {
+        str(c["id"]): str(c.get("name") or c["id"])
+        for c in channels
+        if isinstance(c, Mapping) and "id" in c
+    }
+    return Directory(names, frozenset(bots), rooms, zones)
+
+
+def parse_ts(values: pd.Series) -> pd.Series:
+    """Slack ``ts`` strings to UTC datetimes, exactly (integer arithmetic, no float rounding).
+
+    Raises ``ValueError`` naming the first value that is not a Slack timestamp.
+    """
+    text = values.astype("string")
+    good = text.str.fullmatch(_TS_PATTERN).fillna(False).astype(bool)
+    if not good.all():
+        first = values[~good.to_numpy()].iloc[0]
+        raise ValueError(f"ts {first!r} is not a Slack timestamp (seconds.micros)")
+    parts = text.str.split(".", n=1, expand=True)
+    seconds = parts[0].astype("int64")
+    if (seconds > _MAX_SECONDS).any():
+        raise ValueError(f"ts {values[seconds > _MAX_SECONDS].iloc[0]!r} is out of range")
+    micros = parts[1].str.pad(6, side="right", fillchar="0").astype("int64")
+    nanos = seconds.to_numpy() * 1_000_000_000 + micros.to_numpy() * 1_000
+    return pd.Series(pd.to_datetime(nanos, unit="ns", utc=True), index=values.index)
+
+
+_MARKUP = re.compile(r"<([^<>]*)>")
+_MENTION = r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>"
+
+
+def resolve_markup(text: pd.Series, names: Directory) -> pd.Series:
+    """Slack markup to readable text: ``<@U1>`` → ``@Name``, ``<#C1|x>`` → ``#x``, links,
+    ``<!here>`` → ``@here``, and the ``&amp;``/``&lt;``/``&gt;`` entities decoded last."""
+
+    def one(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith("@"):
+            return "@" + names.users.get(target[1:], label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or names.channels.get(target[1:], target[1:]))
+        if target.startswith("!"):
+            command = target[1:]
+            if command.startswith("subteam^"):
+                return label or "@" + command.split("^", 1)[1]
+            if command.startswith("date^"):
+                return label or command
+            return "@" + command
+        if target.startswith("mailto:"):
+            return label or target[len("mailto:") :]
+        if label and label != target:
+            return f"{label} ({target})"
+        return target
+
+    out = text.fillna("").astype("string").str.replace(_MARKUP, one, regex=True)
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
+        out = out.str.replace(entity, char, regex=False)
+    return out
+
+
+def _attachment_text(message: Mapping[str, Any]) -> str:
+    pieces = []
+    for attachment in message.get("attachments") or ():
+        if isinstance(attachment, Mapping):
+            for key in ("pretext", "text", "fallback", "title"):
+                value = attachment.get(key)
+                if isinstance(value, str) and value:
+                    pieces.append(value)
+                    break
+    return "\n".join(pieces)
+
+
+def _file_text(message: Mapping[str, Any]) -> str:
+    names = [
+        str(f.get("title") or f.get("name") or f.get("id") or "file")
+        for f in message.get("files") or ()
+        if isinstance(f, Mapping)
+    ]
+    return " ".join(f"[file: {name}]" for name in names)
+
+
+def _comment(message: Mapping[str, Any]) -> Mapping[str, Any]:
+    comment = message.get("comment")
+    return comment if isinstance(comment, Mapping) else {}
+
+
+def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
+    subtype = str(message.get("subtype") or "")
+    text = message.get("text") if isinstance(message.get("text"), str) else ""
+    if not text:
+        text = _attachment_text(message)
+    files = _file_text(message)
+    if files:
+        text = f"{text} {files}".strip()
+    bot_profile = message.get("bot_profile") if isinstance(message.get("bot_profile"), Mapping) else {}
+    reactions = [
+        str(r.get("name")) for r in message.get("reactions") or () if isinstance(r, Mapping)
+    ]
+    return {
+        "raw_ts": message.get("ts"),
+        "type": str(message.get("type") or "message"),
+        "subtype": subtype,
+        "user": str(message.get("user") or _comment(message).get("user") or ""),
+        "bot_id": str(message.get("bot_id") or ""),
+        "username": str(message.get("username") or bot_profile.get("name") or ""),
+        "text": text,
+        "thread_ts": str(message.get("thread_ts") or ""),
+        "edited": edited or isinstance(message.get("edited"), Mapping),
+        "reactions": ",".join(reactions),
+    }
+
+
+def _rows(messages: list[Any], origin: str) -> tuple[list[dict[str, Any]], set[str]]:
+    """Flatten one list of messages into row dicts; also return the ts of deleted messages."""
+    rows, deleted = [], set()
+    for i, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object")
+        subtype = message.get("subtype")
+        if subtype == "message_changed" and isinstance(message.get("message"), Mapping):
+            inner = message["message"]
+            before = message.get("previous_message") or {}
+            changed = "edited" in inner or inner.get("text") != before.get("text", inner.get("text"))
+            message, edited = inner, changed
+        elif subtype == "message_deleted" and "deleted_ts" in message:
+            deleted.add(str(message["deleted_ts"]))
+            message, edited = {**message, "ts": message["deleted_ts"], "text": ""}, False
+        else:
+            edited = False
+        if "ts" not in message or message["ts"] is None:
+            raise InputError(origin, f"message {i}", "has no 'ts'")
+        if not isinstance(message["ts"], str):
+            raise InputError(origin, f"message {i}", f"ts {message['ts']!r} is not a Slack timestamp string")
+        rows.append(_row(message, edited) | {"place": f"message {i}"})
+    return rows, deleted
+
+
+def messages_to_events(
+    day_files: Iterable[tuple[str, Any]],
+    *,
+    incident: str,
+    channel: str,
+    channel_id: str = "",
+    names: Directory = Directory(),
+) -> pd.DataFrame:
+    """One channel's messages to events.
+
+    ``day_files`` yields ``(origin, payload)`` pairs: a day file's path and its decoded list of
+    messages (an API page's ``messages`` list works the same). Messages whose ``ts`` appears in
+    several day files are kept once (the last copy); a deleted message keeps a ``deleted`` trace
+    without text; an edit keeps the latest text with ``edited`` set.
+
+    Raises :class:`InputError` naming the origin and message index for a payload that is not a
+    list, a message without ``ts`` or a ``ts`` that is not a Slack timestamp.
+    """
+    rows: list[dict[str, Any]] = []
+    deleted: set[str] = set()
+    for origin, payload in day_files:
+        if not isinstance(payload, list):
+            raise InputError(
+                origin, "", f"a day file must be a JSON list of messages, not {_json_type(payload)}"
+            )
+        more, gone = _rows(payload, origin)
+        rows.extend(dict(row, origin=origin) for row in more)
+        deleted |= gone
+    if not rows:
+        return empty_events()
+    raw = pd.DataFrame(rows)
+    try:
+        ts = parse_ts(raw["raw_ts"])
+    except ValueError as error:
+        bad = raw[~raw["raw_ts"].str.fullmatch(_TS_PATTERN)]
+        first = bad.iloc[0] if len(bad) else raw.iloc[0]
+        raise InputError(first["origin"], first["place"], str(error)) from None
+    return _frame(raw.assign(ts=ts), deleted, incident, channel, channel_id or channel, names)
+
+
+def _frame(
+    raw: pd.DataFrame,
+    deleted: set[str],
+    incident: str,
+    channel: str,
+    channel_id: str,
+    names: Directory,
+) -> pd.DataFrame:
+    subtype = raw["subtype"]
+    in_thread = (raw["thread_ts"] != "") & (raw["thread_ts"] != raw["raw_ts"])
+    is_bot = (
+        (subtype == "bot_message")
+        | (raw["bot_id"] != "")
+        | raw["user"].isin(names.bots)
+        | (raw["user"] == "")
+    )
+    kind = np.select(
+        [
+            raw["type"] != "message",
+            subtype.isin(list(_SUBTYPE_KIND)),
+            is_bot & subtype.isin(list(_SPEECH)),
+            subtype.isin(list(_SPEECH)) & in_thread,
+            subtype.isin(list(_SPEECH)),
+        ],
+        [raw["type"], subtype.map(_SUBTYPE_KIND), "bot", "reply", "message"],
+        default=subtype,
+    )
+    kind = pd.Series(kind, index=raw.index).where(~raw["raw_ts"].isin(deleted), "deleted")
+    known = raw["user"].map(names.users)
+    actor = known.fillna(raw["username"].where(raw["username"] != "", raw["user"]))
+    actor = actor.where(actor != "", raw["bot_id"])
+    digits = raw["raw_ts"].str.replace(".", "", regex=False)
+    ref = f"https://slack.com/archives/{channel_id}/p" + digits
+    ref = ref.where(~in_thread, ref + "?thread_ts=" + raw["thread_ts"] + f"&cid={channel_id}")
+    text = resolve_markup(raw["text"], names).where(kind != "deleted", "")
+    mentions = raw["text"].str.findall(_MENTION).str.join(" ")
+    frame = pd.DataFrame(
+        {
+            "incident": incident,
+            "ts": raw["ts"],
+            "source": "slack",
+            "kind": kind,
+            "actor": actor,
+            "actor_id": raw["user"].where(raw["user"] != "", raw["bot_id"]),
+            "is_human": ~is_bot,
+            "text": text,
+            "ref": ref,
+            "thread": raw["thread_ts"],
+            "channel": channel,
+            "edited": raw["edited"].astype(bool),
+            "reactions": raw["reactions"],
+            "mentions": mentions,
+        }
+    )
+    # The same ts in two day files is one message; a deletion supersedes the message itself.
+    frame = frame.drop_duplicates(subset=["ts", "kind"], keep="last")
+    frame = frame[~(frame["ts"].isin(frame.loc[frame["kind"] == "deleted", "ts"]) & (frame["kind"] != "deleted"))]
+    return conform(frame.sort_values("ts", kind="stable"))
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", str: "a string", type(None): "null"}.get(type(value), type(value).__name__)

@@ -1,0 +1,33 @@
+"""Merging per-source events into one timeline, and summarising it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from pia.events.schema import conform, empty_events, validate
+
+
+def merge(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate events frames into one, sorted by ``ts`` (ties keep source order), validated."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_events()
+    merged = pd.concat([conform(f) for f in frames], ignore_index=True)
+    merged = merged.sort_values("ts", kind="stable", ignore_index=True)
+    return validate(conform(merged))
+
+
+def summarise(events: pd.DataFrame) -> dict[str, object]:
+    """A few numbers that describe a timeline at a glance."""
+    humans = events.loc[events["is_human"], "actor"]
+    return {
+        "events": len(events),
+        "slack": int((events["source"] == "slack").sum()),
+        "pagerduty": int((events["source"] == "pagerduty").sum()),
+        "people": int(humans.nunique()),
+        "first": events["ts"].min() if len(events) else None,
+        "last": events["ts"].max() if len(events) else None,
+        "span": (events["ts"].max() - events["ts"].min()) if len(events) else None,
+    }

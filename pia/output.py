@@ -1,0 +1,85 @@
+"""Formatting results for the terminal: tables, CSV and JSON, and parsing time options."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import pandas as pd
+
+from pia.errors import PiaError
+
+_TEXT_WIDTH = 90
+
+
+def parse_time(value: str | None, option: str) -> pd.Timestamp | None:
+    """An ISO 8601 option value with an offset, as UTC; None stays None."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        raise PiaError(f"{option}: {value!r} is not an ISO 8601 time (e.g. 2026-03-14T14:00:00Z)") from None
+    if stamp.tzinfo is None:
+        raise PiaError(f"{option}: {value!r} has no UTC offset (add Z or +00:00)")
+    return stamp.tz_convert("UTC")
+
+
+def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for name in out:
+        column = out[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            out[name] = column.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+        elif pd.api.types.is_timedelta64_dtype(column):
+            out[name] = column.map(human_duration)
+        elif pd.api.types.is_string_dtype(column) or column.dtype == object:
+            text = column.astype("string").fillna("").str.replace(r"\s+", " ", regex=True)
+            long = text.str.len() > _TEXT_WIDTH
+            text = text.where(~long, text.str.slice(0, _TEXT_WIDTH - 1) + "…")
+            # to_string right-aligns values; text reads better left-aligned
+            width = max(int(text.str.len().max() or 0), len(str(name)))
+            out[name] = text.str.pad(width, side="right")
+    return out
+
+
+def human_duration(value: object) -> str:
+    """``1h 05m``-style text for a timedelta (or seconds); missing values print as ``–``."""
+    if value is None or pd.isna(value):
+        return "–"
+    seconds = int(value.total_seconds() if isinstance(value, pd.Timedelta) else float(value))
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs:02d}s"
+    return f"{sign}{secs}s"
+
+
+def print_frame(
+    frame: pd.DataFrame,
+    fmt: str = "table",
+    *,
+    table_columns: Sequence[str] | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """Print ``frame`` as an aligned table (shortened text), CSV or JSON records (full text,
+    ISO 8601 times)."""
+    out = out or sys.stdout
+    if fmt == "csv":
+        frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    elif fmt == "json":
+        out.write(frame.to_json(orient="records", date_format="iso", date_unit="us", force_ascii=False, indent=1))
+        out.write("\n")
+    else:
+        shown = _for_table(frame[list(table_columns)] if table_columns else frame)
+        if shown.empty:
+            out.write("(no rows)\n")
+        else:
+            out.write(shown.to_string(index=False, justify="left") + "\n")

@@ -1,0 +1,339 @@
+"""The on-disk incident snapshot: finding incidents, reading their files, writing atomically.
+
+This is the outer layer that opens paths; it hands decoded payloads to the pure readers in
+:mod:`pia.events`. Layout (design.md)::
+
+    <data-dir>/incidents/<incident-id>/
+      incident.toml
+      slack/users.json, channels.json, <channel>/<YYYY-MM-DD>.json   (or slack.zip, same inside)
+      pagerduty/incident.json, log_entries.json, notes.json?, alerts.json?
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from pia.errors import ConfigError, InputError, PiaError, UnknownIncident
+from pia.events import pagerduty, slack
+from pia.events.timeline import merge, summarise
+
+DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+_CHANNEL_LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
+_USER_LISTS = ("users.json", "org_users.json")
+
+
+def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """The data dir: ``path`` if given, else ``$PIA_DATA_DIR``, else ``./data``."""
+    return Path(path if path is not None else os.environ.get("PIA_DATA_DIR") or "data")
+
+
+def list_incidents(root: str | os.PathLike[str] | None = None) -> list[str]:
+    """Ids of every incident snapshot in the data dir, sorted."""
+    base = data_dir(root) / "incidents"
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def read_json(path: str | os.PathLike[str], data: bytes | None = None) -> Any:
+    """Decode a JSON file; malformed JSON is an :class:`InputError` with its line and column."""
+    try:
+        raw = Path(path).read_bytes() if data is None else data
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InputError(path, f"line {error.lineno} column {error.colno}", f"malformed JSON: {error.msg}") from None
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"byte {error.start}", "not UTF-8 text") from None
+    except OSError as error:
+        raise InputError(path, "", error.strerror or str(error)) from None
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Decode a TOML file; a syntax error is a :class:`ConfigError` with its place."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        place = message[message.find("(") + 1 : message.rfind(")")] if "(" in message else ""
+        raise ConfigError(path, place, f"malformed TOML: {message.split(' (')[0]}") from None
+    except OSError as error:
+        raise ConfigError(path, "", error.strerror or str(error)) from None
+
+
+class Tree:
+    """A Slack export read the same way whether it is a folder or a zip file.
+
+    Names are POSIX paths relative to the export's root; a zip whose members all sit in one
+    top folder (as when a folder is zipped) is read from inside that folder.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._zip: zipfile.ZipFile | None = None
+        if self.path.is_dir():
+            self._names = sorted(
+                p.relative_to(self.path).as_posix() for p in self.path.rglob("*.json") if p.is_file()
+            )
+            self._prefix = ""
+        elif zipfile.is_zipfile(self.path):
+            self._zip = zipfile.ZipFile(self.path)
+            members = [n for n in self._zip.namelist() if n.endswith(".json")]
+            self._prefix = _common_root(members)
+            self._names = sorted(n[len(self._prefix) :] for n in members)
+        elif self.path.exists():
+            raise InputError(self.path, "", "not a folder or a zip file")
+        else:
+            raise InputError(self.path, "", "no such file or folder")
+
+    def names(self) -> list[str]:
+        return self._names
+
+    def where(self, name: str) -> str:
+        """The path to show in messages for member ``name``."""
+        return f"{self.path}/{name}" if self._zip is None else f"{self.path}:{self._prefix}{name}"
+
+    def json(self, name: str) -> Any:
+        if self._zip is None:
+            return read_json(self.path / name)
+        return read_json(self.where(name), self._zip.read(self._prefix + name))
+
+    def json_or(self, name: str, default: Any) -> Any:
+        return self.json(name) if name in self._names else default
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+def _common_root(names: list[str]) -> str:
+    tops = {PurePosixPath(n).parts[0] for n in names if "/" in n}
+    if len(tops) == 1 and all("/" in n for n in names):
+        return tops.pop() + "/"
+    return ""
+
+
+def export_directory(tree: Tree) -> slack.Directory:
+    """Users and channels of an export (plain or Enterprise Grid)."""
+    users: list[Any] = []
+    for name in _USER_LISTS:
+        found = tree.json_or(name, [])
+        if not isinstance(found, list):
+            raise InputError(tree.where(name), "", "expected a JSON list of users")
+        users.extend(found)
+    channels: list[Any] = []
+    for name in _CHANNEL_LISTS:
+        found = tree.json_or(name, [])
+        if not isinstance(found, list):
+            raise InputError(tree.where(name), "", "expected a JSON list of channels")
+        channels.extend(found)
+    return slack.directory(users, channels, origin=tree.where("users.json"))
+
+
+def channel_days(tree: Tree, channel: str) -> list[str]:
+    """Names of a channel's day files in ``tree``, in date order."""
+    return [n for n in tree.names() if n.startswith(channel + "/") and DAY_FILE.match(n[len(channel) + 1 :])]
+
+
+def slack_events(tree: Tree, incident: str, names: slack.Directory | None = None) -> pd.DataFrame:
+    """Every channel folder of a snapshot's Slack export, as events."""
+    names = names or export_directory(tree)
+    ids = {name: cid for cid, name in names.channels.items()}
+    channels = sorted({n.split("/", 1)[0] for n in tree.names() if "/" in n})
+    frames = [
+        slack.messages_to_events(
+            ((tree.where(day), tree.json(day)) for day in channel_days(tree, channel)),
+            incident=incident,
+            channel=channel,
+            channel_id=ids.get(channel, channel),
+            names=names,
+        )
+        for channel in channels
+        if channel_days(tree, channel)
+    ]
+    return merge(frames)
+
+
+@dataclass
+class Incident:
+    """An incident snapshot on disk: its id, folder and ``incident.toml``."""
+
+    id: str
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def slack_source(self) -> Path | None:
+        for candidate in (self.path / "slack", self.path / "slack.zip"):
+            if candidate.exists():
+                return candidate
+        return None
+
+    @property
+    def pagerduty_dir(self) -> Path | None:
+        folder = self.path / "pagerduty"
+        return folder if folder.is_dir() else None
+
+    def pagerduty_incident(self) -> dict[str, Any] | None:
+        """The summary of ``pagerduty/incident.json``, or None where there is none."""
+        folder = self.pagerduty_dir
+        if folder is None or not (folder / "incident.json").exists():
+            return None
+        return pagerduty.incident_summary(read_json(folder / "incident.json"), str(folder / "incident.json"))
+
+    def directory(self) -> slack.Directory:
+        """Names of the Slack users and channels in the snapshot (empty without Slack)."""
+        if self.slack_source is None:
+            return slack.Directory()
+        tree = Tree(self.slack_source)
+        try:
+            return export_directory(tree)
+        finally:
+            tree.close()
+
+    def events(self) -> pd.DataFrame:
+        """The merged, validated events of this snapshot (design.md's events DataFrame)."""
+        frames = []
+        source = self.slack_source
+        if source is not None:
+            tree = Tree(source)
+            try:
+                frames.append(slack_events(tree, self.id))
+            finally:
+                tree.close()
+        if self.pagerduty_dir is not None:
+            frames.append(self._pagerduty_events(self.pagerduty_dir))
+        if not frames:
+            raise InputError(self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/")
+        return merge(frames)
+
+    def _pagerduty_events(self, folder: Path) -> pd.DataFrame:
+        summary = self.pagerduty_incident()
+        url = summary["html_url"] if summary else ""
+        log = folder / "log_entries.json"
+        if not log.exists():
+            raise InputError(log, "", "missing: a PagerDuty snapshot needs log_entries.json")
+        frames = [pagerduty.log_entries_to_events(read_json(log), incident=self.id, origin=str(log), incident_url=url)]
+        if (folder / "notes.json").exists():
+            notes = pagerduty.notes_to_events(
+                read_json(folder / "notes.json"), incident=self.id, origin=str(folder / "notes.json"), incident_url=url
+            )
+            frames.append(_notes_not_in_log(notes, frames[0]))
+        if (folder / "alerts.json").exists():
+            frames.append(
+                pagerduty.alerts_to_events(read_json(folder / "alerts.json"), incident=self.id, origin=str(folder / "alerts.json"))
+            )
+        return merge(frames)
+
+
+def _notes_not_in_log(notes: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
+    """Notes that the log's ``annotate`` entries do not already show (same second, same author)."""
+    annotated = log.loc[log["kind"] == "annotate", ["ts", "actor_id"]]
+    key = notes["ts"].dt.floor("s").astype(str) + notes["actor_id"]
+    seen = annotated["ts"].dt.floor("s").astype(str) + annotated["actor_id"]
+    return notes[~key.isin(seen)]
+
+
+def open_incident(incident: str, root: str | os.PathLike[str] | None = None) -> Incident:
+    """The snapshot of ``incident`` in the data dir; :class:`UnknownIncident` lists the known."""
+    base = data_dir(root)
+    path = base / "incidents" / incident
+    if not incident or "/" in incident or incident.startswith(".") or not path.is_dir():
+        raise UnknownIncident(incident, base, list_incidents(base))
+    toml = path / "incident.toml"
+    meta = read_toml(toml) if toml.exists() else {}
+    if meta.get("id", incident) != incident:
+        raise ConfigError(toml, "id", f"is {meta['id']!r} but the folder is {incident!r}")
+    return Incident(incident, path, {"id": incident, **meta})
+
+
+def summary_table(root: str | os.PathLike[str] | None, ids: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """One row per incident (title, severity, event counts, first and last event), and a
+    one-line message for each incident that could not be read; one bad snapshot does not stop
+    the others."""
+    rows, failures = [], []
+    for incident_id in ids:
+        try:
+            incident = open_incident(incident_id, root)
+            stats = summarise(incident.events())
+        except PiaError as error:
+            failures.append(str(error))
+            continue
+        rows.append(
+            {
+                "incident": incident_id,
+                "title": incident.meta.get("title", ""),
+                "severity": incident.meta.get("severity", ""),
+                **stats,
+            }
+        )
+    return pd.DataFrame(rows), failures
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and a rename, so readers
+    see the old file or the new one, never half of one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dump_json(payload: Any) -> bytes:
+    return (json.dumps(payload, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+@contextmanager
+def staged_folder(final: str | os.PathLike[str]) -> Iterator[Path]:
+    """Build a folder beside ``final`` and swap it in whole when the block succeeds.
+
+    If the block raises, ``final`` is left exactly as it was and the staging folder is removed.
+    """
+    target = Path(final)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial"))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(stage, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_payloads(folder: Path, files: Mapping[str, Any]) -> None:
+    """Write ``{relative path: JSON payload}`` under ``folder``."""
+    for name, payload in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(dump_json(payload))
+
