@@ -153,13 +153,14 @@ def _attachment_text(message: Mapping[str, Any]) -> str:
     return "\n".join(pieces)
 
 
-def _file_text(message: Mapping[str, Any]) -> str:
+def _file_text(message: Mapping[str, Any], text: str) -> str:
+    """``[file: title]`` for each shared file the text does not already name (older exports
+    carry one ``file``, newer ones a ``files`` list)."""
+    files = [message.get("file"), *(message.get("files") or ())]
     names = [
-        str(f.get("title") or f.get("name") or f.get("id") or "file")
-        for f in message.get("files") or ()
-        if isinstance(f, Mapping)
+        str(f.get("title") or f.get("name") or f.get("id") or "file") for f in files if isinstance(f, Mapping)
     ]
-    return " ".join(f"[file: {name}]" for name in names)
+    return " ".join(f"[file: {name}]" for name in names if name not in text)
 
 
 def _comment(message: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -172,7 +173,7 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
     text = message.get("text") if isinstance(message.get("text"), str) else ""
     if not text:
         text = _attachment_text(message)
-    files = _file_text(message)
+    files = _file_text(message, text)
     if files:
         text = f"{text} {files}".strip()
     bot_profile = message.get("bot_profile") if isinstance(message.get("bot_profile"), Mapping) else {}
@@ -286,7 +287,7 @@ def _frame(
         default=subtype,
     )
     kind = pd.Series(kind, index=raw.index).where(~raw["raw_ts"].isin(deleted), "deleted")
-    known = raw["user"].map(names.users)
+    known = raw["user"].map(names.users).astype("string")
     actor = known.fillna(raw["username"].where(raw["username"] != "", raw["user"]))
     actor = actor.where(actor != "", raw["bot_id"])
     digits = raw["raw_ts"].str.replace(".", "", regex=False)
