@@ -68,7 +68,7 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         message = str(error)
-        place = message[message.find("(") + 1 : message.rfind(")")] if "(" in message else ""
+        place = message[message.find("(") + 1 : message.rfind(")")].removeprefix("at ") if "(" in message else ""
         raise ConfigError(path, place, f"malformed TOML: {message.split(' (')[0]}") from None
     except OSError as error:
         raise ConfigError(path, "", error.strerror or str(error)) from None
