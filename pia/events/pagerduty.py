@@ -108,7 +108,7 @@ def log_entries_to_events(
                 "actor": str(agent.get("summary") or agent.get("id") or "PagerDuty"),
                 "actor_id": str(agent.get("id") or ""),
                 "is_human": agent.get("type") in _HUMAN_AGENTS,
-                "text": f"{summary}: {detail}" if detail and detail not in summary else summary,
+                "text": f"{summary} — {detail}" if detail and detail not in summary else summary,
                 "ref": _ref(entry, f"{incident_url}/log_entries/{entry_id}" if incident_url else entry_id),
                 "mentions": _people(entry),
             }

@@ -1,0 +1,72 @@
+"""Every sample incident reads into a complete, ordered timeline with names resolved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pia.cli import main
+from pia.snapshot import list_incidents, open_incident
+
+from conftest import DATA
+
+SAMPLES = list_incidents(DATA)
+
+
+def test_there_are_enough_samples():
+    assert len(SAMPLES) >= 6
+
+
+def raw_count(folder: Path) -> int:
+    """Events a snapshot should give, counted straight from its JSON: distinct messages per
+    channel, log entries, alerts, and notes the log does not already show as annotations."""
+    count = 0
+    slack = folder / "slack"
+    if slack.is_dir():
+        for channel in (p for p in slack.iterdir() if p.is_dir()):
+            count += len({m["ts"] for day in channel.glob("*.json") for m in json.loads(day.read_text())})
+    pagerduty = folder / "pagerduty"
+    if pagerduty.is_dir():
+        entries = json.loads((pagerduty / "log_entries.json").read_text())["log_entries"]
+        count += len(entries)
+        if (pagerduty / "alerts.json").exists():
+            count += len(json.loads((pagerduty / "alerts.json").read_text())["alerts"])
+        if (pagerduty / "notes.json").exists():
+            seen = {
+                (pd.Timestamp(e["created_at"]).floor("s"), (e.get("agent") or {}).get("id"))
+                for e in entries
+                if e["type"] == "annotate_log_entry"
+            }
+            notes = json.loads((pagerduty / "notes.json").read_text())["notes"]
+            count += sum((pd.Timestamp(n["created_at"]).floor("s"), n["user"]["id"]) not in seen for n in notes)
+    return count
+
+
+@pytest.mark.parametrize("incident", SAMPLES)
+def test_sample_timeline(incident, capsys):
+    assert main(["timeline", incident, "--data-dir", str(DATA), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == raw_count(DATA / "incidents" / incident)
+    stamps = [r["ts"] for r in rows]
+    assert stamps == sorted(stamps)
+    events = open_incident(incident, DATA).events()
+    assert not events["text"].str.contains("<@U", regex=False).any()
+    people = events[events["is_human"] & (events["source"] == "slack")]
+    assert not people["actor"].str.fullmatch(r"[UW][A-Z0-9]{6,}").any(), "a human shows as a raw id"
+
+
+def test_login_outage_reads_both_sources_and_threads():
+    events = open_incident("2026-11-20-login-outage", DATA).events()
+    assert set(events["source"]) == {"slack", "pagerduty"}
+    assert {"trigger", "acknowledge", "escalate", "resolve", "reply", "join", "bot"} <= set(events["kind"])
+
+
+def test_multi_day_incident_keeps_the_repeated_message_once_and_the_deletion():
+    events = open_incident("2026-06-09-order-events-backlog", DATA).events()
+    slack = events[events["source"] == "slack"]
+    assert not slack.duplicated(["channel", "ts"]).any()
+    assert (events["kind"] == "deleted").sum() >= 1 and events["edited"].any()
+    assert events["ts"].dt.date.nunique() >= 3
