@@ -53,6 +53,27 @@ def cmd_import_slack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Print the metrics table: one row per incident with its durations and response counts.
+
+    Durations print as human times in the table (a censored one as "≥ 2h 05m") and as seconds
+    in CSV and JSON. An open incident is censored at --as-of; without it, its unfinished
+    durations are empty. One incident that cannot be measured prints a one-line error and the
+    others still print (exit status 2).
+    """
+    from pia.metrics import for_output, metrics_table
+
+    as_of = parse_time(args.as_of, "--as-of")
+    table = metrics_table(args.data_dir, args.incident or None, as_of=as_of)
+    if table.frame.empty and not table.failures:
+        raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
+    if not table.frame.empty:
+        print_frame(for_output(table.frame, args.format), args.format)
+    for line in table.failures:
+        print(f"pia: error: {line}", file=sys.stderr)
+    return 2 if table.failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --data-dir is accepted before or after the command; SUPPRESS keeps a later default
     # from overwriting an earlier value.
@@ -77,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     timeline.add_argument("incident", nargs="?", metavar="INCIDENT", help="incident id (omit for all)")
     timeline.add_argument("--format", choices=["table", "csv", "json"], default="table")
     timeline.set_defaults(run=cmd_timeline)
+
+    metrics = commands.add_parser(
+        "metrics", parents=[common], help="print the metrics table of incidents", description=cmd_metrics.__doc__
+    )
+    metrics.add_argument("incident", nargs="*", metavar="INCIDENT", help="incident ids (omit for all)")
+    metrics.add_argument("--as-of", metavar="ISO", help="censor open incidents at this time (with offset)")
+    metrics.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    metrics.set_defaults(run=cmd_metrics)
 
     importer = commands.add_parser("import", parents=[common], help="import data into a snapshot")
     kinds = importer.add_subparsers(dest="kind", metavar="KIND", required=True)

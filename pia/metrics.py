@@ -1,0 +1,420 @@
+"""Milestones to durations and per-incident metrics, and the metrics table of all incidents.
+
+A duration is a named pair of milestones (``[durations]`` in the rules config). Each value
+knows whether it was observed: an incident with no ``resolved`` milestone is open, and its
+unfinished durations are censored at an explicit ``as_of`` (never at the wall clock); a
+milestone that never happened in a resolved incident is missing (NaN). Milestones in an
+impossible order give a data-quality warning and a NaN, never a negative duration.
+
+Only :func:`metrics_table` touches the disk, through :mod:`pia.snapshot`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pia.errors import ConfigError, PiaError
+from pia.milestones import Detection, detect_incident
+from pia.milestones.config import MILESTONES, Config, load_config
+from pia.milestones.detect import RuleSet, compile_rules
+
+DURATION_COLUMNS = [
+    "incident", "duration", "start_milestone", "end_milestone", "start", "end", "value",
+    "observed", "status", "start_source", "start_ref", "end_source", "end_ref",
+]
+# Milestones that cannot come before `detected` (impact_start can, and usually does).
+_AFTER_DETECTED = [m for m in MILESTONES if m not in ("impact_start", "detected")]
+
+
+def _as_utc(as_of: Any) -> pd.Timestamp | None:
+    if as_of is None:
+        return None
+    stamp = pd.Timestamp(as_of)
+    if stamp.tzinfo is None:
+        raise PiaError(f"as_of {as_of!r} has no UTC offset (add Z or +00:00)")
+    return stamp.tz_convert("UTC")
+
+
+@dataclass
+class Durations:
+    """One row per (incident, duration): ``value`` (a timedelta, NaT where unknown),
+    ``observed``, ``status`` (observed / censored / open / missing / no start / out of
+    order) and the milestone and evidence at each end; ``warnings`` lists data-quality
+    problems, one line each."""
+
+    frame: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        from pia.output import human_duration
+
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v))}</td>"
+                for v in (r.duration, f"{r.start_milestone} → {r.end_milestone}", human_duration(r.value), r.status)
+            )
+            + "</tr>"
+            for r in self.frame.itertuples()
+        )
+        notes = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (
+            "<table><thead><tr><th>duration</th><th>span</th><th>value</th><th>status</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>" + (f"<ul>{notes}</ul>" if notes else "")
+        )
+
+
+def durations(
+    milestones: pd.DataFrame,
+    config: Config | None = None,
+    *,
+    as_of: Any = None,
+    incidents: Iterable[str] | None = None,
+) -> Durations:
+    """Every configured duration of every incident in ``milestones``.
+
+    ``as_of`` (a time with an offset) is the moment the analysis stands at: milestones after
+    it are treated as not yet happened, and an open incident's unfinished durations are
+    censored there (``observed`` false). Without ``as_of`` they are NaN with status ``open``.
+    ``incidents`` adds incidents that have no milestone at all.
+    """
+    config = config or load_config()
+    as_of = _as_utc(as_of)
+    ms = milestones if as_of is None else milestones[milestones["ts"] <= as_of]
+    ids = list(dict.fromkeys([*(incidents or ()), *milestones["incident"].astype(str)]))
+    at = ms.pivot_table(index="incident", columns="milestone", values="ts", aggfunc="first") if len(ms) else pd.DataFrame()
+    at = at.reindex(index=ids, columns=list(MILESTONES))
+    evidence = ms.set_index(["incident", "milestone"])[["source", "ref"]] if len(ms) else None
+    resolved = at["resolved"].notna()
+    frames, warnings = [], []
+    for spec in config.durations:
+        start = pd.Series(pd.NaT, index=at.index, dtype="datetime64[ns, UTC]")
+        start_name = pd.Series(spec.start[0], index=at.index, dtype=object)
+        for name in reversed(spec.start):  # the first present of the `from` list wins
+            present = at[name].notna()
+            start = start.where(~present, at[name])
+            start_name = start_name.where(~present, name)
+        end = at[spec.end]
+        value = end - start
+        backwards = value < pd.Timedelta(0)
+        status = np.select(
+            [start.isna(), backwards, end.notna(), ~resolved & (as_of is not None), ~resolved],
+            ["no start", "out of order", "observed", "censored", "open"],
+            default="missing",
+        )
+        censored = status == "censored"
+        if as_of is not None:
+            value = value.where(~censored, as_of - start)
+        value = value.where(~backwards & ~(censored & (value < pd.Timedelta(0))))
+        for incident in at.index[backwards.to_numpy()]:
+            warnings.append(
+                f"{incident}: {spec.end} ({end[incident]:%Y-%m-%d %H:%M:%S}) is before "
+                f"{start_name[incident]} ({start[incident]:%Y-%m-%d %H:%M:%S}); {spec.name} left empty"
+            )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "incident": at.index.astype(str),
+                    "duration": spec.name,
+                    "start_milestone": start_name.to_numpy(),
+                    "end_milestone": spec.end,
+                    "start": start.to_numpy(),
+                    "end": end.to_numpy(),
+                    "value": value.to_numpy(),
+                    "observed": status == "observed",
+                    "status": status,
+                }
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DURATION_COLUMNS[:9])
+    frame = _with_evidence(frame, evidence)
+    warnings = _order_warnings(at) + warnings
+    order = {d.name: i for i, d in enumerate(config.durations)}
+    frame = frame.assign(order=frame["duration"].map(order)).sort_values(["incident", "order"], kind="stable")
+    frame = frame.drop(columns="order").reset_index(drop=True)
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    frame["end"] = pd.to_datetime(frame["end"], utc=True)
+    frame["value"] = pd.to_timedelta(frame["value"])
+    return Durations(frame[DURATION_COLUMNS], list(dict.fromkeys(warnings)))
+
+
+def _with_evidence(frame: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.DataFrame:
+    if evidence is None or frame.empty:
+        return frame.assign(start_source="", start_ref="", end_source="", end_ref="")
+    ev = evidence.reset_index()
+    for end in ("start", "end"):
+        renamed = ev.rename(columns={"milestone": f"{end}_milestone", "source": f"{end}_source", "ref": f"{end}_ref"})
+        frame = frame.merge(renamed, on=["incident", f"{end}_milestone"], how="left")
+        has = frame[end].notna()
+        frame[f"{end}_source"] = frame[f"{end}_source"].where(has, "").fillna("")
+        frame[f"{end}_ref"] = frame[f"{end}_ref"].where(has, "").fillna("")
+    return frame
+
+
+def _order_warnings(at: pd.DataFrame) -> list[str]:
+    """Milestones before ``detected`` (other than ``impact_start``), and ``resolved`` before
+    ``restored`` or ``mitigated``."""
+    out = []
+    checks = [("detected", m) for m in _AFTER_DETECTED] + [("mitigated", "resolved"), ("restored", "resolved")]
+    for first, then in checks:
+        bad = at[then] < at[first]
+        for incident in at.index[bad.fillna(False).to_numpy(bool)]:
+            out.append(
+                f"{incident}: {then} ({at.at[incident, then]:%Y-%m-%d %H:%M:%S}) is before "
+                f"{first} ({at.at[incident, first]:%Y-%m-%d %H:%M:%S})"
+            )
+    return out
+
+
+# --- per-incident metrics -----------------------------------------------------------------------
+
+
+def off_hours_pages(
+    events: pd.DataFrame,
+    timezones: Mapping[str, str],
+    config: Config | None = None,
+) -> pd.DataFrame:
+    """PagerDuty ``notify`` entries with the notified person's local time and ``off_hours``
+    (outside the working hours and days of ``config``; NA where the person's zone is unknown).
+
+    ``timezones`` maps a PagerDuty user id, or a name as it appears in the entry's text
+    ("Notified Alice Chen by SMS"), to an IANA zone.
+    """
+    config = config or load_config()
+    pages = events[(events["source"].astype(str) == "pagerduty") & (events["kind"].astype(str) == "notify")]
+    pages = pages[["incident", "ts", "text", "mentions"]].reset_index(drop=True)
+    person = pages["mentions"].str.split().str[0].fillna("")
+    zone = person.map(dict(timezones)).astype(object)
+    names = sorted((k for k in timezones if " " in k or not k.isupper()), key=len, reverse=True)
+    for name in names:  # one pass per known name, longest first; entries are few
+        unknown = zone.isna()
+        if not unknown.any():
+            break
+        hit = unknown & pages["text"].str.contains(name, case=False, regex=False).fillna(False).astype(bool)
+        zone = zone.where(~hit, timezones[name])
+    local_hour = pd.Series(np.nan, index=pages.index)
+    weekday = pd.Series(np.nan, index=pages.index)
+    for tz in zone.dropna().unique():
+        rows = zone == tz
+        local = pages.loc[rows, "ts"].dt.tz_convert(tz)
+        local_hour[rows] = local.dt.hour + local.dt.minute / 60
+        weekday[rows] = local.dt.weekday
+    known = zone.notna()
+    working = weekday.isin(config.work_days) & (local_hour >= config.work_start) & (local_hour < config.work_end)
+    off = pd.Series(pd.NA, index=pages.index, dtype="boolean").mask(known, ~working)
+    return pages.assign(person=person, timezone=zone, off_hours=off)
+
+
+def people_timezones(meta: Mapping[str, Any], directory: Any = None, origin: str = "incident.toml") -> dict[str, str]:
+    """Zones by PagerDuty user id or person name: ``[people]`` of ``incident.toml``
+    (``PXXXXXX = { slack = "U123", tz = "Europe/Berlin" }``, or just ``PXXXXXX = "U123"``),
+    then every Slack user's name with the ``tz`` of the Slack directory."""
+    zones: dict[str, str] = {}
+    slack_zones = dict(getattr(directory, "timezones", {}) or {})
+    slack_names = dict(getattr(directory, "users", {}) or {})
+    for slack_id, name in slack_names.items():
+        if slack_id in slack_zones and len(name) >= 3:
+            zones[name] = slack_zones[slack_id]
+    people = meta.get("people", {}) or {}
+    if not isinstance(people, Mapping):
+        raise ConfigError(origin, "people", "must be a table of PagerDuty user id = Slack user id or { slack, tz }")
+    for pd_id, spec in people.items():
+        if isinstance(spec, str):
+            spec = {"slack": spec}
+        if not isinstance(spec, Mapping):
+            raise ConfigError(origin, f"people.{pd_id}", "must be a Slack user id or { slack = ..., tz = ... }")
+        tz = spec.get("tz") or slack_zones.get(str(spec.get("slack", "")))
+        if tz:
+            _check_zone(origin, f"people.{pd_id}.tz", str(tz))
+            zones[str(pd_id)] = str(tz)
+    return zones
+
+
+def _check_zone(origin: str, key: str, tz: str) -> None:
+    try:
+        pd.Timestamp("2000-01-01", tz=tz)
+    except Exception:  # zoneinfo raises several kinds
+        raise ConfigError(origin, key, f"unknown time zone {tz!r} (use an IANA name like Europe/Berlin)") from None
+
+
+def incident_metrics(
+    events: pd.DataFrame,
+    found: Detection,
+    spans: Durations,
+    pages: pd.DataFrame,
+    config: Config | None = None,
+) -> dict[str, Any]:
+    """The counts beside the durations for one incident: responders, messages, hypotheses,
+    pivots, escalations, status updates (and the longest gap between them, and how many
+    came later than the configured cadence), directives (answered, median answer time),
+    pages and off-hours pages."""
+    config = config or load_config()
+    speech = events["is_human"] & events["kind"].astype(str).isin(["message", "reply"])
+    updates = found.status_updates
+    cadence = pd.Timedelta(minutes=config.cadence_minutes)
+    answered = found.directives[found.directives["answered"]]
+    return {
+        "responders": len(found.responders),
+        "messages": int(speech.sum()),
+        "hypotheses": len(found.hypotheses),
+        "pivots": int(found.hypotheses["pivot"].sum()) if len(found.hypotheses) else 0,
+        "escalations": len(found.escalations),
+        "status_updates": len(updates),
+        "longest_update_gap": updates["gap"].max() if len(updates) > 1 else pd.NaT,
+        "late_updates": int((updates["gap"] > cadence).sum()) if len(updates) else 0,
+        "directives": len(found.directives),
+        "directives_answered": len(answered),
+        "median_answer_time": answered["answer_time"].median() if len(answered) else pd.NaT,
+        "pages": len(pages),
+        "off_hours_pages": int(pages["off_hours"].fillna(False).sum()),
+        "pages_unknown_zone": int(pages["off_hours"].isna().sum()),
+    }
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+
+@dataclass
+class IncidentMetrics:
+    """Everything measured for one incident: detection, durations, pages and the table row."""
+
+    incident: str
+    detection: Detection
+    durations: Durations
+    pages: pd.DataFrame
+    row: dict[str, Any]
+
+    def _repr_html_(self) -> str:
+        return self.detection._repr_html_() + "<h4>Durations</h4>" + self.durations._repr_html_()
+
+
+@dataclass
+class MetricsTable:
+    """One row per incident (``frame``), and a one-line message per incident that failed."""
+
+    frame: pd.DataFrame
+    failures: list[str] = field(default_factory=list)
+    incidents: dict[str, IncidentMetrics] = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:
+        from pia.output import human_duration
+
+        shown = self.frame.copy()
+        for name in shown:
+            if pd.api.types.is_timedelta64_dtype(shown[name]):
+                shown[name] = shown[name].map(human_duration)
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape('' if _blank(v) else str(v))}</td>" for v in row) + "</tr>"
+            for row in shown.itertuples(index=False)
+        )
+        fails = "".join(f"<li>{html.escape(f)}</li>" for f in self.failures)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + (f"<ul>{fails}</ul>" if fails else "")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (not isinstance(value, (str, list)) and pd.isna(value))
+
+
+def measure_incident(
+    incident: Any,
+    config: Config | None = None,
+    *,
+    as_of: Any = None,
+    rules: RuleSet | None = None,
+) -> IncidentMetrics:
+    """Detect and measure one :class:`pia.snapshot.Incident`."""
+    config = config or load_config()
+    rules = rules or compile_rules(config)
+    origin = str(incident.path / "incident.toml")
+    events = incident.events()
+    found = detect_incident(events, incident.meta, rules, origin=origin)
+    spans = durations(found.milestones, config, as_of=as_of, incidents=[incident.id])
+    zones = people_timezones(incident.meta, incident.directory(), origin)
+    pages = off_hours_pages(events, zones, config)
+    meta = incident.meta
+    at = found.milestones.set_index("milestone")["ts"]
+    row: dict[str, Any] = {
+        "incident": incident.id,
+        "title": str(meta.get("title", "")),
+        "severity": str(meta.get("severity", "")),
+        "services": ",".join(str(s) for s in meta.get("services", []) or []),
+        "date": (at.get("impact_start", at.get("detected")) or events["ts"].min()).strftime("%Y-%m-%d")
+        if len(events) or len(at)
+        else "",
+        "status": "resolved" if "resolved" in at.index and (as_of is None or at["resolved"] <= _as_utc(as_of)) else "open",
+        "detected": at.get("detected", pd.NaT),
+        "resolved": at.get("resolved", pd.NaT),
+    }
+    for r in spans.frame.itertuples():
+        row[r.duration] = r.value
+    for r in spans.frame.itertuples():
+        row[f"{r.duration}_observed"] = bool(r.observed)
+    row.update(incident_metrics(events, found, spans, pages, config))
+    row["warnings"] = "; ".join(w.split(": ", 1)[-1] for w in spans.warnings)
+    return IncidentMetrics(incident.id, found, spans, pages, row)
+
+
+def metrics_table(
+    root: str | os.PathLike[str] | None = None,
+    ids: Sequence[str] | None = None,
+    *,
+    as_of: Any = None,
+    config: Config | None = None,
+) -> MetricsTable:
+    """The metrics table of ``ids`` (default: every incident in the data dir ``root``).
+
+    One incident that cannot be read or measured becomes a line in ``failures``; the others
+    are still measured. A bad ``pia.toml`` raises :class:`ConfigError`, since it would spoil
+    every row.
+    """
+    from pia.snapshot import data_dir, list_incidents, open_incident
+
+    base = data_dir(root)
+    config = config or load_config(base)
+    rules = compile_rules(config)
+    as_of = _as_utc(as_of)
+    rows, failures, measured = [], [], {}
+    for incident_id in ids if ids is not None else list_incidents(base):
+        try:
+            result = measure_incident(open_incident(incident_id, base), config, as_of=as_of, rules=rules)
+        except PiaError as error:
+            failures.append(str(error))
+            continue
+        rows.append(result.row)
+        measured[incident_id] = result
+    frame = pd.DataFrame(rows)
+    for name in frame:
+        if name in {d.name for d in config.durations} or name in ("longest_update_gap", "median_answer_time"):
+            frame[name] = pd.to_timedelta(frame[name])
+        elif name in ("detected", "resolved"):
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+    return MetricsTable(frame, failures, measured)
+
+
+def for_output(table: pd.DataFrame, fmt: str, config: Config | None = None) -> pd.DataFrame:
+    """The table as the CLI prints it: in ``table`` format durations stay timedeltas (printed
+    as human times) and a censored one is marked ``≥``; in CSV and JSON they are seconds."""
+    out = table.copy()
+    spans = [c for c in out if pd.api.types.is_timedelta64_dtype(out[c])]
+    if fmt == "table":
+        from pia.output import human_duration
+
+        flags = [c for c in out if c.endswith("_observed")]
+        for name in spans:
+            text = out[name].map(human_duration)
+            observed = out.get(f"{name}_observed")
+            if observed is not None:
+                text = text.where(observed.astype(bool) | out[name].isna(), "≥" + text)
+            out[name] = text
+        return out.drop(columns=flags)
+    for name in spans:
+        out[name] = out[name].dt.total_seconds()
+    return out

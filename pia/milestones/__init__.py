@@ -1,0 +1,131 @@
+"""Events to milestones: the moments that matter, each with its evidence, and the repeated
+events of the response (hypotheses, pivots, escalations, status updates, directives).
+
+Pure: takes an events DataFrame and an ``incident.toml`` dict, reads no files except the
+packaged rules (and ``pia.toml`` when :func:`load_config` is given a data dir).
+
+    >>> found = detect_incident(incident.events(), incident.meta)      # doctest: +SKIP
+    >>> found.milestones                                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pia.milestones import repeated
+from pia.milestones.config import LABELS, MILESTONES, Config, Duration, Rule, load_config
+from pia.milestones.detect import RuleSet, compile_rules, default_rules, manual_milestones, milestones, signals
+
+__all__ = [
+    "LABELS",
+    "MILESTONES",
+    "Config",
+    "Detection",
+    "Duration",
+    "Rule",
+    "RuleSet",
+    "compile_rules",
+    "detect_incident",
+    "load_config",
+    "manual_milestones",
+    "milestones",
+    "signals",
+]
+
+
+@dataclass
+class Detection:
+    """Milestones and repeated events of one incident (or several), as DataFrames."""
+
+    milestones: pd.DataFrame
+    signals: pd.DataFrame
+    hypotheses: pd.DataFrame
+    escalations: pd.DataFrame
+    status_updates: pd.DataFrame
+    directives: pd.DataFrame
+    responders: pd.DataFrame
+    commander: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
+
+    @property
+    def pivots(self) -> pd.DataFrame:
+        """The hypotheses that replaced a dropped one."""
+        return self.hypotheses[self.hypotheses["pivot"]].reset_index(drop=True)
+
+    def at(self, milestone: str, incident: str | None = None) -> pd.Timestamp | None:
+        """The time of ``milestone`` (of ``incident``, or of the only incident), or None."""
+        rows = self.milestones[self.milestones["milestone"] == milestone]
+        if incident is not None:
+            rows = rows[rows["incident"] == incident]
+        return rows["ts"].iloc[0] if len(rows) else None
+
+    def _repr_html_(self) -> str:
+        parts = [_html_table("Milestones", self.milestones, ["milestone", "ts", "source", "rule", "text"])]
+        for title, frame, cols in (
+            ("Hypotheses", self.hypotheses, ["ts", "actor", "pivot", "text"]),
+            ("Escalations", self.escalations, ["ts", "source", "actor", "text"]),
+            ("Status updates", self.status_updates, ["ts", "actor", "gap", "text"]),
+            ("Directives", self.directives, ["ts", "to_name", "answered", "answer_time", "text"]),
+        ):
+            if len(frame):
+                parts.append(_html_table(title, frame, cols))
+        return "\n".join(parts)
+
+
+def _html_table(title: str, frame: pd.DataFrame, columns: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(row[c]))}</td>" for c in columns) + "</tr>"
+        for _, row in frame[columns].iterrows()
+    )
+    return f"<h4>{html.escape(title)} ({len(frame)})</h4><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, pd.Timedelta):
+        from pia.output import human_duration
+
+        return human_duration(value)
+    text = str(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def detect_incident(
+    events: pd.DataFrame,
+    meta: Mapping[str, Any] | None = None,
+    config: Config | RuleSet | None = None,
+    *,
+    origin: str = "incident.toml",
+) -> Detection:
+    """Milestones and repeated events of ``events`` (one incident's timeline).
+
+    ``meta`` is the ``incident.toml`` dict: its ``[milestones]`` win over anything detected and
+    its ``commander`` (a Slack user id) is the IC whose directives are tracked. Raises
+    :class:`~pia.errors.ConfigError` for a bad manual milestone (``origin`` names the file).
+    """
+    meta = dict(meta or {})
+    rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
+    if "id" not in meta and len(events):
+        meta["id"] = str(events["incident"].iloc[0])
+    found = signals(events, rules)
+    manual = manual_milestones(meta, origin)
+    named = {meta["id"]: str(meta["commander"])} if meta.get("commander") and "id" in meta else {}
+    ic = repeated.commanders(events, named)
+    return Detection(
+        milestones=milestones(events, found, manual),
+        signals=found,
+        hypotheses=repeated.hypotheses(events, found),
+        escalations=repeated.escalations(events, found),
+        status_updates=repeated.status_updates(events, found),
+        directives=repeated.directives(events, found, ic),
+        responders=repeated.responders(events),
+        commander=ic,
+    )

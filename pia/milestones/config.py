@@ -1,0 +1,245 @@
+"""The detection config: packaged ``rules.toml`` plus an optional ``pia.toml`` in the data dir.
+
+Everything is checked when loaded, so a bad pattern or an unknown milestone is one
+:class:`~pia.errors.ConfigError` naming the file and key, before any incident is read.
+Nothing is read at import time; :func:`load_config` is called by whoever needs a config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pia.errors import ConfigError
+
+#: Milestones in their usual order (the order of design.md's table).
+MILESTONES: tuple[str, ...] = (
+    "impact_start",
+    "detected",
+    "acknowledged",
+    "engaged",
+    "declared",
+    "first_hypothesis",
+    "mitigation_started",
+    "mitigated",
+    "restored",
+    "resolved",
+)
+
+#: Labels a rule, marker or reaction can give a message.
+LABELS: tuple[str, ...] = (
+    "hypothesis",
+    "dropped",
+    "declared",
+    "mitigation",
+    "mitigated",
+    "restored",
+    "resolved",
+    "status_update",
+    "escalation",
+    "directive",
+)
+
+#: The milestone each label is first evidence of.
+LABEL_MILESTONE: dict[str, str] = {
+    "hypothesis": "first_hypothesis",
+    "declared": "declared",
+    "mitigation": "mitigation_started",
+    "mitigated": "mitigated",
+    "restored": "restored",
+    "resolved": "resolved",
+}
+
+SCOPES = ("message", "clause", "after")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PACKAGED = "rules.toml"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named regular expression. A rule with ``vetoes`` cancels those labels (within
+    ``scope``) instead of giving its own ``label``."""
+
+    name: str
+    label: str
+    pattern: str
+    vetoes: tuple[str, ...] = ()
+    scope: str = "message"
+
+    @property
+    def is_veto(self) -> bool:
+        return bool(self.vetoes)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A named pair of milestones: from the first of ``start`` that is present, to ``end``."""
+
+    name: str
+    start: tuple[str, ...]
+    end: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """Rules, markers, reaction markers, durations, status-update cadence and working hours."""
+
+    rules: tuple[Rule, ...]
+    markers: dict[str, str]
+    reactions: dict[str, str]
+    durations: tuple[Duration, ...]
+    cadence_minutes: float = 30.0
+    work_start: int = 8
+    work_end: int = 18
+    work_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    sources: tuple[str, ...] = field(default=(), compare=False)
+
+    def positive(self, label: str) -> tuple[Rule, ...]:
+        """The rules that give ``label``, in file order."""
+        return tuple(r for r in self.rules if r.label == label and not r.is_veto)
+
+    def vetoes(self, label: str) -> tuple[Rule, ...]:
+        """The veto rules that cancel ``label``."""
+        return tuple(r for r in self.rules if label in r.vetoes)
+
+
+def load_config(data_dir: str | os.PathLike[str] | None = None) -> Config:
+    """The packaged config, overridden by ``<data_dir>/pia.toml`` where there is one.
+
+    Raises :class:`ConfigError` (file, key, problem) for a pattern that does not compile, an
+    unknown label, scope or milestone, or a value of the wrong type.
+    """
+    packaged = resources.files("pia.milestones").joinpath(PACKAGED)
+    layers: list[tuple[str, dict[str, Any]]] = [(f"pia/milestones/{PACKAGED}", _parse(packaged.read_bytes(), PACKAGED))]
+    if data_dir is not None:
+        local = Path(data_dir) / "pia.toml"
+        if local.is_file():
+            layers.append((str(local), _parse(local.read_bytes(), str(local))))
+    return build_config(layers)
+
+
+def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
+    """Merge decoded TOML layers (``(path, table)``, later wins) into a checked :class:`Config`."""
+    rules: dict[str, dict[str, Any]] = {}
+    origin: dict[str, str] = {}
+    markers: dict[str, str] = {}
+    reactions: dict[str, str] = {}
+    durations: dict[str, tuple[str, Any]] = {}
+    cadence, work = 30.0, {"start": 8, "end": 18, "days": list(DAYS[:5])}
+    for path, table in layers:
+        known = {"rules", "markers", "reactions", "durations", "status_updates", "working_hours"}
+        for key in table:
+            if key not in known:
+                raise ConfigError(path, key, f"unknown table (known: {', '.join(sorted(known))})")
+        for name, spec in _table(path, "rules", table.get("rules", {})).items():
+            if not isinstance(spec, dict):
+                raise ConfigError(path, f"rules.{name}", "must be a table with label and pattern")
+            rules[name] = {**rules.get(name, {}), **spec}
+            origin[name] = path
+        for key, label in _table(path, "markers", table.get("markers", {})).items():
+            markers[key.strip().lower()] = _label(path, f"markers.{key}", label)
+        for key, label in _table(path, "reactions", table.get("reactions", {})).items():
+            reactions[key.strip(":").lower()] = _label(path, f"reactions.{key}", label)
+        for name, spec in _table(path, "durations", table.get("durations", {})).items():
+            durations[name] = (path, spec)
+        status = _table(path, "status_updates", table.get("status_updates", {}))
+        if "cadence_minutes" in status:
+            cadence = _number(path, "status_updates.cadence_minutes", status["cadence_minutes"])
+        hours = _table(path, "working_hours", table.get("working_hours", {}))
+        work.update(hours)
+    compiled = tuple(_rule(origin[name], name, spec) for name, spec in rules.items() if spec.get("enabled", True))
+    spans = tuple(_duration(path, name, spec) for name, (path, spec) in durations.items() if spec)
+    start, end, days = _hours(layers[-1][0], work)
+    return Config(compiled, markers, reactions, spans, cadence, start, end, days, tuple(p for p, _ in layers))
+
+
+def _parse(data: bytes, path: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(path, "", f"malformed TOML: {error}") from None
+
+
+def _table(path: str, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(path, key, "must be a table")
+    return value
+
+
+def _label(path: str, key: str, value: Any) -> str:
+    if value not in LABELS:
+        raise ConfigError(path, key, f"unknown label {value!r} (known: {', '.join(LABELS)})")
+    return str(value)
+
+
+def _number(path: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(path, key, f"must be a positive number, not {value!r}")
+    return float(value)
+
+
+def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
+    key = f"rules.{name}"
+    unknown = set(spec) - {"label", "pattern", "vetoes", "scope", "enabled"}
+    if unknown:
+        raise ConfigError(path, key, f"unknown keys {sorted(unknown)} (known: label, pattern, vetoes, scope, enabled)")
+    pattern = spec.get("pattern")
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(path, f"{key}.pattern", "is missing or empty")
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as error:
+        raise ConfigError(path, f"{key}.pattern", f"is not a valid regular expression: {error}") from None
+    if compiled.groups:
+        # Capturing groups would shadow the rule-name groups of the combined pattern.
+        raise ConfigError(path, f"{key}.pattern", "has a capturing group; use (?:...) instead")
+    vetoes = spec.get("vetoes", [])
+    if not isinstance(vetoes, list) or not all(isinstance(v, str) for v in vetoes):
+        raise ConfigError(path, f"{key}.vetoes", "must be a list of labels")
+    for label in vetoes:
+        _label(path, f"{key}.vetoes", label)
+    label = spec.get("label")
+    if vetoes:
+        label = str(label or name)
+    else:
+        label = _label(path, f"{key}.label", label)
+    scope = spec.get("scope", "message")
+    if scope not in SCOPES:
+        raise ConfigError(path, f"{key}.scope", f"unknown scope {scope!r} (known: {', '.join(SCOPES)})")
+    return Rule(name, label, pattern, tuple(vetoes), scope)
+
+
+def _duration(path: str, name: str, spec: Any) -> Duration:
+    key = f"durations.{name}"
+    if isinstance(spec, list) and len(spec) == 2:
+        spec = {"from": spec[0], "to": spec[1]}
+    if not isinstance(spec, dict) or set(spec) != {"from", "to"}:
+        raise ConfigError(path, key, 'must be { from = "milestone", to = "milestone" }')
+    start = spec["from"] if isinstance(spec["from"], list) else [spec["from"]]
+    for milestone in [*start, spec["to"]]:
+        if milestone not in MILESTONES:
+            raise ConfigError(path, key, f"unknown milestone {milestone!r} (known: {', '.join(MILESTONES)})")
+    if not start:
+        raise ConfigError(path, f"{key}.from", "names no milestone")
+    return Duration(name, tuple(start), spec["to"])
+
+
+def _hours(path: str, work: dict[str, Any]) -> tuple[int, int, tuple[int, ...]]:
+    unknown = set(work) - {"start", "end", "days"}
+    if unknown:
+        raise ConfigError(path, "working_hours", f"unknown keys {sorted(unknown)} (known: start, end, days)")
+    start, end = work["start"], work["end"]
+    for key, value in (("start", start), ("end", end)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24:
+            raise ConfigError(path, f"working_hours.{key}", f"must be an hour 0-24, not {value!r}")
+    if start >= end:
+        raise ConfigError(path, "working_hours", f"start {start} is not before end {end}")
+    days = work["days"]
+    if not isinstance(days, list) or any(str(d).lower()[:3] not in DAYS for d in days):
+        raise ConfigError(path, "working_hours.days", f"must be a list of day names ({', '.join(DAYS)})")
+    return start, end, tuple(sorted({DAYS.index(str(d).lower()[:3]) for d in days}))

@@ -1,0 +1,131 @@
+"""Repeated events, not just firsts: hypotheses and pivots, escalations, status updates and
+IC directives with the reply that answered them.
+
+Each function takes the events DataFrame and its :func:`~pia.milestones.detect.signals` and
+returns one row per occurrence, for any number of incidents at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from pia.milestones.detect import ACT_KINDS
+
+#: Kinds a reply to a directive can be: the addressee speaking in Slack.
+REPLY_KINDS = ("message", "reply")
+_EVENT_COLUMNS = ["incident", "ts", "actor", "actor_id", "text", "ref"]
+
+
+def _labelled(events: pd.DataFrame, found: pd.DataFrame, label: str) -> pd.DataFrame:
+    rows = found.loc[found["label"] == label, ["row", "source", "rule"]].sort_values("row")
+    picked = events.iloc[rows["row"].to_numpy()][_EVENT_COLUMNS].reset_index(drop=True)
+    return picked.assign(row=rows["row"].to_numpy(), source=rows["source"].to_numpy(), rule=rows["rule"].to_numpy())
+
+
+def hypotheses(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """Every stated hypothesis, with ``pivot`` true where one was dropped since the previous
+    hypothesis ("ruled out", "red herring", "didn't help", ...) and this one replaces it."""
+    hyps = _labelled(events, found, "hypothesis")
+    drops = _labelled(events, found, "dropped")[["incident", "row"]].rename(columns={"row": "drop_row"})
+    if hyps.empty:
+        return hyps.assign(pivot=pd.Series(dtype=bool)).drop(columns="row")
+    previous = hyps.groupby("incident", sort=False)["row"].shift()
+    if drops.empty:
+        last_drop = pd.Series(np.nan, index=hyps.index)
+    else:
+        # the last drop at or before each hypothesis (a message may drop one and state the next)
+        joined = pd.merge_asof(
+            hyps[["incident", "row"]].astype({"row": "int64"}),
+            drops.assign(drop_row=drops["drop_row"].astype("int64"), row=drops["drop_row"].astype("int64")),
+            on="row",
+            by="incident",
+            direction="backward",
+        )
+        last_drop = joined["drop_row"]
+    pivot = previous.notna() & (last_drop > previous).fillna(False)
+    return hyps.assign(pivot=pivot.to_numpy(bool)).drop(columns="row")
+
+
+def escalations(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """Every escalation and responder pulled in: PagerDuty ``escalate`` and ``assign`` entries
+    (except the assignment made when the incident was triggered) and Slack asks to join."""
+    kind = events["kind"].astype(str)
+    pd_rows = (events["source"].astype(str) == "pagerduty") & kind.isin(["escalate", "assign", "reassign"])
+    first_trigger = events["ts"].where(kind == "trigger").groupby(events["incident"], sort=False).transform("min")
+    pd_rows &= ~(events["ts"] == first_trigger).fillna(False)
+    paged = events.loc[pd_rows, [*_EVENT_COLUMNS, "kind", "mentions"]].assign(source="pagerduty", rule=lambda f: f["kind"].astype(str))
+    asked = _labelled(events, found, "escalation")
+    asked = asked.assign(kind="message", mentions=events["mentions"].iloc[asked["row"].to_numpy()].to_numpy()).drop(columns="row")
+    out = pd.concat([paged, asked], ignore_index=True).sort_values(["incident", "ts"], kind="stable")
+    return out.rename(columns={"mentions": "to"})[[*_EVENT_COLUMNS, "source", "rule", "to"]].reset_index(drop=True)
+
+
+def status_updates(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """Every stakeholder status update, with ``gap``: the time since the previous one."""
+    updates = _labelled(events, found, "status_update").drop(columns="row")
+    gap = updates.groupby("incident", sort=False)["ts"].diff()
+    return updates.assign(gap=gap)
+
+
+def commanders(events: pd.DataFrame, named: Mapping[str, str] | None = None) -> pd.Series:
+    """The IC of each incident: ``named[incident]`` (incident.toml's ``commander``, a Slack
+    user id) where given, else the first human who posted in Slack."""
+    spoke = events[events["is_human"] & events["kind"].astype(str).isin(REPLY_KINDS)]
+    first = spoke.groupby("incident", sort=False)["actor_id"].first()
+    ids = pd.Series(events["incident"].unique(), dtype="string")
+    out = pd.Series(ids.map(first).to_numpy(), index=ids.to_numpy(), dtype="string")
+    for incident, commander in (named or {}).items():
+        if commander and incident in out.index:
+            out[incident] = commander
+    return out
+
+
+def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) -> pd.DataFrame:
+    """Every IC directive ("@x, please ...", "@x, can you ...": an ask by the IC that mentions
+    someone), one row per addressee, paired with the addressee's first message after it.
+
+    Columns: the directive's ``incident, ts, actor, text, ref``, ``to`` (Slack user id),
+    ``to_name``, ``answered``, ``answer_ts``, ``answer_ref``, ``answer_text`` and
+    ``answer_time`` (a timedelta; NaT when unanswered).
+    """
+    asks = _labelled(events, found, "directive")
+    asks = asks.assign(mentions=events["mentions"].iloc[asks["row"].to_numpy()].to_numpy())
+    asks = asks[(asks["actor_id"] == asks["incident"].map(commander)) & (asks["mentions"].str.len() > 0)]
+    one = asks.assign(to=asks["mentions"].str.split()).explode("to")
+    one = one[one["to"] != one["actor_id"]].drop(columns=["mentions", "row"]).astype({"to": "string"})
+    names = events.drop_duplicates("actor_id").set_index("actor_id")["actor"]
+    one = one.assign(to_name=one["to"].map(names).fillna(one["to"]).astype("string"))
+    speech = events[events["is_human"] & events["kind"].astype(str).isin(REPLY_KINDS)]
+    replies = speech[["incident", "ts", "actor_id", "ref", "text"]].rename(
+        columns={"ts": "answer_ts", "actor_id": "to", "ref": "answer_ref", "text": "answer_text"}
+    )
+    one = one.sort_values("ts", kind="stable").reset_index(drop=True)
+    if one.empty:
+        paired = one.assign(answer_ts=pd.Series(dtype="datetime64[ns, UTC]"), answer_ref="", answer_text="")
+    else:
+        paired = pd.merge_asof(
+            one,
+            replies.assign(key=replies["answer_ts"]).sort_values("key", kind="stable"),
+            left_on="ts",
+            right_on="key",
+            by=["incident", "to"],
+            direction="forward",
+            allow_exact_matches=False,
+        ).drop(columns="key")
+    answered = paired["answer_ts"].notna()
+    out = paired.assign(answered=answered.to_numpy(bool), answer_time=paired["answer_ts"] - paired["ts"])
+    cols = ["incident", "ts", "actor", "text", "ref", "source", "rule", "to", "to_name", "answered", "answer_ts", "answer_time", "answer_ref", "answer_text"]
+    return out[cols].sort_values(["incident", "ts"], kind="stable").reset_index(drop=True)
+
+
+def responders(events: pd.DataFrame) -> pd.DataFrame:
+    """The humans who spoke or acted, one row per person per incident (Slack and PagerDuty
+    identities joined by name), with their first act and how many acts."""
+    acts = events[events["is_human"] & events["kind"].astype(str).isin(ACT_KINDS)]
+    key = acts["actor"].str.strip().str.casefold()
+    grouped = acts.assign(person=key).groupby(["incident", "person"], sort=False)
+    out = grouped.agg(actor=("actor", "first"), first=("ts", "min"), acts=("ts", "size"), sources=("source", lambda s: ",".join(sorted(set(s.astype(str))))))
+    return out.reset_index().drop(columns="person").sort_values(["incident", "first"], kind="stable").reset_index(drop=True)
