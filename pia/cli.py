@@ -74,6 +74,65 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 2 if table.failures else 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Fetch an incident's Slack channels and PagerDuty incidents into its snapshot; or, with
+    --pagerduty-since and --pagerduty-until, one snapshot per PagerDuty incident of that window.
+
+    Tokens come from SLACK_BOT_TOKEN (or SLACK_TOKEN) and PAGERDUTY_API_TOKEN. The channels and
+    incidents are the options, else those of the snapshot's incident.toml. The Slack window is
+    --since/--until, else the PagerDuty incident's lifetime widened by --margin, else the
+    channel's whole history. A fetch that fails leaves the snapshot as it was. See docs/fetch.md.
+    """
+    from pia.sources.fetch import Connections, discover, fetch_incident, parse_margin
+
+    connections = Connections.from_options(
+        slack_base_url=args.slack_base_url,
+        pagerduty_base_url=args.pagerduty_base_url,
+        slack_rate=args.slack_rate,
+        workers=args.workers,
+    )
+    margin = parse_margin(args.margin)
+    if args.pagerduty_since or args.pagerduty_until:
+        if args.incident or args.slack_channel or args.pagerduty_incident:
+            raise PiaError("discovery (--pagerduty-since/--pagerduty-until) takes no INCIDENT, --slack-channel or --pagerduty-incident")
+        since = parse_time(args.pagerduty_since, "--pagerduty-since")
+        until = parse_time(args.pagerduty_until, "--pagerduty-until")
+        if since is None or until is None:
+            raise PiaError("discovery needs both --pagerduty-since and --pagerduty-until")
+        run = discover(
+            since,
+            until,
+            root=args.data_dir,
+            services=args.service,
+            channel_pattern=args.channel_pattern,
+            id_pattern=args.id_pattern,
+            margin=margin,
+            connections=connections,
+        )
+        for result in run.results:
+            print(result.describe())
+        for _, line in run.failures:
+            print(f"pia: error: {line}", file=sys.stderr)
+        print(f"{len(run.results)} of {run.listed} PagerDuty incidents fetched")
+        return 2 if run.failures else 0
+    if not args.incident:
+        raise PiaError("name an INCIDENT to fetch, or list PagerDuty incidents with --pagerduty-since and --pagerduty-until")
+    if args.service or args.channel_pattern:
+        raise PiaError("--service and --channel-pattern apply to discovery (--pagerduty-since/--pagerduty-until) only")
+    result = fetch_incident(
+        args.incident,
+        root=args.data_dir,
+        slack_channels=args.slack_channel,
+        pagerduty_incidents=args.pagerduty_incident,
+        since=parse_time(args.since, "--since"),
+        until=parse_time(args.until, "--until"),
+        margin=margin,
+        connections=connections,
+    )
+    print(result.describe())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --data-dir is accepted before or after the command; SUPPRESS keeps a later default
     # from overwriting an earlier value.
@@ -106,6 +165,26 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--as-of", metavar="ISO", help="censor open incidents at this time (with offset)")
     metrics.add_argument("--format", choices=["table", "csv", "json"], default="table")
     metrics.set_defaults(run=cmd_metrics)
+
+    fetch = commands.add_parser(
+        "fetch", parents=[common], help="fetch Slack and PagerDuty data into snapshots", description=cmd_fetch.__doc__
+    )
+    fetch.add_argument("incident", nargs="?", metavar="INCIDENT", help="the snapshot to fetch (omit for discovery)")
+    fetch.add_argument("--slack-channel", action="append", default=[], metavar="NAME", help="channel name or id (repeatable)")
+    fetch.add_argument("--pagerduty-incident", action="append", default=[], metavar="ID", help="PagerDuty incident id (repeatable)")
+    fetch.add_argument("--since", metavar="ISO", help="fetch Slack messages at or after this time")
+    fetch.add_argument("--until", metavar="ISO", help="fetch Slack messages at or before this time")
+    fetch.add_argument("--margin", metavar="DURATION", help="widen the PagerDuty incident's lifetime by this (default 1h)")
+    fetch.add_argument("--pagerduty-since", metavar="ISO", help="discovery: PagerDuty incidents created at or after this")
+    fetch.add_argument("--pagerduty-until", metavar="ISO", help="discovery: ... and before this")
+    fetch.add_argument("--service", action="append", default=[], metavar="ID", help="discovery: only this PagerDuty service (repeatable)")
+    fetch.add_argument("--channel-pattern", metavar="PATTERN", help="discovery: the Slack channel name, e.g. 'inc-{number}' (fields number, id, date)")
+    fetch.add_argument("--id-pattern", default="{date}-pd-{number}", metavar="PATTERN", help="discovery: new snapshot ids (default %(default)s)")
+    fetch.add_argument("--slack-base-url", metavar="URL", help="Slack Web API base URL (default $PIA_SLACK_BASE_URL, else Slack)")
+    fetch.add_argument("--pagerduty-base-url", metavar="URL", help="PagerDuty REST API base URL (default $PIA_PAGERDUTY_BASE_URL, else api.pagerduty.com)")
+    fetch.add_argument("--slack-rate", type=float, metavar="N", help="conversations.history/replies calls per minute (default 50, Tier 3; 0: unpaced)")
+    fetch.add_argument("--workers", type=int, metavar="N", help="threads fetching Slack thread replies (default 4)")
+    fetch.set_defaults(run=cmd_fetch)
 
     importer = commands.add_parser("import", parents=[common], help="import data into a snapshot")
     kinds = importer.add_subparsers(dest="kind", metavar="KIND", required=True)
