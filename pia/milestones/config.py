@@ -56,6 +56,8 @@ LABEL_MILESTONE: dict[str, str] = {
 }
 
 SCOPES = ("message", "clause", "after")
+#: ``{label}`` in a veto pattern stands for that label's rules combined.
+PLACEHOLDER = re.compile(r"\{(" + "|".join(LABELS) + r")\}")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PACKAGED = "rules.toml"
 
@@ -107,6 +109,14 @@ class Config:
         """The veto rules that cancel ``label``."""
         return tuple(r for r in self.rules if label in r.vetoes)
 
+    def combined(self, label: str) -> str:
+        """The rules giving ``label`` as one alternation (no inline flags)."""
+        return "|".join(f"(?:{r.pattern})" for r in self.positive(label))
+
+    def expand(self, pattern: str) -> str:
+        """``pattern`` with each ``{label}`` replaced by that label's combined rules."""
+        return PLACEHOLDER.sub(lambda m: f"(?:{self.combined(m.group(1))})", pattern)
+
 
 def load_config(data_dir: str | os.PathLike[str] | None = None) -> Config:
     """The packaged config, overridden by ``<data_dir>/pia.toml`` where there is one.
@@ -155,7 +165,12 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
     compiled = tuple(_rule(origin[name], name, spec) for name, spec in rules.items() if spec.get("enabled", True))
     spans = tuple(_duration(path, name, spec) for name, (path, spec) in durations.items() if spec)
     start, end, days = _hours(layers[-1][0], work)
-    return Config(compiled, markers, reactions, spans, cadence, start, end, days, tuple(p for p, _ in layers))
+    config = Config(compiled, markers, reactions, spans, cadence, start, end, days, tuple(p for p, _ in layers))
+    for rule in compiled:
+        for label in PLACEHOLDER.findall(rule.pattern):
+            if not config.positive(label) or label in rule.vetoes:
+                raise ConfigError(origin[rule.name], f"rules.{rule.name}.pattern", f"{{{label}}} names a label with no rules of its own to stand for")
+    return config
 
 
 def _parse(data: bytes, path: str) -> dict[str, Any]:

@@ -31,9 +31,9 @@ CHANNEL_KINDS = ("message", "reply", "bot")
 MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "text"]
 SIGNAL_COLUMNS = ["row", "label", "source", "rule"]
 _PRIORITY = {"manual": 0, "marker": 1}
-# Clause and sentence ends for the scoped vetoes.
-_CLAUSE = r"[^.,;!?\n]*"
-_SENTENCE = r"[^.;!?\n]*"
+# Clause and sentence ends for the scoped vetoes; "v2.30.4", "10:15" and "1,000" end nothing.
+_CLAUSE = r"(?:[^.,;:!?\n—–]|[.,:]\w)*"
+_SENTENCE = r"(?:[^.;!?\n]|\.\w)*"
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def compile_rules(config: Config) -> RuleSet:
     }
     vetoes: dict[str, tuple[tuple[str, str], ...]] = {}
     for label, cue in labels.items():
-        vetoes[label] = tuple((rule.name, _scoped(rule, cue)) for rule in config.vetoes(label))
+        vetoes[label] = tuple((rule.name, _scoped(config.expand(rule.pattern), rule.scope, cue)) for rule in config.vetoes(label))
     tags = sorted(config.markers, key=len, reverse=True)
     # A leading tag, optionally bold/italic (*hypothesis:*) or bracketed ([mitigated]).
     marker = (
@@ -81,11 +81,11 @@ def _alternation(patterns: Any) -> str:
     return "(?i)" + "|".join(parts) if parts else ""
 
 
-def _scoped(rule: Rule, cue: str) -> str:
-    veto, cue = f"(?:{rule.pattern})", f"(?:{cue.removeprefix('(?i)')})"
-    if rule.scope == "clause":
+def _scoped(pattern: str, scope: str, cue: str) -> str:
+    veto, cue = f"(?:{pattern})", f"(?:{cue.removeprefix('(?i)')})"
+    if scope == "clause":
         return f"(?i){veto}{_CLAUSE}{cue}|{cue}{_CLAUSE}{veto}"
-    if rule.scope == "after":
+    if scope == "after":
         return f"(?i){cue}{_SENTENCE}{veto}"
     return f"(?i){veto}"
 
@@ -245,7 +245,7 @@ def milestones(
             add(part["row"].to_numpy(), milestone, source, part["rule"].to_numpy(dtype=object), priority)
     # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
     add(pos[(pd_source & (kind == "trigger")).to_numpy()], "declared", "pagerduty", "incident created", 4)
-    frame = _first(events, candidates)
+    frame = _first(events, _after_remedy(events, candidates))
     # resolved: the last PagerDuty resolve outranks a message
     resolves = pos[(pd_source & (kind == "resolve")).to_numpy()]
     if len(resolves):
@@ -279,6 +279,25 @@ def _first(events: pd.DataFrame, candidates: list[pd.DataFrame]) -> pd.DataFrame
     cands = _rows_frame(events, pd.concat(candidates, ignore_index=True))
     cands = cands.sort_values(["incident", "milestone", "priority", "ts", "row"], kind="stable")
     return cands.drop_duplicates(["incident", "milestone"]).drop(columns="row")
+
+
+def _after_remedy(events: pd.DataFrame, candidates: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """Text-rule evidence of ``mitigated`` or ``restored`` from before the first remediation
+    is dropped: "db looks healthy" while investigating is not a recovery. (Without any
+    remediation, recovery on its own is kept.)"""
+    if not candidates:
+        return candidates
+    firsts = _first(events, candidates)
+    started = firsts[firsts["milestone"] == "mitigation_started"].set_index("incident")["ts"]
+    if started.empty:
+        return candidates
+    out = []
+    for part in candidates:
+        part = _rows_frame(events, part)
+        since = part["incident"].map(started)
+        early = part["milestone"].isin(["mitigated", "restored"]) & (part["source"] == "rule") & (part["ts"] < since).fillna(False)
+        out.append(part.loc[~early.to_numpy(bool), ["row", "milestone", "source", "rule", "priority"]])
+    return out
 
 
 def _prefer(frame: pd.DataFrame, better: pd.DataFrame) -> pd.DataFrame:
