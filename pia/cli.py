@@ -133,6 +133,26 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render an incident's review: run the notebook with papermill, keep the executed .ipynb,
+    and write HTML (default), PDF (headless Chromium) and the Markdown postmortem draft."""
+    from pia.report.render import parse_formats, render_report
+
+    rendered = render_report(
+        args.incident,
+        data_dir=args.data_dir,
+        out=args.out,
+        formats=parse_formats(args.format),
+        as_of=args.as_of,
+        tz=args.tz,
+    )
+    for fmt, path in rendered.files.items():
+        print(f"{fmt:5} {path}")
+    for fmt, reason in rendered.skipped.items():
+        print(f"pia: {reason}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --data-dir is accepted before or after the command; SUPPRESS keeps a later default
     # from overwriting an earlier value.
@@ -185,6 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--slack-rate", type=float, metavar="N", help="conversations.history/replies calls per minute (default 50, Tier 3; 0: unpaced)")
     fetch.add_argument("--workers", type=int, metavar="N", help="threads fetching Slack thread replies (default 4)")
     fetch.set_defaults(run=cmd_fetch)
+
+    report = commands.add_parser(
+        "report", parents=[common], help="render an incident's review", description=cmd_report.__doc__
+    )
+    report.add_argument("incident", metavar="INCIDENT", help="incident id")
+    report.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
+    report.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,md,ipynb (default: html)")
+    report.add_argument("--as-of", metavar="ISO", help="censor an open incident at this time (default: its last event)")
+    report.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone, e.g. Europe/Berlin (default: UTC)")
+    report.set_defaults(run=cmd_report)
 
     importer = commands.add_parser("import", parents=[common], help="import data into a snapshot")
     kinds = importer.add_subparsers(dest="kind", metavar="KIND", required=True)

@@ -43,6 +43,8 @@ class Directory:
     bots: frozenset[str] = frozenset()
     channels: Mapping[str, str] = field(default_factory=dict)
     timezones: Mapping[str, str] = field(default_factory=dict)
+    #: full names (real_name), to match people across Slack and PagerDuty
+    full_names: Mapping[str, str] = field(default_factory=dict)
 
     def name(self, user_id: str) -> str:
         return self.users.get(user_id, user_id)
@@ -72,6 +74,7 @@ def directory(
     names: dict[str, str] = {}
     bots: set[str] = {"USLACKBOT"}
     zones: dict[str, str] = {}
+    full: dict[str, str] = {}
     for i, user in enumerate(users):
         if not isinstance(user, Mapping) or not isinstance(user.get("id"), str):
             raise InputError(origin, f"user {i}", "is not a user object with a string 'id'")
@@ -80,12 +83,16 @@ def directory(
             bots.add(user["id"])
         if isinstance(user.get("tz"), str) and user["tz"]:
             zones[user["id"]] = user["tz"]
+        profile = user.get("profile") if isinstance(user.get("profile"), Mapping) else {}
+        real = profile.get("real_name") or user.get("real_name")
+        if isinstance(real, str) and real.strip():
+            full[user["id"]] = real.strip()
     rooms = {
         str(c["id"]): str(c.get("name") or c["id"])
         for c in channels
         if isinstance(c, Mapping) and "id" in c
     }
-    return Directory(names, frozenset(bots), rooms, zones)
+    return Directory(names, frozenset(bots), rooms, zones, full)
 
 
 def parse_ts(values: pd.Series) -> pd.Series:

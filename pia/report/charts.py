@@ -1,0 +1,153 @@
+"""Charts for the review: the incident timeline and the stakeholder-update cadence.
+
+Each chart is a :class:`Chart` that shows itself in a notebook as an embedded PNG, so the HTML
+report needs no file beside it and no request anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from pia.report.html import text  # noqa: E402
+
+_MILESTONE_COLOURS = {
+    "impact_start": "#b3261e",
+    "detected": "#6d4c9f",
+    "acknowledged": "#2456a6",
+    "engaged": "#2456a6",
+    "declared": "#a15c00",
+    "first_hypothesis": "#00838f",
+    "mitigation_started": "#8d6e00",
+    "mitigated": "#558b2f",
+    "restored": "#1e7a3c",
+    "resolved": "#37474f",
+}
+
+
+@dataclass
+class Chart:
+    """A rendered matplotlib figure with a caption and alt text."""
+
+    png: bytes
+    alt: str
+    caption: str = ""
+
+    @classmethod
+    def from_figure(cls, figure: Figure, alt: str, caption: str = "") -> Chart:
+        buffer = io.BytesIO()
+        # no Software stamp, so the same data gives the same bytes
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        plt.close(figure)
+        return cls(buffer.getvalue(), alt, caption)
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png).decode()
+        caption = f"<figcaption class=note>{text(self.caption)}</figcaption>" if self.caption else ""
+        return f'<figure><img src="data:image/png;base64,{data}" alt="{text(self.alt)}">{caption}</figure>'
+
+
+def _local(ts: pd.Series | pd.Timestamp, tz: str):
+    return ts.dt.tz_convert(tz) if isinstance(ts, pd.Series) else ts.tz_convert(tz)
+
+
+def timeline(
+    events: pd.DataFrame,
+    milestones: pd.DataFrame,
+    *,
+    tz: str = "UTC",
+    hypotheses: pd.DataFrame | None = None,
+    title: str = "",
+) -> Chart | None:
+    """Lanes per responder (and one per bot and for PagerDuty), a tick per event, milestones as
+    labelled vertical lines, the impact window shaded, hypotheses and pivots marked."""
+    shown = events[~events["kind"].isin(["deleted"])]
+    if shown.empty:
+        return None
+    lane = shown["actor"].where(shown["source"] != "pagerduty", "PagerDuty")
+    lane = lane.where(shown["is_human"] | (shown["source"] == "pagerduty"), "bots")
+    first = shown.assign(lane=lane).groupby("lane", sort=False)["ts"].min().sort_values()
+    order = [name for name in first.index if name not in ("PagerDuty", "bots")]
+    order += [name for name in ("bots", "PagerDuty") if name in first.index]
+    y = {name: i for i, name in enumerate(reversed(order))}
+    height = max(2.6, 0.38 * len(order) + 1.6)
+    figure, axis = plt.subplots(figsize=(11, height))
+    when = _local(shown["ts"], tz)
+    axis.scatter(when, lane.map(y), marker="|", s=160, linewidths=1.4, color="#5b6475", zorder=2)
+
+    marks = milestones.dropna(subset=["ts"]) if len(milestones) else milestones
+    spots = dict(zip(marks["milestone"], marks["ts"])) if len(marks) else {}
+    start = spots.get("impact_start") or spots.get("detected")
+    end = spots.get("restored") or spots.get("resolved")
+    if start is not None and end is not None and end > start:
+        axis.axvspan(_local(start, tz), _local(end, tz), color="#b3261e", alpha=0.07, zorder=0, label="impact")
+    top = len(order) - 0.4
+    for i, (name, ts) in enumerate(sorted(spots.items(), key=lambda item: item[1])):
+        x = _local(ts, tz)
+        colour = _MILESTONE_COLOURS.get(name, "#37474f")
+        axis.axvline(x, color=colour, linewidth=1.1, linestyle="--", zorder=1)
+        axis.annotate(
+            name.replace("_", " "), (x, top - (i % 3) * 0.45), rotation=0, fontsize=8, color=colour,
+            xytext=(3, 0), textcoords="offset points", va="bottom",
+        )
+    if hypotheses is not None and len(hypotheses):
+        pivots = hypotheses["pivot"].astype(bool) if "pivot" in hypotheses else pd.Series(False, index=hypotheses.index)
+        for is_pivot, group in hypotheses.groupby(pivots):
+            lanes = group["actor"].map(y)
+            ok = lanes.notna()
+            axis.scatter(
+                _local(group.loc[ok, "ts"], tz), lanes[ok], marker="D" if is_pivot else "*",
+                s=90 if is_pivot else 150, color="#00838f" if not is_pivot else "#a15c00", zorder=3,
+                label="pivot" if is_pivot else "hypothesis",
+            )
+    axis.set_yticks(list(y.values()), list(y.keys()))
+    axis.set_ylim(-0.7, len(order) + 0.6)
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=when.dt.tz))
+    axis.set_xlabel(f"time ({tz})")
+    axis.grid(axis="x", color="#e3e6ec", linewidth=0.6)
+    axis.spines[["top", "right"]].set_visible(False)
+    handles, labels = axis.get_legend_handles_labels()
+    if handles:
+        axis.legend(handles, labels, loc="lower right", fontsize=8, frameon=False)
+    if title:
+        axis.set_title(title, loc="left", fontsize=11)
+    alt = f"Timeline of {len(shown)} events across {len(order)} lanes"
+    return Chart.from_figure(figure, alt, "Ticks are messages and log entries; dashed lines are milestones; the shaded band is the impact window.")
+
+
+def cadence(updates: pd.Series, *, start: pd.Timestamp, end: pd.Timestamp, target_minutes: float, tz: str = "UTC") -> Chart | None:
+    """Gaps between stakeholder updates (from ``start`` to the first, between each, to ``end``)
+    as bars against the target cadence."""
+    points = pd.concat([pd.Series([start]), updates.sort_values(), pd.Series([end])], ignore_index=True)
+    points = points[(points >= start) & (points <= end)].reset_index(drop=True)
+    if len(points) < 2:
+        return None
+    gaps = points.diff().dropna().dt.total_seconds() / 60
+    labels = [f"→ {t:%H:%M}" for t in _local(points.iloc[1:], tz)]
+    figure, axis = plt.subplots(figsize=(11, 2.8))
+    colours = ["#b3261e" if g > target_minutes else "#1e7a3c" for g in gaps]
+    axis.bar(range(len(gaps)), gaps, color=colours)
+    axis.axhline(target_minutes, color="#a15c00", linestyle="--", linewidth=1, label=f"target {target_minutes:g} min")
+    axis.set_xticks(range(len(gaps)), labels, fontsize=8)
+    axis.set_ylabel("minutes since previous")
+    axis.spines[["top", "right"]].set_visible(False)
+    axis.legend(fontsize=8, frameon=False)
+    late = int(sum(g > target_minutes for g in gaps))
+    return Chart.from_figure(
+        figure,
+        f"Gaps between stakeholder updates; {late} of {len(gaps)} over the {target_minutes:g}-minute target",
+        "Each bar is the wait before an update (the first from detection, the last until restore); red bars missed the target.",
+    )

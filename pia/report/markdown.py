@@ -1,0 +1,78 @@
+"""Escaping for the Markdown postmortem draft.
+
+Slack and PagerDuty text must read literally in any Markdown renderer: no emphasis, links,
+headings, tables broken by a ``|``, and no raw HTML (a ``<script>`` is shown, not run).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+# CommonMark lets a backslash make any ASCII punctuation literal. Text lands mid-line (in a
+# table cell or after a bullet), so these are the characters that can start markup there:
+# emphasis, code, links and images, raw HTML, entities, table cells, strikethrough.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>!|&~])")
+
+
+def md(value: Any) -> str:
+    """``value`` as literal Markdown text on one line (newlines become spaces)."""
+    if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+        return ""
+    flat = re.sub(r"\s+", " ", str(value)).strip()
+    return _SPECIAL.sub(r"\\\1", flat)
+
+
+class Link(str):
+    """Markdown already built from escaped parts; the draft renderer writes it as is."""
+
+
+def md_link(url: Any, label: Any) -> Link:
+    """A Markdown link for an http(s) URL, else the escaped label alone."""
+    href = str(url or "")
+    if not re.match(r"https?://", href, re.IGNORECASE):
+        return Link(md(label))
+    # inside <...> a destination may hold anything but <, > and line breaks
+    safe = href.replace("<", "%3C").replace(">", "%3E").replace("\n", "")
+    return Link(f"[{md(label)}](<{safe}>)")
+
+
+@dataclass
+class Draft:
+    """The postmortem draft: shows as Markdown in a notebook and is written as ``.md``."""
+
+    text: str
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _finalize(value: Any) -> str:
+    """Every ``{{ value }}`` of the draft template is escaped, except pre-built links."""
+    return value if isinstance(value, Link) else md(value)
+
+
+def render_draft(context: dict[str, Any]) -> Draft:
+    """Fill ``templates/postmortem.md.j2`` with ``context``; every value is escaped."""
+    from pia.report.render import TEMPLATES
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        finalize=_finalize,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["placeholder"] = _placeholder
+    return Draft(env.get_template("postmortem.md.j2").render(**context))
+
+
+def _placeholder(key: str) -> Link:
+    return Link(f"*Not written yet: add `{key}` under `[review]` in incident.toml.*")

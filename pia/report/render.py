@@ -1,0 +1,197 @@
+"""Run a report notebook with papermill and render it with nbconvert, in-process.
+
+``render_report`` is what ``pia report`` calls: execute ``notebooks/incident_review.ipynb`` with
+the incident's parameters, keep the executed ``.ipynb``, and write the formats asked for:
+HTML through our own template (``templates/pia``), Markdown from the Jinja postmortem draft,
+PDF by printing the HTML in headless Chromium where it is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pia.errors import PiaError
+from pia.snapshot import atomic_write
+
+PROJECT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = PROJECT / "notebooks"
+TEMPLATES = PROJECT / "templates"
+FORMATS = ("html", "pdf", "md", "ipynb")
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_TIMEOUT = 60
+
+
+class ReportError(PiaError):
+    """A report could not be made; the message says which incident and why."""
+
+
+@dataclass
+class Rendered:
+    """What one report run wrote, and what it could not write (with the reason)."""
+
+    incident: str
+    files: dict[str, Path] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def parse_formats(text: str | Iterable[str]) -> list[str]:
+    """``"html,pdf"`` → ``["html", "pdf"]``; an unknown format lists the known ones."""
+    wanted = [f.strip().lower() for f in (text.split(",") if isinstance(text, str) else text) if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise PiaError(f"unknown format {unknown[0]!r} (known: {', '.join(FORMATS)})")
+    return wanted or ["html"]
+
+
+def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd: Path | None = None) -> Any:
+    """Execute ``notebook`` with papermill into ``output``; returns the executed notebook node.
+
+    A failing cell becomes a :class:`ReportError` naming the notebook and the exception."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        return papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=dict(parameters),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(cwd or PROJECT),
+        )
+    except PapermillExecutionError as error:
+        raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}") from None
+
+
+def to_html(notebook: Any, *, title: str, footer: str = "") -> str:
+    """The executed notebook as one self-contained HTML page (our template, outputs only)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="pia", extra_template_basedirs=[str(TEMPLATES)])
+    body, _ = exporter.from_notebook_node(
+        notebook, resources={"metadata": {"name": title}, "pia_title": title, "pia_footer": footer}
+    )
+    return body
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium or Chrome binary, or None."""
+    explicit = os.environ.get("PIA_CHROMIUM")
+    if explicit:
+        return explicit if shutil.which(explicit) else None
+    return next((found for name in _CHROMIUM_NAMES if (found := shutil.which(name))), None)
+
+
+CHROMIUM_MISSING = "PDF skipped: no Chromium found (install it: sudo apt-get install chromium, or set PIA_CHROMIUM)"
+
+
+def chromium_args(binary: str, profile: str) -> list[str]:
+    """Flags for a headless, offline Chromium that makes no background requests."""
+    return [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+    ]
+
+
+def html_to_pdf(html: Path, pdf: Path, *, binary: str | None = None) -> None:
+    """Print ``html`` to ``pdf`` with headless Chromium, bounded by a timeout."""
+    binary = binary or find_chromium()
+    if binary is None:
+        raise ReportError(CHROMIUM_MISSING)
+    with tempfile.TemporaryDirectory(prefix="pia-chromium-") as profile:
+        tmp = pdf.with_name(f".{pdf.name}.tmp")
+        command = [
+            *chromium_args(binary, profile),
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={tmp}",
+            html.resolve().as_uri(),
+        ]
+        try:
+            subprocess.run(command, capture_output=True, timeout=CHROMIUM_TIMEOUT, check=True)
+        except subprocess.TimeoutExpired:
+            tmp.unlink(missing_ok=True)
+            raise ReportError(f"PDF of {html.name}: Chromium did not finish within {CHROMIUM_TIMEOUT} s") from None
+        except subprocess.CalledProcessError as error:
+            tmp.unlink(missing_ok=True)
+            raise ReportError(f"PDF of {html.name}: Chromium exited with {error.returncode}") from None
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise ReportError(f"PDF of {html.name}: Chromium wrote nothing")
+        os.replace(tmp, pdf)
+
+
+def write_text(path: Path, text: str) -> Path:
+    atomic_write(path, text.encode())
+    return path
+
+
+def render_report(
+    incident_id: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] = "reports",
+    formats: Iterable[str] = ("html",),
+    as_of: str | None = None,
+    tz: str = "UTC",
+    notebook: Path | None = None,
+) -> Rendered:
+    """Run the review notebook for ``incident_id`` and write ``<out>/<id>.ipynb`` (always) and
+    the ``formats`` asked for (``html``, ``pdf``, ``md``). A PDF that cannot be made (no
+    Chromium) is listed in ``skipped`` with the reason; the other formats are still written.
+    Raises :class:`ReportError` when the notebook fails, naming the cell and the error."""
+    from pia.report.review import Review
+    from pia.snapshot import data_dir as resolve
+
+    wanted = parse_formats(formats)
+    root = resolve(data_dir)
+    # in-process first: a bad snapshot fails here with pia's one-line message, not in a cell
+    review = Review.load(incident_id, data_dir=root, as_of=as_of, tz=tz)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = Rendered(incident_id)
+    executed_path = folder / f"{incident_id}.ipynb"
+    staging = folder / f".{incident_id}.partial.ipynb"
+    try:
+        executed = execute(
+            notebook or NOTEBOOKS / "incident_review.ipynb",
+            staging,
+            {"incident_id": incident_id, "data_dir": str(root), "as_of": as_of, "tz": tz},
+            cwd=Path.cwd(),
+        )
+        os.replace(staging, executed_path)
+    finally:
+        staging.unlink(missing_ok=True)
+    result.files["ipynb"] = executed_path
+    title = f"{review.title} ({incident_id})"
+    if "html" in wanted or "pdf" in wanted:
+        html = write_text(folder / f"{incident_id}.html", to_html(executed, title=title, footer=f"pia review of {incident_id}"))
+        if "html" in wanted:
+            result.files["html"] = html
+        if "pdf" in wanted:
+            try:
+                pdf = folder / f"{incident_id}.pdf"
+                html_to_pdf(html, pdf)
+                result.files["pdf"] = pdf
+            except ReportError as error:
+                result.skipped["pdf"] = str(error)
+            if "html" not in wanted:
+                html.unlink(missing_ok=True)
+    if "md" in wanted:
+        result.files["md"] = write_text(folder / f"{incident_id}.md", str(review.postmortem()))
+    return result
+

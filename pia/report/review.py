@@ -1,0 +1,459 @@
+"""The incident review: everything the report notebook shows, one method per section.
+
+``Review.load`` reads the snapshot once and runs the analysis. Each section method returns a
+small object that renders itself (HTML in which every outside string is escaped, charts as
+embedded PNG), so a notebook cell is one call. The ``*_table`` methods give the same content as
+plain DataFrames, which the Markdown postmortem draft (:meth:`Review.postmortem`) reuses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from pia.errors import PiaError
+from pia.metrics import IncidentMetrics, measure_incident
+from pia.milestones import MILESTONES, Detection, load_config
+from pia.output import human_duration, parse_time
+from pia.people import roster
+from pia.quality import findings
+from pia.report import charts
+from pia.report.html import Section, link, table, text
+from pia.report.markdown import Draft, md_link, render_draft
+from pia.snapshot import Incident, open_incident
+from pia.snapshot import data_dir as resolve_data_dir
+
+#: The review text keys of ``incident.toml [review]``, with their headings, in report order.
+REVIEW_FIELDS = {
+    "summary": "Summary",
+    "impact": "Impact",
+    "detection": "Detection",
+    "trigger": "Trigger",
+    "root_cause": "Root cause",
+    "resolution": "Resolution",
+    "went_well": "What went well",
+    "went_wrong": "What went wrong",
+    "got_lucky": "Where we got lucky",
+}
+
+#: Section headings in report order; the browser test checks each one is on the page.
+SECTIONS = (
+    "Durations",
+    "Timeline",
+    "Key events",
+    "Responders",
+    "Hypotheses",
+    "Communication",
+    "IC directives",
+    "Review",
+    "Action items",
+    "Data quality",
+)
+
+
+def _zone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PiaError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin or UTC)") from None
+    return tz
+
+
+def _note(message: str) -> str:
+    return f'<p class="note">{text(message)}</p>'
+
+
+def _placeholder(key: str, where: str = "[review]") -> str:
+    return f"Not written yet: add {key} under {where} in incident.toml."
+
+
+@dataclass
+class Review:
+    """One incident's review, ready to show."""
+
+    incident: Incident
+    events: pd.DataFrame
+    metrics: IncidentMetrics
+    as_of: pd.Timestamp | None
+    tz: str
+    cadence_minutes: float
+
+    @classmethod
+    def load(
+        cls,
+        incident_id: str,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        as_of: str | pd.Timestamp | None = None,
+        tz: str = "UTC",
+    ) -> Review:
+        """Read and analyse ``incident_id``. ``as_of`` (ISO 8601 with an offset) is where an
+        open incident's durations are censored; without it, an open incident is censored at its
+        last recorded event, so the same snapshot always gives the same report. ``tz`` is the
+        display zone (IANA name)."""
+        root = resolve_data_dir(data_dir)
+        tz = _zone(tz)
+        stamp = parse_time(as_of, "as_of") if isinstance(as_of, str) else as_of
+        config = load_config(root)
+        incident = open_incident(incident_id, root)
+        measured = measure_incident(incident, config, as_of=stamp)
+        if stamp is None and measured.row.get("status") == "open" and len(measured.events):
+            stamp = measured.events["ts"].max()
+            measured = measure_incident(incident, config, as_of=stamp)
+        cadence = float(incident.meta.get("status_update_minutes") or config.cadence_minutes)
+        return cls(incident, measured.events, measured, stamp, tz, cadence)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def detection(self) -> Detection:
+        return self.metrics.detection
+
+    def at(self, milestone: str) -> pd.Timestamp | None:
+        return self.detection.at(milestone)
+
+    def local(self, ts: Any) -> str:
+        """A UTC time in the display zone, ``YYYY-MM-DD HH:MM:SS`` ('' when missing)."""
+        if ts is None or pd.isna(ts):
+            return ""
+        return pd.Timestamp(ts).tz_convert(self.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def since_detection(self, ts: Any) -> str:
+        """``T+hh:mm`` from detection (``T-hh:mm`` before it)."""
+        start = self.at("detected")
+        if ts is None or pd.isna(ts) or start is None:
+            return ""
+        minutes = int((pd.Timestamp(ts) - start).total_seconds() // 60)
+        hours, mins = divmod(abs(minutes), 60)
+        return f"T{'-' if minutes < 0 else '+'}{hours:02d}:{mins:02d}"
+
+    @cached_property
+    def directory(self) -> Any:
+        return self.incident.directory()
+
+    @property
+    def status(self) -> str:
+        return str(self.metrics.row.get("status", "open"))
+
+    @property
+    def commander(self) -> str:
+        ids = self.detection.commander
+        who = str(ids.iloc[0]) if len(ids) else str(self.incident.meta.get("commander") or "")
+        return self.directory.users.get(who, who)
+
+    @property
+    def title(self) -> str:
+        return str(self.incident.meta.get("title") or self.incident.id)
+
+    def facts(self) -> dict[str, str]:
+        """The header's facts as plain text."""
+        meta = self.incident.meta
+        start = self.at("impact_start") or self.at("detected")
+        end = self.at("resolved") if self.status == "resolved" else None
+        if start is not None and end is not None:
+            duration = human_duration(end - start)
+        elif start is not None and self.as_of is not None:
+            duration = f"{human_duration(self.as_of - start)} so far (open as of {self.local(self.as_of)})"
+        else:
+            duration = "–"
+        return {
+            "id": self.incident.id,
+            "severity": str(meta.get("severity", "")),
+            "services": ", ".join(str(s) for s in meta.get("services", []) or []),
+            "status": self.status,
+            "start": self.local(start),
+            "end": self.local(end),
+            "duration": duration,
+            "commander": self.commander,
+            "tz": self.tz,
+        }
+
+    # --- tables: the content, as DataFrames ------------------------------------------------
+
+    def durations_table(self) -> pd.DataFrame:
+        """Each duration's value and status, and its two ends as ``milestone time``."""
+        frame = self.metrics.durations.frame
+        at = self.detection.milestones.set_index("milestone")["ts"]
+
+        def end(name: str) -> str:
+            label = name.replace("_", " ")
+            return f"{label} {self.local(at[name])[11:]}" if name in at.index else f"{label}: not found"
+
+        return pd.DataFrame(
+            {
+                "name": frame["duration"].str.replace("_", " "),
+                "value": frame["value"].map(human_duration),
+                "status": frame["status"],
+                "start": frame["start_milestone"].map(end),
+                "end": frame["end_milestone"].map(end),
+            }
+        )
+
+    def milestones_table(self) -> pd.DataFrame:
+        """Each milestone found: when, how it was found (source and rule) and its evidence."""
+        found = self.detection.milestones.dropna(subset=["ts"])
+        return pd.DataFrame(
+            {
+                "milestone": found["milestone"].str.replace("_", " "),
+                "time": found["ts"].map(self.local),
+                "T": found["ts"].map(self.since_detection),
+                "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
+                "evidence": found["text"].fillna(""),
+                "ref": found["ref"].fillna(""),
+            }
+        )
+
+    def key_events_table(self) -> pd.DataFrame:
+        """Milestones, hypotheses, actions, escalations and status updates in time order."""
+        d = self.detection
+        parts = [
+            d.milestones.assign(what=d.milestones["milestone"].str.replace("_", " ")),
+            d.hypotheses.assign(what=d.hypotheses["pivot"].map({True: "pivot", False: "hypothesis"})),
+            d.escalations.assign(what="escalation"),
+            d.status_updates.assign(what="status update"),
+        ]
+        columns = ["ts", "what", "actor", "text", "ref"]
+        rows = pd.concat([p.reindex(columns=columns) for p in parts if len(p)], ignore_index=True)
+        rows = rows.dropna(subset=["ts"]).sort_values("ts", kind="stable")
+        return pd.DataFrame(
+            {
+                "time": rows["ts"].map(self.local),
+                "T": rows["ts"].map(self.since_detection),
+                "what": rows["what"],
+                "who": rows["actor"].fillna(""),
+                "evidence": rows["text"].fillna(""),
+                "ref": rows["ref"].fillna(""),
+            }
+        )
+
+    def responders_table(self) -> pd.DataFrame:
+        people = roster(self.events, self.directory, pulled_in=self.detection.escalations, pages=self.metrics.pages)
+        return people.assign(**{c: people[c].map(self.local) for c in ("joined", "first", "last")})
+
+    def hypotheses_table(self) -> pd.DataFrame:
+        hyps = self.detection.hypotheses
+        outcome = hypothesis_outcomes(hyps, self.at("mitigated") or self.at("restored")) if len(hyps) else []
+        return hyps.assign(time=hyps["ts"].map(self.local), T=hyps["ts"].map(self.since_detection), outcome=outcome)
+
+    def updates_table(self) -> pd.DataFrame:
+        """Status updates with the wait before each (the first from detection)."""
+        updates = self.detection.status_updates
+        gaps = updates["ts"].diff()
+        start = self.at("detected")
+        if len(updates) and start is not None:
+            gaps.iloc[0] = updates["ts"].iloc[0] - start
+        late = gaps > pd.Timedelta(minutes=self.cadence_minutes)
+        return updates.assign(time=updates["ts"].map(self.local), wait=gaps.map(human_duration), late=late)
+
+    def directives_table(self) -> pd.DataFrame:
+        asks = self.detection.directives
+        answer = asks["answer_time"].map(human_duration).where(asks["answered"], "no reply")
+        return asks.assign(time=asks["ts"].map(self.local), answer=answer)
+
+    def quality_lines(self) -> list[str]:
+        """Every data-quality finding as one line of text."""
+        lines = []
+        missing = [m for m in MILESTONES if m != "impact_start" and self.at(m) is None]
+        if missing:
+            suffix = " (the incident is still open)" if self.status == "open" else ""
+            lines.append("Missing milestones: " + ", ".join(m.replace("_", " ") for m in missing) + suffix)
+        lines += list(self.metrics.durations.warnings)
+        found = findings(self.events, until=self.at("resolved") or self.as_of)
+        lines += [f"{self.local(r.ts)} {r.check}: {r.detail}" for r in found.itertuples()]
+        return lines
+
+    # --- sections: HTML --------------------------------------------------------------------
+
+    def header(self) -> Section:
+        """Title, id, severity, services, status, start and end, total duration, IC."""
+        f = self.facts()
+        rows = [
+            ("Incident", text(f["id"])),
+            ("Severity", text(f["severity"]) or '<span class="placeholder">not set</span>'),
+            ("Services", text(f["services"]) or "–"),
+            ("Status", f'<span class="badge {text(f["status"])}">{text(f["status"])}</span>'),
+            ("Start", text(f["start"]) or "–"),
+            ("End", text(f["end"]) or "–"),
+            ("Duration", text(f["duration"])),
+            ("Incident commander", text(f["commander"]) or '<span class="placeholder">unknown</span>'),
+            ("Time zone", text(f["tz"])),
+        ]
+        paged = self.incident.pagerduty_incident()
+        if paged:
+            rows.append(("PagerDuty", link(paged["html_url"], f"#{paged['number'] or paged['id']}")))
+        grid = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows)
+        return Section(self.title, f'<dl class="meta">{grid}</dl>', level=1)
+
+    def durations(self) -> Section:
+        """Every duration, censored and missing values marked, then every milestone with the
+        message or log entry that set it."""
+        rows = self.durations_table()
+        if rows.empty:
+            return Section("Durations", _note("No durations are configured."))
+
+        def value(row: pd.Series) -> str:
+            if row["status"] == "censored":
+                return f'{text(row["value"])} <span class="flag-censored" title="open: censored at as_of">+ open</span>'
+            if row["value"] == "–":
+                return f'<span class="flag-missing">{text(row["status"])}</span>'
+            return text(row["value"])
+
+        body = table(rows, ["name", "value", "start", "end"], cells={"value": value}, numeric=["value"])
+        body += _note("+ open: censored at as_of, the incident is still open. Missing: the milestone never happened or was not found.")
+        body += "<h3>Milestones and their evidence</h3>"
+        body += table(
+            self.milestones_table(),
+            ["milestone", "time", "T", "found by", "evidence"],
+            cells={"evidence": lambda r: link(r["ref"], r["evidence"])},
+            numeric=["T"],
+            empty="No milestone was found.",
+        )
+        return Section("Durations", body)
+
+    def timeline(self) -> Section:
+        """Lanes per responder, milestones as lines, the impact window shaded."""
+        chart = charts.timeline(self.events, self.detection.milestones, tz=self.tz, hypotheses=self.detection.hypotheses)
+        return Section("Timeline", chart._repr_html_() if chart else _note("No events to chart."))
+
+    def key_events(self) -> Section:
+        """Key events in local time and as T+hh:mm from detection."""
+        rows = self.key_events_table()
+        body = table(rows, ["time", "T", "what", "who", "evidence"], cells={"evidence": lambda r: link(r["ref"], r["evidence"])}, numeric=["T"], empty="No key events were found.")
+        return Section("Key events", body)
+
+    def responders(self) -> Section:
+        """Who joined when and how (paged, pulled in, volunteered), messages each, first and
+        last activity, off-hours pages."""
+        body = table(self.responders_table(), numeric=["messages", "actions", "pages", "off_hours_pages"], empty="No human responded in the data.")
+        return Section("Responders", body)
+
+    def hypotheses(self) -> Section:
+        """Each hypothesis: who, when, and what became of it."""
+        rows = self.hypotheses_table()
+        if rows.empty:
+            return Section("Hypotheses", _note("No stated hypothesis was found."))
+        pivots = int(rows["pivot"].sum())
+        summary = f"<p>{len(rows)} hypotheses, {pivots} pivot{'' if pivots == 1 else 's'}.</p>"
+        body = table(rows, ["time", "T", "actor", "hypothesis", "outcome"], cells={"hypothesis": lambda r: link(r["ref"], r["text"])}, numeric=["T"])
+        return Section("Hypotheses", summary + body)
+
+    def communication(self) -> Section:
+        """Stakeholder updates and the gaps between them against the target cadence."""
+        rows = self.updates_table()
+        body = f"<p>{text(self.communication_summary(rows))}</p>"
+        if rows.empty:
+            return Section("Communication", body)
+        body += table(
+            rows.assign(on_time=rows["late"].map({True: "late", False: "on time"})),
+            ["time", "actor", "wait", "on_time", "update"],
+            cells={"update": lambda r: link(r["ref"], r["text"])},
+        )
+        start, end = self.at("detected"), self.at("restored") or self.at("resolved") or self.as_of
+        if start is not None and end is not None:
+            chart = charts.cadence(rows["ts"], start=start, end=end, target_minutes=self.cadence_minutes, tz=self.tz)
+            body += chart._repr_html_() if chart else ""
+        return Section("Communication", body)
+
+    def communication_summary(self, rows: pd.DataFrame) -> str:
+        target = f"target: one every {self.cadence_minutes:g} minutes"
+        if rows.empty:
+            return f"No stakeholder update was found ({target})."
+        return f"{len(rows)} updates; {target}; {int(rows['late'].sum())} came late."
+
+    def directives(self) -> Section:
+        """The IC's directives and how fast each was answered."""
+        rows = self.directives_table()
+        if rows.empty:
+            return Section("IC directives", _note("No directive from the IC was found."))
+        answered = rows[rows["answered"]]
+        median = human_duration(answered["answer_time"].median()) if len(answered) else "–"
+        summary = f"<p>{len(rows)} directives, {len(answered)} answered; median answer time {text(median)}.</p>"
+        body = table(
+            rows,
+            ["time", "actor", "to_name", "directive", "answer"],
+            cells={"directive": lambda r: link(r["ref"], r["text"]), "answer": lambda r: link(r["answer_ref"], r["answer"]) if r["answered"] else text(r["answer"])},
+        )
+        return Section("IC directives", summary + body)
+
+    def review_text(self) -> Section:
+        """The prose of ``incident.toml [review]``, with placeholders where it is empty."""
+        review = self.incident.meta.get("review") or {}
+        blocks = []
+        for key, heading in REVIEW_FIELDS.items():
+            value = review.get(key)
+            if isinstance(value, list) and value:
+                body = "<ul>" + "".join(f"<li>{text(v)}</li>" for v in value) + "</ul>"
+            elif value and not isinstance(value, list):
+                body = f'<p class="text">{text(value)}</p>'
+            else:
+                body = f'<p class="placeholder">{text(_placeholder(key))}</p>'
+            blocks.append(f"<h3>{text(heading)}</h3>{body}")
+        return Section("Review", "".join(blocks))
+
+    def action_items(self) -> Section:
+        """Action items with owner, type and link."""
+        items = self.action_items_table()
+        if items.empty:
+            return Section("Action items", f'<p class="placeholder">{text(_placeholder("action_items"))}</p>')
+        return Section("Action items", table(items, ["title", "owner", "type"], cells={"title": lambda r: link(r["url"], r["title"])}))
+
+    def action_items_table(self) -> pd.DataFrame:
+        items = (self.incident.meta.get("review") or {}).get("action_items") or []
+        rows = [i if isinstance(i, dict) else {"title": i} for i in items]
+        return pd.DataFrame(rows).reindex(columns=["title", "owner", "type", "url"]).fillna("")
+
+    def data_quality(self) -> Section:
+        """Missing milestones, edits and deletions, long silences, Slack and PagerDuty
+        disagreeing, events and milestones out of order."""
+        lines = self.quality_lines()
+        if not lines:
+            return Section("Data quality", _note("No data-quality problems found."))
+        return Section("Data quality", "<ul>" + "".join(f"<li>{text(line)}</li>" for line in lines) + "</ul>")
+
+    # --- the Markdown draft ----------------------------------------------------------------
+
+    def postmortem(self) -> Draft:
+        """The postmortem draft (Markdown, for a wiki) with the same content as the report."""
+        durations = self.durations_table()
+        hyps = self.hypotheses_table()
+        updates = self.updates_table()
+        asks = self.directives_table()
+        context = {
+            "title": self.title,
+            **self.facts(),
+            "review": self.incident.meta.get("review") or {},
+            "durations": [
+                dict(r, value=r["status"] if r["value"] == "–" else r["value"] + (" (open)" if r["status"] == "censored" else ""))
+                for r in durations.to_dict("records")
+            ],
+            "milestones": [dict(r, evidence=md_link(r["ref"], r["evidence"])) for r in self.milestones_table().to_dict("records")],
+            "key_events": [dict(r, evidence=md_link(r["ref"], r["evidence"])) for r in self.key_events_table().to_dict("records")],
+            "responders": self.responders_table().to_dict("records"),
+            "hypotheses": [dict(r, text=md_link(r["ref"], r["text"])) for r in hyps.to_dict("records")],
+            "communication": self.communication_summary(updates),
+            "updates": [dict(r, text=md_link(r["ref"], r["text"])) for r in updates.to_dict("records")],
+            "directives": [{"time": r["time"], "to": r["to_name"], "text": r["text"], "answer": r["answer"]} for r in asks.to_dict("records")],
+            "action_items": [dict(r, title=md_link(r["url"], r["title"])) for r in self.action_items_table().to_dict("records")],
+            "quality": self.quality_lines(),
+        }
+        return render_draft(context)
+
+
+def hypothesis_outcomes(hypotheses: pd.DataFrame, fixed: pd.Timestamp | None) -> pd.Series:
+    """What became of each hypothesis: ``dropped`` when the next one was a pivot, ``led to the
+    fix`` for the last one stated before mitigation, ``superseded`` or ``open`` otherwise."""
+    next_is_pivot = hypotheses["pivot"].shift(-1, fill_value=False).astype(bool)
+    fate = pd.Series("superseded", index=hypotheses.index).mask(next_is_pivot, "dropped")
+    if fixed is not None:
+        before = hypotheses.index[hypotheses["ts"] <= fixed]
+        if len(before):
+            fate[before[-1]] = "led to the fix"
+    if fate.iloc[-1] == "superseded":
+        fate.iloc[-1] = "open"
+    return fate
