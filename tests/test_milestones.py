@@ -1,0 +1,362 @@
+"""Milestone detection on small hand-built timelines: each rule class, markers, overrides,
+questions, negations, precedence, repeated events, directives and their replies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pia.errors import ConfigError
+from pia.events.schema import conform
+from pia.milestones import detect_incident, load_config, manual_milestones, signals
+from pia.milestones.detect import compile_rules
+
+T0 = pd.Timestamp("2026-11-20T14:00:00Z")
+MACHINE = {"bot", "trigger", "notify", "alert"}
+
+
+def timeline(*rows: tuple, incident: str = "inc") -> pd.DataFrame:
+    """Events from ``(minute, source, kind, actor, text[, extra columns])`` tuples."""
+    out = []
+    for i, (minute, source, kind, actor, text, *extra) in enumerate(rows):
+        out.append(
+            {
+                "incident": incident,
+                "ts": T0 + pd.Timedelta(minutes=minute),
+                "source": source,
+                "kind": kind,
+                "actor": actor,
+                "actor_id": actor.upper(),
+                "is_human": kind not in MACHINE,
+                "text": text,
+                "ref": f"ref-{i}",
+                **(extra[0] if extra else {}),
+            }
+        )
+    return conform(pd.DataFrame(out))
+
+
+def say(minute: float, actor: str, text: str, **extra: str) -> tuple:
+    return (minute, "slack", "message", actor, text, extra)
+
+
+def labels_of(*texts: str) -> list[set[str]]:
+    """The labels each text gets as a human Slack message."""
+    events = timeline(*(say(i, "alice", t) for i, t in enumerate(texts)))
+    found = signals(events)
+    return [set(found.loc[found["row"] == i, "label"]) for i in range(len(texts))]
+
+
+def at(found, milestone):
+    rows = found.milestones[found.milestones["milestone"] == milestone]
+    return rows.iloc[0] if len(rows) else None
+
+
+# --- rule classes -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I suspect the auth deploy at 13:58", "hypothesis"),
+        ("I think it's the connection pool", "hypothesis"),
+        ("looks like the new config broke token validation", "hypothesis"),
+        ("my money is on the flag: the engine can't cope with empty VAT ids", "hypothesis"),
+        ("that's what filled /var", "hypothesis"),
+        ("ruled out DNS", "dropped"),
+        ("ok so it's not the deploy. dropping that theory", "dropped"),
+        ("declaring SEV2 — customers aren't getting emails", "declared"),
+        ("opening this as SEV2, I'm IC", "declared"),
+        ("rolling back auth-service to v2.30.4 now", "mitigation"),
+        ("rb auth v412", "mitigation"),
+        ("Turning `flag.x` off in LaunchDarkly now", "mitigation"),
+        ("5xx dropping fast: 35% -> 4% -> 0.6%", "mitigated"),
+        ("lag peaked at 1.6M and is going down now", "mitigated"),
+        ("5xx back to baseline (0.04%) for 12 min", "restored"),
+        ("ok green", "restored"),
+        ("incident resolved, thanks all", "resolved"),
+        ("Status update posted to #status: login degraded", "status_update"),
+        ("@Sofia can you join us? need auth eyes", "escalation"),
+        ("@Priya can you look at the pool?", "directive"),
+    ],
+)
+def test_each_rule_class(text: str, label: str) -> None:
+    assert label in labels_of(text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's your current hypothesis?",
+        "what's the next most likely cause?",
+        "could the deploy be the cause?",
+    ],
+)
+def test_questions_are_not_hypotheses(text: str) -> None:
+    assert "hypothesis" not in labels_of(text)[0]
+
+
+@pytest.mark.parametrize("text", ["not the database, connections are fine", "ruled out DNS", "it's probably not the cache"])
+def test_negations_are_not_hypotheses(text: str) -> None:
+    assert "hypothesis" not in labels_of(text)[0]
+
+
+def test_a_negated_clause_leaves_the_next_one() -> None:
+    assert "hypothesis" in labels_of("not the database. I suspect the auth deploy")[0]
+
+
+def test_rollback_with_errors_persisting_is_a_step_not_a_restore() -> None:
+    (found,) = labels_of("Rollback complete, but errors persist")
+    assert "mitigation" in found
+    assert not found & {"mitigated", "restored"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["@bob please roll back", "The flag is safe to flip back", "looks like the deploy purged the whole cache"],
+)
+def test_requests_possibilities_and_causes_are_not_remediation(text: str) -> None:
+    assert "mitigation" not in labels_of(text)[0]
+
+
+def test_a_recovery_claim_is_not_a_hypothesis() -> None:
+    assert "hypothesis" not in labels_of("I think we're fully restored")[0]
+
+
+def test_curly_apostrophes() -> None:
+    assert "hypothesis" not in labels_of("it’s probably not the cache")[0]
+    assert "hypothesis" in labels_of("I think it’s the cache")[0]
+
+
+def test_bots_carry_no_signal() -> None:
+    events = timeline((0, "slack", "bot", "Datadog", "I suspect the deploy; rolling back; back to normal"))
+    assert signals(events).empty
+
+
+# --- markers and reactions ------------------------------------------------------------------------
+
+
+def test_marker_tags_are_taken_as_stated() -> None:
+    events = timeline(
+        say(0, "ann", "hypothesis: not DNS, maybe the LB?"),
+        say(1, "ann", "*Mitigated:* traffic drained from edge-2"),
+        say(2, "ann", "update: still investigating"),
+    )
+    found = signals(events)
+    by_row = found.set_index("row")
+    assert by_row.loc[0, "label"] == "hypothesis" and by_row.loc[0, "source"] == "marker"
+    assert "mitigated" in set(found.loc[found["row"] == 1, "label"])
+    assert set(found.loc[(found["row"] == 2) & (found["source"] == "marker"), "label"]) == {"status_update"}
+
+
+def test_reaction_markers() -> None:
+    events = timeline(say(0, "ann", "the LB health check path changed", reactions="eyes,bulb"), say(1, "ann", "ok", reactions="large_green_circle"))
+    found = signals(events)
+    assert set(zip(found["row"], found["label"], found["rule"])) == {(0, "hypothesis", ":bulb:"), (1, "restored", ":large_green_circle:")}
+
+
+def test_marker_wins_over_a_rule_on_the_same_milestone() -> None:
+    events = timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered"),
+        say(1, "ann", "I think it's the deploy"),
+        say(2, "bob", "the cache", reactions="bulb"),
+    )
+    found = detect_incident(events, {"id": "inc"})
+    row = at(found, "first_hypothesis")
+    assert row["ts"] == T0 + pd.Timedelta(minutes=2) and row["source"] == "marker"
+
+
+# --- precedence, manual, fallbacks ----------------------------------------------------------------
+
+
+def login() -> pd.DataFrame:
+    return timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered: login 5xx"),
+        (0.1, "pagerduty", "notify", "Login API", "Notified Priya by SMS.", {"mentions": "PPRIYA"}),
+        (1, "pagerduty", "acknowledge", "Priya", "Acknowledged by Priya."),
+        say(2, "ic", "opening this, I'm IC"),
+        say(3, "ic", "@Priya can you give me impact?", mentions="PRIYA"),
+        say(4, "priya", "~38% of logins failing"),
+        say(5, "priya", "declared SEV1 in PagerDuty"),
+        say(6, "ic", "what's your current hypothesis?"),
+        say(7, "priya", "I think it's the auth deploy"),
+        say(8, "priya", "rolling back auth now"),
+        say(15, "priya", "Rollback complete, but errors persist"),
+        say(16, "ic", "ok it's not the deploy, dropping that theory"),
+        say(20, "priya", "I think the pool is exhausted, that's our 503s"),
+        say(21, "ic", "@Sofia can you join us?", mentions="SOFIA"),
+        say(26, "sofia", "here"),
+        say(30, "sofia", "reverting the pool size config, rolling restart"),
+        say(40, "priya", "5xx dropping fast"),
+        say(50, "priya", "5xx back to baseline for 10 min"),
+        say(51, "ic", "status update: login recovered"),
+        (60, "pagerduty", "resolve", "Priya", "Resolved by Priya."),
+    )
+
+
+def test_login_outage_shape() -> None:
+    found = detect_incident(login(), {"id": "inc", "commander": "IC"})
+    minute = lambda m: T0 + pd.Timedelta(minutes=m)  # noqa: E731
+    expected = {
+        "detected": (0, "pagerduty"),
+        "acknowledged": (1, "pagerduty"),
+        "engaged": (1, "pagerduty"),
+        "declared": (5, "rule"),
+        "first_hypothesis": (7, "rule"),
+        "mitigation_started": (8, "rule"),
+        "mitigated": (40, "rule"),
+        "restored": (50, "rule"),
+        "resolved": (60, "pagerduty"),
+    }
+    for milestone, (m, source) in expected.items():
+        row = at(found, milestone)
+        assert row is not None, milestone
+        assert (row["ts"], row["source"]) == (minute(m), source), milestone
+    assert at(found, "first_hypothesis")["text"] == "I think it's the auth deploy"
+    assert list(found.hypotheses["pivot"]) == [False, True]
+    assert len(found.pivots) == 1
+
+
+def test_manual_milestones_win_and_are_checked() -> None:
+    meta = {"id": "inc", "milestones": {"impact_start": "2026-11-20T13:55:00Z", "restored": "2026-11-20T14:45:00+01:00"}}
+    found = detect_incident(login(), meta)
+    assert at(found, "restored")["source"] == "manual"
+    assert at(found, "restored")["ts"] == pd.Timestamp("2026-11-20T13:45:00Z")
+    assert at(found, "impact_start")["ts"] == pd.Timestamp("2026-11-20T13:55:00Z")
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [({"restored": "2026-11-20 14:45"}, "offset"), ({"restored": "yesterday"}, "offset"), ({"fixed": "2026-11-20T14:45:00Z"}, "unknown milestone")],
+)
+def test_bad_manual_milestone_is_a_config_error(table, problem) -> None:
+    with pytest.raises(ConfigError, match=problem) as error:
+        manual_milestones({"id": "inc", "milestones": table}, "incident.toml")
+    assert "incident.toml: milestones." in str(error.value) and "\n" not in str(error.value)
+
+
+def test_slack_only_and_restored_falls_back_to_resolved() -> None:
+    events = timeline(
+        (0, "slack", "bot", "Datadog", "[Triggered] upload errors"),
+        say(2, "ann", "looking"),
+        say(9, "ann", "incident resolved"),
+    )
+    found = detect_incident(events)
+    assert at(found, "detected")["rule"] == "first message"
+    assert at(found, "engaged")["ts"] == T0 + pd.Timedelta(minutes=2)
+    assert at(found, "acknowledged") is None
+    assert at(found, "restored")["rule"] == "resolved (no restore evidence)"
+    assert at(found, "declared") is None
+
+
+def test_bots_never_engage() -> None:
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), (1, "slack", "bot", "Grafana", "firing"), say(5, "ann", "on it"))
+    assert at(detect_incident(events), "engaged")["ts"] == T0 + pd.Timedelta(minutes=5)
+
+
+def test_recovery_talk_before_any_remedy_is_not_a_restore() -> None:
+    events = timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered"),
+        say(1, "ann", "db is back to normal cpu, not the db"),
+        say(3, "ann", "restarting the pods"),
+        say(6, "ann", "errors back to baseline"),
+    )
+    assert at(detect_incident(events), "restored")["ts"] == T0 + pd.Timedelta(minutes=6)
+
+
+# --- repeated events ------------------------------------------------------------------------------
+
+
+def test_directives_pair_with_the_addressees_first_reply() -> None:
+    found = detect_incident(login(), {"id": "inc", "commander": "IC"})
+    d = found.directives
+    assert list(d["to"]) == ["PRIYA", "SOFIA"]
+    assert list(d["answer_time"]) == [pd.Timedelta(minutes=1), pd.Timedelta(minutes=5)]
+    assert d["answered"].all()
+
+
+def test_directives_only_from_the_ic_and_unanswered_ones_stay() -> None:
+    events = timeline(
+        say(0, "ic", "kicking this off"),
+        say(1, "bob", "@Ann can you check the LB?", mentions="ANN"),
+        say(2, "ic", "@Ann please check the LB", mentions="ANN"),
+        say(3, "ic", "@Carl can you look at redis?", mentions="CARL"),
+        say(4, "ann", "LB fine"),
+    )
+    d = detect_incident(events).directives  # IC: first human who posts
+    assert list(d["to"]) == ["ANN", "CARL"]
+    assert list(d["answered"]) == [True, False]
+    assert pd.isna(d["answer_time"].iloc[1])
+
+
+def test_escalations_from_pagerduty_and_slack() -> None:
+    events = timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered"),
+        (0, "pagerduty", "assign", "Datadog", "Assigned to Priya", {"mentions": "P1"}),
+        (5, "pagerduty", "escalate", "Marcus", "Escalated to Auth Team", {"mentions": "P2"}),
+        say(6, "ic", "@Sofia can you join us?", mentions="SOFIA"),
+    )
+    found = detect_incident(events)
+    assert list(found.escalations["source"]) == ["pagerduty", "rule"]
+
+
+def test_status_updates_and_gaps() -> None:
+    events = timeline(say(0, "ic", "status update: investigating"), say(10, "bob", "hmm"), say(45, "ic", "update: mitigated"))
+    updates = detect_incident(events).status_updates
+    assert list(updates["gap"].dropna()) == [pd.Timedelta(minutes=45)]
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_pia_toml_overrides_adds_and_disables_rules(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pia.toml",
+        """
+[rules.hunch]
+label = "hypothesis"
+pattern = '\\bhunch\\b'
+[rules.suspect]
+enabled = false
+[markers]
+theory = "hypothesis"
+idea = "hypothesis"
+[reactions]
+eyes = "hypothesis"
+""",
+    )
+    rules = compile_rules(load_config(tmp_path))
+    events = timeline(say(0, "a", "my hunch: the cache"), say(1, "a", "I suspect the cache"), say(2, "a", "idea: DNS"), say(3, "a", "x", reactions="eyes"))
+    found = signals(events, rules)
+    assert sorted(found.loc[found["label"] == "hypothesis", "row"]) == [0, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[rules.bad]\nlabel = 'hypothesis'\npattern = '(unclosed'\n", "rules.bad.pattern"),
+        ("[rules.bad]\nlabel = 'guess'\npattern = 'x'\n", "rules.bad.label"),
+        ("[durations]\ntime_to_x = { from = 'detected', to = 'fixed' }\n", "durations.time_to_x"),
+        ("[rules.bad]\nvetoes = ['hypothesis']\npattern = '{resolved_x}'\nscope = 'nowhere'\n", "rules.bad.scope"),
+        ("[working_hours]\nstart = 19\nend = 18\n", "working_hours"),
+    ],
+)
+def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path / "pia.toml", text)
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path)
+    assert str(error.value).startswith(f"{path}: {key}")
+    assert "\n" not in str(error.value)
+
+
+def test_html_escapes_text() -> None:
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "<script>alert(1)</script>"))
+    html = detect_incident(events)._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;" in html
