@@ -146,6 +146,7 @@ class ReplayServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
 
             def do_GET(self) -> None:
                 owner._serve(self)
@@ -460,6 +461,7 @@ class PagerDutyServer(ReplayServer):
         self.notes: dict[str, list[dict[str, Any]]] = {}
         self.alerts: dict[str, list[dict[str, Any]]] = {}
         self.forbidden: set[str] = set()
+        self._times: dict[str, tuple[str, Any]] = {}
 
     def server_tls(self) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -502,6 +504,12 @@ class PagerDutyServer(ReplayServer):
             return self._classic(self.alerts[incident], "alerts", params)
         return 404, {}, {"error": {"message": "Not Found", "code": 2100}}
 
+    def _created(self, incident: dict[str, Any]) -> datetime:
+        cached = self._times.get(incident["id"])
+        if cached is None or cached[0] != incident["created_at"]:
+            cached = self._times[incident["id"]] = (incident["created_at"], _parse(incident["created_at"]))
+        return cached[1]
+
     def _classic(self, items: list[Any], key: str, params: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
         limit = int(params.get("limit", ["25"])[-1])
         offset = int(params.get("offset", ["0"])[-1])
@@ -521,11 +529,11 @@ class PagerDutyServer(ReplayServer):
         services = set(params.get("service_ids[]", []))
         found = [
             i for i in self.incidents.values()
-            if (since is None or _parse(i["created_at"]) >= since)
-            and (until is None or _parse(i["created_at"]) < until)
+            if (since is None or self._created(i) >= since)
+            and (until is None or self._created(i) < until)
             and (not services or i.get("service", {}).get("id") in services)
         ]
-        found.sort(key=lambda i: i["created_at"])
+        found.sort(key=self._created)
         return self._classic(found, "incidents", params)
 
 

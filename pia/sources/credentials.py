@@ -110,20 +110,22 @@ def pagerduty_base_url(option: str | None = None, environ: Mapping[str, str] | N
 
 
 def pagerduty_tls(environ: Mapping[str, str] | None = None) -> ssl.SSLContext | None:
-    """A TLS context for the PagerDuty client when only ``REQUESTS_CA_BUNDLE`` names a CA.
+    """A TLS context for the PagerDuty client when ``REQUESTS_CA_BUNDLE`` names a CA and
+    ``SSL_CERT_FILE`` does not (httpx2 reads ``SSL_CERT_FILE``/``SSL_CERT_DIR`` but not the
+    requests variable); the bundle is loaded together with ``SSL_CERT_DIR``, if set.
 
-    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` need nothing from us (httpx2 reads them); None means
-    "use the client's default", which honours those.
+    None means "the client's default", which honours ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``.
     """
     env = _env(environ)
-    if env.get("SSL_CERT_FILE") or env.get("SSL_CERT_DIR"):
+    if env.get("SSL_CERT_FILE"):
         return None
     bundle = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")
     if not bundle:
         return None
+    directory = env.get("SSL_CERT_DIR") or None
     try:
         if os.path.isdir(bundle):
             return ssl.create_default_context(capath=bundle)
-        return ssl.create_default_context(cafile=bundle)
+        return ssl.create_default_context(cafile=bundle, capath=directory)
     except (OSError, ssl.SSLError) as error:
         raise FetchError("pagerduty", f"cannot load the CA bundle {bundle}: {error}") from None

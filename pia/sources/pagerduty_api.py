@@ -238,7 +238,7 @@ class _Translate:
         what, settings = self.what, self.source.settings
         response = getattr(error, "response", None)
         status = getattr(response, "status_code", None) if response is not None else None
-        if isinstance(error, pagerduty.HttpError) and status:
+        if isinstance(error, pagerduty.HttpError) and status and status >= 400:
             if status == 401:
                 return CredentialError(
                     "pagerduty",
@@ -271,6 +271,12 @@ class _Translate:
             return FetchError("pagerduty", f"{what}: PagerDuty answered HTTP {status}", status=status)
         if isinstance(error, pagerduty.HttpError) or "invalid JSON" in str(error):
             return FetchError("pagerduty", f"{what}: a truncated or malformed answer; fetch again", status=status)
+        if isinstance(error, pagerduty.Error) and _untrusted(error):
+            return FetchError(
+                "pagerduty",
+                f"{what}: the TLS certificate of {self.source._host} is not trusted; if a proxy or private CA "
+                "signs it, set SSL_CERT_FILE (or REQUESTS_CA_BUNDLE) to that CA's PEM file",
+            )
         if isinstance(error, pagerduty.Error):
             return FetchError(
                 "pagerduty",
@@ -280,3 +286,15 @@ class _Translate:
         if isinstance(error, (ValueError, KeyError, TypeError)):
             return FetchError("pagerduty", f"{what}: an answer of an unexpected shape ({type(error).__name__})")
         return FetchError("pagerduty", f"{what}: {type(error).__name__}")
+
+
+def _untrusted(error: BaseException) -> bool:
+    """Whether a certificate check failure is somewhere in the error's chain of causes."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

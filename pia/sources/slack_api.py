@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import re
 import threading
 import time
@@ -31,6 +32,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry import (
     BackoffRetryIntervalCalculator,
     ConnectionErrorRetryHandler,
+    Jitter,
     RateLimitErrorRetryHandler,
     RetryHandler,
 )
@@ -83,7 +85,9 @@ class SlackSettings:
     @classmethod
     def local(cls, base_url: str, **changes: Any) -> SlackSettings:
         """Settings for a server on this machine: no pacing, short timeouts and backoff."""
-        return cls(base_url=base_url, timeout=2.0, pacing={}, backoff=0.01, **changes)
+        values: dict[str, Any] = {"timeout": 2.0, "pacing": {}, "backoff": 0.01}
+        values.update(changes)
+        return cls(base_url=base_url, **values)
 
     def with_rate(self, per_minute: float | None) -> SlackSettings:
         """These settings with ``conversations.history``/``replies`` paced at ``per_minute``
@@ -95,10 +99,18 @@ class SlackSettings:
         return replace(self, pacing=pacing)
 
 
+class ScaledJitter(Jitter):
+    """Jitter of up to the interval itself (the SDK's default adds up to a whole second,
+    which would dwarf a short backoff)."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1.0 + random.random())
+
+
 def retry_handlers(settings: SlackSettings) -> list[RetryHandler]:
     """The client's retry handlers: 429 after ``Retry-After``; connection resets, timeouts and
     truncated bodies; 500/503. Each bounded, so a dead or throttled workspace ends in an error."""
-    backoff = BackoffRetryIntervalCalculator(backoff_factor=settings.backoff)
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=settings.backoff, jitter=ScaledJitter())
     return [
         RateLimitErrorRetryHandler(max_retry_count=settings.rate_limit_retries),
         ConnectionErrorRetryHandler(
