@@ -309,6 +309,11 @@ def _fetch(
             f"nothing to fetch for {incident}: {where}; name a channel (--slack-channel) or a PagerDuty "
             "incident (--pagerduty-incident)"
         )
+    # Make the clients first: a missing token fails here, before anything is fetched.
+    if pd_ids and not all(i in (pulled or {}) for i in pd_ids):
+        connections.pagerduty
+    if channels:
+        connections.slack
     before = connections.requests()
     wanted = [f"PagerDuty {i}" for i in pd_ids] + [f"#{_label(c)}" for c in channels]
     done: list[str] = []
