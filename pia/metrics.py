@@ -89,8 +89,13 @@ def durations(
     as_of = _as_utc(as_of)
     ms = milestones if as_of is None else milestones[milestones["ts"] <= as_of]
     ids = list(dict.fromkeys([*(incidents or ()), *milestones["incident"].astype(str)]))
-    at = ms.pivot_table(index="incident", columns="milestone", values="ts", aggfunc="first") if len(ms) else pd.DataFrame()
-    at = at.reindex(index=ids, columns=list(MILESTONES))
+    first = ms.drop_duplicates(["incident", "milestone"]).set_index(["incident", "milestone"])["ts"]
+    present = set(ms["milestone"])
+    none = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns, UTC]")
+    at = pd.DataFrame(
+        {m: first.xs(m, level="milestone").reindex(ids) if m in present else none for m in MILESTONES},
+        index=pd.Index(ids, name="incident"),
+    )
     evidence = ms.set_index(["incident", "milestone"])[["source", "ref"]] if len(ms) else None
     resolved = at["resolved"].notna()
     frames, warnings = [], []
@@ -205,7 +210,7 @@ def off_hours_pages(
         rows = zone == tz
         local = pages.loc[rows, "ts"].dt.tz_convert(tz)
         local_hour[rows] = local.dt.hour + local.dt.minute / 60
-        weekday[rows] = local.dt.weekday
+        weekday[rows] = local.dt.day_of_week
     known = zone.notna()
     working = weekday.isin(config.work_days) & (local_hour >= config.work_start) & (local_hour < config.work_end)
     off = pd.Series(pd.NA, index=pages.index, dtype="boolean").mask(known, ~working)
@@ -290,6 +295,7 @@ class IncidentMetrics:
     durations: Durations
     pages: pd.DataFrame
     row: dict[str, Any]
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def _repr_html_(self) -> str:
         return self.detection._repr_html_() + "<h4>Durations</h4>" + self.durations._repr_html_()
@@ -359,7 +365,7 @@ def measure_incident(
         row[f"{r.duration}_observed"] = bool(r.observed)
     row.update(incident_metrics(events, found, spans, pages, config))
     row["warnings"] = "; ".join(w.split(": ", 1)[-1] for w in spans.warnings)
-    return IncidentMetrics(incident.id, found, spans, pages, row)
+    return IncidentMetrics(incident.id, found, spans, pages, row, events)
 
 
 def metrics_table(

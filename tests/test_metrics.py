@@ -1,0 +1,183 @@
+"""Durations (observed, censored, missing, out of order), per-incident counts, off-hours pages,
+the metrics table and ``pia metrics``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pia.cli import main
+from pia.metrics import durations, metrics_table, off_hours_pages
+from pia.milestones import detect_incident
+from test_milestones import T0, login, say, timeline
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def minute(m: float) -> pd.Timestamp:
+    return T0 + pd.Timedelta(minutes=m)
+
+
+def span(result, name: str) -> pd.Series:
+    return result.frame.set_index("duration").loc[name]
+
+
+def test_observed_durations_carry_their_evidence() -> None:
+    found = detect_incident(login(), {"id": "inc", "milestones": {"impact_start": "2026-11-20T13:57:00Z"}})
+    result = durations(found.milestones)
+    restore = span(result, "time_to_restore")
+    assert restore["value"] == pd.Timedelta(minutes=53) and restore["observed"]
+    assert (restore["start_milestone"], restore["start_source"]) == ("impact_start", "manual")
+    assert restore["end_ref"] == found.milestones.set_index("milestone").loc["restored", "ref"]
+    assert span(result, "time_to_acknowledge")["value"] == pd.Timedelta(minutes=1)
+    assert not result.warnings
+
+
+def open_incident_events() -> pd.DataFrame:
+    return timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered"),
+        (2, "pagerduty", "acknowledge", "Ann", "Acknowledged by Ann."),
+        say(5, "ann", "restarting the indexer"),
+    )
+
+
+def test_open_incident_is_censored_at_as_of() -> None:
+    found = detect_incident(open_incident_events())
+    result = durations(found.milestones, as_of=minute(90))
+    resolve = span(result, "time_to_resolve")
+    assert resolve["value"] == pd.Timedelta(minutes=90)
+    assert not resolve["observed"] and resolve["status"] == "censored"
+    assert span(result, "time_to_acknowledge")["status"] == "observed"
+
+
+def test_open_incident_without_as_of_is_not_timed_against_the_clock() -> None:
+    result = durations(detect_incident(open_incident_events()).milestones)
+    resolve = span(result, "time_to_resolve")
+    assert pd.isna(resolve["value"]) and resolve["status"] == "open"
+
+
+def test_as_of_before_a_milestone_treats_it_as_not_yet() -> None:
+    found = detect_incident(login())
+    result = durations(found.milestones, as_of=minute(45))
+    assert span(result, "time_to_restore")["status"] == "censored"
+    assert span(result, "time_to_restore")["value"] == pd.Timedelta(minutes=45)
+    assert span(result, "time_to_mitigate")["status"] == "observed"
+
+
+def test_missing_milestone_in_a_resolved_incident_is_nan_not_zero() -> None:
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), (20, "pagerduty", "resolve", "Datadog", "Resolved"))
+    result = durations(detect_incident(events).milestones, as_of=minute(100))
+    ack = span(result, "time_to_acknowledge")
+    assert pd.isna(ack["value"]) and ack["status"] == "missing" and not ack["observed"]
+    assert span(result, "time_to_detect")["status"] == "no start"
+    assert span(result, "time_to_resolve")["value"] == pd.Timedelta(minutes=20)
+
+
+def test_out_of_order_is_a_warning_never_a_negative_duration() -> None:
+    meta = {"id": "inc", "milestones": {"restored": "2026-11-20T13:00:00Z"}}
+    result = durations(detect_incident(login(), meta).milestones)
+    restore = span(result, "time_to_restore")
+    assert pd.isna(restore["value"]) and restore["status"] == "out of order"
+    assert any("restored" in w and "before" in w for w in result.warnings)
+    assert (result.frame["value"].dropna() >= pd.Timedelta(0)).all()
+
+
+def test_as_of_needs_an_offset() -> None:
+    with pytest.raises(Exception, match="offset"):
+        durations(detect_incident(login()).milestones, as_of="2026-11-20T15:00:00")
+
+
+def test_off_hours_pages_in_the_responders_zone() -> None:
+    events = timeline(
+        (0, "pagerduty", "notify", "Svc", "Notified Priya Raman by SMS.", {"mentions": "P1"}),  # Fri 14:00 UTC
+        (0, "pagerduty", "notify", "Svc", "Notified Kenji W by SMS.", {"mentions": "P2"}),
+        (0, "pagerduty", "notify", "Svc", "Notified Nobody by SMS.", {"mentions": "P3"}),
+    )
+    pages = off_hours_pages(events, {"Priya Raman": "Europe/Berlin", "P2": "Asia/Tokyo"})
+    assert list(pages["off_hours"]) == [False, True, pd.NA]
+
+
+def test_counts_of_the_response() -> None:
+    table = metrics_for_login()
+    row = table.frame.iloc[0]
+    assert row["hypotheses"] == 2 and row["pivots"] == 1
+    assert row["directives"] == 2 and row["median_answer_time"] == pd.Timedelta(minutes=3)
+
+
+def metrics_for_login():
+    from pia.metrics import IncidentMetrics, MetricsTable, incident_metrics
+
+    events = login()
+    found = detect_incident(events, {"id": "inc", "commander": "IC"})
+    spans = durations(found.milestones)
+    pages = off_hours_pages(events, {})
+    row = {"incident": "inc", **incident_metrics(events, found, spans, pages)}
+    return MetricsTable(pd.DataFrame([row]), [], {"inc": IncidentMetrics("inc", found, spans, pages, row)})
+
+
+# --- samples and CLI ------------------------------------------------------------------------------
+
+
+def samples_ready() -> bool:
+    return (DATA / "incidents" / "2026-11-20-login-outage" / "incident.toml").exists()
+
+
+needs_samples = pytest.mark.skipif(not samples_ready(), reason="sample incidents not present")
+
+
+@needs_samples
+def test_login_outage_restore_comes_from_the_config_change() -> None:
+    table = metrics_table(DATA, ["2026-11-20-login-outage"])
+    found = table.incidents["2026-11-20-login-outage"].detection
+    hypothesis = found.milestones.set_index("milestone").loc["first_hypothesis"]
+    assert "auth deploy" in hypothesis["text"] and "?" not in hypothesis["text"]
+    restored = found.milestones.set_index("milestone").loc["restored"]
+    assert restored["ts"] > found.milestones.set_index("milestone").loc["mitigation_started", "ts"] + pd.Timedelta(minutes=30)
+    assert "baseline" in restored["text"]
+
+
+@needs_samples
+def test_pia_metrics_prints_every_sample(capsys) -> None:
+    assert main(["metrics", "--data-dir", str(DATA)]) == 0
+    out = capsys.readouterr().out
+    for incident in (DATA / "incidents").iterdir():
+        if incident.is_dir():
+            assert incident.name in out
+
+
+@needs_samples
+def test_pia_metrics_csv_json_seconds_and_one_bad_incident(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(DATA / "incidents" / "2026-11-20-login-outage", root / "incidents" / "2026-11-20-login-outage")
+    shutil.copytree(DATA / "incidents" / "2026-11-24-search-latency", root / "incidents" / "2026-11-24-search-latency")
+    bad = root / "incidents" / "broken"
+    bad.mkdir()
+    (bad / "incident.toml").write_text('id = "broken"\n[milestones]\nrestored = "noon"\n')
+    (bad / "pagerduty").mkdir()
+    (bad / "pagerduty" / "log_entries.json").write_text('{"log_entries": []}')
+    code = main(["metrics", "--data-dir", str(root), "--format", "json", "--as-of", "2026-11-24T18:00:00Z"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.count("\n") == 1 and "broken" in captured.err and "milestones.restored" in captured.err
+    rows = {r["incident"]: r for r in json.loads(captured.out)}
+    login_row = rows["2026-11-20-login-outage"]
+    assert login_row["time_to_restore"] == pytest.approx(63 * 60 + 30, abs=1)  # 14:02:00 -> 15:05:30
+    search = rows["2026-11-24-search-latency"]
+    assert search["status"] == "open" and search["time_to_resolve_observed"] is False
+    assert main(["metrics", "--data-dir", str(root), "2026-11-20-login-outage", "--format", "csv"]) == 0
+    assert "time_to_restore" in capsys.readouterr().out
+
+
+@needs_samples
+def test_table_format_marks_censored_values(capsys) -> None:
+    assert main(["metrics", "--data-dir", str(DATA), "2026-11-24-search-latency", "--as-of", "2026-11-24T18:00:00Z"]) == 0
+    assert "≥" in capsys.readouterr().out
+
+
+def test_bad_as_of_is_one_line(capsys) -> None:
+    assert main(["metrics", "--data-dir", str(DATA), "--as-of", "tomorrow"]) == 2
+    assert "--as-of" in capsys.readouterr().err
