@@ -7,7 +7,7 @@ detection finds it at the same second, a false negative when it is missed or at 
 (that is also a false positive), and a milestone found where the label says ``missing`` is a
 false positive. Manual milestones from ``incident.toml`` are left out: they are not detected.
 The repeated events (hypotheses, pivots, status updates, directives) are scored the same way,
-as sets of seconds. Importable: :func:`score` returns the table the tests check.
+as sets of seconds, and responders as sets of ids. Importable: :func:`score` returns the table the tests check.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pia.milestones.detect import compile_rules
 from pia.milestones.config import load_config
 from pia.snapshot import data_dir, list_incidents, open_incident
 
-REPEATED = ("hypotheses", "pivots", "status_updates", "directives")
+REPEATED = ("hypotheses", "pivots", "status_updates", "directives")  # and responders, by id
 
 
 def _second(value: Any) -> pd.Timestamp:
@@ -78,6 +78,17 @@ def compare(root: str | Path | None = None) -> pd.DataFrame:
                         "item": item,
                         "expected": stamp if stamp in want_set else None,
                         "found": stamp if stamp in got_set else None,
+                    }
+                )
+        if "responders" in labels:
+            want_ids, got_ids = set(labels["responders"]), set(found.responders["id"])
+            for person in sorted(want_ids | got_ids):
+                rows.append(
+                    {
+                        "incident": incident_id,
+                        "item": "responders",
+                        "expected": person if person in want_ids else None,
+                        "found": person if person in got_ids else None,
                     }
                 )
     return pd.DataFrame(rows, columns=["incident", "item", "expected", "found"])

@@ -37,8 +37,8 @@ def scored():
 
 
 def _key(row) -> tuple[str, str, str]:
-    stamp = row["expected"] if row["expected"] is not None and str(row["expected"]) != "NaT" else row["found"]
-    return row["incident"], row["item"], stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    value = row["expected"] if row["expected"] is not None and str(row["expected"]) != "NaT" else row["found"]
+    return row["incident"], row["item"], value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
 
 
 @pytest.mark.parametrize("incident", LABELLED)

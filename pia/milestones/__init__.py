@@ -98,6 +98,15 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
+def _people(meta: Mapping[str, Any]) -> dict[str, str]:
+    """PagerDuty user id -> Slack user id from incident.toml's ``[people]``."""
+    table = meta.get("people") or {}
+    if not isinstance(table, Mapping):
+        return {}
+    pairs = {k: (v if isinstance(v, str) else v.get("slack", "")) for k, v in table.items() if isinstance(v, (str, Mapping))}
+    return {k: str(v) for k, v in pairs.items() if v}
+
+
 def detect_incident(
     events: pd.DataFrame,
     meta: Mapping[str, Any] | None = None,
@@ -126,6 +135,6 @@ def detect_incident(
         escalations=repeated.escalations(events, found),
         status_updates=repeated.status_updates(events, found),
         directives=repeated.directives(events, found, ic),
-        responders=repeated.responders(events),
+        responders=repeated.responders(events, _people(meta)),
         commander=ic,
     )

@@ -121,11 +121,38 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
     return out[cols].sort_values(["incident", "ts"], kind="stable").reset_index(drop=True)
 
 
-def responders(events: pd.DataFrame) -> pd.DataFrame:
-    """The humans who spoke or acted, one row per person per incident (Slack and PagerDuty
-    identities joined by name), with their first act and how many acts."""
+def responders(events: pd.DataFrame, people: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The humans who spoke or acted, one row per person per incident, with their first act,
+    how many acts and ``id`` (the Slack user id where the person has one).
+
+    A PagerDuty user is the same person as a Slack user when ``people`` maps the PagerDuty
+    id to the Slack id (``[people]`` in incident.toml), else when the Slack name's words
+    begin the PagerDuty name's words ("Sofia L" and "Sofia Lindqvist") and only one Slack
+    user in the incident fits.
+    """
     acts = events[events["is_human"] & events["kind"].astype(str).isin(ACT_KINDS)]
-    key = acts["actor"].str.strip().str.casefold()
-    grouped = acts.assign(person=key).groupby(["incident", "person"], sort=False)
-    out = grouped.agg(actor=("actor", "first"), first=("ts", "min"), acts=("ts", "size"), sources=("source", lambda s: ",".join(sorted(set(s.astype(str))))))
-    return out.reset_index().drop(columns="person").sort_values(["incident", "first"], kind="stable").reset_index(drop=True)
+    acts = acts[["incident", "ts", "source", "actor", "actor_id"]].astype({"source": "string"})
+    slack = acts[acts["source"] == "slack"].drop_duplicates(["incident", "actor_id"])
+    paged = acts[acts["source"] != "slack"].drop_duplicates(["incident", "actor_id"])
+    same: dict[tuple[str, str], str] = {}
+    for person in paged.itertuples():  # people, not events: a handful per incident
+        if people and person.actor_id in people:
+            same[(person.incident, person.actor_id)] = people[person.actor_id]
+            continue
+        here = slack[slack["incident"] == person.incident]
+        fits = here[[_name_fits(name, person.actor) for name in here["actor"]]]
+        if len(fits) == 1:
+            same[(person.incident, person.actor_id)] = fits["actor_id"].iloc[0]
+    key = [same.get((i, a), a) for i, a in zip(acts["incident"], acts["actor_id"])]
+    grouped = acts.assign(id=key).groupby(["incident", "id"], sort=False)
+    out = grouped.agg(first=("ts", "min"), acts=("ts", "size")).reset_index()
+    names = acts.drop_duplicates("actor_id").set_index("actor_id")["actor"]
+    out["actor"] = out["id"].map(names)
+    return out[["incident", "id", "actor", "first", "acts"]].sort_values(["incident", "first"], kind="stable").reset_index(drop=True)
+
+
+def _name_fits(short: str, full: str) -> bool:
+    """Whether each word of ``short`` begins the matching word of ``full`` (case-blind)."""
+    a, b = short.casefold().replace("(", " ").split(), full.casefold().split()
+    a = [w for w in a if not w.endswith(")")]
+    return bool(a) and len(a) <= len(b) and all(y.startswith(x) for x, y in zip(a, b))
