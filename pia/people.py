@@ -32,7 +32,7 @@ def roster(
     ``pages`` the notify entries with ``off_hours`` (see :func:`pia.metrics.off_hours_pages`).
     """
     by_full = {full.casefold(): names.users.get(uid, full) for uid, full in names.full_names.items()}
-    person = events["actor"].str.casefold().map(by_full).fillna(events["actor"]).astype("string")
+    person = events["actor"].str.casefold().map(by_full).astype("string").fillna(events["actor"])
     acts = events[events["is_human"] & events["kind"].astype(str).isin(ACTS)].assign(person=person)
     if acts.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -62,7 +62,7 @@ def _pages_by_person(pages: pd.DataFrame | None, by_full: dict[str, str]) -> pd.
     if pages is None or pages.empty:
         return pd.DataFrame({"person": pd.Series(dtype="string"), "ts": pd.Series(dtype="datetime64[ns, UTC]"), "off_hours": pd.Series(dtype="boolean")})
     name = pages["text"].str.extract(_NOTIFIED)["name"].astype("string")
-    person = name.str.casefold().map(by_full).fillna(name)
+    person = name.str.casefold().map(by_full).astype("string").fillna(name)
     return pages.assign(person=person).dropna(subset=["person"])[["person", "ts", "off_hours"]]
 
 

@@ -9,6 +9,7 @@ PDF by printing the HTML in headless Chromium where it is installed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -56,6 +57,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd:
     A failing cell becomes a :class:`ReportError` naming the notebook and the exception."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     try:
         return papermill.execute_notebook(
@@ -65,9 +67,17 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd:
             kernel_name="python3",
             progress_bar=False,
             cwd=str(cwd or PROJECT),
+            # local sockets: no TCP port is opened for the kernel
+            config=Config({"KernelManager": {"transport": "ipc"}}),
         )
     except PapermillExecutionError as error:
-        raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}") from None
+        detail = error.evalue or next((line for line in reversed(_plain(error.traceback)) if line.strip()), "")
+        raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}") from None
+
+
+def _plain(traceback: list[str]) -> list[str]:
+    """Traceback lines without the terminal colour codes IPython adds."""
+    return [re.sub(r"\x1b\[[0-9;]*m", "", line) for chunk in traceback for line in chunk.splitlines()]
 
 
 def to_html(notebook: Any, *, title: str, footer: str = "") -> str:

@@ -427,7 +427,7 @@ class Review:
         context = {
             "title": self.title,
             **self.facts(),
-            "review": self.incident.meta.get("review") or {},
+            "review": {key: (self.incident.meta.get("review") or {}).get(key) for key in REVIEW_FIELDS},
             "durations": [
                 dict(r, value=r["status"] if r["value"] == "–" else r["value"] + (" (open)" if r["status"] == "censored" else ""))
                 for r in durations.to_dict("records")

@@ -1,0 +1,272 @@
+"""The review report: the notebook's parameters, every sample rendered on a real kernel, hostile
+text shown literally, no token in any output, and the HTML checked in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import mistune
+import nbformat
+import papermill
+import pytest
+
+from pia.cli import main
+from pia.report.render import NOTEBOOKS, find_chromium, render_report
+from pia.report.review import SECTIONS, Review
+from pia.snapshot import list_incidents
+
+from conftest import DATA, ROOT
+
+SAMPLES = list_incidents(DATA)
+LOGIN = "2026-11-20-login-outage"
+TOKEN = "xoxb-1234567890-0987654321-TESTTOKENnotreal"
+PD_TOKEN = "u+TESTTOKENnotrealPDkey_abcdef"
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "<style>body{display:none}</style>",
+    "# not a heading **not bold** | not | a table",
+]
+ARTIFACTS = Path(os.environ.get("PIA_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+
+
+def test_notebook_parameters():
+    params = papermill.inspect_notebook(str(NOTEBOOKS / "incident_review.ipynb"))
+    assert set(params) == {"incident_id", "data_dir", "as_of", "tz"}
+    assert params["as_of"]["default"] == "None" and params["tz"]["default"] == '"UTC"'
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_committed_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Every sample rendered once (HTML and Markdown; PDF too for two), with tokens in the
+    environment to prove they never reach an output."""
+    out = tmp_path_factory.mktemp("reports")
+    saved = {k: os.environ.get(k) for k in ("SLACK_BOT_TOKEN", "PAGERDUTY_API_TOKEN")}
+    os.environ.update(SLACK_BOT_TOKEN=TOKEN, PAGERDUTY_API_TOKEN=PD_TOKEN)
+    try:
+        results = {}
+        for incident in SAMPLES:
+            formats = ["html", "md", "pdf"] if incident in (LOGIN, "2026-11-24-search-latency") else ["html", "md"]
+            results[incident] = render_report(incident, data_dir=DATA, out=out, formats=formats, tz="Europe/Berlin")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return out, results
+
+
+def test_every_sample_renders(rendered):
+    out, results = rendered
+    for incident, result in results.items():
+        assert {"ipynb", "html", "md"} <= set(result.files), incident
+        html = result.files["html"].read_text()
+        for heading in SECTIONS:
+            assert f">{heading}</h2>" in html, (incident, heading)
+        executed = nbformat.read(result.files["ipynb"], as_version=4)
+        errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors, incident
+
+
+def test_sections_without_data_say_so(rendered):
+    _, results = rendered
+    pagerduty_only = results["2026-01-17-batch-disk-full"].files["html"].read_text()
+    assert "No stakeholder update was found" in pagerduty_only
+    assert "No directive from the IC was found" in pagerduty_only
+    still_open = results["2026-11-24-search-latency"].files["html"].read_text()
+    assert '<span class="badge open">open</span>' in still_open
+    assert "+ open" in still_open  # a censored duration is marked
+    assert "Not written yet" in still_open  # the empty review shows placeholders
+
+
+def test_html_is_self_contained(rendered):
+    _, results = rendered
+    html = results[LOGIN].files["html"].read_text()
+    assert "<script" not in html
+    csp = re.search(r'<meta[^>]*http-equiv="Content-Security-Policy"[^>]*>', html)
+    assert csp and "default-src 'none'" in csp.group(0)
+    for needle in ("require.js", "mathjax", "cdn.", "fonts.googleapis", "<link "):
+        assert needle not in html.lower()
+    assert html.count("data:image/png;base64,") >= 2  # timeline and cadence charts embedded
+
+
+def test_no_token_in_any_output(rendered):
+    out, _ = rendered
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert TOKEN.encode() not in data and PD_TOKEN.encode() not in data, path
+
+
+def test_times_are_shown_in_the_chosen_zone(rendered):
+    _, results = rendered
+    html = results[LOGIN].files["html"].read_text()
+    assert "Europe/Berlin" in html and "2026-11-20 15:05:12" in html  # 14:05:12 UTC detection
+
+
+def test_pdf_has_pages_and_the_title(rendered):
+    _, results = rendered
+    result = results[LOGIN]
+    if "pdf" not in result.files:
+        pytest.skip(f"no PDF: {result.skipped.get('pdf')}")
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    pdf = result.files["pdf"]
+    assert pdf.read_bytes().startswith(b"%PDF")
+    words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Login 5xx: auth DB connection pool exhausted after deploy" in " ".join(words.split())
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:"))) >= 1
+
+
+def test_pdf_without_chromium_is_skipped_with_a_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PIA_CHROMIUM", str(tmp_path / "no-such-browser"))
+    code = main(["report", "2026-01-17-batch-disk-full", "--data-dir", str(DATA), "--out", str(tmp_path), "--format", "pdf,md"])
+    _, err = capsys.readouterr()
+    assert code == 0
+    assert "PDF skipped: no Chromium found (install it: sudo apt-get install chromium" in err
+    assert (tmp_path / "2026-01-17-batch-disk-full.md").exists() and not (tmp_path / "2026-01-17-batch-disk-full.pdf").exists()
+
+
+def test_report_errors_are_one_line(tmp_path, capsys):
+    assert main(["report", "nope", "--data-dir", str(DATA), "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("pia: error: no incident 'nope'")
+    assert main(["report", LOGIN, "--data-dir", str(DATA), "--out", str(tmp_path), "--format", "docx"]) == 2
+    assert "unknown format 'docx' (known: html, pdf, md, ipynb)" in capsys.readouterr().err
+    assert main(["report", LOGIN, "--data-dir", str(DATA), "--out", str(tmp_path), "--tz", "Mars/Olympus"]) == 2
+    assert "unknown time zone 'Mars/Olympus'" in capsys.readouterr().err
+
+
+# --- hostile text ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """The login outage with attacks planted in Slack messages, a PagerDuty note and the review."""
+    data = tmp_path_factory.mktemp("hostile")
+    shutil.copytree(DATA / "incidents" / LOGIN, data / "incidents" / LOGIN)
+    folder = data / "incidents" / LOGIN
+    day = folder / "slack" / "incident-prod-outage" / "2026-11-20.json"
+    messages = json.loads(day.read_text())
+    for i, attack in enumerate(HOSTILE):
+        escaped = attack.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        messages.append({"type": "message", "user": "U04QX7RM2KD", "text": f"I think it's {escaped}", "ts": f"1795183800.{i:06d}"})
+    day.write_text(json.dumps(messages))
+    toml = folder / "incident.toml"
+    toml.write_text(toml.read_text().replace('summary = "', 'summary = "<script>alert(2)</script> ', 1))
+    out = data / "reports"
+    result = render_report(LOGIN, data_dir=data, out=out, formats=["html", "md"])
+    return result
+
+
+def test_hostile_text_is_escaped_in_html(hostile):
+    html = hostile.files["html"].read_text()
+    assert "<script" not in html and "<img src=x" not in html and "<style>body" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert 'href="javascript' not in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+
+
+def test_hostile_text_is_literal_in_markdown(hostile):
+    draft = hostile.files["md"].read_text()
+    page = mistune.html(draft)
+    assert "<script" not in page and "<img" not in page and "<style" not in page
+    assert 'href="javascript' not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text
+    assert "<h1>not a heading" not in page and "<strong>not bold" not in page
+
+
+# --- a real browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium not installed (apt-get install chromium); browser checks skipped")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e '.[test]')")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+_IMAGE_CHECK = """() => Array.from(document.images).map(img => {
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  const colours = new Set();
+  for (let i = 0; i < d.length; i += 4 * 97) colours.add(d[i] + ',' + d[i+1] + ',' + d[i+2]);
+  return {ok: img.complete && img.naturalWidth > 0, colours: colours.size};
+})"""
+
+
+def open_page(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems, requests, dialogs = [], [], []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    return page, problems, requests, dialogs
+
+
+@pytest.mark.parametrize("incident", SAMPLES)
+def test_report_in_a_real_browser(browser, rendered, incident):
+    _, results = rendered
+    path = results[incident].files["html"]
+    page, problems, requests, dialogs = open_page(browser, path)
+    try:
+        assert problems == [] and dialogs == []
+        assert [u for u in requests if not u.startswith("data:")] == [path.resolve().as_uri()]
+        headings = page.locator("h2").all_inner_texts()
+        assert [h for h in SECTIONS if h in headings] == list(SECTIONS)
+        images = page.evaluate(_IMAGE_CHECK)
+        assert images, "no chart on the page"
+        assert all(i["ok"] and i["colours"] > 3 for i in images), images
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{incident}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_hostile_report_in_a_real_browser(browser, hostile):
+    page, problems, requests, dialogs = open_page(browser, hostile.files["html"])
+    try:
+        assert dialogs == [] and problems == []
+        body = page.inner_text("body")
+        assert "<script>alert(1)</script>" in body and "<img src=x onerror=alert(1)>" in body
+        assert page.evaluate("document.querySelectorAll('script, img[onerror], style').length") == 1  # our own <style>
+        assert page.is_visible("h1")
+    finally:
+        page.close()
+
+
+def test_review_object_renders_in_a_notebook_cell():
+    review = Review.load(LOGIN, data_dir=DATA)
+    for name in ("header", "durations", "timeline", "key_events", "responders", "hypotheses", "communication", "directives", "review_text", "action_items", "data_quality"):
+        assert getattr(review, name)()._repr_html_().startswith("<section")
+    assert review.postmortem()._repr_markdown_().startswith("# Login 5xx")
