@@ -274,6 +274,7 @@ class SlackServer(ReplayServer):
         self.omit_last_metadata = True
         self.list_pages: dict[str, dict[str, Any]] | None = None
         self.scopes_missing: dict[str, str] = {}  # method -> scope it "needs"
+        self._parents: dict[str, dict[str, dict[str, Any]]] = {}
 
     def route(self, path: str) -> str:
         return path.rsplit("/", 1)[-1]
@@ -281,10 +282,16 @@ class SlackServer(ReplayServer):
     def add_channel(self, channel: dict[str, Any], messages: Iterable[dict[str, Any]] = (), threads: dict[str, list[dict[str, Any]]] | None = None, member: bool = True) -> None:
         self.channels.append(channel)
         self.history[channel["id"]] = sorted(messages, key=lambda m: _key(m["ts"]), reverse=True)
+        self._parents[channel["id"]] = {m["ts"]: m for m in self.history[channel["id"]]}
         for parent, replies in (threads or {}).items():
             self.threads[(channel["id"], parent)] = sorted(replies, key=lambda m: _key(m["ts"]))
         if member:
             self.members.add(channel["id"])
+
+    def remove(self, cid: str, message: dict[str, Any]) -> None:
+        """Delete a message from a channel, as someone in Slack would."""
+        self.history[cid].remove(message)
+        self._parents[cid].pop(message["ts"], None)
 
     def answer(self, method: str, path: str, params: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         name = self.route(path)
@@ -362,7 +369,7 @@ class SlackServer(ReplayServer):
         error = self._check_channel(cid)
         if error:
             return error
-        parent = next((m for m in self.history[cid] if m["ts"] == ts), None)
+        parent = self._parents[cid].get(ts)
         if parent is None:
             return load("slack", "slackapi-slack-api-specs", "conversations.replies.error_thread_not_found.json")
         return self._page([parent, *self.threads.get((cid, ts), [])], "messages", p, default=1000)

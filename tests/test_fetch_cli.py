@@ -154,8 +154,8 @@ def test_fetch_again_replaces_only_the_window(capsys, world):
     edited = next(m for m in messages if m["text"] == "message 32")
     outside = next(m for m in messages if m["text"] == "earlier 0")
     edited.update(text="message 32 (edited)", edited={"user": edited["user"], "ts": ts_of(START.timestamp() + 9000)})
-    messages.remove(in_window)
-    messages.remove(outside)
+    slack.remove("C0INC0042", in_window)
+    slack.remove("C0INC0042", outside)
 
     code, _, err = run(capsys, world, "fetch", "inc", "--since", "2026-03-14T23:00:00Z", "--until", "2026-03-15T03:00:00Z")
     assert code == 0, err
