@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,7 @@ class Connections:
         if slack_rate is not None:
             slack = slack.with_rate(slack_rate)
         if workers is not None:
-            slack = SlackSettings(**{**slack.__dict__, "workers": max(1, workers)})
+            slack = replace(slack, workers=max(1, workers))
         pagerduty = PagerDutySettings(
             base_url=credentials.pagerduty_base_url(pagerduty_base_url, environ), verify=credentials.pagerduty_tls(environ)
         )
