@@ -14,8 +14,10 @@ def merge(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
         return empty_events()
-    merged = pd.concat([conform(f) for f in frames], ignore_index=True)
-    merged = merged.sort_values("ts", kind="stable", ignore_index=True)
+    if len(frames) == 1:
+        return validate(frames[0].reset_index(drop=True))
+    # categories differ between frames, so concat gives plain columns: conform once after
+    merged = pd.concat(frames, ignore_index=True).sort_values("ts", kind="stable", ignore_index=True)
     return validate(conform(merged))
 
 

@@ -66,8 +66,10 @@ class Section:
     title: str
     body: str
     level: int = 2
-    anchor: str = ""
 
     def _repr_html_(self) -> str:
-        anchor = f' id="{text(self.anchor)}"' if self.anchor else ""
-        return f"<section{anchor}><h{self.level}>{text(self.title)}</h{self.level}>{self.body}</section>"
+        return f"<section><h{self.level}>{text(self.title)}</h{self.level}>{self.body}</section>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, str]]:
+        # a page title in the output's metadata lets the renderer name the page without parsing HTML
+        return {"text/html": self._repr_html_()}, ({"pia-title": self.title} if self.level == 1 else {})

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ from typing import Any
 
 from pia.errors import PiaError
 from pia.snapshot import atomic_write
+
+# nbformat imports jsonschema, whose format checker imports rfc3987_syntax if it is installed
+# (jupyterlab brings it); that module builds a grammar at import, about 2 s, for IRI formats
+# that no notebook schema uses. Marking it absent makes jsonschema skip that one checker.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 PROJECT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = PROJECT / "notebooks"
@@ -67,12 +73,37 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd:
             kernel_name="python3",
             progress_bar=False,
             cwd=str(cwd or PROJECT),
-            # local sockets: no TCP port is opened for the kernel
+            # local sockets: no TCP port is opened for the kernel; and it keeps its logs to itself
             config=Config({"KernelManager": {"transport": "ipc"}}),
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as error:
+        if error.ename in _pia_errors():
+            # the library's own error (a bad snapshot, an unknown incident): its message says it all
+            raise ReportError(error.evalue) from None
         detail = error.evalue or next((line for line in reversed(_plain(error.traceback)) if line.strip()), "")
         raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}") from None
+
+
+def _pia_errors() -> set[str]:
+    """Names of pia's error classes, as a kernel reports them."""
+    found, todo = set(), [PiaError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _shown(notebook: Any, key: str) -> str | None:
+    """The first output of ``key`` (a MIME type or one of pia's metadata keys) that the executed
+    notebook displayed: the postmortem draft's ``text/markdown``, the header's ``pia-title``."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            value = output.get("data", {}).get(key) or output.get("metadata", {}).get(key)
+            if value:
+                return value if isinstance(value, str) else "".join(value)
+    return None
 
 
 def _plain(traceback: list[str]) -> list[str]:
@@ -164,13 +195,12 @@ def render_report(
     the ``formats`` asked for (``html``, ``pdf``, ``md``). A PDF that cannot be made (no
     Chromium) is listed in ``skipped`` with the reason; the other formats are still written.
     Raises :class:`ReportError` when the notebook fails, naming the cell and the error."""
-    from pia.report.review import Review
     from pia.snapshot import data_dir as resolve
+    from pia.snapshot import open_incident
 
     wanted = parse_formats(formats)
     root = resolve(data_dir)
-    # in-process first: a bad snapshot fails here with pia's one-line message, not in a cell
-    review = Review.load(incident_id, data_dir=root, as_of=as_of, tz=tz)
+    open_incident(incident_id, root)  # an unknown id fails here, before a kernel starts
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result = Rendered(incident_id)
@@ -187,7 +217,7 @@ def render_report(
     finally:
         staging.unlink(missing_ok=True)
     result.files["ipynb"] = executed_path
-    title = f"{review.title} ({incident_id})"
+    title = f"{_shown(executed, 'pia-title') or incident_id} ({incident_id})"
     if "html" in wanted or "pdf" in wanted:
         html = write_text(folder / f"{incident_id}.html", to_html(executed, title=title, footer=f"pia review of {incident_id}"))
         if "html" in wanted:
@@ -202,6 +232,9 @@ def render_report(
             if "html" not in wanted:
                 html.unlink(missing_ok=True)
     if "md" in wanted:
-        result.files["md"] = write_text(folder / f"{incident_id}.md", str(review.postmortem()))
+        draft = _shown(executed, "text/markdown")
+        if draft is None:
+            raise ReportError(f"{incident_id}: the notebook showed no postmortem draft")
+        result.files["md"] = write_text(folder / f"{incident_id}.md", draft)
     return result
 

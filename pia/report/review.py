@@ -23,7 +23,6 @@ from pia.milestones import MILESTONES, Detection, load_config
 from pia.output import human_duration, parse_time
 from pia.people import roster
 from pia.quality import findings
-from pia.report import charts
 from pia.report.html import Section, link, table, text
 from pia.report.markdown import Draft, md_link, render_draft
 from pia.snapshot import Incident, open_incident
@@ -318,6 +317,8 @@ class Review:
 
     def timeline(self) -> Section:
         """Lanes per responder, milestones as lines, the impact window shaded."""
+        from pia.report import charts  # matplotlib only where a chart is drawn
+
         chart = charts.timeline(self.events, self.detection.milestones, tz=self.tz, hypotheses=self.detection.hypotheses)
         return Section("Timeline", chart._repr_html_() if chart else _note("No events to chart."))
 
@@ -356,6 +357,8 @@ class Review:
         )
         start, end = self.at("detected"), self.at("restored") or self.at("resolved") or self.as_of
         if start is not None and end is not None:
+            from pia.report import charts
+
             chart = charts.cadence(rows["ts"], start=start, end=end, target_minutes=self.cadence_minutes, tz=self.tz)
             body += chart._repr_html_() if chart else ""
         return Section("Communication", body)
