@@ -114,7 +114,7 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     vetoes (questions, negations, "errors persist").
     """
     rules = rules or default_rules()
-    eligible = events["is_human"].to_numpy(bool) & events["kind"].astype(str).isin(TEXT_KINDS).to_numpy()
+    eligible = events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
     text = _arrow(events["text"].reset_index(drop=True)[eligible])
     text = text[text.str.len() > 0]
     frames = [_markers(text, events, eligible, rules), _rule_hits(text, rules)]
@@ -233,9 +233,9 @@ def milestones(
     ``found`` is :func:`signals` of ``events``; ``manual`` is :func:`manual_milestones`
     (for any incident in ``events``). Milestones without evidence have no row.
     """
-    kind = events["kind"].astype(str)
-    pd_source = events["source"].astype(str) == "pagerduty"
-    slack = events["source"].astype(str) == "slack"
+    kind = events["kind"]
+    pd_source = events["source"] == "pagerduty"
+    slack = events["source"] == "slack"
     pos = pd.RangeIndex(len(events))
     candidates = []
 
@@ -323,7 +323,7 @@ def _engaged(events: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     """engaged: the first human act after ``detected`` (an acknowledge counts at any time
     after the trigger); bots and integrations never engage."""
     detected = frame.loc[frame["milestone"] == "detected", ["incident", "ts"]].rename(columns={"ts": "detected"})
-    acts = events["is_human"].to_numpy(bool) & events["kind"].astype(str).isin(ACT_KINDS).to_numpy()
+    acts = events["is_human"].to_numpy(bool) & events["kind"].isin(ACT_KINDS).to_numpy()
     pool = events.loc[acts, ["incident", "ts", "kind", "ref", "text"]].merge(detected, on="incident")
     pool = pool[(pool["ts"] > pool["detected"]) | ((pool["kind"] == "acknowledge") & (pool["ts"] >= pool["detected"]))]
     if pool.empty:
