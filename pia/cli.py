@@ -153,6 +153,54 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Render a review for every incident in the data dir (or the window) in parallel, skipping
+    those whose snapshot, config and notebook are unchanged; then the trends report and an
+    index page. Exits 2 if any incident failed, after finishing the others."""
+    from pia.batch import run_batch
+
+    result = run_batch(
+        args.data_dir,
+        out=args.out,
+        formats=args.format,
+        since=args.since,
+        until=args.until,
+        jobs=args.jobs,
+        force=args.force,
+        as_of=args.as_of,
+        tz=args.tz,
+    )
+    print(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged, {len(result.failed)} failed")
+    if result.index:
+        print(f"index  {result.index}")
+    for incident, reason in result.failed.items():
+        print(f"pia: failed: {reason}", file=sys.stderr)
+    return 0 if result.ok else 2
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    """Render the trends report across incidents: incidents per period by severity, duration
+    medians and p90 with bootstrap intervals, Kaplan–Meier curves, tables by service and
+    severity, responder load."""
+    from pia.report.render import render_trends
+
+    rendered = render_trends(
+        data_dir=args.data_dir,
+        out=args.out,
+        formats=args.format,
+        since=args.since,
+        until=args.until,
+        group_by=args.group_by,
+        as_of=args.as_of,
+        table=args.table,
+    )
+    for fmt, path in rendered.files.items():
+        print(f"{fmt:5} {path}")
+    for reason in rendered.skipped.values():
+        print(f"pia: {reason}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --data-dir is accepted before or after the command; SUPPRESS keeps a later default
     # from overwriting an earlier value.
@@ -215,6 +263,27 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--as-of", metavar="ISO", help="censor an open incident at this time (default: its last event)")
     report.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone, e.g. Europe/Berlin (default: UTC)")
     report.set_defaults(run=cmd_report)
+
+    window = argparse.ArgumentParser(add_help=False)
+    window.add_argument("--since", metavar="ISO", help="only incidents detected at or after this time")
+    window.add_argument("--until", metavar="ISO", help="only incidents detected at or before this time")
+    window.add_argument("--as-of", metavar="ISO", help="censor incidents still open at this time")
+    window.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
+
+    batch = commands.add_parser(
+        "batch", parents=[common, window], help="render every incident's review, the trends and an index", description=cmd_batch.__doc__
+    )
+    batch.add_argument("--jobs", type=int, metavar="N", help="parallel reports (default: number of cores)")
+    batch.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,md,ipynb (default: html)")
+    batch.add_argument("--force", action="store_true", help="render again even where nothing changed")
+    batch.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone of the reviews (default: UTC)")
+    batch.set_defaults(run=cmd_batch)
+
+    trend = commands.add_parser("trends", parents=[common, window], help="render the trends report", description=cmd_trends.__doc__)
+    trend.add_argument("--group-by", choices=["week", "month"], default="month")
+    trend.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,ipynb (default: html)")
+    trend.add_argument("--table", metavar="FILE", help="a stage-timestamp CSV or metrics table (Parquet) instead of the data dir")
+    trend.set_defaults(run=cmd_trends)
 
     importer = commands.add_parser("import", parents=[common], help="import data into a snapshot")
     kinds = importer.add_subparsers(dest="kind", metavar="KIND", required=True)

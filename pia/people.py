@@ -2,7 +2,7 @@
 
 A person's Slack and PagerDuty identities are joined by full name (Slack's ``real_name`` is
 how PagerDuty shows a user), so "Priya" in the channel and "Priya Raman" in the log are one
-responder.
+responder, shown by full name, the same in every incident.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def roster(
     ``pulled_in`` is the escalations frame (``ts`` and ``to``: space-separated ids);
     ``pages`` the notify entries with ``off_hours`` (see :func:`pia.metrics.off_hours_pages`).
     """
-    by_full = {full.casefold(): names.users.get(uid, full) for uid, full in names.full_names.items()}
+    by_full = {full.casefold(): full for full in names.full_names.values()}
+    by_full |= {names.users[uid].casefold(): full for uid, full in names.full_names.items() if uid in names.users}
     person = events["actor"].str.casefold().map(by_full).astype("string").fillna(events["actor"])
     acts = events[events["is_human"] & events["kind"].astype(str).isin(ACTS)].assign(person=person)
     if acts.empty:
@@ -71,5 +72,5 @@ def _asked_by_person(pulled_in: pd.DataFrame | None, names: Directory) -> pd.Ser
         return pd.Series(dtype="datetime64[ns, UTC]")
     ids = pulled_in.assign(to=pulled_in["to"].fillna("").str.split()).explode("to")
     ids = ids[ids["to"].notna() & (ids["to"] != "")]
-    person = ids["to"].map(names.users)
+    person = ids["to"].map(names.full_names).fillna(ids["to"].map(names.users))
     return ids.assign(person=person).dropna(subset=["person"]).groupby("person")["ts"].min()

@@ -151,3 +151,87 @@ def cadence(updates: pd.Series, *, start: pd.Timestamp, end: pd.Timestamp, targe
         f"Gaps between stakeholder updates; {late} of {len(gaps)} over the {target_minutes:g}-minute target",
         "Each bar is the wait before an update (the first from detection, the last until restore); red bars missed the target.",
     )
+
+
+_SEVERITY_COLOURS = ["#b3261e", "#e07b39", "#e3b341", "#6b9bd2", "#9aa5b1", "#5b6475", "#8e7cc3"]
+
+
+def incidents_per_period(counts: pd.DataFrame, group_by: str) -> Chart | None:
+    """Stacked bars: incidents per week or month, by severity."""
+    if counts.empty:
+        return None
+    figure, axis = plt.subplots(figsize=(11, 3.2))
+    bottom = pd.Series(0, index=counts.index)
+    width = 5 if group_by == "week" else 20
+    for i, severity in enumerate(sorted(counts.columns, key=str)):
+        axis.bar(counts.index, counts[severity], width=width, bottom=bottom, label=str(severity), color=_SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)])
+        bottom = bottom + counts[severity]
+    axis.set_ylabel(f"incidents per {group_by}")
+    axis.yaxis.get_major_locator().set_params(integer=True)
+    axis.spines[["top", "right"]].set_visible(False)
+    axis.legend(fontsize=8, frameon=False, ncols=min(6, len(counts.columns)))
+    total = int(counts.to_numpy().sum())
+    return Chart.from_figure(figure, f"{total} incidents per {group_by}, stacked by severity")
+
+
+def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str]) -> Chart | None:
+    """One panel per duration: monthly median (line, 95% bootstrap band) and p90 (dashed), the
+    individual incidents as points. Times in hours."""
+    names = [n for n in names if n in set(summary.get("duration", []))]
+    if not names:
+        return None
+    cols = 2
+    rows = (len(names) + 1) // cols
+    figure, axes = plt.subplots(rows, cols, figsize=(11, 2.8 * rows), squeeze=False, sharex=True)
+    for axis, name in zip(axes.flat, names):
+        data = summary[summary["duration"] == name].sort_values("period")
+        hours = 3600
+        dots = points[points["duration"] == name]
+        axis.scatter(dots["detected"], dots["seconds"] / hours, s=9, color="#9aa5b1", alpha=0.6, zorder=1, label="incidents")
+        axis.fill_between(data["period"], data["median_low"] / hours, data["median_high"] / hours, color="#2456a6", alpha=0.15, label="median 95% CI")
+        axis.plot(data["period"], data["median"] / hours, color="#2456a6", marker="o", markersize=3, label="median")
+        axis.plot(data["period"], data["p90"] / hours, color="#a15c00", linestyle="--", label="p90")
+        axis.set_title(name.replace("_", " "), loc="left", fontsize=10)
+        axis.set_ylabel("hours")
+        axis.set_yscale("symlog", linthresh=0.25)
+        axis.spines[["top", "right"]].set_visible(False)
+    for axis in list(axes.flat)[len(names):]:
+        axis.set_visible(False)
+    axes.flat[0].legend(fontsize=7, frameon=False)
+    figure.autofmt_xdate()
+    return Chart.from_figure(figure, "Monthly median and p90 of each duration with bootstrap intervals; dots are incidents")
+
+
+def survival_curves(curves: list, labels: dict[str, str]) -> Chart | None:
+    """Kaplan–Meier curves: the share of incidents not yet restored (or resolved) over time."""
+    curves = [c for c in curves if c.curves]
+    if not curves:
+        return None
+    figure, axes = plt.subplots(1, len(curves), figsize=(11, 3.4), squeeze=False)
+    for axis, result in zip(axes.flat, curves):
+        for i, (group, curve) in enumerate(result.curves.items()):
+            style = {"color": "#1d2330", "linewidth": 2.2} if group == "all" else {"color": _SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)], "linewidth": 1.2}
+            n, censored = result.sizes[group]
+            axis.step(curve["seconds"] / 3600, curve["survival"], where="post", label=f"{group} (n={n}, {censored} open)", **style)
+        axis.set_xscale("symlog", linthresh=1)
+        axis.set_xlabel("hours")
+        axis.set_ylabel("share not yet done")
+        axis.set_ylim(0, 1.02)
+        axis.set_title(labels.get(result.duration, result.duration), loc="left", fontsize=10)
+        axis.spines[["top", "right"]].set_visible(False)
+        axis.legend(fontsize=7, frameon=False)
+    return Chart.from_figure(figure, "Kaplan–Meier curves of time to restore and time to resolve by severity; open incidents censored at as_of")
+
+
+def responder_load(load: pd.DataFrame, top: int = 15) -> Chart | None:
+    """Horizontal bars: incidents and off-hours pages per person."""
+    if load.empty:
+        return None
+    shown = load.head(top).iloc[::-1]
+    figure, axis = plt.subplots(figsize=(11, 0.35 * len(shown) + 1.2))
+    axis.barh(shown.index.astype(str), shown["incidents"], color="#2456a6", label="incidents")
+    axis.barh(shown.index.astype(str), shown["off_hours_pages"], color="#b3261e", height=0.4, label="off-hours pages")
+    axis.spines[["top", "right"]].set_visible(False)
+    axis.xaxis.get_major_locator().set_params(integer=True)
+    axis.legend(fontsize=8, frameon=False)
+    return Chart.from_figure(figure, f"Incidents and off-hours pages for the {len(shown)} busiest responders")

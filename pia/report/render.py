@@ -189,7 +189,6 @@ def render_report(
     formats: Iterable[str] = ("html",),
     as_of: str | None = None,
     tz: str = "UTC",
-    notebook: Path | None = None,
 ) -> Rendered:
     """Run the review notebook for ``incident_id`` and write ``<out>/<id>.ipynb`` (always) and
     the ``formats`` asked for (``html``, ``pdf``, ``md``). A PDF that cannot be made (no
@@ -198,33 +197,42 @@ def render_report(
     from pia.snapshot import data_dir as resolve
     from pia.snapshot import open_incident
 
-    wanted = parse_formats(formats)
     root = resolve(data_dir)
     open_incident(incident_id, root)  # an unknown id fails here, before a kernel starts
+    parameters = {"incident_id": incident_id, "data_dir": str(root), "as_of": as_of, "tz": tz}
+    return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats)
+
+def render_notebook(
+    notebook: Path,
+    name: str,
+    parameters: Mapping[str, Any],
+    *,
+    out: str | os.PathLike[str],
+    formats: Iterable[str] = ("html",),
+    title: str | None = None,
+) -> Rendered:
+    """Run ``notebook`` with ``parameters`` and write ``<out>/<name>.ipynb`` and the formats
+    asked for (``html``, ``pdf``; ``md`` only where the notebook shows a postmortem draft)."""
+    wanted = parse_formats(formats)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    result = Rendered(incident_id)
-    executed_path = folder / f"{incident_id}.ipynb"
-    staging = folder / f".{incident_id}.partial.ipynb"
+    result = Rendered(name)
+    executed_path = folder / f"{name}.ipynb"
+    staging = folder / f".{name}.partial.ipynb"
     try:
-        executed = execute(
-            notebook or NOTEBOOKS / "incident_review.ipynb",
-            staging,
-            {"incident_id": incident_id, "data_dir": str(root), "as_of": as_of, "tz": tz},
-            cwd=Path.cwd(),
-        )
+        executed = execute(notebook, staging, parameters, cwd=Path.cwd())
         os.replace(staging, executed_path)
     finally:
         staging.unlink(missing_ok=True)
     result.files["ipynb"] = executed_path
-    title = f"{_shown(executed, 'pia-title') or incident_id} ({incident_id})"
+    page_title = f"{title or _shown(executed, 'pia-title') or name} ({name})"
     if "html" in wanted or "pdf" in wanted:
-        html = write_text(folder / f"{incident_id}.html", to_html(executed, title=title, footer=f"pia review of {incident_id}"))
+        html = write_text(folder / f"{name}.html", to_html(executed, title=page_title, footer=f"pia: {name}"))
         if "html" in wanted:
             result.files["html"] = html
         if "pdf" in wanted:
             try:
-                pdf = folder / f"{incident_id}.pdf"
+                pdf = folder / f"{name}.pdf"
                 html_to_pdf(html, pdf)
                 result.files["pdf"] = pdf
             except ReportError as error:
@@ -234,7 +242,29 @@ def render_report(
     if "md" in wanted:
         draft = _shown(executed, "text/markdown")
         if draft is None:
-            raise ReportError(f"{incident_id}: the notebook showed no postmortem draft")
-        result.files["md"] = write_text(folder / f"{incident_id}.md", draft)
+            result.skipped["md"] = f"{name}: no Markdown draft for this notebook"
+        else:
+            result.files["md"] = write_text(folder / f"{name}.md", draft)
     return result
 
+
+def render_trends(
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] = "reports",
+    formats: Iterable[str] = ("html",),
+    since: str | None = None,
+    until: str | None = None,
+    group_by: str = "month",
+    as_of: str | None = None,
+    table: str | os.PathLike[str] | None = None,
+) -> Rendered:
+    """Run the trends notebook over the data dir (or ``table``) into ``<out>/trends.*``."""
+    from pia.report.trends import TrendsReport
+    from pia.snapshot import data_dir as resolve
+
+    root = resolve(data_dir)
+    # check the options in-process first: a bad one fails here with pia's one-line message
+    TrendsReport.check(since=since, until=until, group_by=group_by, as_of=as_of, table=table)
+    parameters = {"data_dir": str(root), "since": since, "until": until, "group_by": group_by, "as_of": as_of, "table": None if table is None else str(table)}
+    return render_notebook(NOTEBOOKS / "trends.ipynb", "trends", parameters, out=out, formats=formats, title="Incident trends")

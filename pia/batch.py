@@ -1,0 +1,196 @@
+"""Reports for many incidents at once: in parallel, skipping what has not changed, and never
+letting one broken incident stop the others; then the trends report and an index page."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pia.cache import config_hash, hash_files, measure_all, snapshot_hash
+from pia.errors import PiaError
+from pia.output import human_duration, parse_time
+from pia.report.render import NOTEBOOKS, TEMPLATES, Rendered, parse_formats, render_report, render_trends, write_text
+from pia.snapshot import data_dir, list_incidents
+
+#: the durations shown on the index page
+INDEX_DURATIONS = ["time_to_engage", "time_to_mitigate", "time_to_restore", "time_to_resolve"]
+STATE = ".pia-batch"
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: rendered, up to date (skipped), failed (id → one-line reason)."""
+
+    rendered: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    index: Path | None = None
+    trends: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _render_one(incident: str, options: dict[str, Any]) -> tuple[str, Rendered | None, str]:
+    """Worker: one report, with any failure turned into a one-line message."""
+    try:
+        return incident, render_report(incident, **options), ""
+    except PiaError as error:
+        return incident, None, str(error)
+    except Exception as error:  # a worker must report, not die: the batch goes on
+        return incident, None, f"{incident}: unexpected {type(error).__name__}: {error}".splitlines()[0]
+
+
+def _inputs_hash() -> str:
+    """The notebooks and templates every report depends on."""
+    files = [p for folder in (NOTEBOOKS, TEMPLATES) for p in folder.rglob("*") if p.is_file()]
+    return hash_files(files, NOTEBOOKS.parent).hexdigest()
+
+
+def run_batch(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    out: str | os.PathLike[str] = "reports",
+    formats: Iterable[str] = ("html",),
+    since: str | None = None,
+    until: str | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    as_of: str | None = None,
+    tz: str = "UTC",
+    trends: bool = True,
+    progress: bool = True,
+) -> BatchResult:
+    """Render a report for every incident in the data dir (detected within ``since``..``until``)
+    with ``jobs`` processes (default: one per core), then the trends report and
+    ``<out>/index.html``. A report whose snapshot, config, notebook, templates and options are
+    unchanged since the last run is kept as it is, unless ``force``."""
+    base = data_dir(root)
+    folder = Path(out)
+    wanted = parse_formats(formats)
+    window = (parse_time(since, "--since"), parse_time(until, "--until"))
+    stamp = parse_time(as_of, "--as-of")
+    measured = measure_all(base, as_of=stamp, progress=progress)
+    result = BatchResult()
+    for line in measured.failures:
+        result.failed[_incident_of(line, base)] = line
+    table = measured.table
+    if len(table) and any(window):
+        from pia.trends import in_window
+
+        table = in_window(table, *window)
+    todo = [i for i in table["incident"]] if len(table) else []
+    salt = json.dumps([config_hash(base), _inputs_hash(), wanted, as_of, tz])
+    keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt).encode()).hexdigest() for i in todo}
+    state = folder / STATE
+    stale = [i for i in todo if force or not _fresh(state / i, keys[i], folder, i, wanted)]
+    result.unchanged = [i for i in todo if i not in stale]
+    options = {"data_dir": base, "out": folder, "formats": wanted, "as_of": as_of, "tz": tz}
+    for incident, rendered, error in _run(stale, options, jobs, progress):
+        if error:
+            result.failed[incident] = error
+        else:
+            result.rendered.append(incident)
+            state.mkdir(parents=True, exist_ok=True)
+            write_text(state / incident, keys[incident])
+            for fmt, reason in (rendered.skipped if rendered else {}).items():
+                result.failed.setdefault(f"{incident} ({fmt})", reason)
+    trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
+    if trends and (force or not _fresh(state / "trends", trends_key, folder, "trends", ["html"])):
+        try:
+            render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of)
+            state.mkdir(parents=True, exist_ok=True)
+            write_text(state / "trends", trends_key)
+        except PiaError as error:
+            result.failed["trends"] = str(error)
+    if trends and "trends" not in result.failed:
+        result.trends = folder / "trends.html"
+    result.index = write_index(folder, table, result)
+    return result
+
+
+def _incident_of(line: str, base: Path) -> str:
+    """The incident a one-line failure message is about (its path names the folder)."""
+    marker = f"{base}/incidents/"
+    if marker in line:
+        return line.split(marker, 1)[1].split("/", 1)[0].split(":", 1)[0]
+    for incident in list_incidents(base):
+        if incident in line:
+            return incident
+    return line.split(":", 1)[0]
+
+
+def _fresh(key_file: Path, key: str, folder: Path, incident: str, formats: list[str]) -> bool:
+    if not key_file.exists() or key_file.read_text() != key:
+        return False
+    return all((folder / f"{incident}.{fmt}").exists() for fmt in formats if fmt != "pdf")
+
+
+def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: bool):
+    """Yield ``(incident, rendered, error)`` as reports finish, in a process pool."""
+    if not todo:
+        return
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="reports", unit="report")
+    try:
+        if workers == 1:
+            for incident in todo:
+                yield _render_one(incident, options)
+                bar and bar.update()
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_render_one, incident, options) for incident in todo]
+            for future in as_completed(futures):
+                yield future.result()
+                bar and bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def write_index(folder: Path, table: pd.DataFrame, result: BatchResult) -> Path:
+    """``<folder>/index.html``: every incident with its key durations, status and a link to
+    its report (or why it failed), and a link to the trends report."""
+    import jinja2
+
+    rows = []
+    for record in table.to_dict("records") if len(table) else []:
+        incident = record["incident"]
+        row = {
+            "incident": incident,
+            "title": record.get("title", ""),
+            "severity": record.get("severity", ""),
+            "services": str(record.get("services", "")).replace(",", ", "),
+            "start": f"{record['detected']:%Y-%m-%d %H:%M}" if pd.notna(record.get("detected")) else "",
+            "status": record.get("status", ""),
+            "link": f"{incident}.html" if (folder / f"{incident}.html").exists() and incident not in result.failed else "",
+            "failed": result.failed.get(incident, ""),
+        }
+        for name in INDEX_DURATIONS:
+            value = record.get(name)
+            text = human_duration(value)
+            row[name] = text if record.get(f"{name}_observed", True) or text == "–" else f"≥ {text}"
+        rows.append(row)
+    listed = {r["incident"] for r in rows}
+    rows += [{"incident": i, "failed": reason, "link": ""} | {d: "" for d in INDEX_DURATIONS} for i, reason in result.failed.items() if i not in listed and i != "trends" and " (" not in i]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.ChainableUndefined)
+    page = env.get_template("index.html.j2").render(
+        rows=rows,
+        durations=INDEX_DURATIONS,
+        failures=list(result.failed.values()),
+        trends="trends.html" if result.trends else "",
+    )
+    return write_text(folder / "index.html", page)

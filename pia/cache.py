@@ -1,0 +1,179 @@
+"""Content hashes of snapshots, and the metrics of every incident computed once per snapshot.
+
+Each incident's metrics row and responder rows are cached as Parquet in
+``<data-dir>/.pia-cache/<incident>.parquet`` (beside the snapshots, outside them, so a cache
+file never changes a snapshot's hash or its manifest). The cache key is the hash of the
+snapshot's files, the rules config, pia's version and ``as_of``; any change recomputes that
+incident and only that one. Trends over thousands of incidents then read one small file per
+incident instead of parsing every channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pia.errors import PiaError
+from pia.snapshot import data_dir, list_incidents, open_incident
+
+CACHE_DIR = ".pia-cache"
+
+
+def hash_files(paths: Iterable[Path], base: Path, digest: Any = None) -> Any:
+    """Feed every file's relative path and bytes into ``digest`` (sha256 by default)."""
+    digest = digest or hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest
+
+
+def snapshot_files(folder: Path) -> list[Path]:
+    """The files of a snapshot, without hidden ones (staging folders, caches)."""
+    return [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+
+
+def snapshot_hash(folder: Path) -> str:
+    """sha256 over a snapshot's files (names and contents)."""
+    return hash_files(snapshot_files(folder), folder).hexdigest()
+
+
+def config_hash(root: Path) -> str:
+    """sha256 over what the analysis depends on besides the snapshot: the packaged rules, the
+    data dir's ``pia.toml`` and pia's version."""
+    from pia import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    digest.update(resources.files("pia.milestones").joinpath("rules.toml").read_bytes())
+    local = root / "pia.toml"
+    if local.exists():
+        digest.update(local.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class Measured:
+    """The metrics table, the responders of every incident, and what could not be measured."""
+
+    table: pd.DataFrame
+    responders: pd.DataFrame
+    failures: list[str] = field(default_factory=list)
+    computed: int = 0
+    cached: int = 0
+
+
+def measure_all(
+    root: str | os.PathLike[str] | None = None,
+    ids: Sequence[str] | None = None,
+    *,
+    as_of: pd.Timestamp | None = None,
+    progress: bool = False,
+) -> Measured:
+    """The metrics of ``ids`` (default: every incident in the data dir): read from the cache
+    where an incident's snapshot, the config and ``as_of`` are unchanged, computed otherwise.
+    One incident that fails becomes a line in ``failures``; the others are still measured."""
+    from pia.milestones import load_config
+    from pia.milestones.detect import compile_rules
+
+    base = data_dir(root)
+    config = load_config(base)
+    salt = config_hash(base) + str(as_of)
+    cache = base / CACHE_DIR
+    old_rows, old_people = _read(cache / "metrics.parquet"), _read(cache / "responders.parquet")
+    known = dict(zip(old_rows["incident"], old_rows["_key"])) if len(old_rows) else {}
+    keys: dict[str, str] = {}
+    fresh_rows, fresh_people, failures = [], [], []
+    rules = None
+    for incident_id in _progress(list(ids) if ids is not None else list_incidents(base), progress):
+        try:
+            incident = open_incident(incident_id, base)
+            key = hashlib.sha256((snapshot_hash(incident.path) + salt).encode()).hexdigest()
+            if known.get(incident_id) != key:
+                rules = rules or compile_rules(config)
+                row, crew = _measure(incident, config, rules, as_of)
+                fresh_rows.append(row.assign(_key=key))
+                fresh_people.append(crew.assign(_key=key))
+        except PiaError as error:
+            failures.append(str(error))
+            continue
+        keys[incident_id] = key
+    table = _merge(old_rows, fresh_rows, keys)
+    people = _merge(old_people, fresh_people, keys)
+    if fresh_rows or len(table) != len(old_rows):
+        _write(cache / "metrics.parquet", table)
+        _write(cache / "responders.parquet", people)
+    table = typed(table, config)
+    order = {incident: i for i, incident in enumerate(keys)}
+    table = table[table["incident"].isin(keys)].sort_values("incident", key=lambda s: s.map(order), ignore_index=True)
+    people = people[people["incident"].isin(keys)].reset_index(drop=True) if len(people) else people
+    return Measured(table.drop(columns="_key"), people.drop(columns="_key", errors="ignore"), failures, len(fresh_rows), len(keys) - len(fresh_rows))
+
+
+def typed(table: pd.DataFrame, config: Any) -> pd.DataFrame:
+    """Durations as timedeltas, milestone times as UTC datetimes, flags as bools, whatever the
+    rows were built from (fresh dicts with NaT, or Parquet)."""
+    out = table.copy()
+    spans = {d.name for d in config.durations} | {"longest_update_gap", "median_answer_time"}
+    for name in out:
+        if name in spans:
+            out[name] = pd.to_timedelta(out[name])
+        elif name in ("detected", "resolved"):
+            out[name] = pd.to_datetime(out[name], utc=True)
+        elif name.endswith("_observed"):
+            out[name] = out[name].astype(bool)
+    return out
+
+
+def _measure(incident: Any, config: Any, rules: Any, as_of: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One incident's metrics row and its responders."""
+    from pia.metrics import measure_incident
+    from pia.people import roster
+
+    measured = measure_incident(incident, config, as_of=as_of, rules=rules)
+    crew = roster(measured.events, incident.directory(), pulled_in=measured.detection.escalations, pages=measured.pages)
+    return pd.DataFrame([measured.row]), crew.assign(incident=incident.id)
+
+
+def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -> pd.DataFrame:
+    """Cached rows still valid for ``keys``, plus the fresh ones."""
+    if len(old):
+        old = old[old["incident"].map(keys) == old["_key"]]
+    parts = [p for p in [old, *fresh] if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["incident", "_key"])
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+    except Exception:  # a torn or foreign cache file is just a miss
+        return pd.DataFrame()
+
+
+def _write(path: Path, frame: pd.DataFrame) -> None:
+    import io
+
+    from pia.snapshot import atomic_write
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    atomic_write(path, buffer.getvalue())
+
+
+def _progress(items: list[str], show: bool) -> Iterable[str]:
+    if not show or len(items) < 2:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="measuring", unit="incident", leave=False)
