@@ -33,6 +33,8 @@ TEMPLATES = PROJECT / "templates"
 FORMATS = ("html", "pdf", "md", "ipynb")
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_TIMEOUT = 60
+#: seconds one notebook cell may run before the report is abandoned
+CELL_TIMEOUT = 600
 
 
 class ReportError(PiaError):
@@ -65,24 +67,29 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd:
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
 
-    try:
-        return papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=dict(parameters),
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(cwd or PROJECT),
-            # local sockets: no TCP port is opened for the kernel; and it keeps its logs to itself
-            config=Config({"KernelManager": {"transport": "ipc"}}),
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
-    except PapermillExecutionError as error:
-        if error.ename in _pia_errors():
-            # the library's own error (a bad snapshot, an unknown incident): its message says it all
-            raise ReportError(error.evalue) from None
-        detail = error.evalue or next((line for line in reversed(_plain(error.traceback)) if line.strip()), "")
-        raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}") from None
+    # The kernel talks over local sockets in a folder of its own: no TCP port is opened, and
+    # kernels running side by side (a batch) cannot pick the same socket names.
+    with tempfile.TemporaryDirectory(prefix="pia-kernel-") as sockets:
+        settings = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        try:
+            return papermill.execute_notebook(
+                str(notebook),
+                str(output),
+                parameters=dict(parameters),
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(cwd or PROJECT),
+                config=settings,
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # it keeps its logs to itself
+                start_timeout=120,
+                execution_timeout=CELL_TIMEOUT,
+            )
+        except PapermillExecutionError as error:
+            if error.ename in _pia_errors():
+                # the library's own error (a bad snapshot, an unknown incident): its message says it all
+                raise ReportError(error.evalue) from None
+            detail = error.evalue or next((line for line in reversed(_plain(error.traceback)) if line.strip()), "")
+            raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}") from None
 
 
 def _pia_errors() -> set[str]:

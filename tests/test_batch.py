@@ -1,0 +1,106 @@
+"""`pia batch`: parallel reports where one broken incident stops nothing, content-hash skipping,
+the index page, and the metrics cache."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pia.cache import measure_all
+from pia.cli import main
+
+from conftest import DATA
+
+KEPT = ["2026-11-20-login-outage", "2026-01-17-batch-disk-full", "2026-11-24-search-latency"]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Three good samples and one broken snapshot, batched once with two jobs."""
+    data = tmp_path_factory.mktemp("data")
+    for incident in KEPT:
+        shutil.copytree(DATA / "incidents" / incident, data / "incidents" / incident)
+    broken = data / "incidents" / "2026-05-01-broken"
+    shutil.copytree(DATA / "incidents" / "2026-02-10-file-upload-failures", broken)
+    (broken / "incident.toml").write_text('id = "2026-05-01-broken"\ntitle = "<script>alert(1)</script>"\n')
+    day = next((broken / "slack").glob("*/*.json"))
+    day.write_text(day.read_text()[:-40])  # cut short, as an interrupted copy would be
+    out = data / "reports"
+    return data, out, day
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_one_broken_incident_does_not_stop_the_others(batch, capsys):
+    data, out, day = batch
+    code, stdout, err = run(capsys, "batch", "--data-dir", str(data), "--out", str(out), "--jobs", "2", "--as-of", "2026-11-24T18:00:00Z")
+    assert code == 2
+    assert "3 rendered, 0 unchanged, 1 failed" in stdout
+    failures = [line for line in err.splitlines() if line.startswith("pia: failed:")]
+    assert len(failures) == 1
+    assert failures[0].startswith(f"pia: failed: {day}: line ") and "malformed JSON" in failures[0]
+    for incident in KEPT:
+        assert (out / f"{incident}.html").exists()
+    assert (out / "trends.html").exists() and (out / "index.html").exists()
+
+
+def test_the_index_lists_every_incident_and_the_failure(batch, capsys):
+    data, out, day = batch
+    page = (out / "index.html").read_text()
+    for incident in KEPT:
+        assert f'<a href="{incident}.html">{incident}</a>' in page
+    assert '<a href="trends.html">trends</a>' in page
+    assert "2026-05-01-broken" in page and "malformed JSON" in page
+    assert "<script" not in page  # a hostile title is escaped
+    assert "≥" in page  # the open incident's durations are marked censored
+
+
+def test_unchanged_reports_are_not_rebuilt(batch, capsys):
+    data, out, _ = batch
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*.html")}
+    code, stdout, _ = run(capsys, "batch", "--data-dir", str(data), "--out", str(out), "--jobs", "2", "--as-of", "2026-11-24T18:00:00Z")
+    assert code == 2 and "0 rendered, 3 unchanged, 1 failed" in stdout
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items() if p.name != "index.html")
+
+    # a change to one snapshot rebuilds that one only
+    toml = data / "incidents" / KEPT[1] / "incident.toml"
+    toml.write_text(toml.read_text().replace('severity = "SEV3"', 'severity = "SEV2"'))
+    code, stdout, _ = run(capsys, "batch", "--data-dir", str(data), "--out", str(out), "--as-of", "2026-11-24T18:00:00Z")
+    assert "1 rendered, 2 unchanged, 1 failed" in stdout
+
+    code, stdout, _ = run(capsys, "batch", "--data-dir", str(data), "--out", str(out), "--force", "--jobs", "2", "--as-of", "2026-11-24T18:00:00Z")
+    assert "3 rendered, 0 unchanged, 1 failed" in stdout
+
+
+def test_window_selects_incidents(batch, capsys, tmp_path):
+    data, _, _ = batch
+    code, stdout, _ = run(
+        capsys, "batch", "--data-dir", str(data), "--out", str(tmp_path), "--since", "2026-11-01T00:00:00Z", "--until", "2026-11-30T00:00:00Z", "--jobs", "1"
+    )
+    assert "2 rendered" in stdout
+    assert sorted(p.stem for p in tmp_path.glob("2026-*.html")) == ["2026-11-20-login-outage", "2026-11-24-search-latency"]
+
+
+def test_metrics_are_cached_per_snapshot(tmp_path):
+    for incident in KEPT[:2]:
+        shutil.copytree(DATA / "incidents" / incident, tmp_path / "incidents" / incident)
+    first = measure_all(tmp_path)
+    assert (first.computed, first.cached) == (2, 0)
+    again = measure_all(tmp_path)
+    assert (again.computed, again.cached) == (0, 2)
+    assert again.table["time_to_resolve"].tolist() == first.table["time_to_resolve"].tolist()
+    day = next((tmp_path / "incidents" / KEPT[0] / "slack").glob("*/*.json"))
+    day.write_text(day.read_text())  # same bytes: still cached
+    assert measure_all(tmp_path).computed == 0
+    day.write_text(day.read_text().replace("Rollback complete", "Rollback done", 1))
+    changed = measure_all(tmp_path)
+    assert (changed.computed, changed.cached) == (1, 1)
+    assert measure_all(tmp_path, as_of=None).computed == 0
+    import pandas as pd
+
+    assert measure_all(tmp_path, as_of=pd.Timestamp("2026-12-01", tz="UTC")).computed == 2  # as_of is part of the key

@@ -1,0 +1,183 @@
+"""Trends across incidents: unit checks on small tables, and the 542 real status-page incidents
+of ../shared checked against an independent computation on the raw CSV."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pia import trends
+from pia.cli import main
+from pia.report.render import render_trends
+from pia.report.trends import SECTIONS
+from pia.sources.stages import stage_table
+
+
+def table(rows: list[tuple[str, str, float | None, bool]]) -> pd.DataFrame:
+    """A metrics table from (detected, severity, hours to resolve, observed) tuples."""
+    return pd.DataFrame(
+        {
+            "incident": [f"i{i}" for i in range(len(rows))],
+            "detected": pd.to_datetime([r[0] for r in rows], utc=True),
+            "severity": [r[1] for r in rows],
+            "services": "api",
+            "time_to_resolve": pd.to_timedelta([r[2] for r in rows], unit="h"),
+            "time_to_resolve_observed": [r[3] for r in rows],
+        }
+    )
+
+
+SMALL = table(
+    [
+        ("2026-01-05", "SEV1", 1.0, True),
+        ("2026-01-20", "SEV2", 3.0, True),
+        ("2026-03-02", "SEV2", 2.0, True),
+        ("2026-03-09", "SEV2", 5.0, False),  # still open: censored
+        ("2026-03-10", "SEV2", None, False),  # never resolved, no as_of: missing
+    ]
+)
+
+
+def test_counts_fill_empty_periods():
+    counts = trends.counts(SMALL, "month")
+    assert list(counts.index.strftime("%Y-%m")) == ["2026-01", "2026-02", "2026-03"]
+    assert counts.loc["2026-02-01"].sum() == 0 and counts["SEV2"].sum() == 4
+
+
+def test_medians_leave_censored_and_missing_out():
+    summary = trends.duration_summary(SMALL, ["time_to_resolve"], "month")
+    march = summary[summary["period"] == pd.Timestamp("2026-03-01")].iloc[0]
+    assert march["n"] == 1 and march["median"] == 2 * 3600 and march["censored"] == 1
+
+
+def test_bootstrap_is_seeded_and_brackets_the_median():
+    values = np.array([60.0, 120, 180, 240, 300, 360, 3600])
+    assert trends.bootstrap(values, 0.5) == trends.bootstrap(values, 0.5)
+    low, high = trends.bootstrap(values, 0.5)
+    assert low <= np.median(values) <= high
+
+
+def test_survival_censors_open_incidents():
+    result = trends.survival(SMALL, "time_to_resolve")
+    assert result.sizes["all"] == (4, 1)  # the missing one is out, the open one censored
+    # by hand: events at 1h, 2h, 3h among 4 at risk, then 3, then 2 → S = .75, .5, .25
+    curve = result.curves["all"].set_index("seconds")["survival"]
+    assert curve.loc[3600] == pytest.approx(0.75) and curve.loc[7200] == pytest.approx(0.5)
+    assert result.medians["all"] == 7200
+
+
+def test_small_groups_are_flagged():
+    lines = trends.small_groups(SMALL, ["severity"])
+    assert "Only 5 incidents" not in " ".join(lines)
+    assert "severity SEV1: 1 incident, too few to tell a change from noise." in lines
+
+
+# --- 542 real incidents ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def stages(external):
+    return external / "incident-datasets" / "atlarge-research-llm-service-analysis" / "incident_stages.csv"
+
+
+def raw_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def when(text: str) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def km_median(durations: list[float], observed: list[bool]) -> float:
+    """Kaplan–Meier median by hand: the first time the survival estimate falls to 0.5."""
+    order = sorted(zip(durations, observed))
+    at_risk, survival = len(order), 1.0
+    i = 0
+    while i < len(order):
+        t = order[i][0]
+        ties = [o for d, o in order if d == t]
+        events = sum(ties)
+        survival *= 1 - events / at_risk
+        at_risk -= len(ties)
+        i += len(ties)
+        if survival <= 0.5:
+            return t
+    return float("inf")
+
+
+def test_stage_table_matches_the_raw_csv(stages):
+    rows = raw_rows(stages)
+    frame, warnings = stage_table(stages.read_bytes(), str(stages))
+    assert len(frame) == len(rows) == 542
+
+    # time to resolve: first stage posted → resolved, computed straight from the strings
+    resolve = [(when(r["resolved_timestamp"]) - when(r["start_timestamp"])).total_seconds() for r in rows if r["resolved_timestamp"]]
+    ours = frame["time_to_resolve"].dt.total_seconds().dropna()
+    assert len(ours) == len(resolve)
+    assert ours.median() == np.median(resolve)
+    assert np.quantile(ours, 0.9) == pytest.approx(np.quantile(resolve, 0.9))
+    assert sum(v == 0 for v in resolve) == 66  # zero-length incidents are kept, as zero
+
+    # identified → first_hypothesis; missing stages stay missing, never zero
+    hyp = [(when(r["identified_timestamp"]) - when(r["start_timestamp"])).total_seconds() for r in rows if r["identified_timestamp"]]
+    assert frame["time_to_hypothesis"].notna().sum() == len(hyp)
+    assert frame["time_to_hypothesis"].dt.total_seconds().median() == np.median(hyp)
+    assert frame["time_to_declare"].isna().sum() == sum(1 for r in rows if not r["investigating_timestamp"]) == 161
+
+    # out-of-order stages are reported, not crashed on
+    order = ["investigating", "identified", "monitoring", "resolved"]
+    backwards = set()
+    for r in rows:
+        seen = [when(r[f"{s}_timestamp"]) for s in order]
+        latest = None
+        for t in seen:
+            if t is not None:
+                if latest is not None and t < latest:
+                    backwards.add(r["incident_id"])
+                latest = t if latest is None else max(latest, t)
+    assert len(backwards) == 5
+    assert {w.split(":")[0] for w in warnings if "posted before" in w} == backwards
+
+
+def test_kaplan_meier_median_matches_a_hand_computation(stages):
+    frame, _ = stage_table(stages.read_bytes(), str(stages))
+    result = trends.survival(frame, "time_to_restore")
+    rows = raw_rows(stages)
+    values = [(when(r["resolved_timestamp"]) - when(r["start_timestamp"])).total_seconds() for r in rows if r["resolved_timestamp"]]
+    assert result.medians["all"] == km_median(values, [True] * len(values))
+    for severity, group in frame.groupby("severity"):
+        seconds = group["time_to_restore"].dt.total_seconds().dropna().tolist()
+        if seconds:
+            assert result.medians[severity] == km_median(seconds, [True] * len(seconds)), severity
+
+
+def test_trends_notebook_on_the_real_data(stages, tmp_path):
+    rendered = render_trends(out=tmp_path, table=stages, group_by="month")
+    html = rendered.files["html"].read_text()
+    for heading in SECTIONS:
+        assert f">{heading}</h2>" in html, heading
+    assert ">Incident trends</h1>" in html
+    assert "542" in html
+    median = pd.Timedelta(seconds=float(np.median([
+        (when(r["resolved_timestamp"]) - when(r["start_timestamp"])).total_seconds() for r in raw_rows(stages) if r["resolved_timestamp"]
+    ])))
+    from pia.output import human_duration
+
+    assert f"<td>{human_duration(median)}</td>" in html  # the Kaplan–Meier median of time to resolve, all incidents
+    assert "h3vtgftrvl61: stage identified posted before an earlier stage" in html
+    assert html.count("data:image/png;base64,") >= 3
+
+
+def test_trends_of_the_samples_and_bad_options(tmp_path, capsys, samples):
+    assert main(["trends", "--data-dir", str(samples), "--out", str(tmp_path), "--group-by", "week"]) == 0
+    html = (tmp_path / "trends.html").read_text()
+    assert "Responder load" in html and "Aisha Bello" in html
+    assert main(["trends", "--data-dir", str(samples), "--out", str(tmp_path), "--table", str(tmp_path / "nope.csv")]) == 2
+    assert "nope.csv: no such file" in capsys.readouterr().err
+    assert main(["trends", "--data-dir", str(samples), "--out", str(tmp_path), "--since", "last week"]) == 2
+    assert "since: 'last week' is not an ISO 8601 time" in capsys.readouterr().err
