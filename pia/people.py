@@ -72,5 +72,5 @@ def _asked_by_person(pulled_in: pd.DataFrame | None, names: Directory) -> pd.Ser
         return pd.Series(dtype="datetime64[ns, UTC]")
     ids = pulled_in.assign(to=pulled_in["to"].fillna("").str.split()).explode("to")
     ids = ids[ids["to"].notna() & (ids["to"] != "")]
-    person = ids["to"].map(names.full_names).fillna(ids["to"].map(names.users))
+    person = ids["to"].map(names.full_names).astype("string").fillna(ids["to"].map(names.users).astype("string"))
     return ids.assign(person=person).dropna(subset=["person"]).groupby("person")["ts"].min()
