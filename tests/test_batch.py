@@ -104,3 +104,21 @@ def test_metrics_are_cached_per_snapshot(tmp_path):
     import pandas as pd
 
     assert measure_all(tmp_path, as_of=pd.Timestamp("2026-12-01", tz="UTC")).computed == 2  # as_of is part of the key
+
+
+def test_index_and_trends_in_a_real_browser(batch, browser):
+    from conftest import IMAGE_CHECK, open_page
+
+    _, out, _ = batch
+    for name in ("index.html", "trends.html"):
+        path = out / name
+        page, problems, requests, dialogs = open_page(browser, path)
+        try:
+            assert problems == [] and dialogs == []
+            assert [u for u in requests if not u.startswith("data:")] == [path.resolve().as_uri()]
+            assert page.evaluate("document.querySelectorAll('script').length") == 0
+            images = page.evaluate(IMAGE_CHECK)
+            assert all(i["ok"] and i["colours"] > 3 for i in images), images
+        finally:
+            page.close()
+    assert len(images) >= 3  # trends: incidents, durations, survival (and responder load)

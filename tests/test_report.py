@@ -16,11 +16,11 @@ import papermill
 import pytest
 
 from pia.cli import main
-from pia.report.render import NOTEBOOKS, find_chromium, render_report
+from pia.report.render import NOTEBOOKS, render_report
 from pia.report.review import SECTIONS, Review
 from pia.snapshot import list_incidents
 
-from conftest import DATA, ROOT
+from conftest import DATA, IMAGE_CHECK, ROOT, open_page
 
 SAMPLES = list_incidents(DATA)
 LOGIN = "2026-11-20-login-outage"
@@ -197,43 +197,6 @@ def test_hostile_text_is_literal_in_markdown(hostile):
 # --- a real browser -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium = find_chromium()
-    if chromium is None:
-        pytest.skip("Chromium not installed (apt-get install chromium); browser checks skipped")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e '.[test]')")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-
-
-_IMAGE_CHECK = """() => Array.from(document.images).map(img => {
-  const c = document.createElement('canvas');
-  c.width = img.naturalWidth; c.height = img.naturalHeight;
-  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
-  const d = g.getImageData(0, 0, c.width, c.height).data;
-  const colours = new Set();
-  for (let i = 0; i < d.length; i += 4 * 97) colours.add(d[i] + ',' + d[i+1] + ',' + d[i+2]);
-  return {ok: img.complete && img.naturalWidth > 0, colours: colours.size};
-})"""
-
-
-def open_page(browser, path: Path):
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    problems, requests, dialogs = [], [], []
-    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(path.resolve().as_uri(), wait_until="load")
-    return page, problems, requests, dialogs
-
-
 @pytest.mark.parametrize("incident", SAMPLES)
 def test_report_in_a_real_browser(browser, rendered, incident):
     _, results = rendered
@@ -244,7 +207,7 @@ def test_report_in_a_real_browser(browser, rendered, incident):
         assert [u for u in requests if not u.startswith("data:")] == [path.resolve().as_uri()]
         headings = page.locator("h2").all_inner_texts()
         assert [h for h in SECTIONS if h in headings] == list(SECTIONS)
-        images = page.evaluate(_IMAGE_CHECK)
+        images = page.evaluate(IMAGE_CHECK)
         assert images, "no chart on the page"
         assert all(i["ok"] and i["colours"] > 3 for i in images), images
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
