@@ -94,15 +94,17 @@ def timeline(
     end = spots.get("restored") or spots.get("resolved")
     if start is not None and end is not None and end > start:
         axis.axvspan(_local(start, tz), _local(end, tz), color="#b3261e", alpha=0.07, zorder=0, label="impact")
-    top = len(order) - 0.4
-    for i, (name, ts) in enumerate(sorted(spots.items(), key=lambda item: item[1])):
-        x = _local(ts, tz)
-        colour = _MILESTONE_COLOURS.get(name, "#37474f")
-        axis.axvline(x, color=colour, linewidth=1.1, linestyle="--", zorder=1)
-        axis.annotate(
-            name.replace("_", " "), (x, top - (i % 3) * 0.45), rotation=0, fontsize=8, color=colour,
-            xytext=(3, 0), textcoords="offset points", va="bottom",
-        )
+    # milestones: dashed lines, named on a top axis (several at one moment share a label)
+    moments: dict[pd.Timestamp, list[str]] = {}
+    for name, ts in sorted(spots.items(), key=lambda item: item[1]):
+        moments.setdefault(ts, []).append(name)
+        axis.axvline(_local(ts, tz), color=_MILESTONE_COLOURS.get(name, "#37474f"), linewidth=1.1, linestyle="--", zorder=1)
+    if moments:
+        top = axis.secondary_xaxis("top")
+        top.set_xticks([_local(ts, tz) for ts in moments], [", ".join(n.replace("_", " ") for n in names) for names in moments.values()])
+        top.tick_params(axis="x", labelsize=8, rotation=35, length=0)
+        for label in top.get_xticklabels():
+            label.set_horizontalalignment("left")
     if hypotheses is not None and len(hypotheses):
         pivots = hypotheses["pivot"].astype(bool) if "pivot" in hypotheses else pd.Series(False, index=hypotheses.index)
         for is_pivot, group in hypotheses.groupby(pivots):

@@ -220,6 +220,9 @@ class Review:
         columns = ["ts", "what", "actor", "text", "ref"]
         rows = pd.concat([p.reindex(columns=columns) for p in parts if len(p)], ignore_index=True)
         rows = rows.dropna(subset=["ts"]).sort_values("ts", kind="stable")
+        # milestones carry their evidence's ref; the event behind it says who
+        who = self.events.drop_duplicates("ref").set_index("ref")["actor"]
+        rows["actor"] = rows["actor"].fillna(rows["ref"].map(who))
         return pd.DataFrame(
             {
                 "time": rows["ts"].map(self.local),
