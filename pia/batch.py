@@ -69,11 +69,15 @@ def run_batch(
     tz: str = "UTC",
     trends: bool = True,
     progress: bool = True,
+    redact: bool = True,
+    pseudonymise: bool = False,
+    pseudonyms: str | os.PathLike[str] | None = None,
 ) -> BatchResult:
     """Render a report for every incident in the data dir (detected within ``since``..``until``)
     with ``jobs`` processes (default: one per core), then the trends report and
     ``<out>/index.html``. A report whose snapshot, config, notebook, templates and options are
-    unchanged since the last run is kept as it is, unless ``force``."""
+    unchanged since the last run is kept as it is, unless ``force``. ``redact``,
+    ``pseudonymise`` and ``pseudonyms`` are passed to every report."""
     base = data_dir(root)
     folder = Path(out)
     wanted = parse_formats(formats)
@@ -89,12 +93,22 @@ def run_batch(
 
         table = in_window(table, *window)
     todo = [i for i in table["incident"]] if len(table) else []
-    salt = json.dumps([config_hash(base), _inputs_hash(), wanted, as_of, tz])
+    mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
+    salt = json.dumps([config_hash(base), _inputs_hash(), wanted, as_of, tz, redact, pseudonymise, mapping])
     keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt).encode()).hexdigest() for i in todo}
     state = folder / STATE
     stale = [i for i in todo if force or not _fresh(state / i, keys[i], folder, i, wanted)]
     result.unchanged = [i for i in todo if i not in stale]
-    options = {"data_dir": base, "out": folder, "formats": wanted, "as_of": as_of, "tz": tz}
+    options = {
+        "data_dir": base,
+        "out": folder,
+        "formats": wanted,
+        "as_of": as_of,
+        "tz": tz,
+        "redact": redact,
+        "pseudonymise": pseudonymise,
+        "pseudonyms": pseudonyms,
+    }
     for incident, rendered, error in _run(stale, options, jobs, progress):
         if error:
             result.failed[incident] = error

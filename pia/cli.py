@@ -23,7 +23,10 @@ Command = Callable[[argparse.Namespace], int]
 def cmd_timeline(args: argparse.Namespace) -> int:
     """Print an incident's merged timeline, or a summary line per incident without one."""
     if args.incident:
-        events = open_incident(args.incident, args.data_dir).events()
+        from pia.privacy import shareable_events
+
+        incident = open_incident(args.incident, args.data_dir)
+        events = shareable_events(incident, data_dir(args.data_dir), **privacy(args))
         print_frame(events, args.format, table_columns=["ts", "source", "kind", "actor", "text"])
         return 0
     ids = list_incidents(args.data_dir)
@@ -34,6 +37,13 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     for line in failures:
         print(f"pia: error: {line}", file=sys.stderr)
     return 2 if failures else 0
+
+
+def privacy(args: argparse.Namespace) -> dict[str, object]:
+    """The privacy options of a command, warning on stderr when secrets stay unmasked."""
+    if args.no_redact:
+        print("pia: warning: secrets are not masked (--no-redact); do not share this output", file=sys.stderr)
+    return {"redact": not args.no_redact, "pseudonymise": args.pseudonymise, "pseudonyms": args.pseudonyms}
 
 
 def cmd_import_slack(args: argparse.Namespace) -> int:
@@ -145,6 +155,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         formats=parse_formats(args.format),
         as_of=args.as_of,
         tz=args.tz,
+        **privacy(args),
     )
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
@@ -169,6 +180,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         force=args.force,
         as_of=args.as_of,
         tz=args.tz,
+        **privacy(args),
     )
     print(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged, {len(result.failed)} failed")
     if result.index:
@@ -219,8 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pia {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--no-redact", action="store_true", help="keep secrets pasted into the channel (masked by default)")
+    shared.add_argument("--pseudonymise", action="store_true", help="replace people's names by IC, Responder 1, ...")
+    shared.add_argument("--pseudonyms", metavar="FILE", help='TOML file of "Real Name" = "Alias" (implies --pseudonymise)')
+
     timeline = commands.add_parser(
-        "timeline", parents=[common], help="print an incident's timeline", description=cmd_timeline.__doc__
+        "timeline", parents=[common, shared], help="print an incident's timeline", description=cmd_timeline.__doc__
     )
     timeline.add_argument("incident", nargs="?", metavar="INCIDENT", help="incident id (omit for all)")
     timeline.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -255,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(run=cmd_fetch)
 
     report = commands.add_parser(
-        "report", parents=[common], help="render an incident's review", description=cmd_report.__doc__
+        "report", parents=[common, shared], help="render an incident's review", description=cmd_report.__doc__
     )
     report.add_argument("incident", metavar="INCIDENT", help="incident id")
     report.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
@@ -271,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
 
     batch = commands.add_parser(
-        "batch", parents=[common, window], help="render every incident's review, the trends and an index", description=cmd_batch.__doc__
+        "batch", parents=[common, window, shared], help="render every incident's review, the trends and an index", description=cmd_batch.__doc__
     )
     batch.add_argument("--jobs", type=int, metavar="N", help="parallel reports (default: number of cores)")
     batch.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,md,ipynb (default: html)")

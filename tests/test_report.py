@@ -38,8 +38,9 @@ ARTIFACTS = Path(os.environ.get("PIA_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 
 def test_notebook_parameters():
     params = papermill.inspect_notebook(str(NOTEBOOKS / "incident_review.ipynb"))
-    assert set(params) == {"incident_id", "data_dir", "as_of", "tz"}
+    assert set(params) == {"incident_id", "data_dir", "as_of", "tz", "redact", "pseudonymise", "pseudonyms"}
     assert params["as_of"]["default"] == "None" and params["tz"]["default"] == '"UTC"'
+    assert params["redact"]["default"] == "True" and params["pseudonymise"]["default"] == "False"
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)

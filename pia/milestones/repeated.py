@@ -59,7 +59,8 @@ def escalations(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     paged = events.loc[pd_rows, [*_EVENT_COLUMNS, "kind", "mentions"]].assign(source="pagerduty", rule=lambda f: f["kind"].astype(str))
     asked = _labelled(events, found, "escalation")
     asked = asked.assign(kind="message", mentions=events["mentions"].iloc[asked["row"].to_numpy()].to_numpy()).drop(columns="row")
-    out = pd.concat([paged, asked], ignore_index=True).sort_values(["incident", "ts"], kind="stable")
+    parts = [p for p in (paged, asked) if len(p)] or [paged]  # an empty part would blur the dtypes
+    out = pd.concat(parts, ignore_index=True).sort_values(["incident", "ts"], kind="stable")
     return out.rename(columns={"mentions": "to"})[[*_EVENT_COLUMNS, "source", "rule", "to"]].reset_index(drop=True)
 
 

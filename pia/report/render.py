@@ -92,6 +92,25 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd:
             raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}") from None
 
 
+_TIMINGS = ("start_time", "end_time", "duration", "input_path", "output_path")
+
+
+def _without_timings(notebook: Any) -> str:
+    """The executed notebook as JSON without the clock times and paths papermill and nbclient
+    record (and with a fixed id for the injected cell), so the same snapshot gives the same file."""
+    import nbformat
+
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+        for key in _TIMINGS:
+            cell.metadata.get("papermill", {}).pop(key, None)
+    for key in _TIMINGS:
+        notebook.metadata.get("papermill", {}).pop(key, None)
+    return nbformat.writes(notebook)
+
+
 def _pia_errors() -> set[str]:
     """Names of pia's error classes, as a kernel reports them."""
     found, todo = set(), [PiaError]
@@ -196,17 +215,30 @@ def render_report(
     formats: Iterable[str] = ("html",),
     as_of: str | None = None,
     tz: str = "UTC",
+    redact: bool = True,
+    pseudonymise: bool = False,
+    pseudonyms: str | os.PathLike[str] | None = None,
 ) -> Rendered:
     """Run the review notebook for ``incident_id`` and write ``<out>/<id>.ipynb`` (always) and
     the ``formats`` asked for (``html``, ``pdf``, ``md``). A PDF that cannot be made (no
     Chromium) is listed in ``skipped`` with the reason; the other formats are still written.
-    Raises :class:`ReportError` when the notebook fails, naming the cell and the error."""
+    Secrets are masked unless ``redact`` is false; ``pseudonymise`` / ``pseudonyms`` replace
+    names (see :meth:`pia.report.review.Review.load`). Raises :class:`ReportError` when the
+    notebook fails, naming the cell and the error."""
     from pia.snapshot import data_dir as resolve
     from pia.snapshot import open_incident
 
     root = resolve(data_dir)
     open_incident(incident_id, root)  # an unknown id fails here, before a kernel starts
-    parameters = {"incident_id": incident_id, "data_dir": str(root), "as_of": as_of, "tz": tz}
+    parameters = {
+        "incident_id": incident_id,
+        "data_dir": str(root),
+        "as_of": as_of,
+        "tz": tz,
+        "redact": redact,
+        "pseudonymise": pseudonymise,
+        "pseudonyms": None if pseudonyms is None else str(pseudonyms),
+    }
     return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats)
 
 def render_notebook(
@@ -228,6 +260,7 @@ def render_notebook(
     staging = folder / f".{name}.partial.ipynb"
     try:
         executed = execute(notebook, staging, parameters, cwd=Path.cwd())
+        write_text(staging, _without_timings(executed))
         os.replace(staging, executed_path)
     finally:
         staging.unlink(missing_ok=True)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,7 +20,11 @@ from pia.errors import PiaError
 from pia.metrics import IncidentMetrics, measure_incident
 from pia.milestones import MILESTONES, Detection, load_config
 from pia.output import human_duration, parse_time
+from pia.events.slack import Directory
 from pia.people import roster
+from pia.privacy import scrub
+from pia.privacy.pseudonyms import Pseudonyms, read_mapping
+from pia.privacy.redact import load_redactor
 from pia.quality import findings
 from pia.report.html import Section, link, table, text
 from pia.report.markdown import Draft, md_link, render_draft
@@ -82,6 +85,7 @@ class Review:
     as_of: pd.Timestamp | None
     tz: str
     cadence_minutes: float
+    directory: Directory
 
     @classmethod
     def load(
@@ -91,11 +95,19 @@ class Review:
         data_dir: str | os.PathLike[str] | None = None,
         as_of: str | pd.Timestamp | None = None,
         tz: str = "UTC",
+        redact: bool = True,
+        pseudonymise: bool = False,
+        pseudonyms: str | os.PathLike[str] | None = None,
     ) -> Review:
         """Read and analyse ``incident_id``. ``as_of`` (ISO 8601 with an offset) is where an
         open incident's durations are censored; without it, an open incident is censored at its
         last recorded event, so the same snapshot always gives the same report. ``tz`` is the
-        display zone (IANA name)."""
+        display zone (IANA name).
+
+        Secrets pasted into the channel are masked unless ``redact`` is false; with
+        ``pseudonymise`` people's names become ``IC``, ``Responder 1``, … (or the aliases of
+        the ``pseudonyms`` file). Detection runs on the original text; only what is shown is
+        changed."""
         root = resolve_data_dir(data_dir)
         tz = _zone(tz)
         stamp = parse_time(as_of, "as_of") if isinstance(as_of, str) else as_of
@@ -106,7 +118,18 @@ class Review:
             stamp = measured.events["ts"].max()
             measured = measure_incident(incident, config, as_of=stamp)
         cadence = float(incident.meta.get("status_update_minutes") or config.cadence_minutes)
-        return cls(incident, measured.events, measured, stamp, tz, cadence)
+        names = incident.directory()
+        redactor = load_redactor(root) if redact else None
+        aliases = None
+        if pseudonymise or pseudonyms is not None:
+            commander = str(measured.detection.commander.iloc[0]) if len(measured.detection.commander) else ""
+            mapping = read_mapping(pseudonyms) if pseudonyms is not None else None
+            aliases = Pseudonyms.build(measured.events, names, commander=commander, mapping=mapping)
+            names = aliases.directory(names)
+        if redactor is not None or aliases is not None:
+            measured = scrub.result(measured, redactor, aliases)
+            incident = replace(incident, meta=scrub.meta(incident.meta, redactor, aliases))
+        return cls(incident, measured.events, measured, stamp, tz, cadence, names)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -131,10 +154,6 @@ class Review:
         minutes = int((pd.Timestamp(ts) - start).total_seconds() // 60)
         hours, mins = divmod(abs(minutes), 60)
         return f"T{'-' if minutes < 0 else '+'}{hours:02d}:{mins:02d}"
-
-    @cached_property
-    def directory(self) -> Any:
-        return self.incident.directory()
 
     @property
     def status(self) -> str:
@@ -218,7 +237,7 @@ class Review:
             d.status_updates.assign(what="status update"),
         ]
         columns = ["ts", "what", "actor", "text", "ref"]
-        rows = pd.concat([p.reindex(columns=columns) for p in parts if len(p)], ignore_index=True)
+        rows = pd.concat([p.reindex(columns=columns).astype(object) for p in parts if len(p)], ignore_index=True)
         rows = rows.dropna(subset=["ts"]).sort_values("ts", kind="stable")
         # milestones carry their evidence's ref; the event behind it says who
         who = self.events.drop_duplicates("ref").set_index("ref")["actor"]

@@ -1,0 +1,96 @@
+"""Masking secrets that responders paste into incident channels.
+
+The patterns are a packaged list (``secrets.toml`` beside this module), changed or extended by
+``[secrets]`` in the data dir's ``pia.toml``. They run over a whole text column at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pia.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    label: str
+    pattern: re.Pattern[str]
+
+    @property
+    def mask(self) -> str:
+        keep = r"\g<keep>" if "keep" in self.pattern.groupindex else ""
+        return f"{keep}[redacted: {self.label}]"
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Compiled secret patterns; :meth:`text` masks a column, :meth:`value` one string."""
+
+    secrets: tuple[Secret, ...]
+
+    def text(self, column: pd.Series) -> pd.Series:
+        out = column.astype(object).where(column.notna(), "").astype("string")
+        for secret in self.secrets:
+            out = out.str.replace(secret.pattern, secret.mask, regex=True)
+        return out.astype(column.dtype) if isinstance(column.dtype, pd.StringDtype) else out
+
+    def value(self, value: Any) -> Any:
+        """Mask strings, and strings inside lists and tables (incident.toml's review)."""
+        if isinstance(value, str):
+            for secret in self.secrets:
+                value = secret.pattern.sub(secret.mask, value)
+            return value
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        return value
+
+    def events(self, events: pd.DataFrame) -> pd.DataFrame:
+        """``events`` with secrets masked in ``text`` (and ``ref``, where a URL carries one)."""
+        return events.assign(text=self.text(events["text"]), ref=self.text(events["ref"]))
+
+
+def _entries(table: Any, origin: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(table, dict):
+        raise ConfigError(origin, "secrets", "must be a table of [secrets.NAME] entries")
+    for name, spec in table.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(origin, f"secrets.{name}", "must be a table with pattern and label")
+    return table
+
+
+def load_redactor(data_dir: str | os.PathLike[str] | None = None) -> Redactor:
+    """The packaged secret patterns, changed or extended by ``[secrets]`` in ``<data_dir>/pia.toml``.
+
+    A pattern that does not compile is a :class:`ConfigError` naming the file and entry."""
+    packaged = resources.files("pia.privacy").joinpath("secrets.toml")
+    merged: dict[str, tuple[str, dict[str, Any]]] = {
+        name: ("pia/privacy/secrets.toml", spec) for name, spec in tomllib.loads(packaged.read_text())["secrets"].items()
+    }
+    local = Path(data_dir) / "pia.toml" if data_dir is not None else None
+    if local is not None and local.is_file():
+        from pia.snapshot import read_toml
+
+        for name, spec in _entries(read_toml(local).get("secrets", {}), str(local)).items():
+            base = merged.get(name, ("", {}))[1]
+            merged[name] = (str(local), {**base, **spec})
+    secrets = []
+    for name, (origin, spec) in merged.items():
+        if not spec.get("enabled", True):
+            continue
+        try:
+            pattern = re.compile(str(spec["pattern"]))
+        except (KeyError, re.error) as error:
+            raise ConfigError(origin, f"secrets.{name}.pattern", f"not a valid regular expression: {error}") from None
+        secrets.append(Secret(name, str(spec.get("label", name)), pattern))
+    return Redactor(tuple(secrets))
