@@ -12,6 +12,7 @@ import pandas as pd
 
 from pia.errors import InputError
 from pia.events.schema import conform, empty_events
+from pia.events.slack import listed
 
 _HUMAN_AGENTS = {"user_reference", "user"}
 # PagerDuty spells the same entry two ways across API versions and docs.
@@ -29,7 +30,7 @@ def _ref(obj: Mapping[str, Any], fallback: str = "") -> str:
 
 def _people(entry: Mapping[str, Any]) -> str:
     """Ids of the users an entry is about: who was notified, assigned or escalated to."""
-    refs = [entry.get("user"), entry.get("assigned_user"), *(entry.get("assignees") or ())]
+    refs = [entry.get("user"), entry.get("assigned_user"), *listed(entry.get("assignees"))]
     return " ".join(str(r["id"]) for r in refs if isinstance(r, Mapping) and r.get("id"))
 
 

@@ -52,7 +52,7 @@ class Directory:
 
 def display_name(user: Mapping[str, Any]) -> str:
     """A user's name as Slack shows it: display_name, else real_name, else name, else id."""
-    profile = user.get("profile") or {}
+    profile = user.get("profile") if isinstance(user.get("profile"), Mapping) else {}
     for candidate in (
         profile.get("display_name"),
         profile.get("real_name"),
@@ -148,9 +148,14 @@ def resolve_markup(text: pd.Series, names: Directory) -> pd.Series:
     return out
 
 
+def listed(value: Any) -> list[Any]:
+    """``value`` if it is a JSON list, else empty: a field of the wrong type is ignored."""
+    return value if isinstance(value, list) else []
+
+
 def _attachment_text(message: Mapping[str, Any]) -> str:
     pieces = []
-    for attachment in message.get("attachments") or ():
+    for attachment in listed(message.get("attachments")):
         if isinstance(attachment, Mapping):
             for key in ("pretext", "text", "fallback", "title"):
                 value = attachment.get(key)
@@ -163,7 +168,7 @@ def _attachment_text(message: Mapping[str, Any]) -> str:
 def _file_text(message: Mapping[str, Any], text: str) -> str:
     """``[file: title]`` for each shared file the text does not already name (older exports
     carry one ``file``, newer ones a ``files`` list)."""
-    files = [message.get("file"), *(message.get("files") or ())]
+    files = [message.get("file"), *listed(message.get("files"))]
     names = [
         str(f.get("title") or f.get("name") or f.get("id") or "file") for f in files if isinstance(f, Mapping)
     ]
@@ -185,7 +190,7 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
         text = f"{text} {files}".strip()
     bot_profile = message.get("bot_profile") if isinstance(message.get("bot_profile"), Mapping) else {}
     reactions = [
-        str(r.get("name")) for r in message.get("reactions") or () if isinstance(r, Mapping)
+        str(r.get("name")) for r in listed(message.get("reactions")) if isinstance(r, Mapping)
     ]
     return {
         "raw_ts": message.get("ts"),
