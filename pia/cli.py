@@ -213,6 +213,26 @@ def cmd_trends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check snapshots: files against their manifest.json, data against the events contract,
+    and the data-quality findings. Exit code: 0 clean (notes only), 1 warnings, 2 errors."""
+    from pia.validate import validate
+
+    ids = args.incident or list_incidents(args.data_dir)
+    if not ids:
+        raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
+    worst = 0
+    for incident in ids:
+        result = validate(incident, args.data_dir)
+        worst = max(worst, result.level)
+        counts = {level: sum(1 for lv, _ in result.findings if lv == level) for level in ("error", "warning", "note")}
+        print(f"{incident}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
+        for level, what in result.findings:
+            if level != "note" or args.verbose:
+                print(f"  {level}: {what}")
+    return worst
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --data-dir is accepted before or after the command; SUPPRESS keeps a later default
     # from overwriting an earlier value.
@@ -301,6 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     trend.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,ipynb (default: html)")
     trend.add_argument("--table", metavar="FILE", help="a stage-timestamp CSV or metrics table (Parquet) instead of the data dir")
     trend.set_defaults(run=cmd_trends)
+
+    check = commands.add_parser(
+        "validate", parents=[common], help="check snapshots against their manifest and the data contract", description=cmd_validate.__doc__
+    )
+    check.add_argument("incident", nargs="*", metavar="INCIDENT", help="incident ids (default: all)")
+    check.add_argument("--verbose", "-v", action="store_true", help="print notes too")
+    check.set_defaults(run=cmd_validate)
 
     importer = commands.add_parser("import", parents=[common], help="import data into a snapshot")
     kinds = importer.add_subparsers(dest="kind", metavar="KIND", required=True)

@@ -31,6 +31,13 @@ from pia.events import pagerduty, slack
 from pia.events.timeline import merge, summarise
 
 DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+#: limits for reading a zip export: the whole, one member, and how far a member may expand
+MAX_EXPORT_BYTES = 4 * 1024**3
+MAX_MEMBER_BYTES = 512 * 1024**2
+MAX_RATIO = 200
+MANIFEST = "manifest.json"
+#: files a manifest does not cover: itself, and the log of fetches (it changes on every fetch)
+_UNLISTED = {MANIFEST, "fetch.json"}
 _CHANNEL_LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
 _USER_LISTS = ("users.json", "org_users.json")
 
@@ -52,7 +59,9 @@ def read_json(path: str | os.PathLike[str], data: bytes | None = None) -> Any:
     """Decode a JSON file; malformed JSON is an :class:`InputError` with its line and column."""
     try:
         raw = Path(path).read_bytes() if data is None else data
-        return json.loads(raw)
+        return json.loads(raw.decode("utf-8-sig"))  # a byte-order mark is not an error
+    except RecursionError:
+        raise InputError(path, "", "JSON nested too deeply to read") from None
     except json.JSONDecodeError as error:
         raise InputError(path, f"line {error.lineno} column {error.colno}", f"malformed JSON: {error.msg}") from None
     except UnicodeDecodeError as error:
@@ -61,18 +70,20 @@ def read_json(path: str | os.PathLike[str], data: bytes | None = None) -> Any:
         raise InputError(path, "", error.strerror or str(error)) from None
 
 
-def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Decode a TOML file; a syntax error is a :class:`ConfigError` with its place."""
+def read_toml(path: str | os.PathLike[str], data: bytes | None = None) -> dict[str, Any]:
+    """Decode a TOML file (or its ``data``); a syntax error is a :class:`ConfigError` with its
+    line and column."""
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
+        raw = Path(path).read_bytes() if data is None else data
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         place = message[message.find("(") + 1 : message.rfind(")")].removeprefix("at ") if "(" in message else ""
         raise ConfigError(path, place, f"malformed TOML: {message.split(' (')[0]}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(path, f"byte {error.start}", "not UTF-8 text") from None
     except OSError as error:
         raise ConfigError(path, "", error.strerror or str(error)) from None
-
 
 class Tree:
     """A Slack export read the same way whether it is a folder or a zip file.
@@ -91,6 +102,7 @@ class Tree:
             self._prefix = ""
         elif zipfile.is_zipfile(self.path):
             self._zip = zipfile.ZipFile(self.path)
+            _check_archive(self._zip, self.path)
             members = [n for n in self._zip.namelist() if n.endswith(".json")]
             self._prefix = _common_root(members)
             self._names = sorted(n[len(self._prefix) :] for n in members)
@@ -117,6 +129,37 @@ class Tree:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+
+
+def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a zip whose members leave the export (``..``, absolute paths) or would expand far
+    beyond any real export (a zip bomb), before anything is extracted."""
+    total = 0
+    for info in archive.infolist():
+        parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+        if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+            raise InputError(path, info.filename, "unsafe path in the archive (outside the export)")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > MAX_MEMBER_BYTES or (ratio > MAX_RATIO and info.file_size > 10 * 1024**2):
+            raise InputError(path, info.filename, f"expands to {info.file_size:,} bytes ({ratio:.0f}x): refusing a likely zip bomb")
+        total += info.file_size
+    if total > MAX_EXPORT_BYTES:
+        raise InputError(path, "", f"expands to {total:,} bytes, more than an export should")
+
+
+def safe_name(name: str, what: str, origin: str | os.PathLike[str] = "") -> str:
+    """``name`` if it can be a folder name inside the snapshot, else an error: no path
+    separators, not ``.``/``..`` or hidden, no control characters."""
+    if (
+        not name
+        or len(name) > 200
+        or "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or any(ord(c) < 32 for c in name)
+    ):
+        raise InputError(origin or name, what, f"{name!r} cannot be a folder name (no slashes, not hidden, at most 200 characters)")
+    return name
 
 
 def _common_root(names: list[str]) -> str:
@@ -251,7 +294,7 @@ def open_incident(incident: str, root: str | os.PathLike[str] | None = None) -> 
     """The snapshot of ``incident`` in the data dir; :class:`UnknownIncident` lists the known."""
     base = data_dir(root)
     path = base / "incidents" / incident
-    if not incident or "/" in incident or incident.startswith(".") or not path.is_dir():
+    if not incident or "/" in incident or "\\" in incident or incident.startswith(".") or not path.is_dir():
         raise UnknownIncident(incident, base, list_incidents(base))
     toml = path / "incident.toml"
     meta = read_toml(toml) if toml.exists() else {}
@@ -338,3 +381,24 @@ def write_payloads(folder: Path, files: Mapping[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(dump_json(payload))
 
+
+def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every data file of a snapshot (not hidden ones, the manifest, or the
+    fetch log)."""
+    import hashlib
+
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or relative.as_posix() in _UNLISTED or any(p.startswith(".") for p in relative.parts):
+            continue
+        data = path.read_bytes()
+        found[relative.as_posix()] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return found
+
+
+def write_manifest(folder: str | os.PathLike[str]) -> Path:
+    """Record the hash and size of every file of the snapshot in ``manifest.json``."""
+    target = Path(folder) / MANIFEST
+    atomic_write(target, dump_json({"files": file_digests(Path(folder))}))
+    return target

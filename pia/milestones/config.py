@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -175,10 +174,9 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
 
 
 def _parse(data: bytes, path: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(data.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(path, "", f"malformed TOML: {error}") from None
+    from pia.snapshot import read_toml
+
+    return read_toml(path, data)
 
 
 def _table(path: str, key: str, value: Any) -> dict[str, Any]:

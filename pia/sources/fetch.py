@@ -29,7 +29,16 @@ from typing import Any
 import pandas as pd
 
 from pia.errors import ConfigError, FetchError, PiaError
-from pia.snapshot import data_dir, dump_json, list_incidents, read_json, read_toml, staged_folder
+from pia.snapshot import (
+    data_dir,
+    dump_json,
+    list_incidents,
+    read_json,
+    read_toml,
+    safe_name,
+    staged_folder,
+    write_manifest,
+)
 from pia.sources import credentials
 from pia.sources.credentials import CredentialError
 from pia.sources.pagerduty_api import IncidentPull, PagerDutySettings, PagerDutySource
@@ -359,9 +368,7 @@ def _fetch(
 
 def snapshot_path(incident: str, root: str | os.PathLike[str] | None = None) -> Path:
     """``<data-dir>/incidents/<incident>``, refusing ids that would leave that folder."""
-    if not incident or "/" in incident or "\\" in incident or incident.startswith("."):
-        raise PiaError(f"{incident!r} is not a usable incident id (no slashes, not starting with a dot)")
-    return data_dir(root) / "incidents" / incident
+    return data_dir(root) / "incidents" / safe_name(incident, "incident id")
 
 
 def _names(meta: Mapping[str, Any], key: str, toml: Path) -> list[str]:
@@ -427,6 +434,7 @@ def write_snapshot(
             _write_pagerduty(stage / "pagerduty", pd_pulls)
         _update_toml(stage / "incident.toml", incident, additions)
         _record(stage / "fetch.json", result)
+        write_manifest(stage)
 
 
 def _write_json(path: Path, payload: Any) -> None:
@@ -446,7 +454,7 @@ def _write_slack(folder: Path, pulls: Sequence[ChannelPull], users: Sequence[Map
     known_users = {str(u.get("id")): u for u in _load_list(folder / "users.json")}
     for pull in pulls:
         channels = [c for c in channels if c.get("id") != pull.channel.get("id")] + [pull.channel]
-        target = folder / pull.name
+        target = folder / safe_name(pull.name, "channel name")
         kept = [m for m in _channel_messages(target) if not _in_window(m, pull.oldest, pull.latest)]
         by_ts = {str(m["ts"]): m for m in kept}
         by_ts.update({str(m["ts"]): m for m in pull.messages})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,7 +18,9 @@ from pia.snapshot import (
     channel_days,
     data_dir,
     read_json,
+    safe_name,
     staged_folder,
+    write_manifest,
     write_payloads,
 )
 
@@ -84,7 +87,8 @@ def import_slack_export(
         users = [u for name in ("users.json", "org_users.json") for u in tree.json_or(name, [])]
     finally:
         tree.close()
-    base = data_dir(root) / "incidents" / incident
+    base = data_dir(root) / "incidents" / safe_name(incident, "--incident")
+    safe_name(folder, "channel name", tree.path)
     existing = base / "slack"
     with staged_folder(existing) as stage:
         if existing.is_dir():
@@ -99,7 +103,8 @@ def import_slack_export(
         )
     toml = base / "incident.toml"
     if not toml.exists():
-        atomic_write(toml, f'id = "{incident}"\nslack_channels = ["{folder}"]\n'.encode())
+        atomic_write(toml, f"id = {json.dumps(incident)}\nslack_channels = [{json.dumps(folder)}]\n".encode())
+    write_manifest(base)
     return base
 
 
