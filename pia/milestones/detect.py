@@ -27,6 +27,7 @@ TEXT_KINDS = ("message", "reply", "note", "annotate")
 ACT_KINDS = ("message", "reply", "acknowledge", "annotate", "note", "assign", "escalate", "resolve", "reassign")
 #: Slack kinds that count as "a message in the channel" for detection.
 CHANNEL_KINDS = ("message", "reply", "bot")
+_ORDER = {m: i for i, m in enumerate(MILESTONES)}
 
 MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "text"]
 SIGNAL_COLUMNS = ["row", "label", "source", "rule"]
@@ -237,11 +238,24 @@ def milestones(
     pd_source = events["source"] == "pagerduty"
     slack = events["source"] == "slack"
     pos = pd.RangeIndex(len(events))
+    codes, incidents = pd.factorize(events["incident"])
+    incidents = pd.Index(incidents)
     candidates = []
 
     def add(rows: np.ndarray | pd.Index, milestone: str, source: str, rule: str | np.ndarray, priority: int) -> None:
-        if len(rows):
-            candidates.append(pd.DataFrame({"row": np.asarray(rows), "milestone": milestone, "source": source, "rule": rule, "priority": priority}))
+        rows = np.asarray(rows)
+        if not len(rows):
+            return
+        if not (milestone in ("mitigated", "restored") and source == "rule"):
+            # events are in time order, so an incident's first row is its earliest: only that
+            # one can win (text-rule recovery waits for the remedy check, which may drop rows)
+            order = np.argsort(rows, kind="stable")
+            rows = rows[order]
+            rule = rule if isinstance(rule, str) else np.asarray(rule)[order]
+            first = np.unique(codes[rows], return_index=True)[1]
+            rows = rows[first]
+            rule = rule if isinstance(rule, str) else rule[first]
+        candidates.append(pd.DataFrame({"row": rows, "milestone": milestone, "source": source, "rule": rule, "priority": priority}))
 
     # detected: first PagerDuty trigger, else the first message in the channel
     add(pos[(pd_source & (kind == "trigger")).to_numpy()], "detected", "pagerduty", "first trigger", 2)
@@ -255,14 +269,14 @@ def milestones(
             add(part["row"].to_numpy(), milestone, source, part["rule"].to_numpy(dtype=object), priority)
     # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
     add(pos[(pd_source & (kind == "trigger")).to_numpy()], "declared", "pagerduty", "incident created", 4)
-    frame = _first(events, _after_remedy(events, candidates))
+    frame = _first(events, _after_remedy(events, candidates, codes, incidents), codes)
     # resolved: the last PagerDuty resolve outranks a message
     resolves = pos[(pd_source & (kind == "resolve")).to_numpy()]
     if len(resolves):
         last = _rows_frame(events, pd.DataFrame({"row": resolves, "milestone": "resolved", "source": "pagerduty", "rule": "last resolve", "priority": 2}))
         last = last.groupby("incident", sort=False).tail(1)
         frame = _prefer(frame, last)
-    frame = _engaged(events, frame)
+    frame = _engaged(events, frame, codes, incidents)
     if manual is not None and len(manual):
         frame = _prefer(frame, manual.assign(priority=0))
     frame = _restored_fallback(frame)
@@ -284,30 +298,44 @@ def _rows_frame(events: pd.DataFrame, cands: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _first(events: pd.DataFrame, candidates: list[pd.DataFrame]) -> pd.DataFrame:
+def _first(events: pd.DataFrame, candidates: list[pd.DataFrame], codes: np.ndarray | None = None) -> pd.DataFrame:
+    """The best candidate per (incident, milestone): highest priority, then earliest, then
+    first in the timeline. Sorted on integer codes, not strings."""
     if not candidates:
         return pd.DataFrame(columns=[*MILESTONE_COLUMNS, "priority"]).astype({"ts": "datetime64[ns, UTC]"})
-    cands = _rows_frame(events, pd.concat(candidates, ignore_index=True))
-    cands = cands.sort_values(["incident", "milestone", "priority", "ts", "row"], kind="stable")
-    return cands.drop_duplicates(["incident", "milestone"]).drop(columns="row")
+    codes = pd.factorize(events["incident"])[0] if codes is None else codes
+    cands = pd.concat(candidates, ignore_index=True)
+    rows = cands["row"].to_numpy()
+    step = cands["milestone"].map(_ORDER).to_numpy()
+    stamps = events["ts"].array.asi8[rows]
+    order = np.lexsort((rows, stamps, cands["priority"].to_numpy(), step, codes[rows]))
+    key = codes[rows][order] * len(MILESTONES) + step[order]
+    best = order[np.unique(key, return_index=True)[1]]
+    return _rows_frame(events, cands.iloc[best]).drop(columns="row")
 
 
-def _after_remedy(events: pd.DataFrame, candidates: list[pd.DataFrame]) -> list[pd.DataFrame]:
+def _after_remedy(
+    events: pd.DataFrame, candidates: list[pd.DataFrame], codes: np.ndarray, incidents: pd.Index
+) -> list[pd.DataFrame]:
     """Text-rule evidence of ``mitigated`` or ``restored`` from before the first remediation
     is dropped: "db looks healthy" while investigating is not a recovery. (Without any
     remediation, recovery on its own is kept.)"""
     if not candidates:
         return candidates
-    firsts = _first(events, candidates)
-    started = firsts[firsts["milestone"] == "mitigation_started"].set_index("incident")["ts"]
+    firsts = _first(events, candidates, codes)
+    started = firsts[firsts["milestone"] == "mitigation_started"]
     if started.empty:
         return candidates
+    # no remedy in an incident: its recovery stands on its own (kept whatever its time)
+    since = np.full(len(incidents), np.iinfo(np.int64).min, dtype=np.int64)
+    since[incidents.get_indexer(started["incident"])] = started["ts"].array.asi8
+    stamps = events["ts"].array.asi8
     out = []
     for part in candidates:
-        part = _rows_frame(events, part)
-        since = part["incident"].map(started)
-        early = part["milestone"].isin(["mitigated", "restored"]) & (part["source"] == "rule") & (part["ts"] < since).fillna(False)
-        out.append(part.loc[~early.to_numpy(bool), ["row", "milestone", "source", "rule", "priority"]])
+        if part["milestone"].iloc[0] in ("mitigated", "restored") and part["source"].iloc[0] == "rule":
+            rows = part["row"].to_numpy()
+            part = part[stamps[rows] >= since[codes[rows]]]
+        out.append(part)
     return out
 
 
@@ -319,23 +347,36 @@ def _prefer(frame: pd.DataFrame, better: pd.DataFrame) -> pd.DataFrame:
     return both.drop_duplicates(["incident", "milestone"])
 
 
-def _engaged(events: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+def _engaged(events: pd.DataFrame, frame: pd.DataFrame, codes: np.ndarray, incidents: pd.Index) -> pd.DataFrame:
     """engaged: the first human act after ``detected`` (an acknowledge counts at any time
     after the trigger); bots and integrations never engage."""
-    detected = frame.loc[frame["milestone"] == "detected", ["incident", "ts"]].rename(columns={"ts": "detected"})
-    acts = events["is_human"].to_numpy(bool) & events["kind"].isin(ACT_KINDS).to_numpy()
-    pool = events.loc[acts, ["incident", "ts", "kind", "ref", "text"]].merge(detected, on="incident")
-    pool = pool[(pool["ts"] > pool["detected"]) | ((pool["kind"] == "acknowledge") & (pool["ts"] >= pool["detected"]))]
-    if pool.empty:
+    detected = frame[frame["milestone"] == "detected"]
+    if detected.empty:
         return frame
-    first = pool.sort_values("ts", kind="stable").groupby("incident", sort=False).head(1)
-    is_ack = first["kind"].astype(str) == "acknowledge"
-    engaged = first.assign(
-        milestone="engaged",
-        source=np.where(is_ack, "pagerduty", "rule"),
-        rule=np.where(is_ack, "first acknowledge", "first human " + first["kind"].astype(str)),
-        priority=np.where(is_ack, 2, 3),
-    )[[*MILESTONE_COLUMNS, "priority"]]
+    never = np.iinfo(np.int64).max
+    since = np.full(len(incidents), never, dtype=np.int64)
+    since[incidents.get_indexer(detected["incident"])] = detected["ts"].array.asi8
+    kind = events["kind"]
+    rows = np.flatnonzero(events["is_human"].to_numpy(bool) & kind.isin(ACT_KINDS).to_numpy())
+    stamps, start = events["ts"].array.asi8[rows], since[codes[rows]]
+    ack = (kind == "acknowledge").to_numpy()[rows]
+    rows = rows[(stamps > start) | (ack & (stamps >= start) & (start != never))]
+    if not len(rows):
+        return frame
+    first = events.iloc[rows[np.unique(codes[rows], return_index=True)[1]]]  # rows are in time order
+    is_ack = (first["kind"] == "acknowledge").to_numpy()
+    engaged = pd.DataFrame(
+        {
+            "incident": first["incident"].array,
+            "milestone": "engaged",
+            "ts": first["ts"].array,
+            "source": np.where(is_ack, "pagerduty", "rule"),
+            "rule": np.where(is_ack, "first acknowledge", "first human " + first["kind"].astype(str).to_numpy(object)),
+            "ref": first["ref"].array,
+            "text": first["text"].array,
+            "priority": np.where(is_ack, 2, 3),
+        }
+    )
     return pd.concat([frame, engaged], ignore_index=True)
 
 
