@@ -5,7 +5,7 @@ Pure: functions take decoded JSON plus ``origin`` for error messages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -117,16 +117,24 @@ def log_entries_to_events(
     return _finish(rows, incident, origin)
 
 
+def _timed_items(payload: Any, key: str, what: str, origin: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(place, item)`` for each item of ``payload[key]``, every one checked to be an object
+    with a ``created_at``."""
+    items = payload.get(key) if isinstance(payload, Mapping) else None
+    if not isinstance(items, list):
+        article = "an" if key[0] in "aeiou" else "a"
+        raise InputError(origin, "", f"expected an object with {article} {key!r} list")
+    for i, item in enumerate(items):
+        place = f"{key}[{i}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("created_at"), str):
+            raise InputError(origin, place, f"is not {what} with a 'created_at'")
+        yield place, item
+
+
 def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", incident_url: str = "") -> pd.DataFrame:
     """``{"notes": [...]}`` to ``note`` events (the note's text, its author)."""
-    notes = payload.get("notes") if isinstance(payload, Mapping) else None
-    if not isinstance(notes, list):
-        raise InputError(origin, "", "expected an object with a 'notes' list")
     rows = []
-    for i, note in enumerate(notes):
-        place = f"notes[{i}]"
-        if not isinstance(note, Mapping) or not isinstance(note.get("created_at"), str):
-            raise InputError(origin, place, "is not a note with a 'created_at'")
+    for place, note in _timed_items(payload, "notes", "a note", origin):
         user = note.get("user") if isinstance(note.get("user"), Mapping) else {}
         rows.append(
             {
@@ -146,14 +154,8 @@ def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", 
 
 def alerts_to_events(payload: Any, *, incident: str, origin: str = "alerts.json") -> pd.DataFrame:
     """``{"alerts": [...]}`` to ``alert`` events (never human)."""
-    alerts = payload.get("alerts") if isinstance(payload, Mapping) else None
-    if not isinstance(alerts, list):
-        raise InputError(origin, "", "expected an object with an 'alerts' list")
     rows = []
-    for i, alert in enumerate(alerts):
-        place = f"alerts[{i}]"
-        if not isinstance(alert, Mapping) or not isinstance(alert.get("created_at"), str):
-            raise InputError(origin, place, "is not an alert with a 'created_at'")
+    for place, alert in _timed_items(payload, "alerts", "an alert", origin):
         source = alert.get("integration") or alert.get("service") or {}
         rows.append(
             {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from pia.errors import ConfigError
 from pia.events.slack import Directory
+from pia.privacy.redact import map_strings
 
 #: a first or last name shorter than this is left alone on its own (too likely a common word)
 MIN_NAME_PART = 4
@@ -69,7 +71,7 @@ class Pseudonyms:
                         aliases.setdefault(part.casefold(), alias)
         return cls(aliases)
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
         names = sorted(self.aliases, key=len, reverse=True)  # longest first: "Priya Raman" before "Priya"
         return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w])", re.IGNORECASE)
@@ -80,13 +82,11 @@ class Pseudonyms:
         return column.str.replace(self.pattern, lambda m: self.aliases[m.group(0).casefold()], regex=True)
 
     def value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.pattern.sub(lambda m: self.aliases[m.group(0).casefold()], value) if self.aliases else value
-        if isinstance(value, list):
-            return [self.value(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
-        return value
+        """Names replaced in strings, and in strings inside lists and tables."""
+        if not self.aliases:
+            return value
+        pattern = self.pattern
+        return map_strings(value, lambda text: pattern.sub(lambda m: self.aliases[m.group(0).casefold()], text))
 
     def events(self, events: pd.DataFrame) -> pd.DataFrame:
         """Names replaced in ``actor`` and ``text``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -45,19 +46,28 @@ class Redactor:
 
     def value(self, value: Any) -> Any:
         """Mask strings, and strings inside lists and tables (incident.toml's review)."""
-        if isinstance(value, str):
+
+        def mask(text: str) -> str:
             for secret in self.secrets:
-                value = secret.pattern.sub(secret.mask, value)
-            return value
-        if isinstance(value, list):
-            return [self.value(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
-        return value
+                text = secret.pattern.sub(secret.mask, text)
+            return text
+
+        return map_strings(value, mask)
 
     def events(self, events: pd.DataFrame) -> pd.DataFrame:
         """``events`` with secrets masked in ``text`` (and ``ref``, where a URL carries one)."""
         return events.assign(text=self.text(events["text"]), ref=self.text(events["ref"]))
+
+
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` with ``change`` applied to every string in it, inside lists and tables too."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [map_strings(v, change) for v in value]
+    if isinstance(value, dict):
+        return {k: map_strings(v, change) for k, v in value.items()}
+    return value
 
 
 def _entries(table: Any, origin: str) -> dict[str, dict[str, Any]]:
