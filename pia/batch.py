@@ -121,7 +121,8 @@ def run_batch(
     trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
     if trends and (force or not _fresh(state / "trends", trends_key, folder, "trends", ["html"])):
         try:
-            render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of)
+            hide = pseudonymise or pseudonyms is not None
+            render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of, pseudonymise=hide)
             state.mkdir(parents=True, exist_ok=True)
             write_text(state / "trends", trends_key)
         except PiaError as error:

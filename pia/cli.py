@@ -205,6 +205,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
         group_by=args.group_by,
         as_of=args.as_of,
         table=args.table,
+        pseudonymise=args.pseudonymise,
     )
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     trend = commands.add_parser("trends", parents=[common, window], help="render the trends report", description=cmd_trends.__doc__)
     trend.add_argument("--group-by", choices=["week", "month"], default="month")
     trend.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,ipynb (default: html)")
+    trend.add_argument("--pseudonymise", action="store_true", help="show responders as Responder 1, Responder 2, ...")
     trend.add_argument("--table", metavar="FILE", help="a stage-timestamp CSV or metrics table (Parquet) instead of the data dir")
     trend.set_defaults(run=cmd_trends)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -136,6 +137,11 @@ def real_names(incident: str) -> set[str]:
     return names
 
 
+def named(name: str, text: str) -> bool:
+    """Whether ``name`` stands in ``text`` as a word ("Chen" in "Mei Lin Chen", not in "kitchen")."""
+    return re.search(rf"(?<![\w]){re.escape(name.lower())}(?![\w])", text) is not None
+
+
 def test_pseudonymised_report_names_nobody(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["report", LOGIN, "--data-dir", str(DATA), "--out", str(out), "--format", "html,md", "--pseudonymise"]) == 0
@@ -146,9 +152,17 @@ def test_pseudonymised_report_names_nobody(tmp_path, capsys):
     for path in outputs(out):
         text = path.read_text().lower()
         for name in names:
-            assert name.lower() not in text, f"{name} in {path.name}"
+            assert not named(name, text), f"{name} in {path.name}"
     html = (out / f"{LOGIN}.html").read_text()
     assert "<dt>Incident commander</dt><dd>IC</dd>" in html and "Responder 1" in html
+
+
+def test_pseudonymised_trends_name_nobody(tmp_path):
+    assert main(["trends", "--data-dir", str(DATA), "--out", str(tmp_path), "--pseudonymise"]) == 0
+    html = (tmp_path / "trends.html").read_text().lower()
+    assert "responder 1" in html
+    for name in real_names(LOGIN):
+        assert not named(name, html), name
 
 
 def test_a_mapping_file_sets_the_aliases(tmp_path):

@@ -298,13 +298,23 @@ def render_trends(
     group_by: str = "month",
     as_of: str | None = None,
     table: str | os.PathLike[str] | None = None,
+    pseudonymise: bool = False,
 ) -> Rendered:
-    """Run the trends notebook over the data dir (or ``table``) into ``<out>/trends.*``."""
+    """Run the trends notebook over the data dir (or ``table``) into ``<out>/trends.*``;
+    ``pseudonymise`` hides responders' names."""
     from pia.report.trends import TrendsReport
     from pia.snapshot import data_dir as resolve
 
     root = resolve(data_dir)
     # check the options in-process first: a bad one fails here with pia's one-line message
     TrendsReport.check(since=since, until=until, group_by=group_by, as_of=as_of, table=table)
-    parameters = {"data_dir": str(root), "since": since, "until": until, "group_by": group_by, "as_of": as_of, "table": None if table is None else str(table)}
+    parameters = {
+        "data_dir": str(root),
+        "since": since,
+        "until": until,
+        "group_by": group_by,
+        "as_of": as_of,
+        "table": None if table is None else str(table),
+        "pseudonymise": pseudonymise,
+    }
     return render_notebook(NOTEBOOKS / "trends.ipynb", "trends", parameters, out=out, formats=formats, title="Incident trends")

@@ -51,11 +51,13 @@ class TrendsReport:
         group_by: str = "month",
         as_of: str | None = None,
         table: str | os.PathLike[str] | None = None,
+        pseudonymise: bool = False,
     ) -> TrendsReport:
         """Measure every incident in ``data_dir`` (from the cache where nothing changed), or
         read ``table``: a stage-timestamp CSV (status-page stages) or a metrics table
         (Parquet). ``since``/``until`` bound the window by detection time; ``as_of`` censors
-        incidents still open; ``group_by`` is ``week`` or ``month``."""
+        incidents still open; ``group_by`` is ``week`` or ``month``; ``pseudonymise`` shows
+        responders as ``Responder 1``, ``Responder 2``, … (by first appearance)."""
         from pia.cache import measure_all
         from pia.snapshot import data_dir as resolve
 
@@ -69,6 +71,9 @@ class TrendsReport:
         frame = trends.in_window(frame, *window) if len(frame) else frame
         if len(responders) and len(frame):
             responders = responders[responders["incident"].isin(frame["incident"])]
+        if pseudonymise and len(responders):
+            people = pd.unique(responders["person"])
+            responders = responders.assign(person=responders["person"].map({p: f"Responder {i}" for i, p in enumerate(people, 1)}))
         return cls(frame, responders, group_by, *window, stamp, source, notes)
 
     @staticmethod
