@@ -157,3 +157,20 @@ def test_import_a_second_channel_keeps_the_first(external, tmp_path, capsys):
     code, out, _ = run(capsys, "timeline", "two", "--data-dir", str(tmp_path), "--format", "json")
     assert {r["channel"] for r in json.loads(out)} == {"enrique", "traveling-sailor"}
     assert len(json.loads(out)) == 158
+
+
+def test_import_an_enterprise_grid_export(tmp_path, capsys):
+    """Grid exports name their users org_users.json and may hold private channels in
+    groups.json; zipping the export's folder puts everything under one top folder."""
+    import zipfile
+
+    archive = tmp_path / "grid.zip"
+    with zipfile.ZipFile(archive, "w") as grid:
+        grid.writestr("export/org_users.json", json.dumps(USERS))
+        grid.writestr("export/channels.json", "[]")
+        grid.writestr("export/groups.json", json.dumps([{"id": "G1", "name": "inc-private"}]))
+        grid.writestr("export/inc-private/2026-03-14.json", json.dumps(MESSAGES))
+    code, out, _ = run(capsys, "import", "slack-export", str(archive), "--channel", "G1", "--incident", "grid", "--data-dir", str(tmp_path))
+    assert code == 0 and "(2 events)" in out
+    code, out, _ = run(capsys, "timeline", "grid", "--data-dir", str(tmp_path), "--format", "json")
+    assert [r["actor"] for r in json.loads(out)] == ["Ana", "Bo Li"]
