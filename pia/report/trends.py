@@ -28,6 +28,13 @@ def _hours(seconds: float) -> str:
     return human_duration(seconds) if pd.notna(seconds) and seconds != float("inf") else "not reached"
 
 
+def _interval(value: float, low: float, high: float) -> str:
+    """``1h 05m (52m 10s–1h 20m)``; a single incident has no interval."""
+    if pd.isna(low) or pd.isna(high):
+        return _hours(value)
+    return f"{_hours(value)} ({_hours(low)}–{_hours(high)})"
+
+
 @dataclass
 class TrendsReport:
     """The incidents of a data dir (or of a metrics table) in a window, ready to show."""
@@ -125,8 +132,8 @@ class TrendsReport:
         shown = summary.assign(
             period=summary["period"].dt.strftime("%Y-%m-%d"),
             duration=summary["duration"].str.replace("_", " "),
-            median=[f"{_hours(m)} ({_hours(lo)}–{_hours(hi)})" for m, lo, hi in zip(summary["median"], summary["median_low"], summary["median_high"])],
-            p90=[f"{_hours(m)} ({_hours(lo)}–{_hours(hi)})" for m, lo, hi in zip(summary["p90"], summary["p90_low"], summary["p90_high"])],
+            median=[_interval(m, lo, hi) for m, lo, hi in zip(summary["median"], summary["median_low"], summary["median_high"])],
+            p90=[_interval(m, lo, hi) for m, lo, hi in zip(summary["p90"], summary["p90_low"], summary["p90_high"])],
         )
         body = (chart._repr_html_() if chart else "") + table(
             shown, ["duration", "period", "n", "median", "p90", "censored"], numeric=["n", "censored"]
