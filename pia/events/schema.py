@@ -60,7 +60,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         if dtype == "string":
             column = column.fillna("").astype("string")
         elif dtype == "bool":
-            column = column.fillna(False).astype("bool")
+            column = column.where(column.notna(), False).astype("bool")
         elif dtype == "category":
             column = column.astype("string").astype("category")
         else:
