@@ -10,6 +10,7 @@ taking the first candidate by precedence: manual > marker > PagerDuty > rule.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -130,7 +131,11 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
 def _markers(text: pd.Series, events: pd.DataFrame, eligible: np.ndarray, rules: RuleSet) -> pd.DataFrame:
     frames = []
     if rules.marker:
-        tag = text.str.extract(rules.marker, expand=False).dropna()
+        # extract runs in Python; the RE2 pass first leaves it only the few tagged messages
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the tag's group is for extract below
+            tagged = text[_contains(text, rules.marker)]
+        tag = tagged.str.extract(rules.marker, expand=False).dropna()
         if len(tag):
             key = tag.str.lower().str.replace(r"\s+", " ", regex=True)
             frames.append(
