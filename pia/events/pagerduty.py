@@ -20,6 +20,12 @@ _KIND_ALIASES = {"acknowledgement": "acknowledge", "unacknowledgement": "unackno
 _OFFSET = r"(?:Z|z|[+-]\d{2}:?\d{2})$"
 
 
+def _is_human(reference: Mapping[str, Any]) -> bool:
+    """Whether a PagerDuty reference (an entry's agent, a note's user) is a person."""
+    kind = reference.get("type")
+    return isinstance(kind, str) and kind in _HUMAN_AGENTS
+
+
 def _ref(obj: Mapping[str, Any], fallback: str = "") -> str:
     for key in ("html_url", "self"):
         value = obj.get(key)
@@ -108,7 +114,7 @@ def log_entries_to_events(
                 "kind": _KIND_ALIASES.get(kind, kind),
                 "actor": str(agent.get("summary") or agent.get("id") or "PagerDuty"),
                 "actor_id": str(agent.get("id") or ""),
-                "is_human": agent.get("type") in _HUMAN_AGENTS,
+                "is_human": _is_human(agent),
                 "text": f"{summary} — {detail}" if detail and detail not in summary else summary,
                 "ref": _ref(entry, f"{incident_url}/log_entries/{entry_id}" if incident_url else entry_id),
                 "mentions": _people(entry),
@@ -143,7 +149,7 @@ def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", 
                 "kind": "note",
                 "actor": str(user.get("summary") or user.get("id") or "PagerDuty"),
                 "actor_id": str(user.get("id") or ""),
-                "is_human": user.get("type") in _HUMAN_AGENTS,
+                "is_human": _is_human(user),
                 "text": str(note.get("content") or ""),
                 "ref": incident_url or str(note.get("id") or ""),
                 "mentions": "",

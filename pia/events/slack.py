@@ -215,7 +215,8 @@ def _rows(messages: list[Any], origin: str) -> tuple[list[dict[str, Any]], set[s
         subtype = message.get("subtype")
         if subtype == "message_changed" and isinstance(message.get("message"), Mapping):
             inner = message["message"]
-            before = message.get("previous_message") or {}
+            before = message.get("previous_message")
+            before = before if isinstance(before, Mapping) else {}
             changed = "edited" in inner or inner.get("text") != before.get("text", inner.get("text"))
             message, edited = inner, changed
         elif subtype == "message_deleted" and "deleted_ts" in message:
