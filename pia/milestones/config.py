@@ -142,7 +142,7 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
     cadence, work = 30.0, {"start": 8, "end": 18, "days": list(DAYS[:5])}
     for path, table in layers:
         # [secrets] and [pseudonyms] belong to pia.privacy, which reads them itself
-        known = {"rules", "markers", "reactions", "durations", "status_updates", "working_hours", "secrets"}
+        known = {"rules", "markers", "reactions", "durations", "status_updates", "working_hours", "secrets", "pseudonyms"}
         for key in table:
             if key not in known:
                 raise ConfigError(path, key, f"unknown table (known: {', '.join(sorted(known))})")

@@ -39,10 +39,13 @@ class Redactor:
     secrets: tuple[Secret, ...]
 
     def text(self, column: pd.Series) -> pd.Series:
-        out = column.astype(object).where(column.notna(), "").astype("string")
+        """``column`` with every secret masked; missing values stay missing, the dtype stays."""
+        out = column.astype("string")
         for secret in self.secrets:
             out = out.str.replace(secret.pattern, secret.mask, regex=True)
-        return out.astype(column.dtype) if isinstance(column.dtype, pd.StringDtype) else out
+        if isinstance(column.dtype, pd.StringDtype):
+            return out.astype(column.dtype)
+        return out.astype(object).where(column.notna(), column)
 
     def value(self, value: Any) -> Any:
         """Mask strings, and strings inside lists and tables (incident.toml's review)."""

@@ -29,7 +29,10 @@ def frame(data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms 
             values = redactor.text(values)
         if pseudonyms is not None and column not in LINK_COLUMNS:
             values = pseudonyms.text(values)
-        out[column] = values.astype(out[column].dtype) if out[column].dtype != object else values.astype(object)
+        if out[column].dtype == object:  # missing values keep their kind (None, NaN)
+            out[column] = values.astype(object).where(values.notna(), out[column])
+        else:
+            out[column] = values.astype(out[column].dtype)
     return out
 
 
