@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,10 +32,15 @@ from pia.events import pagerduty, slack
 from pia.events.timeline import merge, summarise
 
 DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
-#: limits for reading a zip export: the whole, one member, and how far a member may expand
+#: limits for reading an export, checked before anything is decompressed: the declared size of
+#: a whole zip, of one file (a day file is kilobytes, a users.json a few megabytes), how far a
+#: large zip member may expand, and how much one export may give in total to one command
 MAX_EXPORT_BYTES = 4 * 1024**3
-MAX_MEMBER_BYTES = 512 * 1024**2
-MAX_RATIO = 200
+MAX_MEMBER_BYTES = 200 * 1024**2
+MAX_RATIO = 100
+MAX_READ_BYTES = 1024**3
+#: compression methods the standard library reads (stored, deflate, bzip2, lzma)
+_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 MANIFEST = "manifest.json"
 #: files a manifest does not cover: itself, and the log of fetches (it changes on every fetch)
 _UNLISTED = {MANIFEST, "fetch.json"}
@@ -95,14 +101,20 @@ class Tree:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
+        self._read = 0
         if self.path.is_dir():
-            self._names = sorted(
-                p.relative_to(self.path).as_posix() for p in self.path.rglob("*.json") if p.is_file()
-            )
+            self._names = _folder_members(self.path)
             self._prefix = ""
         elif zipfile.is_zipfile(self.path):
-            self._zip = zipfile.ZipFile(self.path)
-            _check_archive(self._zip, self.path)
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except (zipfile.BadZipFile, OSError, ValueError) as error:
+                raise InputError(self.path, "", f"a damaged zip file ({error})") from None
+            try:
+                _check_archive(self._zip, self.path)
+            except InputError:
+                self._zip.close()
+                raise
             members = [n for n in self._zip.namelist() if n.endswith(".json")]
             self._prefix = _common_root(members)
             self._names = sorted(n[len(self._prefix) :] for n in members)
@@ -119,9 +131,26 @@ class Tree:
         return f"{self.path}/{name}" if self._zip is None else f"{self.path}:{self._prefix}{name}"
 
     def json(self, name: str) -> Any:
+        """The decoded JSON of member ``name``; a member too large, or one the zip cannot give
+        back intact (damaged, encrypted), is an :class:`InputError` naming it."""
         if self._zip is None:
-            return read_json(self.path / name)
-        return read_json(self.where(name), self._zip.read(self._prefix + name))
+            path = self.path / name
+            self._budget(name, path.stat().st_size if path.is_file() else 0)
+            return read_json(path)
+        member = self._prefix + name
+        self._budget(name, self._zip.getinfo(member).file_size)
+        try:
+            data = self._zip.read(member)  # never more than the size checked above
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+            raise InputError(self.where(name), "", f"cannot be read from the zip, it is damaged ({error})") from None
+        return read_json(self.where(name), data)
+
+    def _budget(self, name: str, size: int) -> None:
+        if size > MAX_MEMBER_BYTES:
+            raise InputError(self.where(name), "", f"{size:,} bytes, more than the {MAX_MEMBER_BYTES:,} a file of an export may have")
+        self._read += size
+        if self._read > MAX_READ_BYTES:
+            raise InputError(self.path, "", f"more than {MAX_READ_BYTES:,} bytes to read: narrow the export (one channel, the incident's days)")
 
     def json_or(self, name: str, default: Any) -> Any:
         return self.json(name) if name in self._names else default
@@ -139,12 +168,33 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
         parts = PurePosixPath(info.filename.replace("\\", "/")).parts
         if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
             raise InputError(path, info.filename, "unsafe path in the archive (outside the export)")
+        if info.flag_bits & 0x1:
+            raise InputError(path, info.filename, "encrypted: export again without a password")
+        if info.compress_type not in _METHODS:
+            raise InputError(path, info.filename, f"compressed with method {info.compress_type}, which cannot be read: zip it again with plain deflate")
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > MAX_MEMBER_BYTES or (ratio > MAX_RATIO and info.file_size > 10 * 1024**2):
             raise InputError(path, info.filename, f"expands to {info.file_size:,} bytes ({ratio:.0f}x): refusing a likely zip bomb")
         total += info.file_size
     if total > MAX_EXPORT_BYTES:
         raise InputError(path, "", f"expands to {total:,} bytes, more than an export should")
+
+
+def _folder_members(root: Path) -> list[str]:
+    """The JSON files of an export folder, as names relative to it; a link that leads out of
+    the folder is refused, so an export cannot make pia read files elsewhere."""
+    inside = root.resolve()
+    names = []
+    for path in root.rglob("*.json"):
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # a dangling link or a loop of links: nothing to read
+            continue
+        if not real.is_relative_to(inside):
+            raise InputError(path, "", "a link out of the export folder: copy the file in instead")
+        if real.is_file():
+            names.append(path.relative_to(root).as_posix())
+    return sorted(names)
 
 
 def safe_name(name: str, what: str, origin: str | os.PathLike[str] = "") -> str:
