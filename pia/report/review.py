@@ -23,7 +23,7 @@ from pia.output import human_duration, parse_time
 from pia.events.slack import Directory
 from pia.people import roster
 from pia.privacy import scrub
-from pia.privacy.pseudonyms import Pseudonyms, read_mapping
+from pia.privacy.pseudonyms import for_incident
 from pia.privacy.redact import load_redactor
 from pia.quality import findings
 from pia.report.html import Section, link, table, text
@@ -123,8 +123,7 @@ class Review:
         aliases = None
         if pseudonymise or pseudonyms is not None:
             commander = str(measured.detection.commander.iloc[0]) if len(measured.detection.commander) else ""
-            mapping = read_mapping(pseudonyms) if pseudonyms is not None else None
-            aliases = Pseudonyms.build(measured.events, names, commander=commander, mapping=mapping)
+            aliases = for_incident(incident, measured.events, root, commander=commander, mapping_file=pseudonyms)
             names = aliases.directory(names)
         if redactor is not None or aliases is not None:
             measured = scrub.result(measured, redactor, aliases)
@@ -163,7 +162,10 @@ class Review:
     def commander(self) -> str:
         ids = self.detection.commander
         who = str(ids.iloc[0]) if len(ids) else str(self.incident.meta.get("commander") or "")
-        return self.directory.users.get(who, who)
+        if who in self.directory.users:
+            return self.directory.users[who]
+        acted = self.events.loc[self.events["actor_id"] == who, "actor"]  # a PagerDuty user id
+        return str(acted.iloc[0]) if len(acted) else who
 
     @property
     def title(self) -> str:
