@@ -442,8 +442,9 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
         relative = path.relative_to(folder)
         if not path.is_file() or relative.as_posix() in _UNLISTED or any(p.startswith(".") for p in relative.parts):
             continue
-        data = path.read_bytes()
-        found[relative.as_posix()] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        with path.open("rb") as handle:  # in chunks: a snapshot file may be large
+            digest = hashlib.file_digest(handle, "sha256")
+        found[relative.as_posix()] = {"sha256": digest.hexdigest(), "size": path.stat().st_size}
     return found
 
 

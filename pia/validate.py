@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from pia.errors import PiaError
+from pia.events import schema
 from pia.snapshot import MANIFEST, Incident, file_digests, open_incident, read_json
 
 #: levels, in order; the exit code of ``pia validate`` is that of the worst finding
@@ -38,7 +39,11 @@ def check_manifest(folder: Path, result: Validation) -> None:
     if not path.exists():
         result.add("warning", "no manifest.json: the files cannot be checked (fetch or import writes one)")
         return
-    listed = read_json(path)
+    try:
+        listed = read_json(path)
+    except PiaError as error:  # reported like any other finding, and the data still checked
+        result.add("error", str(error))
+        return
     files = listed.get("files") if isinstance(listed, dict) else None
     if not isinstance(files, dict):
         result.add("error", f"{path}: expected an object with a 'files' table")
@@ -47,7 +52,8 @@ def check_manifest(folder: Path, result: Validation) -> None:
     for name in sorted(set(files) - set(found)):
         result.add("error", f"{name}: listed in the manifest but missing")
     for name in sorted(set(files) & set(found)):
-        if not isinstance(files[name], dict) or files[name].get("sha256") != found[name]["sha256"]:
+        entry = files[name] if isinstance(files[name], dict) else {}
+        if entry.get("sha256") != found[name]["sha256"] or entry.get("size", found[name]["size"]) != found[name]["size"]:
             result.add("error", f"{name}: changed since the manifest was written")
     for name in sorted(set(found) - set(files)):
         result.add("warning", f"{name}: not in the manifest (added later)")
@@ -58,7 +64,7 @@ def check_data(incident: Incident, result: Validation) -> None:
     from pia.quality import findings
 
     try:
-        events = incident.events()
+        events = schema.validate(incident.events())  # events() validates too; this says so here
     except PiaError as error:
         result.add("error", str(error))
         return

@@ -1,20 +1,25 @@
 """Every input of the bad-input corpus through the real command: handled, or a one-line error
 naming the file and place with exit code 2; never a traceback, a hang, or a write outside the
-data dir. Prints the tally."""
+data dir. Prints the tally (inputs tried, handled, clean errors, crashes), also when it passes."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
+import signal
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
+import zipfile
+from collections import Counter
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
-import pytest
-
-from corpus.cases import CASES, EXPORTS, MESSAGE, Case, export, zip_of
+from corpus.cases import CASES, EXPORTS, MESSAGE, Case, Link, export, zip_of
 from pia.cli import main
+
+#: seconds one input may take before it counts as a hang
+HANG = 60
 
 
 def good_snapshot(root: Path) -> Path:
@@ -33,80 +38,181 @@ def good_snapshot(root: Path) -> Path:
 
 
 def apply(case: Case, folder: Path) -> list[str]:
+    """Write the case's files over the good snapshot; return the command line to run."""
+    outside = folder.parent.parent.parent.parent  # beside the work folder, outside the data dir
     for name in case.remove:
-        (folder / name).unlink()
+        path = folder / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
     for name, content in case.files.items():
         path = (folder / name).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if callable(content):
+            content = content()
+        if isinstance(content, Link):
+            path.unlink(missing_ok=True)
+            if content.target == "outside.json":
+                (outside / "outside.json").write_text(json.dumps([MESSAGE]))
+            path.symlink_to(outside / content.target)
+        elif isinstance(content, bytes):
             path.write_bytes(content)
         elif isinstance(content, str):
             path.write_text(content, encoding="utf-8", errors="surrogatepass")
         else:
             path.write_text(json.dumps(content))
     data = folder.parent.parent
-    if case.command == "timeline":
-        return ["timeline", "inc", "--data-dir", str(data), "--format", "csv"]
-    if case.command == "metrics":
-        return ["metrics", "inc", "--data-dir", str(data), "--format", "csv"]
-    name = next(iter(case.zip_members), "") if case.zip_members else ""
-    archive = folder.parent.parent.parent / "export.zip"
-    if name in EXPORTS:
-        archive.write_bytes(EXPORTS[name]())
-    elif case.zip_members:
-        archive.write_bytes(zip_of({**{"channels.json": b'[{"id": "C1", "name": "inc-1"}]'}, **case.zip_members}))
+    if case.command in ("timeline", "metrics"):
+        return [case.command, "inc", "--data-dir", str(data), "--format", "csv"]
+    if case.command == "validate":
+        return ["validate", "inc", "--data-dir", str(data)]
+    work = data.parent
+    if case.export is not None:
+        archive = case.export(work)
     else:
-        archive.write_bytes(export())
+        archive = work / "export.zip"
+        name = next(iter(case.zip_members), "") if case.zip_members else ""
+        if name in EXPORTS:
+            archive.write_bytes(EXPORTS[name]())
+        elif case.zip_members:
+            archive.write_bytes(zip_of({**{"channels.json": b'[{"id": "C1", "name": "inc-1"}]'}, **case.zip_members}))
+        else:
+            archive.write_bytes(export())
     incident = case.import_args or ["--incident", "imported"]
     return ["import", "slack-export", str(archive), "--channel", case.channel, *incident, "--data-dir", str(data)]
 
 
-def run(args: list[str]) -> tuple[int | str, str]:
+@contextmanager
+def time_limit(seconds: int):
+    def hang(signum, frame):
+        raise TimeoutError(f"still running after {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run(args: list[str]) -> tuple[int | str, str, str]:
+    """Exit code (or what crashed), stdout and stderr of the command, run in this process."""
     out, err = io.StringIO(), io.StringIO()
     try:
-        with redirect_stdout(out), redirect_stderr(err):
+        with time_limit(HANG), redirect_stdout(out), redirect_stderr(err):
             code = main(args)
-    except BaseException as error:  # a crash: the corpus counts it and the test fails
-        return f"crash: {type(error).__name__}: {error}", err.getvalue()
-    return code, err.getvalue()
+    except BaseException as error:  # a crash or a hang: the corpus counts it and the test fails
+        return f"crash: {type(error).__name__}: {error}", out.getvalue(), err.getvalue()
+    return code, out.getvalue(), err.getvalue()
 
 
 def files_outside(root: Path) -> set[Path]:
-    return {p for p in root.parent.rglob("*")} - {p for p in root.rglob("*")} - {root}
+    """Every file beside the data dir (the work folder holds the data dir and the export)."""
+    data = root / "data"
+    return {p for p in root.parent.rglob("*")} - {p for p in data.rglob("*")} - {data}
+
+
+def names_the_file(case: Case, line: str) -> bool:
+    """The error names the file at fault: one the case wrote, the export, or the option."""
+    candidates = [Path(n).name for n in [*case.files, *case.remove]] or ["export.zip", "export/", "--incident", "--since"]
+    return any(name in line for name in candidates)
+
+
+def reader(case: Case) -> str:
+    """The reader or config file a case exercises, for the table."""
+    first = case.name.split(":", 1)[0]
+    return {"export": "import slack-export"}.get(first, first)
 
 
 def test_the_whole_corpus(tmp_path):
     assert len(CASES) >= 60
-    rows, crashes, wrong = [], 0, []
+    assert len({c.name for c in CASES}) == len(CASES), "two cases share a name"
+    rows, wrong = [], []
     for i, case in enumerate(CASES):
-        root = tmp_path / f"case{i:02d}" / "work"
-        folder = good_snapshot(root)
+        root = tmp_path / f"case{i:03d}" / "work"
+        args = apply(case, good_snapshot(root))
         before = files_outside(root)
-        code, err = run(apply(case, folder))
-        if isinstance(code, str):
-            crashes += 1
-            wrong.append(f"{case.name}: {code}")
-            rows.append((case.name, "crash"))
-            continue
+        code, out, err = run(args)
         lines = err.strip().splitlines()
-        if case.outcome == "handled":
-            ok = code == 0
-            got = "handled" if ok else f"exit {code}: {err.strip()}"
+        if isinstance(code, str):
+            got, ok = "crash", False
+            detail = code
+        elif case.outcome == "handled":
+            ok = code == 0 or (case.command == "validate" and code == 1)  # 1: warnings only
+            got, detail = ("handled" if ok else "wrong"), f"exit {code}: {err.strip()}"
+        elif case.command == "validate":  # findings are a report on stdout, not an error line
+            ok = code == 2 and not err and case.expect in out and "Traceback" not in out
+            got, detail = ("clean error" if ok else "wrong"), f"exit {code}: {out.strip()} {err.strip()}"
         else:
-            ok = code == 2 and len(lines) == 1 and lines[0].startswith("pia: error: ") and case.expect in lines[0] and "Traceback" not in err
-            got = "clean error" if ok else f"exit {code}: {err.strip()}"
-        if files_outside(root) - before:
-            ok, got = False, f"wrote outside the data dir: {sorted(files_outside(root) - before)}"
-        rows.append((case.name, got if ok else "WRONG"))
+            ok = (
+                code == 2
+                and len(lines) == 1
+                and lines[0].startswith("pia: error: ")
+                and case.expect in lines[0]
+                and names_the_file(case, lines[0])
+            )
+            got, detail = ("clean error" if ok else "wrong"), f"exit {code}: {err.strip()}"
+        written = files_outside(root) - before
+        if written:
+            ok, got, detail = False, "wrong", f"wrote outside the data dir: {sorted(map(str, written))}"
+        rows.append((reader(case), got))
         if not ok:
-            wrong.append(f"{case.name}: expected {case.outcome} {case.expect!r}, got {got}")
-    handled = sum(1 for _, r in rows if r == "handled")
-    errors = sum(1 for _, r in rows if r == "clean error")
-    print(f"\ncorpus: {len(rows)} inputs tried, {handled} handled, {errors} clean errors, {crashes} crashes, {len(wrong) - crashes} unexpected")
-    assert crashes == 0 and not wrong, "\n".join(wrong)
+            wrong.append(f"{case.name}: expected {case.outcome} {case.expect!r}, got {detail}")
+    table = corpus_table(rows)
+    print("\n" + table)
+    crashes = sum(1 for _, got in rows if got == "crash")
+    assert crashes == 0 and not wrong, table + "\n" + "\n".join(wrong)
 
 
-def test_one_case_through_the_real_process(tmp_path):
+def corpus_table(rows: list[tuple[str, str]]) -> str:
+    """Inputs tried, handled, clean errors, crashes (and inputs that went otherwise than
+    expected), per reader and in total."""
+    columns = ("handled", "clean error", "crash", "wrong")
+    counts: dict[str, Counter[str]] = {}
+    for name, got in rows:
+        counts.setdefault(name, Counter())[got] += 1
+    counts["total"] = sum(counts.values(), Counter())
+    width = max(len(name) for name in counts)
+    lines = [f"{'bad-input corpus':<{width}}  tried  handled  clean errors  crashes  unexpected"]
+    for name, c in counts.items():
+        tried = sum(c[k] for k in columns)
+        lines.append(f"{name:<{width}}  {tried:>5}  {c['handled']:>7}  {c['clean error']:>12}  {c['crash']:>7}  {c['wrong']:>10}")
+    return "\n".join(lines)
+
+
+def test_a_zip_bomb_through_the_real_process(tmp_path):
+    """The command as users run it (``python -m pia``), on a 300 MB member that deflates to a
+    few hundred kB: refused before decompressing, so the process stays small."""
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("channels.json", b'[{"id": "C1", "name": "inc-1"}]')
+        with archive.open("inc-1/2026-03-14.json", "w") as member:
+            chunk = b" " * 1024**2
+            for _ in range(300):
+                member.write(chunk)
+    assert bomb.stat().st_size < 3 * 1024**2
+    data = tmp_path / "data"
+    # a small parent runs the command and reports its child's peak memory
+    probe = (
+        "import resource, subprocess, sys;"
+        "done = subprocess.run([sys.executable, '-m', 'pia', *sys.argv[1:]], capture_output=True, text=True, timeout=120);"
+        "sys.stderr.write(done.stderr);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "sys.exit(done.returncode)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "import", "slack-export", str(bomb), "--channel", "inc-1", "--incident", "x", "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"pia: error: {bomb}: inc-1/2026-03-14.json: expands to 314,572,800 bytes (1099x): refusing a likely zip bomb"
+    ] or "refusing a likely zip bomb" in done.stderr
+    peak_mb = int(done.stdout.strip()) / 1024  # ru_maxrss is in kB on Linux
+    assert peak_mb < 300, f"the refused bomb still took {peak_mb:.0f} MB"
+    assert not data.exists() or not any(data.rglob("*.json"))
+
+
+def test_deep_nesting_through_the_real_process(tmp_path):
     folder = good_snapshot(tmp_path / "work")
     (folder / "slack/inc-1/2026-03-14.json").write_text("[" * 100_000 + "]" * 100_000)
     done = subprocess.run(

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 DAY = "slack/inc-1/2026-03-14.json"
@@ -18,10 +21,18 @@ CHANNELS = "slack/channels.json"
 LOG = "pagerduty/log_entries.json"
 INCIDENT = "pagerduty/incident.json"
 TOML = "incident.toml"
+MANIFEST = "manifest.json"
 PIA_TOML = "../../pia.toml"  # the data dir's config, beside incidents/
 
 MESSAGE = {"type": "message", "user": "U1", "text": "hello", "ts": "1773497100.000100"}
 ENTRY = {"id": "R1", "type": "trigger_log_entry", "created_at": "2026-03-14T14:04:00Z", "summary": "Triggered"}
+
+
+@dataclass(frozen=True)
+class Link:
+    """A symbolic link to ``target``, a file the runner puts beside the data dir (outside it)."""
+
+    target: str = "outside.json"
 
 
 @dataclass
@@ -29,11 +40,12 @@ class Case:
     name: str
     files: dict[str, bytes | str | object]
     expect: str = ""  # "" = handled; else a fragment of the one-line error
-    command: str = "timeline"  # timeline, metrics, import
+    command: str = "timeline"  # timeline, metrics, validate, import
     zip_members: dict[str, bytes] | None = None
-    remove: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)  # files or folders of the good snapshot
     import_args: list[str] = field(default_factory=list)
     channel: str = "inc-1"
+    export: Callable[[Path], Path] | None = None  # builds the export to import, in a folder
 
     @property
     def outcome(self) -> str:
@@ -67,6 +79,57 @@ def zip_of(members: dict[str, bytes]) -> bytes:
 def zip_bomb() -> bytes:
     """64 MB of zeros in a zip of a few tens of kB (made at run time, never committed)."""
     return zip_of({"users.json": b"[]", "inc-1/2026-03-14.json": b"[" + b" " * (64 * 1024**2) + b"]"})
+
+
+def patched(archive: bytes, member: str, **fields: int) -> bytes:
+    """``archive`` with header fields of ``member`` overwritten in both its local header and
+    the central directory: ``size`` (declared uncompressed size), ``flags``, ``method``."""
+    data = bytearray(archive)
+    # offsets of the fields after each header's signature: local header, central directory
+    layout = {b"PK\x03\x04": (26, 30, {"flags": (6, "<H"), "method": (8, "<H"), "size": (22, "<I")}),
+              b"PK\x01\x02": (28, 46, {"flags": (8, "<H"), "method": (10, "<H"), "size": (24, "<I")})}
+    for signature, (name_length, name_start, offsets) in layout.items():
+        at = data.find(signature)
+        while at != -1:
+            length = struct.unpack("<H", data[at + name_length : at + name_length + 2])[0]
+            if data[at + name_start : at + name_start + length] == member.encode():
+                for key, value in fields.items():
+                    offset, fmt = offsets[key]
+                    data[at + offset : at + offset + struct.calcsize(fmt)] = struct.pack(fmt, value)
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+def to_file(data: Callable[[], bytes], name: str = "export.zip") -> Callable[[Path], Path]:
+    def build(where: Path) -> Path:
+        (where / name).write_bytes(data())
+        return where / name
+
+    return build
+
+
+def export_folder(where: Path) -> Path:
+    """An export folder whose day file is a link to a file outside it."""
+    folder = where / "export"
+    (folder / "inc-1").mkdir(parents=True)
+    (folder / "users.json").write_text("[]")
+    (folder / "channels.json").write_text(json.dumps([{"id": "C1", "name": "inc-1"}]))
+    (where / "outside.json").write_text(json.dumps([MESSAGE]))
+    (folder / "inc-1" / "2026-03-14.json").symlink_to(where / "outside.json")
+    return folder
+
+
+DAY_BYTES = json.dumps([MESSAGE]).encode()
+
+
+def bz2_export() -> bytes:
+    """A good export whose members are compressed with bzip2 and lzma (both readable)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("users.json", b"[]", zipfile.ZIP_BZIP2)
+        archive.writestr("channels.json", b'[{"id": "C1", "name": "inc-1"}]', zipfile.ZIP_LZMA)
+        archive.writestr("inc-1/2026-03-14.json", DAY_BYTES, zipfile.ZIP_BZIP2)
+    return buffer.getvalue()
 
 
 def export(channels: object = None, extra: dict[str, bytes] | None = None) -> bytes:
@@ -157,6 +220,77 @@ CASES: list[Case] = [
     Case("export: channel named ../../x", {}, "cannot be a folder name", "import", zip_members={"channels": b""}, channel="../../x"),
     Case("export: incident id ../escape", {}, "cannot be a folder name", "import", zip_members={}, import_args=["--incident", "../escape"]),
     Case("export: good one", {}, "", "import", zip_members={}),
+    Case("export: member declared small, expanding large", {}, "2026-03-15.json: cannot be read from the zip, it is damaged", "import",
+         export=to_file(lambda: patched(export(extra={"inc-1/2026-03-15.json": b"[" + b" " * 4_000_000 + b"]"}), "inc-1/2026-03-15.json", size=100))),
+    Case("export: member declared at 300 MB", {}, "refusing a likely zip bomb", "import",
+         export=to_file(lambda: patched(export(), "inc-1/2026-03-14.json", size=300 * 1024**2))),
+    Case("export: damaged deflate stream", {}, "cannot be read from the zip, it is damaged", "import",
+         export=to_file(lambda: export().replace(zlib.compress(DAY_BYTES)[2:12], bytes(10)))),
+    Case("export: encrypted member", {}, "users.json: encrypted: export again without a password", "import",
+         export=to_file(lambda: patched(export(), "users.json", flags=1))),
+    Case("export: unsupported compression", {}, "compressed with method 9", "import",
+         export=to_file(lambda: patched(export(), "users.json", method=9))),
+    Case("export: truncated zip", {}, "export.zip: not a folder or a zip file", "import", export=to_file(lambda: export()[:-40])),
+    Case("export: member with ..\\ (Windows)", {}, "unsafe path in the archive", "import", zip_members={"..\\..\\evil.json": b"[]"}),
+    Case("export: member with a drive letter", {}, "unsafe path in the archive", "import", zip_members={"C:/evil.json": b"[]"}),
+    Case("export: folder with a link out of it", {}, "a link out of the export folder", "import", export=export_folder),
+    Case("export: no such channel", {}, "export.zip: no channel 'inc-9' in the export (channels: inc-1)", "import", channel="inc-9"),
+    Case("export: channels.json an object", {}, "", "import", export=to_file(lambda: export(channels={"inc-1": "C1"}))),
+    Case("export: bzip2 and lzma members", {}, "", "import",
+         export=to_file(bz2_export)),
+    Case("export: --since after --until", {}, "", "import", import_args=["--incident", "imported", "--since", "2026-03-15T00:00:00Z", "--until", "2026-03-14T00:00:00Z"]),
+    Case("export: --since without offset", {}, "--since", "import", import_args=["--incident", "imported", "--since", "2026-03-14T00:00:00"]),
+    # a snapshot that holds its Slack export as slack.zip
+    Case("slack.zip: member with ../", {"slack.zip": zip_of({"../x.json": b"[]"})}, "slack.zip: ../x.json: unsafe path in the archive", remove=["slack"]),
+    Case("slack.zip: zip bomb", {"slack.zip": lambda: zip_bomb()}, "slack.zip: inc-1/2026-03-14.json: expands to", remove=["slack"]),
+    Case("slack.zip: not a zip", {"slack.zip": b"PK\x05\x06" + bytes(10)}, "slack.zip: not a folder or a zip file", remove=["slack"]),
+    Case("slack.zip: a good one", {"slack.zip": lambda: export()}, remove=["slack"]),
+    Case("slack/: a day file linking out of the snapshot", {DAY: Link()}, "2026-03-14.json: a link out of the export folder"),
+    Case("slack/: a link that leads nowhere", {"slack/inc-1/2026-03-16.json": Link("missing.json")}),
+    # more day files
+    Case("day: UTF-16", {DAY: json.dumps([MESSAGE]).encode("utf-16")}, "2026-03-14.json: byte 0: not UTF-8 text"),
+    Case("day: NaN and Infinity", {DAY: '[{"type": "message", "user": "U1", "ts": "1773497100.000100", "text": NaN, "edited": Infinity}]'}),
+    Case("day: ts NaN", {DAY: '[{"type": "message", "user": "U1", "ts": NaN}]'}, "2026-03-14.json: message 0: ts nan is not a Slack timestamp string"),
+    Case("day: duplicate keys", {DAY: '[{"ts": "1773497100.000100", "ts": "1773497101.000100", "type": "message", "user": "U1"}]'}),
+    Case("day: the same message twice", {DAY: day(MESSAGE, MESSAGE)}),
+    Case("day: an edit whose message is a string", {DAY: day(msg(subtype="message_changed", message="hello", previous_message=5))}),
+    Case("day: thread_ts garbage", {DAY: day(msg(thread_ts="not-a-ts"), msg(ts="1773497200.000000", thread_ts=["x"]))}),
+    Case("day: 20,000 messages", {DAY: day(*(msg(ts=f"17734{i:05d}.000100", text=f"m{i} <@U1> <#C1>") for i in range(20_000)))}),
+    Case("day: invalid date in the name", {"slack/inc-1/2026-13-45.json": day(msg(ts="1773497300.000000"))}),
+    # more users and channels
+    Case("users: not UTF-8", {USERS: b"[\xc3\x28]"}, "users.json: byte 1: not UTF-8 text"),
+    Case("users: null", {USERS: "null"}, "users.json: expected a JSON list of users"),
+    Case("users: the same id twice", {USERS: [{"id": "U1", "name": "ana"}, {"id": "U1", "name": "bea"}]}),
+    Case("users: names with RTL and zero-width", {USERS: [{"id": "U1", "name": "\u202eana\u200b", "profile": {"display_name": "   "}}]}),
+    Case("channels: null", {CHANNELS: "null"}, "channels.json: expected a JSON list of channels"),
+    # more PagerDuty
+    Case("log: entries empty", {LOG: log()}),
+    Case("log: time past 2262", {LOG: log(entry(created_at="2999-01-01T00:00:00Z"))}, "log_entries[0]: timestamp '2999-01-01T00:00:00Z' is not an ISO 8601 time"),
+    Case("log: agent type a list", {LOG: log(entry(agent={"id": "P1", "type": ["user_reference"]}))}),
+    Case("log: one entry as log_entry", {LOG: {"log_entry": ENTRY}}),
+    Case("incident: a list", {INCIDENT: [{"id": "P1"}]}, "incident.json: expected an object with an 'incident' object"),
+    Case("incident: created_at without offset", {INCIDENT: {"incident": {"id": "P1", "created_at": "2026-03-14T14:00:00"}}}, "incident.json: incident.created_at: timestamp"),
+    Case("incident: odd field types", {INCIDENT: {"incident": {"id": "P1", "title": ["x"], "service": "svc", "incident_number": {"n": 1}, "html_url": 5}}}),
+    Case("notes: content an object", {"pagerduty/notes.json": {"notes": [{"created_at": "2026-03-14T14:06:00Z", "content": {"x": 1}, "user": "ana"}]}}),
+    Case("alerts: created_at a number", {"pagerduty/alerts.json": {"alerts": [{"created_at": 5}]}}, "alerts.json: alerts[0]: is not an alert with a 'created_at'"),
+    Case("alerts: malformed", {"pagerduty/alerts.json": '{"alerts": [}'}, "alerts.json: line 1 column 13: malformed JSON"),
+    # more incident.toml
+    Case("incident.toml: not UTF-8", {TOML: b'id = "inc"\ntitle = "\xff"\n'}, "incident.toml: byte 20: not UTF-8 text"),
+    Case("incident.toml: id of the wrong type", {TOML: "id = 5\n"}, "incident.toml: id: is 5 but the folder is 'inc'"),
+    Case("incident.toml: fields of the wrong types", {TOML: 'id = "inc"\ntitle = ["a"]\nseverity = 1\nservices = "auth"\nslack_channels = "inc-1"\ncommander = 5\n'}),
+    Case("incident.toml: milestones not a table", {TOML: 'id = "inc"\nmilestones = 3\n'}, "incident.toml: milestones: must be a table", "metrics"),
+    # manifest.json (pia validate)
+    Case("manifest: malformed", {MANIFEST: "{"}, "manifest.json: line 1 column 2: malformed JSON", "validate"),
+    Case("manifest: files a list", {MANIFEST: {"files": ["incident.toml"]}}, "manifest.json: expected an object with a 'files' table", "validate"),
+    Case("manifest: a file changed", {MANIFEST: {"files": {"incident.toml": {"sha256": "0" * 64, "size": 1}}}}, "incident.toml: changed since the manifest was written", "validate"),
+    Case("manifest: lists a file outside", {MANIFEST: {"files": {"../../../../outside.json": {"sha256": "0" * 64, "size": 1}}}}, "../../../../outside.json: listed in the manifest but missing", "validate"),
+    Case("manifest: entries of the wrong type", {MANIFEST: {"files": {"incident.toml": "abc", "x": None}}}, "incident.toml: changed since the manifest was written", "validate"),
+    # more pia.toml and rules
+    Case("pia.toml: not UTF-8", {PIA_TOML: b"[rules]\n# \xff\n"}, "pia.toml: byte 10: not UTF-8 text", "metrics"),
+    Case("pia.toml: rule with a capturing group", {PIA_TOML: '[rules.grp]\nlabel = "hypothesis"\npattern = "(db|cache) is down"\n'}, "pia.toml: rules.grp.pattern: has a capturing group", "metrics"),
+    Case("pia.toml: rule of an unknown label", {PIA_TOML: '[rules.x]\nlabel = "coffee"\npattern = "brew"\n'}, "pia.toml: rules.x.label: unknown label 'coffee'", "metrics"),
+    Case("pia.toml: rule a string", {PIA_TOML: '[rules]\nx = "brew"\n'}, "pia.toml: rules.x: must be a table with label and pattern", "metrics"),
+    Case("pia.toml: working hours of 25", {PIA_TOML: "[working_hours]\nstart = 25\n"}, "pia.toml: working_hours.start: must be an hour 0-24", "metrics"),
 ]
 
 #: how the special export cases build their archive
