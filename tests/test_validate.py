@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from pia.cli import main
+from pia.snapshot import write_manifest
 
 from conftest import DATA
 
@@ -47,3 +50,29 @@ def test_import_writes_a_manifest(external, tmp_path, capsys):
     assert main(["import", "slack-export", str(export), "--channel", "enrique", "--incident", "imp", "--data-dir", str(tmp_path)]) == 0
     capsys.readouterr()
     assert main(["validate", "imp", "--data-dir", str(tmp_path)]) == 0
+
+
+def test_a_one_byte_edit_of_the_same_size_is_caught(tmp_path, capsys):
+    folder = tmp_path / "incidents" / LOGIN
+    shutil.copytree(DATA / "incidents" / LOGIN, folder)
+    day = next((folder / "slack").glob("*/*.json"))
+    data = bytearray(day.read_bytes())
+    data[data.index(b"e")] = ord("E")
+    day.write_bytes(bytes(data))
+    assert main(["validate", "--data-dir", str(tmp_path)]) == 2  # no id: every incident
+    out = capsys.readouterr().out
+    assert f"error: {day.relative_to(folder).as_posix()}: changed since the manifest was written" in out
+
+
+def test_the_committed_manifests_are_what_write_manifest_writes(tmp_path):
+    for folder in sorted((DATA / "incidents").iterdir()):
+        copy = tmp_path / folder.name
+        shutil.copytree(folder, copy)
+        write_manifest(copy)
+        assert (copy / "manifest.json").read_bytes() == (folder / "manifest.json").read_bytes(), folder.name
+
+
+def test_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    assert "0 clean (notes only), 1 warnings, 2 errors" in " ".join(capsys.readouterr().out.split())
