@@ -177,6 +177,33 @@ def test_pia_toml_changes_adds_and_switches_off(tmp_path):
         load_redactor(tmp_path)
 
 
+def test_cues_only_skip_rows_the_patterns_would_not_change():
+    """Each pattern's Arrow cue is a pre-check: with or without it, the same text comes out,
+    on the planted secrets, the plain talk and every sample's messages."""
+    from dataclasses import replace
+
+    from pia.privacy.redact import Redactor
+    from pia.snapshot import list_incidents, open_incident
+
+    cued = load_redactor()
+    assert all(secret.cue for secret in cued.secrets)
+    uncued = Redactor(tuple(replace(secret, cue=None) for secret in cued.secrets))
+    texts = [p.text for p in PLANTS + OTHER_PLACES] + PLAIN
+    texts += [t for i in list_incidents(DATA) for t in open_incident(i, DATA).events()["text"].dropna()]
+    column = pd.Series(texts + [None], dtype="string")
+    assert cued.text(column).equals(uncued.text(column))
+
+
+def test_a_new_pattern_drops_the_packaged_cue(tmp_path):
+    (tmp_path / "pia.toml").write_text('[secrets.jwt]\npattern = "jwt:[a-z]{8}"\n[secrets.own]\npattern = "X-[0-9]{4}"\ncue = "X-"\n')
+    redactor = {s.name: s for s in load_redactor(tmp_path).secrets}
+    assert redactor["jwt"].cue is None and redactor["own"].cue == "X-"
+    assert load_redactor(tmp_path).text(pd.Series(["jwt:abcdefgh and X-1234"], dtype="string")).tolist() == ["[redacted: JWT] and [redacted: own]"]
+    (tmp_path / "pia.toml").write_text('[secrets.own]\npattern = "X"\ncue = "(?<=X)"\n')
+    with pytest.raises(Exception, match=r"pia.toml: secrets.own.cue: not a valid RE2 expression"):
+        load_redactor(tmp_path)
+
+
 # --- every output of a render -------------------------------------------------------------
 
 

@@ -17,7 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pia.errors import ConfigError
 from pia.events.slack import Directory
@@ -96,9 +99,19 @@ class Pseudonyms:
         return self.aliases[match.group(0).casefold()]
 
     def text(self, column: pd.Series) -> pd.Series:
-        if not self.aliases:
+        """Names replaced in a column of text. Arrow finds the rows holding any name first (a
+        literal search per name, case-insensitive); only those go through the pattern."""
+        if not self.aliases or column.empty:
             return column
-        return column.str.replace(self.pattern, self._alias, regex=True)
+        arrow = pa.array(column.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
+        hit = np.zeros(len(column), dtype=bool)
+        for name in self.aliases:
+            hit |= pc.fill_null(pc.match_substring(arrow, name, ignore_case=True), False).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(hit)
+        out = column.copy()
+        if len(rows):
+            out.iloc[rows] = column.iloc[rows].str.replace(self.pattern, self._alias, regex=True).to_numpy()
+        return out
 
     def value(self, value: Any) -> Any:
         """Names replaced in strings, and in strings inside lists and tables."""
