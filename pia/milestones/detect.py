@@ -1,16 +1,17 @@
 """Signals and milestones: what each event is evidence of, and the moments that matter.
 
 :func:`signals` labels events (hypothesis, mitigation, restored, ...) from explicit markers
-and text rules, vectorised over the whole text column: one pass of every rule combined finds
-the candidate messages, then each label's rules run on those candidates only.
+and text rules, vectorised over the whole text column on Arrow storage (RE2): one pass of every
+rule combined finds the candidate messages, then each label's rules run on those candidates
+only, and each veto once, on the messages of the labels it cancels.
 :func:`milestones` turns events and signals into one row per milestone with its evidence,
-taking the first candidate by precedence: manual > marker > PagerDuty > rule.
+taking the first candidate by precedence: manual > marker > PagerDuty > rule, on integer
+incident codes.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -18,9 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pia.errors import ConfigError
-from pia.milestones.config import LABEL_MILESTONE, LABELS, MILESTONES, Config, Rule, load_config
+from pia.milestones.config import LABEL_MILESTONE, LABELS, MILESTONES, PLACEHOLDER, Config, Rule, load_config
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
 TEXT_KINDS = ("message", "reply", "note", "annotate")
@@ -39,6 +42,18 @@ _SENTENCE = r"(?:[^.;!?\n]|\.\w)*"
 
 
 @dataclass(frozen=True)
+class Veto:
+    """A veto rule as applied to one label: ``pattern`` is scoped around that label's cue,
+    ``bare`` is the veto on its own, which any scoped match contains. ``labels`` are the
+    labels the pattern stands for when it is nothing but ``{label}`` placeholders."""
+
+    name: str
+    pattern: str
+    bare: str
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """A :class:`Config`'s patterns compiled once: the combined prefilter, one pattern per
     label, the scoped vetoes and the marker pattern."""
@@ -46,7 +61,7 @@ class RuleSet:
     config: Config
     prefilter: str
     labels: dict[str, str]
-    vetoes: dict[str, tuple[tuple[str, str], ...]]
+    vetoes: dict[str, tuple[Veto, ...]]
     marker: str
     reactions: dict[str, str]
 
@@ -58,9 +73,9 @@ def compile_rules(config: Config) -> RuleSet:
         for label in LABELS
         if config.positive(label)
     }
-    vetoes: dict[str, tuple[tuple[str, str], ...]] = {}
+    vetoes: dict[str, tuple[Veto, ...]] = {}
     for label, cue in labels.items():
-        vetoes[label] = tuple((rule.name, _scoped(config.expand(rule.pattern), rule.scope, cue)) for rule in config.vetoes(label))
+        vetoes[label] = tuple(_veto(config, rule, cue) for rule in config.vetoes(label))
     tags = sorted(config.markers, key=len, reverse=True)
     # A leading tag, optionally bold/italic (*hypothesis:*) or bracketed ([mitigated]).
     marker = (
@@ -83,6 +98,13 @@ def _alternation(patterns: Any) -> str:
     return "(?i)" + "|".join(parts) if parts else ""
 
 
+def _veto(config: Config, rule: Rule, cue: str) -> Veto:
+    pattern = config.expand(rule.pattern)
+    placeholders = PLACEHOLDER.findall(rule.pattern)
+    only = "|".join(f"{{{label}}}" for label in placeholders) == rule.pattern
+    return Veto(rule.name, _scoped(pattern, rule.scope, cue), _scoped(pattern, "message", cue), tuple(placeholders) if only else ())
+
+
 def _scoped(pattern: str, scope: str, cue: str) -> str:
     veto, cue = f"(?:{pattern})", f"(?:{cue.removeprefix('(?i)')})"
     if scope == "clause":
@@ -92,18 +114,21 @@ def _scoped(pattern: str, scope: str, cue: str) -> str:
     return f"(?i){veto}"
 
 
-def _arrow(text: pd.Series) -> pd.Series:
-    """``text`` on Arrow storage where pyarrow is installed: its string kernels run the rules
-    on RE2, many times faster than ``re`` per string (patterns RE2 cannot take, such as
-    look-arounds, still run on ``re``)."""
+def _arrow(values: Any) -> pa.Array:
+    """``values`` as an Arrow string array: its kernels run the rules on RE2, many times
+    faster than ``re`` per string, and without a Python object per string."""
+    return pa.array(pd.array(values, dtype=pd.StringDtype("pyarrow")))
+
+
+def _match(text: pa.Array, pattern: str) -> np.ndarray:
+    """Where ``pattern`` is found in ``text`` (never in a null). RE2 runs every pattern it can
+    take; the rest (look-arounds, backreferences) run on ``re``."""
     try:
-        return text.astype(pd.StringDtype("pyarrow"))
-    except ImportError:
-        return text
-
-
-def _contains(text: pd.Series, pattern: str) -> pd.Series:
-    return text.str.contains(pattern, regex=True).fillna(False).astype(bool)
+        found = pc.match_substring_regex(text, pattern)
+    except pa.ArrowInvalid:
+        search = re.compile(pattern).search
+        return np.fromiter((s is not None and search(s) is not None for s in text.to_pylist()), bool, len(text))
+    return _fill(found)
 
 
 def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
@@ -116,62 +141,114 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     vetoes (questions, negations, "errors persist").
     """
     rules = rules or default_rules()
-    eligible = events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
-    text = _arrow(events["text"].reset_index(drop=True)[eligible])
-    text = text[text.str.len() > 0]
-    frames = [_markers(text, events, eligible, rules), _rule_hits(text, rules)]
-    out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
-    if out is None:
+    eligible = np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy())
+    text = _arrow(events["text"].array[eligible])
+    said = _fill(pc.greater(pc.binary_length(text), 0))
+    rows, text = eligible[said], text.filter(said)
+    parts = [*_markers(text, rows, rules), *_reactions(events, eligible, rules), *_rule_hits(text, rows, rules)]
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "string") for c in SIGNAL_COLUMNS})
-    out["order"] = out["source"].map({"marker": 0, "rule": 1})
-    out = out.sort_values(["row", "label", "order"], kind="stable").drop_duplicates(["row", "label"])
-    return out[SIGNAL_COLUMNS].reset_index(drop=True).astype({"label": "string", "source": "string", "rule": "string"})
+    row = np.concatenate([p[0] for p in parts])
+    label, source, rule = (np.concatenate([_each(p[i], len(p[0])) for p in parts]) for i in (1, 2, 3))
+    # one row per (row, label), in row then label order; a marker outranks a rule, and among
+    # markers the first found (tag, then reactions in config order)
+    rank, names = pd.factorize(label, sort=True)
+    rank = np.where(rank < 0, len(names), rank)
+    order = np.lexsort((source != "marker", rank, row))
+    keep = order[np.r_[True, (np.diff(row[order]) != 0) | (np.diff(rank[order]) != 0)]]
+    return pd.DataFrame(
+        {
+            "row": row[keep].astype("int64"),
+            "label": pd.array(label[keep], dtype="string"),
+            "source": pd.array(source[keep], dtype="string"),
+            "rule": pd.array(rule[keep], dtype="string"),
+        }
+    )
 
 
-def _markers(text: pd.Series, events: pd.DataFrame, eligible: np.ndarray, rules: RuleSet) -> pd.DataFrame:
-    frames = []
-    if rules.marker:
-        # extract runs in Python; the RE2 pass first leaves it only the few tagged messages
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the tag's group is for extract below
-            tagged = text[_contains(text, rules.marker)]
-        tag = tagged.str.extract(rules.marker, expand=False).dropna()
-        if len(tag):
-            key = tag.str.lower().str.replace(r"\s+", " ", regex=True)
-            frames.append(
-                pd.DataFrame(
-                    {"row": tag.index, "label": key.map(rules.config.markers).to_numpy(), "source": "marker", "rule": (key + ":").to_numpy()}
-                )
-            )
-    if rules.reactions:
-        reacted = events["reactions"].reset_index(drop=True)[eligible]
-        reacted = reacted[reacted.str.len() > 0]
-        for name, pattern in rules.reactions.items():
-            hit = reacted[_contains(reacted, pattern)]
-            label = rules.config.reactions[name]
-            frames.append(pd.DataFrame({"row": hit.index, "label": label, "source": "marker", "rule": f":{name}:"}))
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SIGNAL_COLUMNS)
+#: Event rows with their label, source and rule (one for all rows, or one per row).
+_Part = tuple[np.ndarray, Any, str, Any]
 
 
-def _rule_hits(text: pd.Series, rules: RuleSet) -> pd.DataFrame:
-    if not rules.prefilter or text.empty:
-        return pd.DataFrame(columns=SIGNAL_COLUMNS)
-    candidates = text[_contains(text, rules.prefilter)]
-    frames = []
+def _each(value: Any, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, dtype=object), n)
+
+
+def _markers(text: pa.Array, rows: np.ndarray, rules: RuleSet) -> list[_Part]:
+    if not rules.marker or not len(text):
+        return []
+    # extract runs in Python: the RE2 pass first leaves it only the few tagged messages
+    where = np.flatnonzero(_match(text, rules.marker))
+    tagged = pd.Series(pd.array(text.take(where), dtype=pd.StringDtype("pyarrow")), index=rows[where])
+    tag = tagged.str.extract(rules.marker, expand=False).dropna()
+    if not len(tag):
+        return []
+    key = tag.str.lower().str.replace(r"\s+", " ", regex=True)
+    return [(tag.index.to_numpy(), key.map(rules.config.markers).to_numpy(object), "marker", (key + ":").to_numpy(object))]
+
+
+def _reactions(events: pd.DataFrame, eligible: np.ndarray, rules: RuleSet) -> list[_Part]:
+    if not rules.reactions or not len(eligible):
+        return []
+    reacted = events["reactions"].reset_index(drop=True).iloc[eligible]
+    reacted = reacted[(reacted.str.len() > 0).fillna(False).to_numpy(bool)]
+    names = _arrow(reacted.array)
+    parts = []
+    for name, pattern in rules.reactions.items():
+        # the name is in every match: a plain substring search leaves the pattern a few rows
+        near = reacted.iloc[np.flatnonzero(_fill(pc.match_substring(names, name)))]
+        hit = near[_contains(near, pattern)]
+        parts.append((hit.index.to_numpy(), rules.config.reactions[name], "marker", f":{name}:"))
+    return parts
+
+
+def _fill(mask: pa.Array) -> np.ndarray:
+    """An Arrow boolean array as numpy, null as False."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def _contains(text: pd.Series, pattern: str) -> np.ndarray:
+    return text.str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
+
+
+def _rule_hits(text: pa.Array, rows: np.ndarray, rules: RuleSet) -> list[_Part]:
+    if not rules.prefilter or not len(text):
+        return []
+    where = np.flatnonzero(_match(text, rules.prefilter))
+    candidates, rows = text.take(where), rows[where]
+    # each label's rules, on the messages some rule matched
+    raw = {label: _match(candidates, pattern) for label, pattern in rules.labels.items()}
+    # each veto once on the messages of the labels it cancels: the scoped form (in the cue's
+    # clause) only where the veto is found at all
+    bare: dict[str, np.ndarray] = {}
+    for label in raw:
+        for veto in rules.vetoes.get(label, ()):
+            if veto.bare in bare:
+                continue
+            if veto.labels:
+                bare[veto.bare] = np.logical_or.reduce([raw[x] for x in veto.labels])
+                continue
+            need = np.logical_or.reduce([raw[x] for x in raw if any(v.bare == veto.bare for v in rules.vetoes.get(x, ()))])
+            found = np.zeros(len(candidates), dtype=bool)
+            at = np.flatnonzero(need)
+            found[at] = _match(candidates.take(at), veto.bare)
+            bare[veto.bare] = found
+    parts = []
     for label, pattern in rules.labels.items():
-        hit = candidates[_contains(candidates, pattern)]
-        for _name, veto in rules.vetoes.get(label, ()):
-            if hit.empty:
-                break
-            hit = hit[~_contains(hit, veto)]
-        if hit.empty:
-            continue
-        frames.append(pd.DataFrame({"row": hit.index, "label": label, "source": "rule", "rule": _which(hit, rules.config.positive(label))}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SIGNAL_COLUMNS)
+        hit = raw[label].copy()
+        for veto in rules.vetoes.get(label, ()):
+            suspect = np.flatnonzero(hit & bare[veto.bare])
+            if veto.pattern != veto.bare and len(suspect):
+                suspect = suspect[_match(candidates.take(suspect), veto.pattern)]
+            hit[suspect] = False
+        at = np.flatnonzero(hit)
+        if len(at):
+            parts.append((rows[at], label, "rule", _which(candidates.take(at), rules.config.positive(label))))
+    return parts
 
 
-def _which(hit: pd.Series, candidates: tuple[Rule, ...]) -> np.ndarray:
+def _which(hit: pa.Array, candidates: tuple[Rule, ...]) -> np.ndarray:
     """The name of the first rule (in file order) that matches each of ``hit``."""
     names = np.full(len(hit), candidates[-1].name, dtype=object)
     if len(candidates) == 1:
@@ -181,7 +258,7 @@ def _which(hit: pd.Series, candidates: tuple[Rule, ...]) -> np.ndarray:
         where = np.flatnonzero(open_)
         if not len(where):
             break
-        matched = _contains(hit.iloc[where], "(?i)" + rule.pattern).to_numpy()
+        matched = _match(hit.take(where), "(?i)" + rule.pattern)
         names[where[matched]] = rule.name
         open_[where[matched]] = False
     return names
@@ -239,157 +316,175 @@ def milestones(
     ``found`` is :func:`signals` of ``events``; ``manual`` is :func:`manual_milestones`
     (for any incident in ``events``). Milestones without evidence have no row.
     """
-    kind = events["kind"]
-    pd_source = events["source"] == "pagerduty"
-    slack = events["source"] == "slack"
-    pos = pd.RangeIndex(len(events))
     codes, incidents = pd.factorize(events["incident"])
-    incidents = pd.Index(incidents)
-    candidates = []
+    best = _Best(codes, events["ts"].array.asi8, len(incidents))
+    kind = events["kind"]
+    is_pd = (events["source"] == "pagerduty").to_numpy(bool, na_value=False)
+    slack = (events["source"] == "slack").to_numpy(bool, na_value=False)
+    triggers = np.flatnonzero(is_pd & (kind == "trigger").to_numpy(bool, na_value=False))
+    # detected: first PagerDuty trigger, else the first message in the channel
+    best.offer(best.first(triggers), "detected", "pagerduty", "first trigger", 2)
+    channel = np.flatnonzero(slack & kind.isin(CHANNEL_KINDS).to_numpy(bool))
+    best.offer(best.first(channel), "detected", "rule", "first message", 3)
+    acks = np.flatnonzero(is_pd & (kind == "acknowledge").to_numpy(bool, na_value=False))
+    best.offer(best.first(acks), "acknowledged", "pagerduty", "first acknowledge", 2)
+    # labels: markers (priority 1) and rules (priority 3)
+    rows = found["row"].to_numpy(np.int64)
+    label, labels = pd.factorize(found["label"])
+    source, sources = pd.factorize(found["source"])
+    rule = found["rule"].to_numpy(object)
+    recovery = []
+    for name, milestone in LABEL_MILESTONE.items():
+        for kind_of, priority in (("marker", 1), ("rule", 3)):
+            at = np.flatnonzero((label == _code(labels, name)) & (source == _code(sources, kind_of)))
+            at = at[np.argsort(rows[at], kind="stable")]
+            if milestone in ("mitigated", "restored") and kind_of == "rule":
+                recovery.append((rows[at], rule[at], milestone))
+                continue
+            first = best.first_of(rows[at])
+            best.offer(rows[at][first], milestone, kind_of, rule[at][first], priority)
+    # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
+    best.offer(best.first(triggers), "declared", "pagerduty", "incident created", 4)
+    # text-rule recovery from before the first remediation is dropped: "db looks healthy"
+    # while investigating is not a recovery (without any remediation it stands on its own)
+    since = best.stamp("mitigation_started", np.iinfo(np.int64).min)
+    for part, names, milestone in recovery:
+        keep = best.stamps[part] >= since[codes[part]]
+        part, names = part[keep], names[keep]
+        first = best.earliest(part)
+        best.offer(part[first], milestone, "rule", names[first], 3)
+    # resolved: the last PagerDuty resolve outranks a message
+    resolves = np.flatnonzero(is_pd & (kind == "resolve").to_numpy(bool, na_value=False))
+    best.offer(best.last(resolves), "resolved", "pagerduty", "last resolve", 2, ties=True)
+    _engaged(events, best)
+    return best.frame(events, incidents, manual)
 
-    def add(rows: np.ndarray | pd.Index, milestone: str, source: str, rule: str | np.ndarray, priority: int) -> None:
-        rows = np.asarray(rows)
+
+def _code(uniques: pd.Index, value: str) -> int:
+    where = uniques.get_indexer([value])[0]
+    return int(where) if where >= 0 else -2
+
+
+class _Best:
+    """The best evidence so far of each (incident, milestone): the highest priority (lowest
+    number), then the earliest, then the first in the timeline. Kept in flat arrays indexed
+    by incident code and milestone, so no candidate frame is ever sorted on strings."""
+
+    def __init__(self, codes: np.ndarray, stamps: np.ndarray, incidents: int) -> None:
+        self.codes, self.stamps = codes, stamps
+        size = incidents * len(MILESTONES)
+        self.row = np.full(size, -1, dtype=np.int64)
+        self.priority = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+        self.source = np.full(size, None, dtype=object)
+        self.rule = np.full(size, None, dtype=object)
+
+    def first_of(self, rows: np.ndarray) -> np.ndarray:
+        """Positions in ``rows`` (ascending) of each incident's first."""
+        return np.unique(self.codes[rows], return_index=True)[1]
+
+    def first(self, rows: np.ndarray) -> np.ndarray:
+        """Each incident's first of ``rows`` (ascending): events are in time order, so only
+        that one can win."""
+        return rows[self.first_of(rows)]
+
+    def last(self, rows: np.ndarray) -> np.ndarray:
+        """Each incident's last of ``rows`` (ascending)."""
+        return rows[::-1][self.first_of(rows[::-1])]
+
+    def earliest(self, rows: np.ndarray) -> np.ndarray:
+        """Positions in ``rows`` of each incident's earliest (then first) row."""
+        order = np.lexsort((rows, self.stamps[rows]))
+        return order[self.first_of(rows[order])]
+
+    def offer(
+        self, rows: np.ndarray, milestone: str, source: str, rule: Any, priority: int, *, ties: bool = False
+    ) -> None:
+        """Take ``rows`` (at most one per incident) where they beat what is held; with
+        ``ties``, wherever their priority is at least as high."""
         if not len(rows):
             return
-        if not (milestone in ("mitigated", "restored") and source == "rule"):
-            # events are in time order, so an incident's first row is its earliest: only that
-            # one can win (text-rule recovery waits for the remedy check, which may drop rows)
-            order = np.argsort(rows, kind="stable")
-            rows = rows[order]
-            rule = rule if isinstance(rule, str) else np.asarray(rule)[order]
-            first = np.unique(codes[rows], return_index=True)[1]
-            rows = rows[first]
-            rule = rule if isinstance(rule, str) else rule[first]
-        candidates.append(pd.DataFrame({"row": rows, "milestone": milestone, "source": source, "rule": rule, "priority": priority}))
+        at = self.codes[rows] * len(MILESTONES) + _ORDER[milestone]
+        held, rank = self.row[at], self.priority[at]
+        if ties:
+            better = priority <= rank
+        else:
+            new, old = self.stamps[rows], self.stamps[held]
+            better = (priority < rank) | ((priority == rank) & ((new < old) | ((new == old) & (rows < held))))
+        at = at[better]
+        self.row[at], self.priority[at], self.source[at] = rows[better], priority, source
+        self.rule[at] = rule if isinstance(rule, str) else np.asarray(rule, dtype=object)[better]
 
-    # detected: first PagerDuty trigger, else the first message in the channel
-    add(pos[(pd_source & (kind == "trigger")).to_numpy()], "detected", "pagerduty", "first trigger", 2)
-    add(pos[(slack & kind.isin(CHANNEL_KINDS)).to_numpy()], "detected", "rule", "first message", 3)
-    add(pos[(pd_source & (kind == "acknowledge")).to_numpy()], "acknowledged", "pagerduty", "first acknowledge", 2)
-    # labels: markers (priority 1) and rules (priority 3)
-    for label, milestone in LABEL_MILESTONE.items():
-        rows = found[found["label"] == label]
-        for source, priority in (("marker", 1), ("rule", 3)):
-            part = rows[rows["source"] == source]
-            add(part["row"].to_numpy(), milestone, source, part["rule"].to_numpy(dtype=object), priority)
-    # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
-    add(pos[(pd_source & (kind == "trigger")).to_numpy()], "declared", "pagerduty", "incident created", 4)
-    frame = _first(events, _after_remedy(events, candidates, codes, incidents), codes)
-    # resolved: the last PagerDuty resolve outranks a message
-    resolves = pos[(pd_source & (kind == "resolve")).to_numpy()]
-    if len(resolves):
-        last = _rows_frame(events, pd.DataFrame({"row": resolves, "milestone": "resolved", "source": "pagerduty", "rule": "last resolve", "priority": 2}))
-        last = last.groupby("incident", sort=False).tail(1)
-        frame = _prefer(frame, last)
-    frame = _engaged(events, frame, codes, incidents)
-    if manual is not None and len(manual):
-        frame = _prefer(frame, manual.assign(priority=0))
-    frame = _restored_fallback(frame)
-    order = {m: i for i, m in enumerate(MILESTONES)}
-    frame = frame.assign(order=frame["milestone"].map(order)).sort_values(["incident", "order"], kind="stable")
-    return frame[MILESTONE_COLUMNS].reset_index(drop=True).astype(
-        {"incident": "string", "milestone": "string", "source": "string", "rule": "string", "ref": "string", "text": "string"}
-    )
+    def stamp(self, milestone: str, missing: int) -> np.ndarray:
+        """The time (ns) of ``milestone`` per incident code, ``missing`` where there is none."""
+        row = self.row[_ORDER[milestone] :: len(MILESTONES)]
+        return np.where(row >= 0, self.stamps[row], missing)
 
+    def frame(self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None) -> pd.DataFrame:
+        """The held evidence as milestone rows, with ``manual`` winning over all of it and the
+        incident's resolve standing in for ``restored`` where nothing shows the service back."""
+        steps = len(MILESTONES)
+        at = np.flatnonzero(self.row >= 0)
+        rows, code, step = self.row[at], at // steps, at % steps
+        source, rule = self.source[at], self.rule[at]
+        manual = manual if manual is not None and len(manual) else None
+        if manual is not None:
+            # manual rows come last and win: one row per (incident, milestone)
+            known, theirs = np.asarray(incidents, dtype=object), manual["incident"].to_numpy(object)
+            names = pd.Index(np.r_[known, pd.unique(theirs[pd.Index(known).get_indexer(theirs) < 0])], dtype=object)
+            code = np.r_[code, names.get_indexer(theirs)]
+            step = np.r_[step, manual["milestone"].map(_ORDER).to_numpy(np.int64)]
+            source = np.r_[source, manual["source"].to_numpy(object)]
+            rule = np.r_[rule, manual["rule"].to_numpy(object)]
+            incidents = names
+        rank = np.empty(len(incidents), dtype=np.int64)
+        rank[np.argsort(np.asarray(incidents, dtype=object), kind="stable")] = np.arange(len(incidents))
+        pick = np.lexsort((-np.arange(len(code)), step, rank[code]))
+        key = rank[code[pick]] * steps + step[pick]
+        pick = pick[np.r_[True, np.diff(key) != 0]] if len(pick) else pick
+        # restored: where nothing shows the service back, the incident's resolve stands in
+        restored, resolved = _ORDER["restored"], _ORDER["resolved"]
+        stand_in = pick[(step[pick] == resolved) & ~np.isin(code[pick], code[pick][step[pick] == restored])]
+        pick = np.r_[pick, stand_in]
+        final_step = np.r_[step[pick[: len(pick) - len(stand_in)]], np.full(len(stand_in), restored)]
+        order = np.lexsort((final_step, rank[code[pick]]))
+        pick, final_step = pick[order], final_step[order]
+        rule = rule[pick]
+        rule[order >= len(order) - len(stand_in)] = "resolved (no restore evidence)"
 
-def _rows_frame(events: pd.DataFrame, cands: pd.DataFrame) -> pd.DataFrame:
-    picked = events.iloc[cands["row"].to_numpy()]
-    # .array keeps the time zone without boxing every value (to_numpy would)
-    return cands.assign(
-        incident=picked["incident"].array,
-        ts=picked["ts"].array,
-        ref=picked["ref"].array,
-        text=picked["text"].array,
-    )
+        def column(name: str) -> Any:
+            if manual is None:
+                return events[name].array.take(rows[pick])
+            both = pd.concat([pd.Series(events[name].array.take(rows)), manual[name]], ignore_index=True)
+            return both.array.take(pick)
 
-
-def _first(events: pd.DataFrame, candidates: list[pd.DataFrame], codes: np.ndarray | None = None) -> pd.DataFrame:
-    """The best candidate per (incident, milestone): highest priority, then earliest, then
-    first in the timeline. Sorted on integer codes, not strings."""
-    if not candidates:
-        return pd.DataFrame(columns=[*MILESTONE_COLUMNS, "priority"]).astype({"ts": "datetime64[ns, UTC]"})
-    codes = pd.factorize(events["incident"])[0] if codes is None else codes
-    cands = pd.concat(candidates, ignore_index=True)
-    rows = cands["row"].to_numpy()
-    step = cands["milestone"].map(_ORDER).to_numpy()
-    stamps = events["ts"].array.asi8[rows]
-    order = np.lexsort((rows, stamps, cands["priority"].to_numpy(), step, codes[rows]))
-    key = codes[rows][order] * len(MILESTONES) + step[order]
-    best = order[np.unique(key, return_index=True)[1]]
-    return _rows_frame(events, cands.iloc[best]).drop(columns="row")
-
-
-def _after_remedy(
-    events: pd.DataFrame, candidates: list[pd.DataFrame], codes: np.ndarray, incidents: pd.Index
-) -> list[pd.DataFrame]:
-    """Text-rule evidence of ``mitigated`` or ``restored`` from before the first remediation
-    is dropped: "db looks healthy" while investigating is not a recovery. (Without any
-    remediation, recovery on its own is kept.)"""
-    if not candidates:
-        return candidates
-    firsts = _first(events, candidates, codes)
-    started = firsts[firsts["milestone"] == "mitigation_started"]
-    if started.empty:
-        return candidates
-    # no remedy in an incident: its recovery stands on its own (kept whatever its time)
-    since = np.full(len(incidents), np.iinfo(np.int64).min, dtype=np.int64)
-    since[incidents.get_indexer(started["incident"])] = started["ts"].array.asi8
-    stamps = events["ts"].array.asi8
-    out = []
-    for part in candidates:
-        if part["milestone"].iloc[0] in ("mitigated", "restored") and part["source"].iloc[0] == "rule":
-            rows = part["row"].to_numpy()
-            part = part[stamps[rows] >= since[codes[rows]]]
-        out.append(part)
-    return out
+        return pd.DataFrame(
+            {
+                "incident": pd.array(column("incident"), dtype="string"),
+                "milestone": pd.array(np.asarray(MILESTONES, dtype=object)[final_step], dtype="string"),
+                "ts": column("ts"),
+                "source": pd.array(source[pick], dtype="string"),
+                "rule": pd.array(rule, dtype="string"),
+                "ref": pd.array(column("ref"), dtype="string"),
+                "text": pd.array(column("text"), dtype="string"),
+            }
+        )
 
 
-def _prefer(frame: pd.DataFrame, better: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``better`` replace rows of ``frame`` of the same (incident, milestone) when their
-    priority is at least as high."""
-    both = pd.concat([better.drop(columns="row", errors="ignore"), frame], ignore_index=True)
-    both = both.sort_values(["incident", "milestone", "priority"], kind="stable")
-    return both.drop_duplicates(["incident", "milestone"])
-
-
-def _engaged(events: pd.DataFrame, frame: pd.DataFrame, codes: np.ndarray, incidents: pd.Index) -> pd.DataFrame:
+def _engaged(events: pd.DataFrame, best: _Best) -> None:
     """engaged: the first human act after ``detected`` (an acknowledge counts at any time
     after the trigger); bots and integrations never engage."""
-    detected = frame[frame["milestone"] == "detected"]
-    if detected.empty:
-        return frame
     never = np.iinfo(np.int64).max
-    since = np.full(len(incidents), never, dtype=np.int64)
-    since[incidents.get_indexer(detected["incident"])] = detected["ts"].array.asi8
+    start = best.stamp("detected", never)
+    if (start == never).all():
+        return
     kind = events["kind"]
     rows = np.flatnonzero(events["is_human"].to_numpy(bool) & kind.isin(ACT_KINDS).to_numpy())
-    stamps, start = events["ts"].array.asi8[rows], since[codes[rows]]
-    ack = (kind == "acknowledge").to_numpy()[rows]
-    rows = rows[(stamps > start) | (ack & (stamps >= start) & (start != never))]
-    if not len(rows):
-        return frame
-    first = events.iloc[rows[np.unique(codes[rows], return_index=True)[1]]]  # rows are in time order
-    is_ack = (first["kind"] == "acknowledge").to_numpy()
-    engaged = pd.DataFrame(
-        {
-            "incident": first["incident"].array,
-            "milestone": "engaged",
-            "ts": first["ts"].array,
-            "source": np.where(is_ack, "pagerduty", "rule"),
-            "rule": np.where(is_ack, "first acknowledge", "first human " + first["kind"].astype(str).to_numpy(object)),
-            "ref": first["ref"].array,
-            "text": first["text"].array,
-            "priority": np.where(is_ack, 2, 3),
-        }
-    )
-    return pd.concat([frame, engaged], ignore_index=True)
-
-
-def _restored_fallback(frame: pd.DataFrame) -> pd.DataFrame:
-    """restored: where nothing shows the service back, the incident's resolve stands in."""
-    have = set(frame.loc[frame["milestone"] == "restored", "incident"])
-    resolved = frame[(frame["milestone"] == "resolved") & ~frame["incident"].isin(have)]
-    if resolved.empty:
-        return frame
-    stand_in = resolved.assign(milestone="restored", rule="resolved (no restore evidence)")
-    return pd.concat([frame, stand_in], ignore_index=True)
+    stamps, since = best.stamps[rows], start[best.codes[rows]]
+    ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
+    rows = rows[(stamps > since) | (ack & (stamps >= since) & (since != never))]
+    first = best.first(rows)  # rows are in time order
+    is_ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[first]
+    for where, source, priority in ((is_ack, "pagerduty", 2), (~is_ack, "rule", 3)):
+        rows = first[where]
+        rule = "first acknowledge" if priority == 2 else "first human " + kind.iloc[rows].astype(str).to_numpy(object)
+        best.offer(rows, "engaged", source, rule, priority)
