@@ -9,6 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -149,12 +150,22 @@ def parses_or_says_why(call, *args, **kwargs) -> None:
     """The one property: ``call`` returns, or raises pia's own error with a one-line message.
     (``--hypothesis-show-statistics`` shows how often each happened.)"""
     try:
-        call(*args, **kwargs)
+        result = call(*args, **kwargs)
     except PiaError as error:
         assert "\n" not in str(error)
         event(f"{call.__name__}: {type(error).__name__}")
     else:
         event(f"{call.__name__}: parsed")
+        assert_writable(result)
+
+
+def assert_writable(result) -> None:
+    """What a reader returns can be written out as UTF-8 (a lone surrogate cannot)."""
+    if isinstance(result, pd.DataFrame):
+        for name in result.select_dtypes(include=["object", "string"]):
+            "".join(result[name].fillna("").astype(str)).encode("utf-8")
+    elif isinstance(result, dict):
+        "".join(v for v in result.values() if isinstance(v, str)).encode("utf-8")
 
 
 @FUZZ
@@ -243,5 +254,7 @@ def test_a_whole_snapshot(files):
 
 @pytest.mark.parametrize("bad", ["\ud800", "\udfff", "a\x00b"])
 def test_lone_surrogates_and_nul_in_text(bad):
-    events = messages_to_events([("d.json", [{"type": "message", "user": "U1", "ts": "1700000000.000100", "text": bad}])], incident="f", channel="c")
+    events = messages_to_events([("d.json", [{"type": "message", "user": bad, "ts": "1700000000.000100", "text": bad}])], incident="f", channel="c")
     assert len(events) == 1
+    assert events.loc[0, "text"] == bad.replace("\ud800", "\ufffd").replace("\udfff", "\ufffd")  # writable, and said so
+    assert events.loc[0, "actor_id"] == events.loc[0, "text"]

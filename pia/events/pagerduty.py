@@ -12,7 +12,7 @@ import pandas as pd
 
 from pia.errors import InputError
 from pia.events.schema import conform, empty_events
-from pia.events.slack import listed
+from pia.events.slack import listed, valid_str, valid_text
 
 _HUMAN_AGENTS = {"user_reference", "user"}
 # PagerDuty spells the same entry two ways across API versions and docs.
@@ -187,7 +187,7 @@ def _finish(rows: list[dict[str, Any]], incident: str, origin: str) -> pd.DataFr
     frame = raw.drop(columns=["place", "created_at"]).assign(
         incident=incident, ts=ts, source="pagerduty", channel=incident, thread="", edited=False, reactions=""
     )
-    return conform(frame.sort_values("ts", kind="stable"))
+    return conform(valid_text(frame.sort_values("ts", kind="stable")))
 
 
 def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, Any]:
@@ -207,12 +207,12 @@ def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, A
             times[key] = None
     service = body.get("service") if isinstance(body.get("service"), Mapping) else {}
     return {
-        "id": body["id"],
+        "id": valid_str(body["id"]),
         "number": body.get("incident_number"),
-        "title": str(body.get("title") or body.get("summary") or ""),
-        "status": str(body.get("status") or ""),
-        "urgency": str(body.get("urgency") or ""),
-        "service": str(service.get("summary") or ""),
-        "html_url": _ref(body),
+        "title": valid_str(str(body.get("title") or body.get("summary") or "")),
+        "status": valid_str(str(body.get("status") or "")),
+        "urgency": valid_str(str(body.get("urgency") or "")),
+        "service": valid_str(str(service.get("summary") or "")),
+        "html_url": valid_str(_ref(body)),
         **times,
     }

@@ -114,6 +114,37 @@ def parse_ts(values: pd.Series) -> pd.Series:
     return pd.Series(pd.to_datetime(nanos, unit="ns", utc=True), index=values.index)
 
 
+# JSON lets a lone surrogate through as an escape ("\ud800"); no encoding can write one, so
+# the readers put U+FFFD in its place and every later stage gets text it can write out.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_str(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def valid_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every lone surrogate in its text columns replaced by U+FFFD (each column's
+    joined text is encoded once first, so clean input costs no per-row work)."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object and not isinstance(column.dtype, pd.StringDtype):
+            continue
+        values = column.to_numpy(dtype=object)
+        try:
+            "".join(values).encode("utf-8")
+        except TypeError:  # a missing value among the strings: check them one by one
+            if all(not isinstance(v, str) or _LONE_SURROGATE.search(v) is None for v in values):
+                continue
+        except UnicodeEncodeError:
+            pass
+        else:
+            continue
+        frame[name] = column.str.replace(_LONE_SURROGATE, "\ufffd", regex=True)
+    return frame
+
+
 _MARKUP = re.compile(r"<([^<>]*)>")
 _MENTION = r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>"
 
@@ -329,7 +360,7 @@ def _frame(
     # The same ts in two day files is one message; a deletion supersedes the message itself.
     frame = frame.drop_duplicates(subset=["ts", "kind"], keep="last")
     frame = frame[~(frame["ts"].isin(frame.loc[frame["kind"] == "deleted", "ts"]) & (frame["kind"] != "deleted"))]
-    return conform(frame.sort_values("ts", kind="stable"))
+    return conform(valid_text(frame.sort_values("ts", kind="stable")))
 
 
 def _json_type(value: Any) -> str:
