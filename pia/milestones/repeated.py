@@ -131,25 +131,98 @@ def responders(events: pd.DataFrame, people: Mapping[str, str] | None = None) ->
     begin the PagerDuty name's words ("Sofia L" and "Sofia Lindqvist") and only one Slack
     user in the incident fits.
     """
-    acts = events[events["is_human"] & events["kind"].astype(str).isin(ACT_KINDS)]
-    acts = acts[["incident", "ts", "source", "actor", "actor_id"]].astype({"source": "string"})
-    slack = acts[acts["source"] == "slack"].drop_duplicates(["incident", "actor_id"])
-    paged = acts[acts["source"] != "slack"].drop_duplicates(["incident", "actor_id"])
-    same: dict[tuple[str, str], str] = {}
-    for person in paged.itertuples():  # people, not events: a handful per incident
-        if people and person.actor_id in people:
-            same[(person.incident, person.actor_id)] = people[person.actor_id]
-            continue
-        here = slack[slack["incident"] == person.incident]
-        fits = here[[_name_fits(name, person.actor) for name in here["actor"]]]
-        if len(fits) == 1:
-            same[(person.incident, person.actor_id)] = fits["actor_id"].iloc[0]
-    key = [same.get((i, a), a) for i, a in zip(acts["incident"], acts["actor_id"])]
-    grouped = acts.assign(id=key).groupby(["incident", "id"], sort=False)
-    out = grouped.agg(first=("ts", "min"), acts=("ts", "size")).reset_index()
-    names = acts.drop_duplicates("actor_id").set_index("actor_id")["actor"]
+    rows = np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(ACT_KINDS).to_numpy())
+    acts = pd.DataFrame({c: events[c].array.take(rows) for c in ("incident", "ts", "source", "actor", "actor_id")})
+    acts = acts.astype({"source": "string"})
+    incident, incidents = pd.factorize(acts["incident"])
+    person, found = pd.factorize(acts["actor_id"], use_na_sentinel=False)
+    ids = list(found)
+    # each (incident, person) once, Slack and PagerDuty apart, at their first act
+    pair = incident.astype(np.int64) * (len(ids) + 1) + person
+    slack = _firsts(pair, (acts["source"] == "slack").to_numpy(bool, na_value=False))
+    paged = _firsts(pair, (acts["source"] != "slack").to_numpy(bool, na_value=False))
+    target = _same_as(acts["actor"].to_numpy(object), incident, person, ids, slack, paged, people or {})
+    key = person
+    if (target >= 0).any():
+        at = pd.Index(pair[paged[target >= 0]]).get_indexer(pair)
+        key = np.where(at >= 0, target[target >= 0][at], person)
+    # one row per (incident, id), in order of first appearance (ids that are NA drop out)
+    ids = np.asarray(ids, dtype=object)
+    valid = np.flatnonzero((incident >= 0) & ~pd.isna(ids)[key]) if len(ids) else np.flatnonzero(incident >= 0)
+    group = incident[valid].astype(np.int64) * (len(ids) + 1) + key[valid]
+    _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+    order = np.lexsort((_nat_last(acts["ts"])[valid], inverse))
+    earliest = order[np.r_[0, np.flatnonzero(np.diff(inverse[order])) + 1].astype(np.int64)] if len(order) else order
+    seen = np.argsort(first, kind="stable")
+    out = pd.DataFrame(
+        {
+            "incident": acts["incident"].array.take(valid[first[seen]]),
+            # no acts at all: an empty float column, as pandas gives an empty list
+            "id": ids[key[valid[first[seen]]]] if len(acts) else np.array([], dtype=float),
+            "first": acts["ts"].array.take(valid[earliest[seen]]),
+            "acts": np.bincount(inverse, minlength=len(seen))[seen].astype(np.int64),
+        }
+    )
+    names = acts.iloc[np.unique(person, return_index=True)[1]].set_index("actor_id")["actor"]
     out["actor"] = out["id"].map(names)
-    return out[["incident", "id", "actor", "first", "acts"]].sort_values(["incident", "first"], kind="stable").reset_index(drop=True)
+    rank = np.empty(len(incidents), dtype=np.int64)
+    rank[np.argsort(np.asarray(incidents, dtype=object), kind="stable")] = np.arange(len(incidents))
+    at = np.lexsort((_nat_last(out["first"]), rank[incident[valid[first[seen]]]]))
+    return out[["incident", "id", "actor", "first", "acts"]].take(at).reset_index(drop=True)
+
+
+def _nat_last(stamps: pd.Series) -> np.ndarray:
+    """Times as int64 nanoseconds, NaT after every time (as sorting puts it)."""
+    return np.where(stamps.isna().to_numpy(), np.iinfo(np.int64).max, stamps.array.asi8)
+
+
+def _firsts(pair: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The first row of each ``pair`` among the rows where ``mask`` holds, in row order."""
+    rows = np.flatnonzero(mask)
+    return np.sort(rows[np.unique(pair[rows], return_index=True)[1]])
+
+
+def _same_as(
+    actor: np.ndarray,
+    incident: np.ndarray,
+    person: np.ndarray,
+    ids: list,
+    slack: np.ndarray,
+    paged: np.ndarray,
+    people: Mapping[str, str],
+) -> np.ndarray:
+    """For each PagerDuty person (at their first act, ``paged``), the index in ``ids`` of the
+    Slack user they are, or -1: the ``people`` entry, else the one Slack user of the same
+    incident whose name fits. Ids that ``people`` names and ``ids`` lacks are appended."""
+    target = np.full(len(paged), -1, dtype=np.int64)
+    code = {value: i for i, value in enumerate(ids)}
+    guess = []
+    for j, p in enumerate(person[paged]):  # people, not events: a handful per incident
+        if people and ids[p] in people:
+            slack_id = people[ids[p]]
+            if slack_id not in code:
+                code[slack_id] = len(ids)
+                ids.append(slack_id)
+            target[j] = code[slack_id]
+        else:
+            guess.append(j)
+    guess = np.asarray(guess, dtype=np.int64)
+    if not len(guess) or not len(slack):
+        return target
+    # every (PagerDuty person, Slack user of the same incident) pair
+    slack = slack[np.argsort(incident[slack], kind="stable")]
+    lo = np.searchsorted(incident[slack], incident[paged[guess]], "left")
+    count = np.searchsorted(incident[slack], incident[paged[guess]], "right") - lo
+    owner = np.repeat(np.arange(len(guess)), count)
+    other = slack[np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)]
+    names = list(zip(actor[other], actor[paged[guess][owner]]))
+    fits = {pair: _name_fits(*pair) for pair in set(names)}
+    fit = np.fromiter((fits[pair] for pair in names), bool, len(names))
+    alone = np.bincount(owner[fit], minlength=len(guess)) == 1
+    match = np.full(len(guess), -1, dtype=np.int64)
+    match[owner[fit]] = person[other[fit]]
+    target[guess[alone]] = match[alone]
+    return target
 
 
 def _name_fits(short: str, full: str) -> bool:
