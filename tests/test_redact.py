@@ -147,6 +147,12 @@ def test_missing_text_stays_missing():
     assert masked.tolist()[0] == "token=[redacted: secret]" and masked.isna().tolist() == [False, True, False]
 
 
+def test_a_lone_surrogate_does_not_stop_the_masks():
+    """JSON can carry a lone surrogate ("\\ud800"); Arrow refuses it, the masks still run."""
+    column = pd.Series(["\ud800 token=abcd1234efgh", "ok", None], dtype="string")
+    assert load_redactor().text(column).tolist()[:2] == ["\ud800 token=[redacted: secret]", "ok"]
+
+
 def test_status_page_texts_are_not_masked(external):
     """About 15,000 real incident updates of public status pages: none holds a secret, so
     none may change."""

@@ -19,12 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from pia.errors import ConfigError
 from pia.events.slack import Directory
-from pia.privacy.redact import map_strings
+from pia.privacy.redact import arrow_text, map_strings
 
 #: a first or last name shorter than this is left alone on its own (too likely a common word)
 MIN_NAME_PART = 4
@@ -103,7 +102,7 @@ class Pseudonyms:
         literal search per name, case-insensitive); only those go through the pattern."""
         if not self.aliases or column.empty:
             return column
-        arrow = pa.array(column.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
+        arrow = arrow_text(column)
         hit = np.zeros(len(column), dtype=bool)
         for name in self.aliases:
             hit |= pc.fill_null(pc.match_substring(arrow, name, ignore_case=True), False).to_numpy(zero_copy_only=False)

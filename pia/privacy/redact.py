@@ -49,7 +49,7 @@ class Redactor:
     def text(self, column: pd.Series) -> pd.Series:
         """``column`` with every secret masked; missing values stay missing, the dtype stays."""
         out = column.astype("string")
-        arrow = pa.array(out.to_numpy(dtype=object, na_value=None), type=pa.string())
+        arrow = arrow_text(out)
         for secret in self.secrets:
             if secret.cue is None:
                 out = out.str.replace(secret.pattern, secret.mask, regex=True)
@@ -75,6 +75,17 @@ class Redactor:
     def events(self, events: pd.DataFrame) -> pd.DataFrame:
         """``events`` with secrets masked in ``text`` (and ``ref``, where a URL carries one)."""
         return events.assign(text=self.text(events["text"]), ref=self.text(events["ref"]))
+
+
+def arrow_text(column: pd.Series) -> pa.Array:
+    """A text column as an Arrow string array, to look for cues in. Arrow takes UTF-8 only:
+    where a lone surrogate (from a JSON escape) is in the way, it is looked at as ``?``."""
+    values = column.astype("string").to_numpy(dtype=object, na_value=None)
+    try:
+        return pa.array(values, type=pa.string())
+    except UnicodeEncodeError:
+        fixed = [v if v is None else v.encode("utf-8", "replace").decode("utf-8") for v in values]
+        return pa.array(fixed, type=pa.string())
 
 
 def map_strings(value: Any, change: Callable[[str], str]) -> Any:
