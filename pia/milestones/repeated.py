@@ -20,9 +20,19 @@ _EVENT_COLUMNS = ["incident", "ts", "actor", "actor_id", "text", "ref"]
 
 
 def _labelled(events: pd.DataFrame, found: pd.DataFrame, label: str) -> pd.DataFrame:
-    rows = found.loc[found["label"] == label, ["row", "source", "rule"]].sort_values("row")
-    picked = events.iloc[rows["row"].to_numpy()][_EVENT_COLUMNS].reset_index(drop=True)
+    rows = found.loc[(found["label"] == label).to_numpy(bool, na_value=False), ["row", "source", "rule"]].sort_values("row")
+    picked = _take(events, rows["row"].to_numpy(), _EVENT_COLUMNS)
     return picked.assign(row=rows["row"].to_numpy(), source=rows["source"].to_numpy(), rule=rows["rule"].to_numpy())
+
+
+def _take(events: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of ``events`` at positions ``rows``, without copying the other columns."""
+    return pd.DataFrame({c: events[c].array.take(rows) for c in columns})
+
+
+def _speech(events: pd.DataFrame) -> np.ndarray:
+    """Positions of what humans said in Slack."""
+    return np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(REPLY_KINDS).to_numpy())
 
 
 def hypotheses(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
@@ -52,11 +62,14 @@ def hypotheses(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
 def escalations(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     """Every escalation and responder pulled in: PagerDuty ``escalate`` and ``assign`` entries
     (except the assignment made when the incident was triggered) and Slack asks to join."""
-    kind = events["kind"].astype(str)
-    pd_rows = (events["source"].astype(str) == "pagerduty") & kind.isin(["escalate", "assign", "reassign"])
-    first_trigger = events["ts"].where(kind == "trigger").groupby(events["incident"], sort=False).transform("min")
-    pd_rows &= ~(events["ts"] == first_trigger).fillna(False)
-    paged = events.loc[pd_rows, [*_EVENT_COLUMNS, "kind", "mentions"]].assign(source="pagerduty", rule=lambda f: f["kind"].astype(str))
+    kind = events["kind"]
+    is_pd = (events["source"] == "pagerduty").to_numpy(bool, na_value=False)
+    rows = np.flatnonzero(is_pd & kind.isin(["escalate", "assign", "reassign"]).to_numpy())
+    triggers = np.flatnonzero((kind == "trigger").to_numpy(bool, na_value=False))
+    first_trigger = events["ts"].iloc[triggers].groupby(events["incident"].iloc[triggers], sort=False).min()
+    at_trigger = events["ts"].iloc[rows].reset_index(drop=True) == events["incident"].iloc[rows].map(first_trigger).reset_index(drop=True)
+    rows = rows[~at_trigger.fillna(False).to_numpy(bool)]
+    paged = _take(events, rows, [*_EVENT_COLUMNS, "kind", "mentions"]).assign(source="pagerduty", rule=lambda f: f["kind"].astype(str))
     asked = _labelled(events, found, "escalation")
     asked = asked.assign(kind="message", mentions=events["mentions"].iloc[asked["row"].to_numpy()].to_numpy()).drop(columns="row")
     parts = [p for p in (paged, asked) if len(p)] or [paged]  # an empty part would blur the dtypes
@@ -74,7 +87,7 @@ def status_updates(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
 def commanders(events: pd.DataFrame, named: Mapping[str, str] | None = None) -> pd.Series:
     """The IC of each incident: ``named[incident]`` (incident.toml's ``commander``, a Slack
     user id) where given, else the first human who posted in Slack."""
-    spoke = events[events["is_human"] & events["kind"].astype(str).isin(REPLY_KINDS)]
+    spoke = _take(events, _speech(events), ["incident", "actor_id"])
     first = spoke.groupby("incident", sort=False)["actor_id"].first()
     ids = pd.Series(events["incident"].unique(), dtype="string")
     out = pd.Series(ids.map(first).to_numpy(), index=ids.to_numpy(), dtype="string")
@@ -97,10 +110,13 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
     asks = asks[(asks["actor_id"] == asks["incident"].map(commander)) & (asks["mentions"].str.len() > 0)]
     one = asks.assign(to=asks["mentions"].str.split()).explode("to")
     one = one[one["to"] != one["actor_id"]].drop(columns=["mentions", "row"]).astype({"to": "string"})
-    names = events.drop_duplicates("actor_id").set_index("actor_id")["actor"]
+    first = np.flatnonzero(~events["actor_id"].duplicated().to_numpy())
+    names = pd.Series(events["actor"].array.take(first), index=events["actor_id"].array.take(first))
     one = one.assign(to_name=one["to"].map(names).fillna(one["to"]).astype("string"))
-    speech = events[events["is_human"] & events["kind"].astype(str).isin(REPLY_KINDS)]
-    replies = speech[["incident", "ts", "actor_id", "ref", "text"]].rename(
+    # only the speech of people some directive is addressed to can answer one
+    speech = _speech(events)
+    speech = speech[events["actor_id"].iloc[speech].isin(one["to"].unique()).to_numpy(bool)]
+    replies = _take(events, speech, ["incident", "ts", "actor_id", "ref", "text"]).rename(
         columns={"ts": "answer_ts", "actor_id": "to", "ref": "answer_ref", "text": "answer_text"}
     )
     one = one.sort_values("ts", kind="stable").reset_index(drop=True)
