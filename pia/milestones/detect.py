@@ -193,11 +193,10 @@ def _reactions(events: pd.DataFrame, eligible: np.ndarray, rules: RuleSet) -> li
         return []
     reacted = events["reactions"].reset_index(drop=True).iloc[eligible]
     reacted = reacted[(reacted.str.len() > 0).fillna(False).to_numpy(bool)]
-    names = _arrow(reacted.array)
     parts = []
     for name, pattern in rules.reactions.items():
         # the name is in every match: a plain substring search leaves the pattern a few rows
-        near = reacted.iloc[np.flatnonzero(_fill(pc.match_substring(names, name)))]
+        near = reacted[reacted.str.contains(name, regex=False).fillna(False).to_numpy(bool)]
         hit = near[_contains(near, pattern)]
         parts.append((hit.index.to_numpy(), rules.config.reactions[name], "marker", f":{name}:"))
     return parts
