@@ -349,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.data_dir = getattr(args, "data_dir", None)
     try:
+        parse_time(getattr(args, "as_of", None), "--as-of")  # checked here for every command
         return int(args.run(args))
     except PiaError as error:
         print(f"pia: error: {error}", file=sys.stderr)

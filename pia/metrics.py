@@ -34,12 +34,9 @@ _AFTER_DETECTED = [m for m in MILESTONES if m not in ("impact_start", "detected"
 
 
 def _as_utc(as_of: Any) -> pd.Timestamp | None:
-    if as_of is None:
-        return None
-    stamp = pd.Timestamp(as_of)
-    if stamp.tzinfo is None:
-        raise PiaError(f"as_of {as_of!r} has no UTC offset (add Z or +00:00)")
-    return stamp.tz_convert("UTC")
+    from pia.output import parse_time
+
+    return parse_time(None if as_of is None else str(as_of), "as_of")
 
 
 @dataclass
@@ -399,7 +396,8 @@ def metrics_table(
     frame = pd.DataFrame(rows)
     for name in frame:
         if name in {d.name for d in config.durations} or name in ("longest_update_gap", "median_answer_time"):
-            frame[name] = pd.to_timedelta(frame[name])
+            # a column of nothing but NaT comes out of the rows as datetimes
+            frame[name] = pd.to_timedelta(frame[name].astype(object))
         elif name in ("detected", "resolved"):
             frame[name] = pd.to_datetime(frame[name], utc=True)
     return MetricsTable(frame, failures, measured)

@@ -23,7 +23,10 @@ def parse_time(value: str | None, option: str) -> pd.Timestamp | None:
         raise PiaError(f"{option}: {value!r} is not an ISO 8601 time (e.g. 2026-03-14T14:00:00Z)") from None
     if stamp.tzinfo is None:
         raise PiaError(f"{option}: {value!r} has no UTC offset (add Z or +00:00)")
-    return stamp.tz_convert("UTC")
+    try:
+        return stamp.tz_convert("UTC").as_unit("ns")
+    except pd.errors.OutOfBoundsDatetime:
+        raise PiaError(f"{option}: {value!r} is outside the years 1678-2261 that timelines can hold") from None
 
 
 def _for_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -178,6 +178,19 @@ def test_table_format_marks_censored_values(capsys) -> None:
     assert "≥" in capsys.readouterr().out
 
 
-def test_bad_as_of_is_one_line(capsys) -> None:
-    assert main(["metrics", "--data-dir", str(DATA), "--as-of", "tomorrow"]) == 2
-    assert "--as-of" in capsys.readouterr().err
+@needs_samples
+def test_one_open_incident_leaves_whole_columns_missing(capsys) -> None:
+    # without --as-of every duration to an unreached milestone is missing: columns of only NaT
+    assert main(["metrics", "--data-dir", str(DATA), "2026-11-24-search-latency", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["time_to_resolve"] is None and row["time_to_engage"] == pytest.approx(163)
+    table = metrics_table(DATA, ["2026-11-24-search-latency"]).frame
+    assert pd.api.types.is_timedelta64_dtype(table["time_to_resolve"]) and table["time_to_resolve"].isna().all()
+
+
+@pytest.mark.parametrize(("as_of", "problem"), [("tomorrow", "not an ISO 8601 time"), ("9999-12-31T00:00:00Z", "outside the years")])
+@pytest.mark.parametrize("command", [["metrics"], ["report", "2026-11-20-login-outage"], ["batch"]])
+def test_bad_as_of_is_one_line(command, as_of, problem, capsys) -> None:
+    assert main([*command, "--data-dir", str(DATA), "--as-of", as_of]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pia: error: --as-of") and problem in err and err.count("\n") == 1

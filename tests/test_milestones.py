@@ -229,7 +229,13 @@ def test_manual_milestones_win_and_are_checked() -> None:
 
 @pytest.mark.parametrize(
     ("table", "problem"),
-    [({"restored": "2026-11-20 14:45"}, "offset"), ({"restored": "yesterday"}, "offset"), ({"fixed": "2026-11-20T14:45:00Z"}, "unknown milestone")],
+    [
+        ({"restored": "2026-11-20 14:45"}, "offset"),
+        ({"restored": "yesterday"}, "offset"),
+        ({"fixed": "2026-11-20T14:45:00Z"}, "unknown milestone"),
+        ({"impact_start": "9999-12-31T23:59:59Z"}, "outside the years"),
+        ({"restored": "2026-13-40T14:45:00Z"}, "not an ISO 8601 time"),
+    ],
 )
 def test_bad_manual_milestone_is_a_config_error(table, problem) -> None:
     with pytest.raises(ConfigError, match=problem) as error:

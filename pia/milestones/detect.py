@@ -293,13 +293,19 @@ def _manual_time(origin: str, key: str, value: Any) -> pd.Timestamp:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise ConfigError(origin, key, f"{value.isoformat()} has no UTC offset (add Z or +00:00)")
-        return pd.Timestamp(value).tz_convert("UTC")
-    if not isinstance(value, str) or not re.search(r"(?:Z|z|[+-]\d{2}:?\d{2})$", value.strip()):
+        text = value.isoformat()
+    elif isinstance(value, str) and re.search(r"(?:Z|z|[+-]\d{2}:?\d{2})$", value.strip()):
+        text = value.strip()
+    else:
         raise ConfigError(origin, key, f"{value!r} is not an ISO 8601 time with an offset (e.g. 2026-11-20T14:02:00Z)")
     try:
-        return pd.Timestamp(value.strip()).tz_convert("UTC")
+        stamp = pd.Timestamp(text)
     except ValueError:
         raise ConfigError(origin, key, f"{value!r} is not an ISO 8601 time") from None
+    try:
+        return stamp.tz_convert("UTC").as_unit("ns")
+    except pd.errors.OutOfBoundsDatetime:
+        raise ConfigError(origin, key, f"{text} is outside the years 1678-2261 that timelines can hold") from None
 
 
 # --- milestones -----------------------------------------------------------------------------
