@@ -1,8 +1,8 @@
 """Run a report notebook with papermill and render it with nbconvert, in-process.
 
-``render_report`` is what ``pia report`` calls: execute ``notebooks/incident_review.ipynb`` with
+``render_report`` is what ``pia report`` calls: execute ``pia/notebooks/incident_review.ipynb`` with
 the incident's parameters, keep the executed ``.ipynb``, and write the formats asked for:
-HTML through our own template (``templates/pia``), Markdown from the Jinja postmortem draft,
+HTML through our own template (``pia/templates/pia``), Markdown from the Jinja postmortem draft,
 PDF by printing the HTML in headless Chromium where it is installed.
 """
 
@@ -27,9 +27,10 @@ from pia.snapshot import atomic_write
 # that no notebook schema uses. Marking it absent makes jsonschema skip that one checker.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
-PROJECT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = PROJECT / "notebooks"
-TEMPLATES = PROJECT / "templates"
+# Shipped inside the package, so an installed copy finds them as an editable one does.
+PACKAGE = Path(__file__).resolve().parents[1]
+NOTEBOOKS = PACKAGE / "notebooks"
+TEMPLATES = PACKAGE / "templates"
 FORMATS = ("html", "pdf", "md", "ipynb")
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_TIMEOUT = 60
@@ -48,6 +49,8 @@ class Rendered:
     incident: str
     files: dict[str, Path] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: the title the report shows (masked and pseudonymised as the report is)
+    title: str = ""
 
 
 def parse_formats(text: str | Iterable[str]) -> list[str]:
@@ -78,7 +81,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd:
                 parameters=dict(parameters),
                 kernel_name="python3",
                 progress_bar=False,
-                cwd=str(cwd or PROJECT),
+                cwd=str(cwd or Path.cwd()),
                 config=settings,
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # it keeps its logs to itself
                 start_timeout=120,
@@ -232,14 +235,22 @@ def render_report(
     open_incident(incident_id, root)  # an unknown id fails here, before a kernel starts
     parameters = {
         "incident_id": incident_id,
-        "data_dir": str(root),
+        "data_dir": _from(out, root),
         "as_of": as_of,
         "tz": tz,
         "redact": redact,
         "pseudonymise": pseudonymise,
-        "pseudonyms": None if pseudonyms is None else str(pseudonyms),
+        "pseudonyms": _from(out, pseudonyms),
     }
     return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats)
+
+def _from(out: str | os.PathLike[str], path: str | os.PathLike[str] | None) -> str | None:
+    """``path`` relative to the output folder, where the kernel runs: the executed notebook
+    opens and re-runs in JupyterLab from there, and names no folder of this machine."""
+    if path is None:
+        return None
+    return Path(os.path.relpath(Path(path).resolve(), Path(out).resolve())).as_posix()
+
 
 def render_notebook(
     notebook: Path,
@@ -259,13 +270,14 @@ def render_notebook(
     executed_path = folder / f"{name}.ipynb"
     staging = folder / f".{name}.partial.ipynb"
     try:
-        executed = execute(notebook, staging, parameters, cwd=Path.cwd())
+        executed = execute(notebook, staging, parameters, cwd=folder)
         write_text(staging, _without_timings(executed))
         os.replace(staging, executed_path)
     finally:
         staging.unlink(missing_ok=True)
     result.files["ipynb"] = executed_path
-    page_title = f"{title or _shown(executed, 'pia-title') or name} ({name})"
+    result.title = title or _shown(executed, "pia-title") or name
+    page_title = f"{result.title} ({name})"
     if "html" in wanted or "pdf" in wanted:
         html = write_text(folder / f"{name}.html", to_html(executed, title=page_title, footer=f"pia: {name}"))
         if "html" in wanted:
@@ -309,12 +321,12 @@ def render_trends(
     # check the options in-process first: a bad one fails here with pia's one-line message
     TrendsReport.check(since=since, until=until, group_by=group_by, as_of=as_of, table=table)
     parameters = {
-        "data_dir": str(root),
+        "data_dir": _from(out, root),
         "since": since,
         "until": until,
         "group_by": group_by,
         "as_of": as_of,
-        "table": None if table is None else str(table),
+        "table": _from(out, table),
         "pseudonymise": pseudonymise,
     }
     return render_notebook(NOTEBOOKS / "trends.ipynb", "trends", parameters, out=out, formats=formats, title="Incident trends")
