@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +97,8 @@ def run_batch(
     salt = json.dumps([config_hash(base), _inputs_hash(), wanted, as_of, tz, redact, pseudonymise, mapping])
     keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt).encode()).hexdigest() for i in todo}
     state = folder / STATE
-    stale = [i for i in todo if force or not _fresh(state / i, keys[i], folder, i, wanted)]
+    titles = {i: _stored(state / i, keys[i]) for i in todo}
+    stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]
     result.unchanged = [i for i in todo if i not in stale]
     options = {
         "data_dir": base,
@@ -114,22 +115,23 @@ def run_batch(
             result.failed[incident] = error
         else:
             result.rendered.append(incident)
+            titles[incident] = rendered.title
             state.mkdir(parents=True, exist_ok=True)
-            write_text(state / incident, keys[incident])
+            write_text(state / incident, json.dumps({"key": keys[incident], "title": rendered.title}))
             for fmt, reason in (rendered.skipped if rendered else {}).items():
                 result.failed.setdefault(f"{incident} ({fmt})", reason)
     trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
-    if trends and (force or not _fresh(state / "trends", trends_key, folder, "trends", ["html"])):
+    if trends and (force or _stored(state / "trends", trends_key) is None or not _written(folder, "trends", ["html"])):
         try:
             hide = pseudonymise or pseudonyms is not None
             render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of, pseudonymise=hide)
             state.mkdir(parents=True, exist_ok=True)
-            write_text(state / "trends", trends_key)
+            write_text(state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"}))
         except PiaError as error:
             result.failed["trends"] = str(error)
     if trends and "trends" not in result.failed:
         result.trends = folder / "trends.html"
-    result.index = write_index(folder, table, result)
+    result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None))
     return result
 
 
@@ -144,9 +146,16 @@ def _incident_of(line: str, base: Path) -> str:
     return line.split(":", 1)[0]
 
 
-def _fresh(key_file: Path, key: str, folder: Path, incident: str, formats: list[str]) -> bool:
-    if not key_file.exists() or key_file.read_text() != key:
-        return False
+def _stored(key_file: Path, key: str) -> str | None:
+    """The title of the report made under ``key``, or None if it was made under another."""
+    try:
+        stored = json.loads(key_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return str(stored.get("title", "")) if isinstance(stored, dict) and stored.get("key") == key else None
+
+
+def _written(folder: Path, incident: str, formats: list[str]) -> bool:
     return all((folder / f"{incident}.{fmt}").exists() for fmt in formats if fmt != "pdf")
 
 
@@ -176,17 +185,37 @@ def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: b
             bar.close()
 
 
-def write_index(folder: Path, table: pd.DataFrame, result: BatchResult) -> Path:
+def _title_mask(base: Path, redact: bool, pseudonymise: bool) -> Callable[[str], str]:
+    """How the index shows the title of an incident without a report to take it from."""
+    if pseudonymise:
+        return lambda title: ""  # the aliases come from the report: without one, nothing is safe to show
+    if redact:
+        from pia.privacy.redact import load_redactor
+
+        return load_redactor(base).value
+    return str
+
+
+def write_index(
+    folder: Path,
+    table: pd.DataFrame,
+    result: BatchResult,
+    titles: Mapping[str, str | None] | None = None,
+    mask: Callable[[str], str] = str,
+) -> Path:
     """``<folder>/index.html``: every incident with its key durations, status and a link to
-    its report (or why it failed), and a link to the trends report."""
+    its report (or why it failed), and a link to the trends report. Titles are the ones the
+    reports show (``titles``, masked and pseudonymised as they are), else ``mask`` of
+    ``incident.toml``'s title."""
     import jinja2
 
     rows = []
     for record in table.to_dict("records") if len(table) else []:
         incident = record["incident"]
+        shown = (titles or {}).get(incident)
         row = {
             "incident": incident,
-            "title": record.get("title", ""),
+            "title": shown if shown is not None and incident not in result.failed else mask(str(record.get("title", ""))),
             "severity": record.get("severity", ""),
             "services": str(record.get("services", "")).replace(",", ", "),
             "start": f"{record['detected']:%Y-%m-%d %H:%M}" if pd.notna(record.get("detected")) else "",

@@ -33,7 +33,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     if not ids:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     table, failures = summary_table(args.data_dir, ids)
-    print_frame(table, args.format)
+    print_frame(_titles(table, args.data_dir, **privacy(args)), args.format)
     for line in failures:
         print(f"pia: error: {line}", file=sys.stderr)
     return 2 if failures else 0
@@ -43,7 +43,21 @@ def privacy(args: argparse.Namespace) -> dict[str, object]:
     """The privacy options of a command, warning on stderr when secrets stay unmasked."""
     if args.no_redact:
         print("pia: warning: secrets are not masked (--no-redact); do not share this output", file=sys.stderr)
-    return {"redact": not args.no_redact, "pseudonymise": args.pseudonymise, "pseudonyms": args.pseudonyms}
+    return {"redact": not args.no_redact, "pseudonymise": getattr(args, "pseudonymise", False), "pseudonyms": getattr(args, "pseudonyms", None)}
+
+
+def _titles(table: pd.DataFrame, root: str | None, *, redact: bool, pseudonymise: bool, pseudonyms: str | None) -> pd.DataFrame:
+    """``table`` with secrets in its ``title`` column masked; pseudonymised, without titles
+    (a title's names can only be replaced where the incident's people are read, in a report)."""
+    if "title" not in table or table.empty:
+        return table
+    if pseudonymise or pseudonyms is not None:
+        return table.drop(columns="title")
+    if redact:
+        from pia.privacy.redact import load_redactor
+
+        return table.assign(title=load_redactor(data_dir(root)).text(table["title"].astype("string")))
+    return table
 
 
 def cmd_import_slack(args: argparse.Namespace) -> int:
@@ -69,16 +83,17 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     Durations print as human times in the table (a censored one as "≥ 2h 05m") and as seconds
     in CSV and JSON. An open incident is censored at --as-of; without it, its unfinished
     durations are empty. One incident that cannot be measured prints a one-line error and the
-    others still print (exit status 2).
+    others still print (exit status 2). Secrets in titles are masked unless --no-redact.
     """
     from pia.metrics import for_output, metrics_table
 
     as_of = parse_time(args.as_of, "--as-of")
+    options = privacy(args)
     table = metrics_table(args.data_dir, args.incident or None, as_of=as_of)
     if table.frame.empty and not table.failures:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     if not table.frame.empty:
-        print_frame(for_output(table.frame, args.format), args.format)
+        print_frame(for_output(_titles(table.frame, args.data_dir, **options), args.format), args.format)
     for line in table.failures:
         print(f"pia: error: {line}", file=sys.stderr)
     return 2 if table.failures else 0
@@ -252,8 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pia {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--no-redact", action="store_true", help="keep secrets pasted into the channel (masked by default)")
+    redaction = argparse.ArgumentParser(add_help=False)
+    redaction.add_argument("--no-redact", action="store_true", help="keep secrets pasted into the channel (masked by default)")
+    shared = argparse.ArgumentParser(add_help=False, parents=[redaction])
     shared.add_argument("--pseudonymise", action="store_true", help="replace people's names by IC, Responder 1, ...")
     shared.add_argument("--pseudonyms", metavar="FILE", help='TOML file of "Real Name" = "Alias" (implies --pseudonymise)')
 
@@ -265,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     timeline.set_defaults(run=cmd_timeline)
 
     metrics = commands.add_parser(
-        "metrics", parents=[common], help="print the metrics table of incidents", description=cmd_metrics.__doc__
+        "metrics", parents=[common, redaction], help="print the metrics table of incidents", description=cmd_metrics.__doc__
     )
     metrics.add_argument("incident", nargs="*", metavar="INCIDENT", help="incident ids (omit for all)")
     metrics.add_argument("--as-of", metavar="ISO", help="censor open incidents at this time (with offset)")

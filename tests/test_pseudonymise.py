@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pia.batch import run_batch
 from pia.cli import main
 from pia.privacy import shareable_events
 from pia.privacy.pseudonyms import Pseudonyms, for_incident, pagerduty_people
@@ -93,12 +94,21 @@ def aliases_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory, aliases_file) -> Path:
-    """The sample's review, draft, executed notebook and timelines, pseudonymised."""
+    """The sample's review, draft, executed notebook, timelines and batch index, pseudonymised
+    (its title naming the on-call)."""
+    data = tmp_path_factory.mktemp("named")
+    folder = data / "incidents" / SAMPLE
+    shutil.copytree(DATA / "incidents" / SAMPLE, folder)
+    (folder / "manifest.json").unlink(missing_ok=True)
+    toml = folder / "incident.toml"
+    toml.write_text(toml.read_text().replace('title = "', 'title = "Priya Raman paged: ', 1))
     out = tmp_path_factory.mktemp("shared")
-    flags = ["--data-dir", str(DATA), "--pseudonymise", "--pseudonyms", str(aliases_file)]
+    flags = ["--data-dir", str(data), "--pseudonymise", "--pseudonyms", str(aliases_file)]
     run(["report", SAMPLE, "--out", str(out), "--format", "html,md", *flags])
     for fmt in ("csv", "json", "table"):
         (out / f"timeline.{fmt}").write_text(run(["timeline", SAMPLE, "--format", fmt, *flags]))
+    run_batch(data, out=out / "batch", formats=["md"], trends=False, progress=False, pseudonymise=True, pseudonyms=aliases_file)
+    shutil.copy(out / "batch" / "index.html", out / "index.html")
     return out
 
 
@@ -129,13 +139,14 @@ def test_labels_are_roles_and_stable(shared):
     assert "IC: IC, ops: Responder 1" in "\n".join(row["text"] for row in timeline)
     draft = readable(shared / f"{SAMPLE}.md")
     assert "Responder 1" in draft and "Auth lead" in draft and "IC" in draft
+    assert "Responder 1 paged: Login 5xx" in readable(shared / "index.html")
 
 
 def test_the_mapping_stays_out_of_the_outputs(shared, aliases_file):
     """Aliases show; the file that maps them to names is only a path in the notebook's
     parameters, and nothing of its content is written anywhere."""
     content = aliases_file.read_text()
-    for path in shared.iterdir():
+    for path in (p for p in shared.iterdir() if p.is_file()):
         text = readable(path)
         assert content.strip() not in text and '"Sofia L"' not in text
 

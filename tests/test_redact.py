@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pia.batch import run_batch
 from pia.cli import main
 from pia.milestones import load_config
 from pia.privacy.redact import load_redactor
@@ -107,7 +108,8 @@ NOTE = Plant("secret", "replica creds rotated; old one was password=", "N0te-Pa5
 LOG = Plant("GitHub token", "deploy bot token ", "ghp_" + "LogEntryT0kenAbCdEfGhIjKlMnOpQrStUvWx", " revoked")
 REVIEW = Plant("AWS access key", "Key ", "AKIA" + "REVIEWTEXT000001", " was exposed in the channel.")
 ACTION = Plant("secret", "https://jira.acme.io/browse/SEC-9?token=", "AcT10nItemT0ken", "")
-OTHER_PLACES = [NOTE, LOG, REVIEW, ACTION]
+TITLE = Plant("secret", "Login 5xx, reset link had token=", "T1tleT0ken8e7d6c5b4a", " --")
+OTHER_PLACES = [NOTE, LOG, REVIEW, ACTION, TITLE]
 
 #: ordinary talk that mentions secrets without holding one
 PLAIN = [
@@ -249,7 +251,7 @@ def plant(folder: Path) -> None:
     annotate["summary"] += " " + LOG.text
     log.write_text(json.dumps(body))
     toml = folder / "incident.toml"
-    text = toml.read_text().replace('summary = "', f'summary = "{REVIEW.text} ', 1)
+    text = toml.read_text().replace('summary = "', f'summary = "{REVIEW.text} ', 1).replace('title = "', f'title = "{TITLE.text} ', 1)
     item = f'{{ title = "Rotate what was pasted", owner = "security", type = "prevent", url = "{ACTION.text}" }},'
     toml.write_text(text.replace("action_items = [", f"action_items = [\n  {item}", 1))
 
@@ -274,6 +276,13 @@ def render_all(data: Path, out: Path, *extra: str) -> str:
         code, printed, _ = run(["metrics", SAMPLE, "--data-dir", str(data), "--format", fmt])
         assert code == 0
         (out / f"metrics.{fmt}").write_text(printed)
+    code, printed, err = run(["timeline", "--data-dir", str(data), "--format", "csv", *extra])  # a line per incident
+    assert code == 0
+    (out / "incidents.csv").write_text(printed)
+    errors += err
+    # the batch index shows each incident's title
+    run_batch(data, out=out / "batch", formats=["md"], trends=False, progress=False, redact="--no-redact" not in extra)
+    shutil.copy(out / "batch" / "index.html", out / "index.html")
     return errors
 
 
@@ -349,7 +358,7 @@ def test_the_control_shows_every_secret(kept):
         assert secret.core.split("\n")[0] in everything, f"{secret.label}: {secret.core[:20]}"
     in_report = [s for s in PLANTS + OTHER_PLACES if s.core.split("\n")[0] in report]
     assert len(in_report) >= len(PLANTS) // 2, "the review quotes the messages that hold secrets"
-    assert errors.count(NO_REDACT_WARNING) == 4 and errors.strip("\n").replace(NO_REDACT_WARNING.strip(), "").strip() == ""
+    assert errors.count(NO_REDACT_WARNING) == 5 and errors.strip("\n").replace(NO_REDACT_WARNING.strip(), "").strip() == ""
 
 
 def test_no_secret_in_any_output(redacted):
