@@ -151,6 +151,13 @@ def test_the_mapping_stays_out_of_the_outputs(shared, aliases_file):
         assert content.strip() not in text and '"Sofia L"' not in text
 
 
+def test_pseudonymised_trends_name_nobody(tmp_path):
+    assert main(["trends", "--data-dir", str(DATA), "--out", str(tmp_path), "--pseudonymise"]) == 0
+    page = readable(tmp_path / "trends.html")
+    assert "Responder 1" in page
+    assert not found(page, set().union(*(real_names(i) for i in list_incidents(DATA))))
+
+
 # --- every sample, every section, in-process --------------------------------------------------
 
 
