@@ -84,8 +84,10 @@ def measure_all(
     """The metrics of ``ids`` (default: every incident in the data dir): read from the cache
     where an incident's snapshot, the config and ``as_of`` are unchanged, computed otherwise.
     One incident that fails becomes a line in ``failures``; the others are still measured."""
+    from pia.metrics import measure_incidents
     from pia.milestones import load_config
     from pia.milestones.detect import compile_rules
+    from pia.people import roster
 
     base = data_dir(root)
     config = load_config(base)
@@ -94,21 +96,28 @@ def measure_all(
     old_rows, old_people = _read(cache / "metrics.parquet"), _read(cache / "responders.parquet")
     known = dict(zip(old_rows["incident"], old_rows["_key"])) if len(old_rows) else {}
     keys: dict[str, str] = {}
-    fresh_rows, fresh_people, failures = [], [], []
-    rules = None
-    for incident_id in _progress(list(ids) if ids is not None else list_incidents(base), progress):
+    stale, failures = [], []
+    for incident_id in list(ids) if ids is not None else list_incidents(base):
         try:
             incident = open_incident(incident_id, base)
-            key = hashlib.sha256((snapshot_hash(incident.path) + salt).encode()).hexdigest()
-            if known.get(incident_id) != key:
-                rules = rules or compile_rules(config)
-                row, crew = _measure(incident, config, rules, as_of)
-                fresh_rows.append(row.assign(_key=key))
-                fresh_people.append(crew.assign(_key=key))
+            keys[incident_id] = hashlib.sha256((snapshot_hash(incident.path) + salt).encode()).hexdigest()
         except PiaError as error:
             failures.append(str(error))
             continue
-        keys[incident_id] = key
+        if known.get(incident_id) != keys[incident_id]:
+            stale.append(incident)
+    fresh_rows, fresh_people = [], []
+    if stale:
+        measured, unread = measure_incidents(_progress(stale, progress), config, as_of=as_of, rules=compile_rules(config))
+        failures += unread
+        for incident in stale:
+            if incident.id not in measured:
+                del keys[incident.id]
+                continue
+            result, key = measured[incident.id], keys[incident.id]
+            crew = roster(result.events, incident.directory(), pulled_in=result.detection.escalations, pages=result.pages)
+            fresh_rows.append(typed(pd.DataFrame([result.row]), config).assign(_key=key))
+            fresh_people.append(crew.assign(incident=incident.id, _key=key))
     table = _merge(old_rows, fresh_rows, keys)
     people = _merge(old_people, fresh_people, keys)
     if fresh_rows or len(table) != len(old_rows):
@@ -127,23 +136,13 @@ def typed(table: pd.DataFrame, config: Any) -> pd.DataFrame:
     out = table.copy()
     spans = {d.name for d in config.durations} | {"longest_update_gap", "median_answer_time"}
     for name in out:
-        if name in spans:
-            out[name] = pd.to_timedelta(out[name])
+        if name in spans:  # in nanoseconds, as computed: a row of Timedelta objects may infer less
+            out[name] = pd.to_timedelta(out[name].astype(object)).astype("timedelta64[ns]")
         elif name in ("detected", "resolved"):
-            out[name] = pd.to_datetime(out[name], utc=True)
+            out[name] = pd.to_datetime(out[name], utc=True).dt.as_unit("ns")
         elif name.endswith("_observed"):
             out[name] = out[name].astype(bool)
     return out
-
-
-def _measure(incident: Any, config: Any, rules: Any, as_of: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One incident's metrics row and its responders."""
-    from pia.metrics import measure_incident
-    from pia.people import roster
-
-    measured = measure_incident(incident, config, as_of=as_of, rules=rules)
-    crew = roster(measured.events, incident.directory(), pulled_in=measured.detection.escalations, pages=measured.pages)
-    return pd.DataFrame([measured.row]), crew.assign(incident=incident.id)
 
 
 def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -> pd.DataFrame:
@@ -168,12 +167,15 @@ def _write(path: Path, frame: pd.DataFrame) -> None:
 
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
-    atomic_write(path, buffer.getvalue())
+    try:
+        atomic_write(path, buffer.getvalue())
+    except OSError:  # a data dir we may not write to: the cache is only a saving
+        pass
 
 
-def _progress(items: list[str], show: bool) -> Iterable[str]:
+def _progress(items: list[Any], show: bool) -> Iterable[Any]:
     if not show or len(items) < 2:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc="measuring", unit="incident", leave=False)
+    return tqdm(items, desc="reading", unit="incident", leave=False)

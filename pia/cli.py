@@ -85,15 +85,16 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     durations are empty. One incident that cannot be measured prints a one-line error and the
     others still print (exit status 2). Secrets in titles are masked unless --no-redact.
     """
-    from pia.metrics import for_output, metrics_table
+    from pia.cache import measure_all
+    from pia.metrics import for_output
 
     as_of = parse_time(args.as_of, "--as-of")
     options = privacy(args)
-    table = metrics_table(args.data_dir, args.incident or None, as_of=as_of)
-    if table.frame.empty and not table.failures:
+    table = measure_all(args.data_dir, args.incident or None, as_of=as_of, progress=sys.stderr.isatty())
+    if table.table.empty and not table.failures:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
-    if not table.frame.empty:
-        print_frame(for_output(_titles(table.frame, args.data_dir, **options), args.format), args.format)
+    if not table.table.empty:
+        print_frame(for_output(_titles(table.table, args.data_dir, **options), args.format), args.format)
     for line in table.failures:
         print(f"pia: error: {line}", file=sys.stderr)
     return 2 if table.failures else 0

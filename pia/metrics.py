@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from pia.errors import ConfigError, PiaError
-from pia.milestones import Detection, detect_incident
+from pia.events.schema import conform
+from pia.milestones import Detection, detect_incidents, manual_milestones
 from pia.milestones.config import MILESTONES, Config, load_config
 from pia.milestones.detect import RuleSet, compile_rules
 
@@ -182,36 +183,41 @@ def off_hours_pages(
     events: pd.DataFrame,
     timezones: Mapping[str, str],
     config: Config | None = None,
+    *,
+    by_incident: Mapping[str, Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
     """PagerDuty ``notify`` entries with the notified person's local time and ``off_hours``
     (outside the working hours and days of ``config``; NA where the person's zone is unknown).
 
     ``timezones`` maps a PagerDuty user id, or a name as it appears in the entry's text
-    ("Notified Alice Chen by SMS"), to an IANA zone.
+    ("Notified Alice Chen by SMS"), to an IANA zone; ``by_incident`` gives each incident of
+    ``events`` a mapping of its own instead.
     """
     config = config or load_config()
-    pages = events[(events["source"].astype(str) == "pagerduty") & (events["kind"].astype(str) == "notify")]
-    pages = pages[["incident", "ts", "text", "mentions"]].reset_index(drop=True)
+    is_page = ((events["source"] == "pagerduty") & (events["kind"] == "notify")).to_numpy(bool, na_value=False)
+    at = np.flatnonzero(is_page)
+    pages = pd.DataFrame({c: events[c].array.take(at) for c in ("incident", "ts", "text", "mentions")})
     person = pages["mentions"].str.split().str[0].fillna("")
-    zone = person.map(dict(timezones)).astype(object)
-    names = sorted((k for k in timezones if " " in k or not k.isupper()), key=len, reverse=True)
-    for name in names:  # one pass per known name, longest first; entries are few
-        unknown = zone.isna()
-        if not unknown.any():
-            break
-        hit = unknown & pages["text"].str.contains(name, case=False, regex=False).fillna(False).astype(bool)
-        zone = zone.where(~hit, timezones[name])
-    local_hour = pd.Series(np.nan, index=pages.index)
-    weekday = pd.Series(np.nan, index=pages.index)
-    for tz in zone.dropna().unique():
+    incident = pages["incident"].to_numpy(object)
+    tables = by_incident if by_incident is not None else dict.fromkeys(pd.unique(incident), timezones)
+    zone = np.array([tables.get(i, {}).get(p) for i, p in zip(incident, person)], dtype=object)
+    # the rest by name in the entry's text, longest name first; pages are few, names per incident too
+    text = pages["text"].fillna("").str.casefold().to_numpy(object)
+    for row in np.flatnonzero(pd.isna(zone)):
+        zones = tables.get(incident[row], {})
+        names = sorted((k for k in zones if " " in k or not k.isupper()), key=len, reverse=True)
+        zone[row] = next((zones[n] for n in names if n.casefold() in text[row]), None)
+    local_hour = np.full(len(pages), np.nan)
+    weekday = np.full(len(pages), np.nan)
+    for tz in pd.unique(zone[~pd.isna(zone)]):
         rows = zone == tz
         local = pages.loc[rows, "ts"].dt.tz_convert(tz)
-        local_hour[rows] = local.dt.hour + local.dt.minute / 60
-        weekday[rows] = local.dt.day_of_week
-    known = zone.notna()
-    working = weekday.isin(config.work_days) & (local_hour >= config.work_start) & (local_hour < config.work_end)
+        local_hour[rows] = (local.dt.hour + local.dt.minute / 60).to_numpy()
+        weekday[rows] = local.dt.day_of_week.to_numpy()
+    known = ~pd.isna(zone)
+    working = np.isin(weekday, config.work_days) & (local_hour >= config.work_start) & (local_hour < config.work_end)
     off = pd.Series(pd.NA, index=pages.index, dtype="boolean").mask(known, ~working)
-    return pages.assign(person=person, timezone=zone, off_hours=off)
+    return pages.assign(person=person, timezone=pd.Series(zone, dtype=object), off_hours=off)
 
 
 def people_timezones(meta: Mapping[str, Any], directory: Any = None, origin: str = "incident.toml") -> dict[str, str]:
@@ -333,15 +339,101 @@ def measure_incident(
     as_of: Any = None,
     rules: RuleSet | None = None,
 ) -> IncidentMetrics:
-    """Detect and measure one :class:`pia.snapshot.Incident`."""
+    """Detect and measure one :class:`pia.snapshot.Incident`; a bad snapshot raises."""
     config = config or load_config()
-    rules = rules or compile_rules(config)
+    return _measure([_read(incident)], config, _as_utc(as_of), rules or compile_rules(config))[incident.id]
+
+
+def measure_incidents(
+    incidents: Iterable[Any],
+    config: Config | None = None,
+    *,
+    as_of: Any = None,
+    rules: RuleSet | None = None,
+) -> tuple[dict[str, IncidentMetrics], list[str]]:
+    """Detect and measure many incidents at once, by id: their timelines are read one by one,
+    then detected and measured together, so a thousand small incidents cost about what one
+    large one does. One that cannot be read becomes a line in the failures; the others are
+    still measured."""
+    config = config or load_config()
+    read, failures = [], []
+    for incident in incidents:
+        try:
+            read.append(_read(incident))
+        except PiaError as error:
+            failures.append(str(error))
+    return _measure(read, config, _as_utc(as_of), rules or compile_rules(config)), failures
+
+
+@dataclass
+class _Read:
+    """One incident as read from disk, its ``incident.toml`` checked."""
+
+    incident: Any
+    events: pd.DataFrame
+    zones: dict[str, str]
+    origin: str
+
+
+def _read(incident: Any) -> _Read:
     origin = str(incident.path / "incident.toml")
     events = incident.events()
-    found = detect_incident(events, incident.meta, rules, origin=origin)
-    spans = durations(found.milestones, config, as_of=as_of, incidents=[incident.id])
-    zones = people_timezones(incident.meta, incident.directory(), origin)
-    pages = off_hours_pages(events, zones, config)
+    manual_milestones(incident.meta, origin)  # a bad one fails its own incident, not the rest
+    return _Read(incident, events, people_timezones(incident.meta, incident.directory(), origin), origin)
+
+
+def _measure(read: list[_Read], config: Config, as_of: pd.Timestamp | None, rules: RuleSet) -> dict[str, IncidentMetrics]:
+    if not read:
+        return {}
+    ids = [r.incident.id for r in read]
+    parts = [r.events for r in read if len(r.events)]
+    events = conform(pd.concat(parts, ignore_index=True)) if len(parts) > 1 else parts[0].reset_index(drop=True) if parts else read[0].events
+    found = detect_incidents(events, {r.incident.id: r.incident.meta for r in read}, rules, origins={r.incident.id: r.origin for r in read})
+    spans = durations(found.milestones, config, as_of=as_of, incidents=ids)
+    first = dict(zip(ids, np.cumsum([0] + [len(r.events) for r in read])[:-1].tolist()))
+    pages = _by_incident(off_hours_pages(events, {}, config, by_incident={r.incident.id: r.zones for r in read}), ids)
+    detections = _split_detection(found, events, ids, first)
+    span_frames = _by_incident(spans.frame, ids)
+    out = {}
+    for r in read:
+        incident, own, paged = r.incident, detections[r.incident.id], pages[r.incident.id]
+        own_spans = Durations(span_frames[incident.id], [w for w in spans.warnings if w.startswith(f"{incident.id}: ")])
+        out[incident.id] = IncidentMetrics(incident.id, own, own_spans, paged, _row(incident, r.events, own, own_spans, paged, config, as_of), r.events)
+    return out
+
+
+def _by_incident(frame: pd.DataFrame, ids: list[str]) -> dict[str, pd.DataFrame]:
+    """``frame`` split by its ``incident`` column, an empty frame for ids without rows."""
+    groups = {str(k): g.reset_index(drop=True) for k, g in frame.groupby("incident", sort=False, observed=True)} if len(frame) else {}
+    return {i: groups.get(i, frame.iloc[:0].reset_index(drop=True)) for i in ids}
+
+
+def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], first: dict[str, int]) -> dict[str, Detection]:
+    """One :class:`Detection` per incident; signal rows become positions in that incident's own
+    timeline (it starts at ``first[id]`` in the merged ``events``)."""
+    signals = found.signals.assign(incident=events["incident"].array.take(found.signals["row"].to_numpy()))
+    frames = {
+        name: _by_incident(frame, ids)
+        for name, frame in (
+            ("milestones", found.milestones),
+            ("signals", signals),
+            ("hypotheses", found.hypotheses),
+            ("escalations", found.escalations),
+            ("status_updates", found.status_updates),
+            ("directives", found.directives),
+            ("responders", found.responders),
+        )
+    }
+    out = {}
+    for i in ids:
+        own = {name: parts[i] for name, parts in frames.items()}
+        own["signals"] = own["signals"].drop(columns="incident").assign(row=lambda f, at=first[i]: f["row"] - at)
+        out[i] = Detection(**own, commander=found.commander[found.commander.index == i])
+    return out
+
+
+def _row(incident: Any, events: pd.DataFrame, found: Detection, spans: Durations, pages: pd.DataFrame, config: Config, as_of: pd.Timestamp | None) -> dict[str, Any]:
+    """The incident's line in the metrics table."""
     meta = incident.meta
     at = found.milestones.set_index("milestone")["ts"]
     row: dict[str, Any] = {
@@ -352,7 +444,7 @@ def measure_incident(
         "date": (at.get("impact_start", at.get("detected")) or events["ts"].min()).strftime("%Y-%m-%d")
         if len(events) or len(at)
         else "",
-        "status": "resolved" if "resolved" in at.index and (as_of is None or at["resolved"] <= _as_utc(as_of)) else "open",
+        "status": "resolved" if "resolved" in at.index and (as_of is None or at["resolved"] <= as_of) else "open",
         "detected": at.get("detected", pd.NaT),
         "resolved": at.get("resolved", pd.NaT),
     }
@@ -362,7 +454,7 @@ def measure_incident(
         row[f"{r.duration}_observed"] = bool(r.observed)
     row.update(incident_metrics(events, found, spans, pages, config))
     row["warnings"] = "; ".join(w.split(": ", 1)[-1] for w in spans.warnings)
-    return IncidentMetrics(incident.id, found, spans, pages, row, events)
+    return row
 
 
 def metrics_table(
@@ -384,15 +476,16 @@ def metrics_table(
     config = config or load_config(base)
     rules = compile_rules(config)
     as_of = _as_utc(as_of)
-    rows, failures, measured = [], [], {}
-    for incident_id in ids if ids is not None else list_incidents(base):
+    ids = ids if ids is not None else list_incidents(base)
+    incidents, failures = [], []
+    for incident_id in ids:
         try:
-            result = measure_incident(open_incident(incident_id, base), config, as_of=as_of, rules=rules)
+            incidents.append(open_incident(incident_id, base))
         except PiaError as error:
             failures.append(str(error))
-            continue
-        rows.append(result.row)
-        measured[incident_id] = result
+    measured, unread = measure_incidents(incidents, config, as_of=as_of, rules=rules)
+    failures += unread
+    rows = [measured[i].row for i in ids if i in measured]
     frame = pd.DataFrame(rows)
     for name in frame:
         if name in {d.name for d in config.durations} or name in ("longest_update_gap", "median_answer_time"):
@@ -400,7 +493,7 @@ def metrics_table(
             frame[name] = pd.to_timedelta(frame[name].astype(object))
         elif name in ("detected", "resolved"):
             frame[name] = pd.to_datetime(frame[name], utc=True)
-    return MetricsTable(frame, failures, measured)
+    return MetricsTable(frame, failures, {i: measured[i] for i in ids if i in measured})
 
 
 def for_output(table: pd.DataFrame, fmt: str, config: Config | None = None) -> pd.DataFrame:

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from pia.cli import main
-from pia.metrics import durations, metrics_table, off_hours_pages
-from pia.milestones import detect_incident
+from pia.events.schema import conform
+from pia.metrics import durations, measure_incident, measure_incidents, metrics_table, off_hours_pages
+from pia.milestones import detect_incident, detect_incidents
+from pia.snapshot import list_incidents, open_incident
 from test_milestones import T0, login, say, timeline
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -194,3 +196,61 @@ def test_bad_as_of_is_one_line(command, as_of, problem, capsys) -> None:
     assert main([*command, "--data-dir", str(DATA), "--as-of", as_of]) == 2
     err = capsys.readouterr().err
     assert err.startswith("pia: error: --as-of") and problem in err and err.count("\n") == 1
+
+
+# --- many incidents at once, and the cache ----------------------------------------------------
+
+AS_OF = "2026-11-24T18:00:00Z"
+
+
+@needs_samples
+def test_measured_together_as_each_alone() -> None:
+    """Detecting and measuring every sample in one pass gives what each gives on its own."""
+    incidents = [open_incident(i, DATA) for i in list_incidents(DATA)]
+    together, failures = measure_incidents(incidents, as_of=AS_OF)
+    assert not failures and list(together) == [i.id for i in incidents]
+    for incident in incidents:
+        alone, both = measure_incident(incident, as_of=AS_OF), together[incident.id]
+        pd.testing.assert_frame_equal(pd.DataFrame([both.row]), pd.DataFrame([alone.row]))
+        for name in ("milestones", "signals", "hypotheses", "escalations", "status_updates", "directives", "responders"):
+            pd.testing.assert_frame_equal(getattr(both.detection, name), getattr(alone.detection, name), obj=name)
+        pd.testing.assert_series_equal(both.detection.commander, alone.detection.commander)
+        pd.testing.assert_frame_equal(both.durations.frame, alone.durations.frame)
+        pd.testing.assert_frame_equal(both.pages, alone.pages)
+        assert both.durations.warnings == alone.durations.warnings
+
+
+def test_people_tables_stay_with_their_incident() -> None:
+    """The same PagerDuty user in two incidents: only the incident whose [people] names their
+    Slack id counts them as that Slack user."""
+    def acted(incident: str) -> pd.DataFrame:
+        return timeline(say(1, "sofia", "looking"), (2, "pagerduty", "acknowledge", "S Lindqvist", "Acknowledged", {"actor_id": "P1"}), incident=incident)
+
+    events = conform(pd.concat([acted("a"), acted("b")], ignore_index=True))
+    found = detect_incidents(events, {"a": {"people": {"P1": "SOFIA"}}, "b": {}})
+    assert found.responders.groupby("incident").size().to_dict() == {"a": 1, "b": 2}
+    pd.testing.assert_frame_equal(
+        found.responders[found.responders["incident"] == "b"].reset_index(drop=True), detect_incident(acted("b")).responders
+    )
+
+
+@needs_samples
+def test_pia_metrics_cached_gives_the_same_bytes(tmp_path, capsys, monkeypatch) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(DATA / "incidents", data / "incidents")
+    printed = []
+    for _ in range(2):  # computed, then read from the cache
+        assert main(["metrics", "--data-dir", str(data), "--format", "json", "--as-of", AS_OF]) == 0
+        printed.append(capsys.readouterr().out)
+    assert (data / ".pia-cache" / "metrics.parquet").is_file()
+    assert printed[0] == printed[1]
+    # sub-microsecond medians survive the cache (a median of two can end in half a microsecond)
+    assert any(len(str(r["median_answer_time"]).split(".")[-1]) > 6 for r in json.loads(printed[1]) if r["median_answer_time"])
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr("pia.snapshot.atomic_write", refuse)
+    shutil.rmtree(data / ".pia-cache")
+    assert main(["metrics", "--data-dir", str(data), "--format", "json", "--as-of", AS_OF]) == 0
+    assert capsys.readouterr().out == printed[0]  # a cache it cannot write is no error

@@ -7,6 +7,7 @@ Time is timezone-aware UTC throughout; conversion to a display zone happens only
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pia.errors import PiaError
@@ -48,25 +49,30 @@ def empty_events() -> pd.DataFrame:
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cast ``frame`` to the contract's dtypes and column order; missing text columns are ''."""
-    out = pd.DataFrame(index=frame.index)
+    """Cast ``frame`` to the contract's dtypes and column order; missing text columns are ''.
+
+    Built in one go, and a column already of its dtype (without missing text) is taken as it
+    is: readers call this on every small frame they make, so its cost is per call, not per row."""
+    n = len(frame)
+    columns = {}
     for name, dtype in COLUMNS.items():
-        if name in frame:
-            column = frame[name]
-        elif dtype == "bool":
-            column = pd.Series(False, index=frame.index)
-        else:
-            column = pd.Series("", index=frame.index)
+        if name not in frame:
+            columns[name] = np.zeros(n, dtype=bool) if dtype == "bool" else pd.array(np.full(n, "", dtype=object), dtype="string")
+            continue
+        column = frame[name]
         if dtype == "string":
-            column = column.fillna("").astype("string")
+            if not (isinstance(column.dtype, pd.StringDtype) and not column.hasnans):
+                column = column.fillna("").astype("string")
         elif dtype == "bool":
-            column = column.where(column.notna(), False).astype("bool")
+            if column.dtype != bool:
+                column = column.where(column.notna(), False).astype("bool")
         elif dtype == "category":
-            column = column.astype("string").astype("category")
-        else:
+            if not (isinstance(column.dtype, pd.CategoricalDtype) and isinstance(column.cat.categories.dtype, pd.StringDtype)):
+                column = column.astype("string").astype("category")
+        elif str(column.dtype) != dtype:
             column = pd.to_datetime(column, utc=True).astype(dtype)
-        out[name] = column
-    return out.reset_index(drop=True)
+        columns[name] = column.array
+    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=True)
 
 
 def validate(frame: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,7 @@ __all__ = [
     "RuleSet",
     "compile_rules",
     "detect_incident",
+    "detect_incidents",
     "load_config",
     "manual_milestones",
     "milestones",
@@ -121,20 +122,35 @@ def detect_incident(
     :class:`~pia.errors.ConfigError` for a bad manual milestone (``origin`` names the file).
     """
     meta = dict(meta or {})
-    rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
     if "id" not in meta and len(events):
         meta["id"] = str(events["incident"].iloc[0])
+    return detect_incidents(events, {str(meta.get("id", "")): meta}, config, origins={str(meta.get("id", "")): origin})
+
+
+def detect_incidents(
+    events: pd.DataFrame,
+    metas: Mapping[str, Mapping[str, Any]],
+    config: Config | RuleSet | None = None,
+    *,
+    origins: Mapping[str, str] | None = None,
+) -> Detection:
+    """Milestones and repeated events of many incidents at once: ``events`` is their merged
+    timeline and ``metas`` each one's ``incident.toml`` dict by id. One pass over all of them
+    gives what :func:`detect_incident` gives for each. ``origins`` names each ``incident.toml``
+    for the :class:`~pia.errors.ConfigError` of a bad manual milestone."""
+    rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
     found = signals(events, rules)
-    manual = manual_milestones(meta, origin)
-    named = {meta["id"]: str(meta["commander"])} if meta.get("commander") and "id" in meta else {}
+    manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items()]
+    manual = [m for m in manual if len(m)]
+    named = {i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}
     ic = repeated.commanders(events, named)
     return Detection(
-        milestones=milestones(events, found, manual),
+        milestones=milestones(events, found, pd.concat(manual, ignore_index=True) if manual else None),
         signals=found,
         hypotheses=repeated.hypotheses(events, found),
         escalations=repeated.escalations(events, found),
         status_updates=repeated.status_updates(events, found),
         directives=repeated.directives(events, found, ic),
-        responders=repeated.responders(events, _people(meta)),
+        responders=repeated.responders(events, {i: _people(meta) for i, meta in metas.items()}),
         commander=ic,
     )

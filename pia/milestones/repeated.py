@@ -71,7 +71,7 @@ def escalations(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     rows = rows[~at_trigger.fillna(False).to_numpy(bool)]
     paged = _take(events, rows, [*_EVENT_COLUMNS, "kind", "mentions"]).assign(source="pagerduty", rule=lambda f: f["kind"].astype(str))
     asked = _labelled(events, found, "escalation")
-    asked = asked.assign(kind="message", mentions=events["mentions"].iloc[asked["row"].to_numpy()].to_numpy()).drop(columns="row")
+    asked = asked.assign(kind="message", mentions=events["mentions"].array.take(asked["row"].to_numpy())).drop(columns="row")
     parts = [p for p in (paged, asked) if len(p)] or [paged]  # an empty part would blur the dtypes
     out = pd.concat(parts, ignore_index=True).sort_values(["incident", "ts"], kind="stable")
     return out.rename(columns={"mentions": "to"})[[*_EVENT_COLUMNS, "source", "rule", "to"]].reset_index(drop=True)
@@ -121,7 +121,8 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
     )
     one = one.sort_values("ts", kind="stable").reset_index(drop=True)
     if one.empty:
-        paired = one.assign(answer_ts=pd.Series(dtype="datetime64[ns, UTC]"), answer_ref="", answer_text="")
+        empty = pd.Series(dtype="string")
+        paired = one.assign(answer_ts=pd.Series(dtype="datetime64[ns, UTC]"), answer_ref=empty, answer_text=empty)
     else:
         paired = pd.merge_asof(
             one,
@@ -138,12 +139,12 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
     return out[cols].sort_values(["incident", "ts"], kind="stable").reset_index(drop=True)
 
 
-def responders(events: pd.DataFrame, people: Mapping[str, str] | None = None) -> pd.DataFrame:
+def responders(events: pd.DataFrame, people: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
     """The humans who spoke or acted, one row per person per incident, with their first act,
     how many acts and ``id`` (the Slack user id where the person has one).
 
-    A PagerDuty user is the same person as a Slack user when ``people`` maps the PagerDuty
-    id to the Slack id (``[people]`` in incident.toml), else when the Slack name's words
+    A PagerDuty user is the same person as a Slack user when ``people[incident]`` maps the
+    PagerDuty id to the Slack id (``[people]`` in incident.toml), else when the Slack name's words
     begin the PagerDuty name's words ("Sofia L" and "Sofia Lindqvist") and only one Slack
     user in the incident fits.
     """
@@ -157,7 +158,7 @@ def responders(events: pd.DataFrame, people: Mapping[str, str] | None = None) ->
     pair = incident.astype(np.int64) * (len(ids) + 1) + person
     slack = _firsts(pair, (acts["source"] == "slack").to_numpy(bool, na_value=False))
     paged = _firsts(pair, (acts["source"] != "slack").to_numpy(bool, na_value=False))
-    target = _same_as(acts["actor"].to_numpy(object), incident, person, ids, slack, paged, people or {})
+    target = _same_as(acts["actor"].to_numpy(object), incident, np.asarray(incidents, dtype=object), person, ids, slack, paged, people or {})
     key = person
     if (target >= 0).any():
         at = pd.Index(pair[paged[target >= 0]]).get_indexer(pair)
@@ -201,21 +202,24 @@ def _firsts(pair: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _same_as(
     actor: np.ndarray,
     incident: np.ndarray,
+    names: np.ndarray,
     person: np.ndarray,
     ids: list,
     slack: np.ndarray,
     paged: np.ndarray,
-    people: Mapping[str, str],
+    people: Mapping[str, Mapping[str, str]],
 ) -> np.ndarray:
     """For each PagerDuty person (at their first act, ``paged``), the index in ``ids`` of the
-    Slack user they are, or -1: the ``people`` entry, else the one Slack user of the same
-    incident whose name fits. Ids that ``people`` names and ``ids`` lacks are appended."""
+    Slack user they are, or -1: the entry of their incident (``names[incident]``) in
+    ``people``, else the one Slack user of the same incident whose name fits. Ids that
+    ``people`` names and ``ids`` lacks are appended."""
     target = np.full(len(paged), -1, dtype=np.int64)
     code = {value: i for i, value in enumerate(ids)}
     guess = []
-    for j, p in enumerate(person[paged]):  # people, not events: a handful per incident
-        if people and ids[p] in people:
-            slack_id = people[ids[p]]
+    for j, (p, i) in enumerate(zip(person[paged], incident[paged])):  # people, not events: a handful per incident
+        known = people.get(names[i], {}) if people else {}
+        if ids[p] in known:
+            slack_id = known[ids[p]]
             if slack_id not in code:
                 code[slack_id] = len(ids)
                 ids.append(slack_id)
