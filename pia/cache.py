@@ -108,7 +108,7 @@ def measure_all(
             stale.append(incident)
     fresh_rows, fresh_people = [], []
     if stale:
-        measured, unread = measure_incidents(_progress(stale, progress), config, as_of=as_of, rules=compile_rules(config))
+        measured, unread = measure_incidents(stale, config, as_of=as_of, rules=compile_rules(config), progress=progress)
         failures += unread
         for incident in stale:
             if incident.id not in measured:
@@ -171,11 +171,3 @@ def _write(path: Path, frame: pd.DataFrame) -> None:
         atomic_write(path, buffer.getvalue())
     except OSError:  # a data dir we may not write to: the cache is only a saving
         pass
-
-
-def _progress(items: list[Any], show: bool) -> Iterable[Any]:
-    if not show or len(items) < 2:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc="reading", unit="incident", leave=False)

@@ -350,18 +350,29 @@ def measure_incidents(
     *,
     as_of: Any = None,
     rules: RuleSet | None = None,
+    progress: bool = False,
 ) -> tuple[dict[str, IncidentMetrics], list[str]]:
-    """Detect and measure many incidents at once, by id: their timelines are read one by one,
-    then detected and measured together, so a thousand small incidents cost about what one
-    large one does. One that cannot be read becomes a line in the failures; the others are
-    still measured."""
+    """Detect and measure many incidents at once, by id: their timelines are read one by one
+    (with a progress bar if ``progress``), then detected and measured together, so a thousand
+    small incidents cost about what one large one does. One that cannot be read becomes a line
+    in the failures; the others are still measured."""
     config = config or load_config()
+    incidents = list(incidents)
+    bar = None
+    if progress and len(incidents) > 1:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(incidents), desc="reading", unit="incident", leave=False)
     read, failures = [], []
     for incident in incidents:
         try:
             read.append(_read(incident))
         except PiaError as error:
             failures.append(str(error))
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
     return _measure(read, config, _as_utc(as_of), rules or compile_rules(config)), failures
 
 
