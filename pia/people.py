@@ -31,9 +31,8 @@ def roster(
     ``pulled_in`` is the escalations frame (``ts`` and ``to``: space-separated ids);
     ``pages`` the notify entries with ``off_hours`` (see :func:`pia.metrics.off_hours_pages`).
     """
-    by_full = {full.casefold(): full for full in names.full_names.values()}
-    by_full |= {names.users[uid].casefold(): full for uid, full in names.full_names.items() if uid in names.users}
-    person = events["actor"].str.casefold().map(by_full).astype("string").fillna(events["actor"])
+    by_full = _by_full_name(names)
+    person = full_names(events["actor"], names)
     acts = events[events["is_human"] & events["kind"].astype(str).isin(ACTS)].assign(person=person)
     if acts.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -57,6 +56,17 @@ def roster(
     out["how"] = how
     out = out.reset_index().sort_values("first", kind="stable", ignore_index=True)
     return out[COLUMNS]
+
+
+def full_names(actors: pd.Series, names: Directory) -> pd.Series:
+    """Each actor by full name where the Slack directory knows it ("Priya" is "Priya Raman"),
+    so a person is one name in every table and chart."""
+    return actors.str.casefold().map(_by_full_name(names)).astype("string").fillna(actors)
+
+
+def _by_full_name(names: Directory) -> dict[str, str]:
+    by_full = {full.casefold(): full for full in names.full_names.values()}
+    return by_full | {names.users[uid].casefold(): full for uid, full in names.full_names.items() if uid in names.users}
 
 
 def _pages_by_person(pages: pd.DataFrame | None, by_full: dict[str, str]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import mistune
@@ -234,3 +235,14 @@ def test_review_object_renders_in_a_notebook_cell():
     for name in ("header", "durations", "timeline", "key_events", "responders", "hypotheses", "communication", "directives", "review_text", "action_items", "data_quality"):
         assert getattr(review, name)()._repr_html_().startswith("<section")
     assert review.postmortem()._repr_markdown_().startswith("# Login 5xx")
+
+
+def test_the_timeline_names_people_as_the_responders_table_does():
+    """Slack shows "Priya", PagerDuty "Priya Raman": the chart's lanes use the full name, as
+    the responders table does, and its alt text lists them."""
+    review = Review.load(LOGIN, data_dir=DATA)
+    alt = unescape(re.search(r'alt="([^"]*)"', review.timeline()._repr_html_())[1])
+    lanes = alt.split(": ", 1)[1].split(", ")
+    people = set(review.responders_table()["person"])
+    assert "Priya Raman" in people and "Priya" in set(review.events["actor"])
+    assert set(lanes) == people | {"bots", "PagerDuty"}

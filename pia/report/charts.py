@@ -126,7 +126,7 @@ def timeline(
         axis.legend(handles, labels, loc="lower right", fontsize=8, frameon=False)
     if title:
         axis.set_title(title, loc="left", fontsize=11)
-    alt = f"Timeline of {len(shown)} events across {len(order)} lanes"
+    alt = f"Timeline of {len(shown)} events across {len(order)} lanes: {', '.join(reversed(list(y)))}"
     return Chart.from_figure(figure, alt, "Ticks are messages and log entries; dashed lines are milestones; the shaded band is the impact window.")
 
 

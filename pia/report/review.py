@@ -21,7 +21,7 @@ from pia.metrics import IncidentMetrics, measure_incident
 from pia.milestones import MILESTONES, Detection, load_config
 from pia.output import human_duration, parse_time
 from pia.events.slack import Directory
-from pia.people import roster
+from pia.people import full_names, roster
 from pia.privacy import scrub
 from pia.privacy.pseudonyms import for_incident
 from pia.privacy.redact import load_redactor
@@ -343,7 +343,10 @@ class Review:
         """Lanes per responder, milestones as lines, the impact window shaded."""
         from pia.report import charts  # matplotlib only where a chart is drawn
 
-        chart = charts.timeline(self.events, self.detection.milestones, tz=self.tz, hypotheses=self.detection.hypotheses)
+        # lanes by full name, as the responders table names people
+        events = self.events.assign(actor=full_names(self.events["actor"], self.directory))
+        hypotheses = self.detection.hypotheses.assign(actor=full_names(self.detection.hypotheses["actor"], self.directory))
+        chart = charts.timeline(events, self.detection.milestones, tz=self.tz, hypotheses=hypotheses)
         return Section("Timeline", chart._repr_html_() if chart else _note("No events to chart."))
 
     def key_events(self) -> Section:
