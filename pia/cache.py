@@ -87,7 +87,7 @@ def measure_all(
     from pia.metrics import measure_incidents
     from pia.milestones import load_config
     from pia.milestones.detect import compile_rules
-    from pia.people import roster
+    from pia.people import rosters
 
     base = data_dir(root)
     config = load_config(base)
@@ -107,17 +107,23 @@ def measure_all(
         if known.get(incident_id) != keys[incident_id]:
             stale.append(incident)
     fresh_rows, fresh_people = [], []
-    if stale:
-        measured, unread = measure_incidents(stale, config, as_of=as_of, rules=compile_rules(config), progress=progress)
-        failures += unread
-        for incident in stale:
-            if incident.id not in measured:
-                del keys[incident.id]
-                continue
-            result, key = measured[incident.id], keys[incident.id]
-            crew = roster(result.events, incident.directory(), pulled_in=result.detection.escalations, pages=result.pages)
-            fresh_rows.append(typed(pd.DataFrame([result.row]), config).assign(_key=key))
-            fresh_people.append(crew.assign(incident=incident.id, _key=key))
+    measured, unread = measure_incidents(stale, config, as_of=as_of, rules=compile_rules(config), progress=progress) if stale else ({}, [])
+    failures += unread
+    done = [i for i in stale if i.id in measured]
+    for incident in stale:
+        if incident.id not in measured:
+            del keys[incident.id]
+    if done:
+        rows = pd.DataFrame([measured[i.id].row for i in done])
+        fresh_rows.append(typed(rows, config).assign(_key=rows["incident"].map(keys)))
+        crew = rosters(
+            pd.concat([measured[i.id].events for i in done], ignore_index=True),
+            {i.id: i.directory() for i in done},
+            pulled_in=pd.concat([measured[i.id].detection.escalations for i in done], ignore_index=True),
+            pages=pd.concat([measured[i.id].pages for i in done], ignore_index=True),
+        )
+        fresh_people.append(crew[[*crew.columns[1:], "incident"]].assign(_key=crew["incident"].map(keys)))
+    computed = len(done)
     table = _merge(old_rows, fresh_rows, keys)
     people = _merge(old_people, fresh_people, keys)
     if fresh_rows or len(table) != len(old_rows):
@@ -127,7 +133,7 @@ def measure_all(
     order = {incident: i for i, incident in enumerate(keys)}
     table = table[table["incident"].isin(keys)].sort_values("incident", key=lambda s: s.map(order), ignore_index=True)
     people = people[people["incident"].isin(keys)].reset_index(drop=True) if len(people) else people
-    return Measured(table.drop(columns="_key"), people.drop(columns="_key", errors="ignore"), failures, len(fresh_rows), len(keys) - len(fresh_rows))
+    return Measured(table.drop(columns="_key"), people.drop(columns="_key", errors="ignore"), failures, computed, len(keys) - computed)
 
 
 def typed(table: pd.DataFrame, config: Any) -> pd.DataFrame:

@@ -7,6 +7,8 @@ responder, shown by full name, the same in every incident.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from pia.events.slack import Directory
@@ -31,22 +33,41 @@ def roster(
     ``pulled_in`` is the escalations frame (``ts`` and ``to``: space-separated ids);
     ``pages`` the notify entries with ``off_hours`` (see :func:`pia.metrics.off_hours_pages`).
     """
-    by_full = _by_full_name(names)
-    person = full_names(events["actor"], names)
-    acts = events[events["is_human"] & events["kind"].astype(str).isin(ACTS)].assign(person=person)
+    incidents = pd.unique(events["incident"].astype(object))
+    return rosters(events, dict.fromkeys(incidents, names), pulled_in=pulled_in, pages=pages)[COLUMNS]
+
+
+def rosters(
+    events: pd.DataFrame,
+    names: Mapping[str, Directory],
+    *,
+    pulled_in: pd.DataFrame | None = None,
+    pages: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`roster` of many incidents at once, each with its own Slack directory
+    (``names[incident]``): one row per (incident, person), incidents in the order of
+    ``events``, each incident's people by first activity."""
+    full = _lookup({i: _by_full_name(d) for i, d in names.items()})
+    person = _person(full, events["incident"], events["actor"].str.casefold()).fillna(events["actor"])
+    is_act = (events["is_human"] & events["kind"].astype(str).isin(ACTS)).to_numpy(bool)
+    acts = events[is_act].assign(person=person[is_act])
     if acts.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=["incident", *COLUMNS])
     speech = acts["kind"].astype(str).isin(["message", "reply"])
-    grouped = acts.assign(speech=speech, action=~speech).groupby("person", sort=False)
+    keys = ["incident", "person"]
+    grouped = acts.assign(incident=acts["incident"].astype(object), speech=speech, action=~speech).groupby(keys, sort=False)
     out = grouped.agg(first=("ts", "min"), last=("ts", "max"), messages=("speech", "sum"), actions=("action", "sum"))
 
-    joins = events[events["kind"] == "join"].assign(person=person).groupby("person")["ts"].min()
+    is_join = (events["kind"] == "join").to_numpy(bool)
+    joined = events[is_join].assign(incident=events["incident"].astype(object)[is_join], person=person[is_join])
+    joins = joined.groupby(keys)["ts"].min()
     out["joined"] = joins.reindex(out.index).fillna(out["first"]).where(lambda j: j <= out["first"], out["first"])
 
-    page_rows = _pages_by_person(pages, by_full)
-    first_page = page_rows.groupby("person")["ts"].min().reindex(out.index)
-    out["pages"] = page_rows.groupby("person").size().reindex(out.index).fillna(0).astype(int)
-    off = page_rows.assign(off=page_rows["off_hours"].fillna(False).astype(bool)).groupby("person")["off"].sum()
+    page_rows = _pages_by_person(pages, full)
+    by_page = page_rows.groupby(keys)
+    first_page = by_page["ts"].min().reindex(out.index)
+    out["pages"] = by_page.size().reindex(out.index).fillna(0).astype(int)
+    off = page_rows.assign(off=page_rows["off_hours"].fillna(False).astype(bool)).groupby(keys)["off"].sum()
     out["off_hours_pages"] = off.reindex(out.index).fillna(0).astype(int)
 
     asked = _asked_by_person(pulled_in, names).reindex(out.index)
@@ -54,8 +75,10 @@ def roster(
     how = how.mask(asked.notna() & (asked <= out["first"]), "pulled in")
     how = how.mask(first_page.notna() & (first_page <= out["first"]), "paged")
     out["how"] = how
-    out = out.reset_index().sort_values("first", kind="stable", ignore_index=True)
-    return out[COLUMNS]
+    out = out.reset_index()
+    rank = {incident: i for i, incident in enumerate(pd.unique(events["incident"].astype(object)))}
+    out = out.assign(_rank=out["incident"].map(rank)).sort_values(["_rank", "first"], kind="stable", ignore_index=True)
+    return out[["incident", *COLUMNS]].astype({"person": "string"})
 
 
 def full_names(actors: pd.Series, names: Directory) -> pd.Series:
@@ -69,18 +92,40 @@ def _by_full_name(names: Directory) -> dict[str, str]:
     return by_full | {names.users[uid].casefold(): full for uid, full in names.full_names.items() if uid in names.users}
 
 
-def _pages_by_person(pages: pd.DataFrame | None, by_full: dict[str, str]) -> pd.DataFrame:
+def _lookup(tables: Mapping[str, Mapping[str, str]]) -> pd.Series:
+    """Per-incident name tables as one Series indexed by (incident, key)."""
+    pairs = {(incident, key): value for incident, table in tables.items() for key, value in table.items()}
+    index = pd.MultiIndex.from_tuples(list(pairs), names=["incident", "key"]) if pairs else pd.MultiIndex.from_arrays([[], []], names=["incident", "key"])
+    return pd.Series(list(pairs.values()), index=index, dtype="string")
+
+
+def _person(lookup: pd.Series, incident: pd.Series, key: pd.Series) -> pd.Series:
+    """``lookup`` of each (incident, key) pair, aligned with ``key``; NA where it has none."""
+    wanted = pd.MultiIndex.from_arrays([incident.astype(object).to_numpy(), key.astype(object).to_numpy()])
+    return pd.Series(lookup.reindex(wanted).to_numpy(), index=key.index, dtype="string")
+
+
+def _pages_by_person(pages: pd.DataFrame | None, full: pd.Series) -> pd.DataFrame:
     if pages is None or pages.empty:
-        return pd.DataFrame({"person": pd.Series(dtype="string"), "ts": pd.Series(dtype="datetime64[ns, UTC]"), "off_hours": pd.Series(dtype="boolean")})
+        return pd.DataFrame(
+            {
+                "incident": pd.Series(dtype=object),
+                "person": pd.Series(dtype="string"),
+                "ts": pd.Series(dtype="datetime64[ns, UTC]"),
+                "off_hours": pd.Series(dtype="boolean"),
+            }
+        )
     name = pages["text"].str.extract(_NOTIFIED)["name"].astype("string")
-    person = name.str.casefold().map(by_full).astype("string").fillna(name)
-    return pages.assign(person=person).dropna(subset=["person"])[["person", "ts", "off_hours"]]
+    person = _person(full, pages["incident"], name.str.casefold()).fillna(name)
+    return pages.assign(incident=pages["incident"].astype(object), person=person).dropna(subset=["person"])[["incident", "person", "ts", "off_hours"]]
 
 
-def _asked_by_person(pulled_in: pd.DataFrame | None, names: Directory) -> pd.Series:
+def _asked_by_person(pulled_in: pd.DataFrame | None, names: Mapping[str, Directory]) -> pd.Series:
     if pulled_in is None or pulled_in.empty:
         return pd.Series(dtype="datetime64[ns, UTC]")
     ids = pulled_in.assign(to=pulled_in["to"].fillna("").str.split()).explode("to")
     ids = ids[ids["to"].notna() & (ids["to"] != "")]
-    person = ids["to"].map(names.full_names).astype("string").fillna(ids["to"].map(names.users).astype("string"))
-    return ids.assign(person=person).dropna(subset=["person"]).groupby("person")["ts"].min()
+    full = _lookup({i: dict(d.full_names) for i, d in names.items()})
+    short = _lookup({i: dict(d.users) for i, d in names.items()})
+    person = _person(full, ids["incident"], ids["to"]).fillna(_person(short, ids["incident"], ids["to"]))
+    return ids.assign(incident=ids["incident"].astype(object), person=person).dropna(subset=["person"]).groupby(["incident", "person"])["ts"].min()

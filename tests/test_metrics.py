@@ -14,6 +14,7 @@ from pia.cli import main
 from pia.events.schema import conform
 from pia.metrics import durations, measure_incident, measure_incidents, metrics_table, off_hours_pages
 from pia.milestones import detect_incident, detect_incidents
+from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
 from test_milestones import T0, login, say, timeline
 
@@ -218,6 +219,25 @@ def test_measured_together_as_each_alone() -> None:
         pd.testing.assert_frame_equal(both.durations.frame, alone.durations.frame)
         pd.testing.assert_frame_equal(both.pages, alone.pages)
         assert both.durations.warnings == alone.durations.warnings
+
+
+@needs_samples
+def test_rosters_of_all_samples_at_once_as_each_alone() -> None:
+    incidents = [open_incident(i, DATA) for i in list_incidents(DATA)]
+    measured, _ = measure_incidents(incidents)
+    alone = [
+        roster(m.events, i.directory(), pulled_in=m.detection.escalations, pages=m.pages).assign(incident=i.id)
+        for i, m in ((i, measured[i.id]) for i in incidents)
+    ]
+    together = rosters(
+        pd.concat([measured[i.id].events for i in incidents], ignore_index=True),
+        {i.id: i.directory() for i in incidents},
+        pulled_in=pd.concat([measured[i.id].detection.escalations for i in incidents], ignore_index=True),
+        pages=pd.concat([measured[i.id].pages for i in incidents], ignore_index=True),
+    )
+    expected = pd.concat(alone, ignore_index=True)
+    assert len(expected) == 35 and set(expected["how"]) == {"paged", "volunteered"}
+    pd.testing.assert_frame_equal(together[[*together.columns[1:], "incident"]], expected)
 
 
 def test_people_tables_stay_with_their_incident() -> None:
