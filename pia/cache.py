@@ -84,7 +84,7 @@ def measure_all(
     """The metrics of ``ids`` (default: every incident in the data dir): read from the cache
     where an incident's snapshot, the config and ``as_of`` are unchanged, computed otherwise.
     One incident that fails becomes a line in ``failures``; the others are still measured."""
-    from pia.metrics import measure_incidents
+    from pia.metrics import measure_incidents, typed_table
     from pia.milestones import load_config
     from pia.milestones.detect import compile_rules
     from pia.people import rosters
@@ -115,7 +115,7 @@ def measure_all(
             del keys[incident.id]
     if done:
         rows = pd.DataFrame([measured[i.id].row for i in done])
-        fresh_rows.append(typed(rows, config).assign(_key=rows["incident"].map(keys)))
+        fresh_rows.append(typed_table(rows, config).assign(_key=rows["incident"].map(keys)))
         crew = rosters(
             pd.concat([measured[i.id].events for i in done], ignore_index=True),
             {i.id: i.directory() for i in done},
@@ -129,26 +129,11 @@ def measure_all(
     if fresh_rows or len(table) != len(old_rows):
         _write(cache / "metrics.parquet", table)
         _write(cache / "responders.parquet", people)
-    table = typed(table, config)
+    table = typed_table(table, config)
     order = {incident: i for i, incident in enumerate(keys)}
     table = table[table["incident"].isin(keys)].sort_values("incident", key=lambda s: s.map(order), ignore_index=True)
     people = people[people["incident"].isin(keys)].reset_index(drop=True) if len(people) else people
     return Measured(table.drop(columns="_key"), people.drop(columns="_key", errors="ignore"), failures, computed, len(keys) - computed)
-
-
-def typed(table: pd.DataFrame, config: Any) -> pd.DataFrame:
-    """Durations as timedeltas, milestone times as UTC datetimes, flags as bools, whatever the
-    rows were built from (fresh dicts with NaT, or Parquet)."""
-    out = table.copy()
-    spans = {d.name for d in config.durations} | {"longest_update_gap", "median_answer_time"}
-    for name in out:
-        if name in spans:  # in nanoseconds, as computed: a row of Timedelta objects may infer less
-            out[name] = pd.to_timedelta(out[name].astype(object)).astype("timedelta64[ns]")
-        elif name in ("detected", "resolved"):
-            out[name] = pd.to_datetime(out[name], utc=True).dt.as_unit("ns")
-        elif name.endswith("_observed"):
-            out[name] = out[name].astype(bool)
-    return out
 
 
 def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -> pd.DataFrame:

@@ -497,14 +497,23 @@ def metrics_table(
     measured, unread = measure_incidents(incidents, config, as_of=as_of, rules=rules)
     failures += unread
     rows = [measured[i].row for i in ids if i in measured]
-    frame = pd.DataFrame(rows)
-    for name in frame:
-        if name in {d.name for d in config.durations} or name in ("longest_update_gap", "median_answer_time"):
-            # a column of nothing but NaT comes out of the rows as datetimes
-            frame[name] = pd.to_timedelta(frame[name].astype(object))
-        elif name in ("detected", "resolved"):
-            frame[name] = pd.to_datetime(frame[name], utc=True)
+    frame = typed_table(pd.DataFrame(rows), config)
     return MetricsTable(frame, failures, {i: measured[i] for i in ids if i in measured})
+
+
+def typed_table(table: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Durations as timedeltas, milestone times as UTC datetimes, flags as bools, whatever the
+    rows were built from (fresh dicts with NaT, or Parquet)."""
+    out = table.copy()
+    spans = {d.name for d in config.durations} | {"longest_update_gap", "median_answer_time"}
+    for name in out:
+        if name in spans:  # in nanoseconds, as computed: a row of Timedelta objects may infer less
+            out[name] = pd.to_timedelta(out[name].astype(object)).astype("timedelta64[ns]")
+        elif name in ("detected", "resolved"):
+            out[name] = pd.to_datetime(out[name], utc=True).dt.as_unit("ns")
+        elif name.endswith("_observed"):
+            out[name] = out[name].astype(bool)
+    return out
 
 
 def for_output(table: pd.DataFrame, fmt: str, config: Config | None = None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from typing import TextIO
 import pandas as pd
 
 from pia.errors import PiaError
+from pia.events.schema import utc_ns
 
 _TEXT_WIDTH = 90
 
@@ -24,9 +25,9 @@ def parse_time(value: str | None, option: str) -> pd.Timestamp | None:
     if stamp.tzinfo is None:
         raise PiaError(f"{option}: {value!r} has no UTC offset (add Z or +00:00)")
     try:
-        return stamp.tz_convert("UTC").as_unit("ns")
-    except pd.errors.OutOfBoundsDatetime:
-        raise PiaError(f"{option}: {value!r} is outside the years 1678-2261 that timelines can hold") from None
+        return utc_ns(stamp)
+    except ValueError as error:
+        raise PiaError(f"{option}: {value!r} is {error}") from None
 
 
 def _for_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -49,18 +49,17 @@ def rosters(
     ``events``, each incident's people by first activity."""
     full = _lookup({i: _by_full_name(d) for i, d in names.items()})
     person = _person(full, events["incident"], events["actor"].str.casefold()).fillna(events["actor"])
-    is_act = (events["is_human"] & events["kind"].astype(str).isin(ACTS)).to_numpy(bool)
-    acts = events[is_act].assign(person=person[is_act])
+    # incident as plain objects, as in the lookups, so the (incident, person) keys align
+    events = events.assign(incident=events["incident"].astype(object), person=person)
+    acts = events[(events["is_human"] & events["kind"].astype(str).isin(ACTS)).to_numpy(bool)]
     if acts.empty:
         return pd.DataFrame(columns=["incident", *COLUMNS])
     speech = acts["kind"].astype(str).isin(["message", "reply"])
     keys = ["incident", "person"]
-    grouped = acts.assign(incident=acts["incident"].astype(object), speech=speech, action=~speech).groupby(keys, sort=False)
+    grouped = acts.assign(speech=speech, action=~speech).groupby(keys, sort=False)
     out = grouped.agg(first=("ts", "min"), last=("ts", "max"), messages=("speech", "sum"), actions=("action", "sum"))
 
-    is_join = (events["kind"] == "join").to_numpy(bool)
-    joined = events[is_join].assign(incident=events["incident"].astype(object)[is_join], person=person[is_join])
-    joins = joined.groupby(keys)["ts"].min()
+    joins = events[(events["kind"] == "join").to_numpy(bool)].groupby(keys)["ts"].min()
     out["joined"] = joins.reindex(out.index).fillna(out["first"]).where(lambda j: j <= out["first"], out["first"])
 
     page_rows = _pages_by_person(pages, full)
@@ -76,7 +75,7 @@ def rosters(
     how = how.mask(first_page.notna() & (first_page <= out["first"]), "paged")
     out["how"] = how
     out = out.reset_index()
-    rank = {incident: i for i, incident in enumerate(pd.unique(events["incident"].astype(object)))}
+    rank = {incident: i for i, incident in enumerate(pd.unique(events["incident"]))}
     out = out.assign(_rank=out["incident"].map(rank)).sort_values(["_rank", "first"], kind="stable", ignore_index=True)
     return out[["incident", *COLUMNS]].astype({"person": "string"})
 

@@ -48,6 +48,15 @@ def empty_events() -> pd.DataFrame:
     return conform(pd.DataFrame({name: [] for name in COLUMNS}))
 
 
+def utc_ns(stamp: pd.Timestamp) -> pd.Timestamp:
+    """A time with an offset as the timeline holds it: UTC, in nanoseconds. Raises ValueError
+    (saying so) for one outside the years a nanosecond column can hold."""
+    try:
+        return stamp.tz_convert("UTC").as_unit("ns")
+    except pd.errors.OutOfBoundsDatetime:
+        raise ValueError("outside the years 1678-2261 that timelines can hold") from None
+
+
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Cast ``frame`` to the contract's dtypes and column order; missing text columns are ''.
 

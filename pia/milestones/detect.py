@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pia.errors import ConfigError
+from pia.events.schema import utc_ns
 from pia.milestones.config import LABEL_MILESTONE, LABELS, MILESTONES, PLACEHOLDER, Config, Rule, load_config
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
@@ -303,9 +304,9 @@ def _manual_time(origin: str, key: str, value: Any) -> pd.Timestamp:
     except ValueError:
         raise ConfigError(origin, key, f"{value!r} is not an ISO 8601 time") from None
     try:
-        return stamp.tz_convert("UTC").as_unit("ns")
-    except pd.errors.OutOfBoundsDatetime:
-        raise ConfigError(origin, key, f"{text} is outside the years 1678-2261 that timelines can hold") from None
+        return utc_ns(stamp)
+    except ValueError as error:
+        raise ConfigError(origin, key, f"{text} is {error}") from None
 
 
 # --- milestones -----------------------------------------------------------------------------
