@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 
+#: Candidates kept per milestone: the winner and the runners-up a reviewer may prefer.
+RUNNERS_UP = 5
+
+
 @dataclass
 class Detection:
     """Milestones and repeated events of one incident (or several), as DataFrames."""
@@ -51,6 +55,8 @@ class Detection:
     directives: pd.DataFrame
     responders: pd.DataFrame
     commander: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
+    #: Each milestone's candidates, best first (the winner, then the runners-up).
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def pivots(self) -> pd.DataFrame:
@@ -144,8 +150,12 @@ def detect_incidents(
     manual = [m for m in manual if len(m)]
     named = {i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}
     ic = repeated.commanders(events, named)
+    table, candidates = milestones(
+        events, found, pd.concat(manual, ignore_index=True) if manual else None, zone=rules.config.zone, runners_up=RUNNERS_UP
+    )
     return Detection(
-        milestones=milestones(events, found, pd.concat(manual, ignore_index=True) if manual else None),
+        milestones=table,
+        candidates=candidates,
         signals=found,
         hypotheses=repeated.hypotheses(events, found),
         escalations=repeated.escalations(events, found),

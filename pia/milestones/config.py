@@ -24,6 +24,7 @@ MILESTONES: tuple[str, ...] = (
     "engaged",
     "declared",
     "first_hypothesis",
+    "working_hypothesis",
     "mitigation_started",
     "mitigated",
     "restored",
@@ -57,6 +58,8 @@ LABEL_MILESTONE: dict[str, str] = {
 SCOPES = ("message", "clause", "after")
 #: ``{label}`` in a veto pattern stands for that label's rules combined.
 PLACEHOLDER = re.compile(r"\{(" + "|".join(LABELS) + r")\}")
+#: ``{name}`` in any pattern stands for the ``[fragments]`` entry of that name.
+FRAGMENT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PACKAGED = "rules.toml"
 
@@ -94,10 +97,12 @@ class Config:
     markers: dict[str, str]
     reactions: dict[str, str]
     durations: tuple[Duration, ...]
+    fragments: dict[str, str] = field(default_factory=dict)
     cadence_minutes: float = 30.0
     work_start: int = 8
     work_end: int = 18
     work_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    zone: str = "UTC"
     sources: tuple[str, ...] = field(default=(), compare=False)
 
     def positive(self, label: str) -> tuple[Rule, ...]:
@@ -109,12 +114,22 @@ class Config:
         return tuple(r for r in self.rules if label in r.vetoes)
 
     def combined(self, label: str) -> str:
-        """The rules giving ``label`` as one alternation (no inline flags)."""
-        return "|".join(f"(?:{r.pattern})" for r in self.positive(label))
+        """The rules giving ``label`` as one alternation (no inline flags), fragments expanded."""
+        return "|".join(f"(?:{self.pattern(r)})" for r in self.positive(label))
+
+    def pattern(self, rule: Rule) -> str:
+        """``rule``'s pattern with each ``{fragment}`` replaced by its text."""
+        return self.fragment(rule.pattern)
+
+    def fragment(self, pattern: str) -> str:
+        """``pattern`` with each ``{fragment}`` (not ``{label}``) replaced by its text."""
+        known = self.fragments
+        return FRAGMENT.sub(lambda m: f"(?:{known[m.group(1)]})" if m.group(1) in known else m.group(0), pattern)
 
     def expand(self, pattern: str) -> str:
-        """``pattern`` with each ``{label}`` replaced by that label's combined rules."""
-        return PLACEHOLDER.sub(lambda m: f"(?:{self.combined(m.group(1))})", pattern)
+        """``pattern`` with each ``{label}`` replaced by that label's combined rules and each
+        ``{fragment}`` by its text."""
+        return self.fragment(PLACEHOLDER.sub(lambda m: f"(?:{self.combined(m.group(1))})", pattern))
 
 
 def load_config(data_dir: str | os.PathLike[str] | None = None) -> Config:
@@ -138,11 +153,12 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
     origin: dict[str, str] = {}
     markers: dict[str, str] = {}
     reactions: dict[str, str] = {}
+    fragments: dict[str, str] = {}
     durations: dict[str, tuple[str, Any]] = {}
-    cadence, work = 30.0, {"start": 8, "end": 18, "days": list(DAYS[:5])}
+    zone, cadence, work = "UTC", 30.0, {"start": 8, "end": 18, "days": list(DAYS[:5])}
     for path, table in layers:
         # [secrets] and [pseudonyms] belong to pia.privacy, which reads them itself
-        known = {"rules", "markers", "reactions", "durations", "status_updates", "working_hours", "secrets", "pseudonyms"}
+        known = {"rules", "fragments", "markers", "reactions", "durations", "status_updates", "stated_times", "working_hours", "secrets", "pseudonyms"}
         for key in table:
             if key not in known:
                 raise ConfigError(path, key, f"unknown table (known: {', '.join(sorted(known))})")
@@ -151,6 +167,10 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
                 raise ConfigError(path, f"rules.{name}", "must be a table with label and pattern")
             rules[name] = {**rules.get(name, {}), **spec}
             origin[name] = path
+        for key, text in _table(path, "fragments", table.get("fragments", {})).items():
+            if not isinstance(text, str) or not FRAGMENT.fullmatch("{" + key + "}") or key in LABELS:
+                raise ConfigError(path, f"fragments.{key}", "must be a pattern named in lower case, not a label")
+            fragments[key] = text
         for key, label in _table(path, "markers", table.get("markers", {})).items():
             markers[key.strip().lower()] = _label(path, f"markers.{key}", label)
         for key, label in _table(path, "reactions", table.get("reactions", {})).items():
@@ -160,16 +180,29 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
         status = _table(path, "status_updates", table.get("status_updates", {}))
         if "cadence_minutes" in status:
             cadence = _number(path, "status_updates.cadence_minutes", status["cadence_minutes"])
+        clock = _table(path, "stated_times", table.get("stated_times", {}))
+        if set(clock) - {"zone"}:
+            raise ConfigError(path, "stated_times", f"unknown keys {sorted(set(clock) - {'zone'})} (known: zone)")
+        if "zone" in clock:
+            zone = _zone(path, "stated_times.zone", clock["zone"])
         hours = _table(path, "working_hours", table.get("working_hours", {}))
         work.update(hours)
     compiled = tuple(_rule(origin[name], name, spec) for name, spec in rules.items() if spec.get("enabled", True))
     spans = tuple(_duration(path, name, spec) for name, (path, spec) in durations.items() if spec)
     start, end, days = _hours(layers[-1][0], work)
-    config = Config(compiled, markers, reactions, spans, cadence, start, end, days, tuple(p for p, _ in layers))
+    config = Config(compiled, markers, reactions, spans, fragments, cadence, start, end, days, zone, tuple(p for p, _ in layers))
     for rule in compiled:
+        key = f"rules.{rule.name}.pattern"
         for label in PLACEHOLDER.findall(rule.pattern):
             if not config.positive(label) or label in rule.vetoes:
-                raise ConfigError(origin[rule.name], f"rules.{rule.name}.pattern", f"{{{label}}} names a label with no rules of its own to stand for")
+                raise ConfigError(origin[rule.name], key, f"{{{label}}} names a label with no rules of its own to stand for")
+        unknown = [n for n in FRAGMENT.findall(rule.pattern) if n not in fragments and n not in LABELS]
+        if unknown:
+            raise ConfigError(origin[rule.name], key, f"{{{unknown[0]}}} names no fragment (known: {', '.join(sorted(fragments))})")
+        try:
+            re.compile(config.expand(rule.pattern) if rule.is_veto else config.pattern(rule))
+        except re.error as error:
+            raise ConfigError(origin[rule.name], key, f"is not a valid regular expression once its fragments are filled in: {error}") from None
     return config
 
 
@@ -195,6 +228,16 @@ def _number(path: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigError(path, key, f"must be a positive number, not {value!r}")
     return float(value)
+
+
+def _zone(path: str, key: str, value: Any) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(str(value))
+    except (ValueError, KeyError, OSError):
+        raise ConfigError(path, key, f"{value!r} is not a time zone name (e.g. UTC, Europe/Berlin)") from None
+    return str(value)
 
 
 def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:

@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 
 from pia.errors import ConfigError
 from pia.events.schema import utc_ns
+from pia.milestones.normalise import normal_text
+from pia.milestones.stated import stated_times
 from pia.milestones.config import LABEL_MILESTONE, LABELS, MILESTONES, PLACEHOLDER, Config, Rule, load_config
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
@@ -34,7 +36,7 @@ ACT_KINDS = ("message", "reply", "acknowledge", "annotate", "note", "assign", "e
 CHANNEL_KINDS = ("message", "reply", "bot")
 _ORDER = {m: i for i, m in enumerate(MILESTONES)}
 
-MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "text"]
+MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "text", "evidence_ts"]
 SIGNAL_COLUMNS = ["row", "label", "source", "rule"]
 _PRIORITY = {"manual": 0, "marker": 1}
 # Clause and sentence ends for the scoped vetoes; "v2.30.4", "10:15" and "1,000" end nothing.
@@ -70,7 +72,7 @@ class RuleSet:
 def compile_rules(config: Config) -> RuleSet:
     """Build the combined patterns of ``config`` (each checked by ``re`` when loaded)."""
     labels = {
-        label: _alternation(r.pattern for r in config.positive(label))
+        label: _alternation(config.pattern(r) for r in config.positive(label))
         for label in LABELS
         if config.positive(label)
     }
@@ -138,16 +140,21 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
 
     ``row`` is the event's positional index in ``events``. Only human Slack messages and
     PagerDuty notes are read; bots, integrations, joins and alerts carry no signal. A leading
-    marker tag or a configured reaction is taken as stated; rule matches are cancelled by the
-    vetoes (questions, negations, "errors persist").
+    marker tag or a configured reaction is taken as stated; the text rules read the
+    :mod:`~pia.milestones.normalise` form of each distinct message once, and their matches
+    are cancelled by the vetoes (questions, negations, "errors persist").
     """
     rules = rules or default_rules()
     eligible = np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy())
     text = _arrow(events["text"].array[eligible])
     said = _fill(pc.greater(pc.binary_length(text), 0))
     rows, text = eligible[said], text.filter(said)
-    parts = [*_markers(text, rows, rules), *_reactions(events, eligible, rules), *_rule_hits(text, rows, rules)]
-    parts = [p for p in parts if len(p[0])]
+    # each distinct message is read once; its labels go to every row that says it
+    distinct = pc.unique(text)
+    which = pc.index_in(text, value_set=distinct).to_numpy(zero_copy_only=False)
+    on_distinct = [*_markers(distinct, rules), *_rule_hits(normal_text(distinct), rules)]
+    parts = [_spread(part, which, rows) for part in on_distinct]
+    parts = [p for p in (*parts, *_reactions(events, eligible, rules)) if len(p[0])]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "string") for c in SIGNAL_COLUMNS})
     row = np.concatenate([p[0] for p in parts])
@@ -168,6 +175,19 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     )
 
 
+def _spread(part: _Part, which: np.ndarray, rows: np.ndarray) -> _Part:
+    """A part found on distinct messages, given to every event row that says one of them."""
+    hit, label, source, rule = part
+    order = np.argsort(which, kind="stable")
+    start = np.searchsorted(which[order], hit, side="left")
+    count = np.searchsorted(which[order], hit, side="right") - start
+    # positions order[start_i : start_i + count_i] for every hit i, without a loop
+    offsets = np.repeat(start - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    taken = rows[order[offsets]]
+    spread = (lambda v: v if np.ndim(v) == 0 else np.repeat(np.asarray(v, dtype=object), count))
+    return taken, spread(label), source, spread(rule)
+
+
 #: Event rows with their label, source and rule (one for all rows, or one per row).
 _Part = tuple[np.ndarray, Any, str, Any]
 
@@ -176,12 +196,13 @@ def _each(value: Any, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=object), n)
 
 
-def _markers(text: pa.Array, rows: np.ndarray, rules: RuleSet) -> list[_Part]:
+def _markers(text: pa.Array, rules: RuleSet) -> list[_Part]:
+    """Leading tags of ``text`` (distinct raw messages), by position in ``text``."""
     if not rules.marker or not len(text):
         return []
     # extract runs in Python: the RE2 pass first leaves it only the few tagged messages
     where = np.flatnonzero(_match(text, rules.marker))
-    tagged = pd.Series(pd.array(text.take(where), dtype=pd.StringDtype("pyarrow")), index=rows[where])
+    tagged = pd.Series(pd.array(text.take(where), dtype=pd.StringDtype("pyarrow")), index=where)
     tag = tagged.str.extract(rules.marker, expand=False).dropna()
     if not len(tag):
         return []
@@ -212,11 +233,12 @@ def _contains(text: pd.Series, pattern: str) -> np.ndarray:
     return text.str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
 
 
-def _rule_hits(text: pa.Array, rows: np.ndarray, rules: RuleSet) -> list[_Part]:
+def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
+    """Rule labels of ``text`` (distinct normalised messages), by position in ``text``."""
     if not rules.prefilter or not len(text):
         return []
-    where = np.flatnonzero(_match(text, rules.prefilter))
-    candidates, rows = text.take(where), rows[where]
+    rows = np.flatnonzero(_match(text, rules.prefilter))
+    candidates = text.take(rows)
     # each label's rules, on the messages some rule matched
     raw = {label: _match(candidates, pattern) for label, pattern in rules.labels.items()}
     # each veto once on the messages of the labels it cancels: the scoped form (in the cue's
@@ -244,21 +266,22 @@ def _rule_hits(text: pa.Array, rows: np.ndarray, rules: RuleSet) -> list[_Part]:
             hit[suspect] = False
         at = np.flatnonzero(hit)
         if len(at):
-            parts.append((rows[at], label, "rule", _which(candidates.take(at), rules.config.positive(label))))
+            parts.append((rows[at], label, "rule", _which(candidates.take(at), rules.config, rules.config.positive(label))))
     return parts
 
 
-def _which(hit: pa.Array, candidates: tuple[Rule, ...]) -> np.ndarray:
+def _which(hit: pa.Array, config: Config, candidates: tuple[Rule, ...]) -> np.ndarray:
     """The name of the first rule (in file order) that matches each of ``hit``."""
     names = np.full(len(hit), candidates[-1].name, dtype=object)
     if len(candidates) == 1:
         return names
+
     open_ = np.ones(len(hit), dtype=bool)
     for rule in candidates[:-1]:
         where = np.flatnonzero(open_)
         if not len(where):
             break
-        matched = _match(hit.take(where), "(?i)" + rule.pattern)
+        matched = _match(hit.take(where), "(?i)" + config.pattern(rule))
         names[where[matched]] = rule.name
         open_[where[matched]] = False
     return names
@@ -283,9 +306,9 @@ def manual_milestones(meta: Mapping[str, Any], origin: str = "incident.toml") ->
             raise ConfigError(origin, key, f"unknown milestone (known: {', '.join(MILESTONES)})")
         rows.append({"milestone": name, "ts": _manual_time(origin, key, value)})
     frame = pd.DataFrame(rows, columns=["milestone", "ts"])
-    return frame.assign(
-        incident=str(meta.get("id", "")), source="manual", rule="incident.toml", ref="", text=""
-    ).astype({"ts": "datetime64[ns, UTC]"})[MILESTONE_COLUMNS]
+    frame = frame.assign(incident=str(meta.get("id", "")), source="manual", rule="incident.toml", ref="", text="")
+    frame = frame.astype({"ts": "datetime64[ns, UTC]"})
+    return frame.assign(evidence_ts=frame["ts"])[MILESTONE_COLUMNS]
 
 
 def _manual_time(origin: str, key: str, value: Any) -> pd.Timestamp:
@@ -316,11 +339,18 @@ def milestones(
     events: pd.DataFrame,
     found: pd.DataFrame,
     manual: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+    *,
+    zone: str = "UTC",
+    runners_up: int = 0,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (incident, milestone) that has evidence, in :data:`MILESTONES` order.
 
     ``found`` is :func:`signals` of ``events``; ``manual`` is :func:`manual_milestones`
-    (for any incident in ``events``). Milestones without evidence have no row.
+    (for any incident in ``events``). Milestones without evidence have no row. ``ts`` is the
+    milestone's time and ``evidence_ts`` the time of its evidence: they differ where the text
+    states when a state began ("normal since 14:53", read in ``zone`` where no zone is given).
+    With ``runners_up`` > 0, also returns the candidates of each milestone, best first (at
+    most that many per milestone), as :data:`CANDIDATE_COLUMNS`.
     """
     codes, incidents = pd.factorize(events["incident"])
     best = _Best(codes, events["ts"].array.asi8, len(incidents))
@@ -329,41 +359,73 @@ def milestones(
     slack = (events["source"] == "slack").to_numpy(bool, na_value=False)
     triggers = np.flatnonzero(is_pd & (kind == "trigger").to_numpy(bool, na_value=False))
     # detected: first PagerDuty trigger, else the first message in the channel
-    best.offer(best.first(triggers), "detected", "pagerduty", "first trigger", 2)
+    best.offer(triggers, "detected", "pagerduty", "first trigger", 2)
     channel = np.flatnonzero(slack & kind.isin(CHANNEL_KINDS).to_numpy(bool))
-    best.offer(best.first(channel), "detected", "rule", "first message", 3)
+    best.offer(channel, "detected", "rule", "first message", 3)
     acks = np.flatnonzero(is_pd & (kind == "acknowledge").to_numpy(bool, na_value=False))
-    best.offer(best.first(acks), "acknowledged", "pagerduty", "first acknowledge", 2)
+    best.offer(acks, "acknowledged", "pagerduty", "first acknowledge", 2)
     # labels: markers (priority 1) and rules (priority 3)
     rows = found["row"].to_numpy(np.int64)
     label, labels = pd.factorize(found["label"])
     source, sources = pd.factorize(found["source"])
     rule = found["rule"].to_numpy(object)
+    stated = _stated(events, found, zone)
     recovery = []
     for name, milestone in LABEL_MILESTONE.items():
         for kind_of, priority in (("marker", 1), ("rule", 3)):
             at = np.flatnonzero((label == _code(labels, name)) & (source == _code(sources, kind_of)))
             at = at[np.argsort(rows[at], kind="stable")]
+            when = stated.get(milestone, {})
+            stamps = np.array([when.get(r, best.stamps[r]) for r in rows[at]], dtype=np.int64) if when else None
             if milestone in ("mitigated", "restored") and kind_of == "rule":
-                recovery.append((rows[at], rule[at], milestone))
+                recovery.append((rows[at], rule[at], milestone, stamps))
                 continue
-            first = best.first_of(rows[at])
-            best.offer(rows[at][first], milestone, kind_of, rule[at][first], priority)
+            best.offer(rows[at], milestone, kind_of, rule[at], priority, when=stamps)
+    # impact start: a time stated by a message about the trouble ("errors since 13:58")
+    start = stated.get("impact_start", {})
+    if start:
+        at = np.array(sorted(start), dtype=np.int64)
+        best.offer(at, "impact_start", "rule", "stated time", 3, when=np.array([start[r] for r in at], dtype=np.int64))
     # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
-    best.offer(best.first(triggers), "declared", "pagerduty", "incident created", 4)
+    best.offer(triggers, "declared", "pagerduty", "incident created", 4)
     # text-rule recovery from before the first remediation is dropped: "db looks healthy"
     # while investigating is not a recovery (without any remediation it stands on its own)
     since = best.stamp("mitigation_started", np.iinfo(np.int64).min)
-    for part, names, milestone in recovery:
+    for part, names, milestone, stamps in recovery:
         keep = best.stamps[part] >= since[codes[part]]
-        part, names = part[keep], names[keep]
-        first = best.earliest(part)
-        best.offer(part[first], milestone, "rule", names[first], 3)
+        best.offer(part[keep], milestone, "rule", names[keep], 3, when=None if stamps is None else stamps[keep])
     # resolved: the last PagerDuty resolve outranks a message
     resolves = np.flatnonzero(is_pd & (kind == "resolve").to_numpy(bool, na_value=False))
     best.offer(best.last(resolves), "resolved", "pagerduty", "last resolve", 2, ties=True)
     _engaged(events, best)
-    return best.frame(events, incidents, manual)
+    _working_hypothesis(found, best)
+    frame = best.frame(events, incidents, manual)
+    return (frame, best.candidates(events, incidents, manual, runners_up)) if runners_up else frame
+
+
+def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, dict[int, int]]:
+    """Stated times by milestone: event row -> time (ns), for the messages that carry a
+    state label or an impact cue (see :mod:`pia.milestones.stated`)."""
+    spoken = np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy())
+    if not len(spoken):
+        return {}
+    text = _arrow(events["text"].array[spoken])
+    # only messages with a digit and a colon, h or a unit can state a time
+    maybe = _fill(pc.match_substring_regex(text, r"\d[:h.]\d\d|\d\s*(?:s|sec|m|min|h|hr|hour|minute)"))
+    spoken = spoken[maybe]
+    if not len(spoken):
+        return {}
+    states = found[found["label"].isin(["mitigated", "restored"]).to_numpy(bool, na_value=False)]
+    held = states.groupby("row")["label"].agg(",".join)
+    labels = pd.Series(spoken).map(held)
+    times = stated_times(
+        pd.Series(events["text"].array[spoken]), pd.Series(events["ts"].array[spoken]), labels, zone
+    )
+    out: dict[str, dict[int, int]] = {}
+    rows = spoken[times["position"].to_numpy(np.int64)]
+    for milestone, row, at in zip(times["milestone"], rows, times["ts"].array.asi8):
+        out.setdefault(str(milestone), {})[int(row)] = int(at)
+    return out
 
 
 def _code(uniques: pd.Index, value: str) -> int:
@@ -371,18 +433,25 @@ def _code(uniques: pd.Index, value: str) -> int:
     return int(where) if where >= 0 else -2
 
 
+#: One row per candidate of a milestone, best first: what ``pia metrics --explain`` prints.
+CANDIDATE_COLUMNS = ["incident", "milestone", "rank", "ts", "evidence_ts", "source", "rule", "actor", "ref", "text"]
+
+
 class _Best:
     """The best evidence so far of each (incident, milestone): the highest priority (lowest
     number), then the earliest, then the first in the timeline. Kept in flat arrays indexed
-    by incident code and milestone, so no candidate frame is ever sorted on strings."""
+    by incident code and milestone, so no candidate frame is ever sorted on strings. Every
+    candidate offered is kept too (``pool``), for the runners-up a reviewer may prefer."""
 
     def __init__(self, codes: np.ndarray, stamps: np.ndarray, incidents: int) -> None:
         self.codes, self.stamps = codes, stamps
         size = incidents * len(MILESTONES)
         self.row = np.full(size, -1, dtype=np.int64)
+        self.when = np.zeros(size, dtype=np.int64)
         self.priority = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
         self.source = np.full(size, None, dtype=object)
         self.rule = np.full(size, None, dtype=object)
+        self.pool: list[tuple[np.ndarray, str, str, Any, int, np.ndarray]] = []
 
     def first_of(self, rows: np.ndarray) -> np.ndarray:
         """Positions in ``rows`` (ascending) of each incident's first."""
@@ -397,33 +466,47 @@ class _Best:
         """Each incident's last of ``rows`` (ascending)."""
         return rows[::-1][self.first_of(rows[::-1])]
 
-    def earliest(self, rows: np.ndarray) -> np.ndarray:
-        """Positions in ``rows`` of each incident's earliest (then first) row."""
-        order = np.lexsort((rows, self.stamps[rows]))
-        return order[self.first_of(rows[order])]
-
     def offer(
-        self, rows: np.ndarray, milestone: str, source: str, rule: Any, priority: int, *, ties: bool = False
+        self,
+        rows: np.ndarray,
+        milestone: str,
+        source: str,
+        rule: Any,
+        priority: int,
+        *,
+        ties: bool = False,
+        when: np.ndarray | None = None,
     ) -> None:
-        """Take ``rows`` (at most one per incident) where they beat what is held; with
-        ``ties``, wherever their priority is at least as high."""
+        """Take the best of ``rows`` for each incident where it beats what is held: the
+        earliest by ``when`` (the rows' own times where not given); with ``ties``, ``rows``
+        hold at most one per incident and win wherever their priority is at least as high."""
         if not len(rows):
             return
+        when = self.stamps[rows] if when is None else np.asarray(when, dtype=np.int64)
+        rule = np.broadcast_to(np.asarray(rule, dtype=object), len(rows))
+        self.pool.append((rows, milestone, source, rule, priority, when))
+        if not ties:
+            order = np.lexsort((rows, when, self.codes[rows]))
+            pick = order[np.unique(self.codes[rows[order]], return_index=True)[1]]
+            rows, rule, when = rows[pick], rule[pick], when[pick]
         at = self.codes[rows] * len(MILESTONES) + _ORDER[milestone]
-        held, rank = self.row[at], self.priority[at]
+        held, rank, old = self.row[at], self.priority[at], self.when[at]
         if ties:
             better = priority <= rank
         else:
-            new, old = self.stamps[rows], self.stamps[held]
-            better = (priority < rank) | ((priority == rank) & ((new < old) | ((new == old) & (rows < held))))
+            better = (priority < rank) | ((priority == rank) & ((when < old) | ((when == old) & (rows < held))))
         at = at[better]
-        self.row[at], self.priority[at], self.source[at] = rows[better], priority, source
-        self.rule[at] = rule if isinstance(rule, str) else np.asarray(rule, dtype=object)[better]
+        self.row[at], self.when[at], self.priority[at], self.source[at] = rows[better], when[better], priority, source
+        self.rule[at] = rule[better]
 
     def stamp(self, milestone: str, missing: int) -> np.ndarray:
         """The time (ns) of ``milestone`` per incident code, ``missing`` where there is none."""
-        row = self.row[_ORDER[milestone] :: len(MILESTONES)]
-        return np.where(row >= 0, self.stamps[row], missing)
+        step = slice(_ORDER[milestone], None, len(MILESTONES))
+        return np.where(self.row[step] >= 0, self.when[step], missing)
+
+    def evidence(self, milestone: str) -> np.ndarray:
+        """The evidence row of ``milestone`` per incident code, -1 where there is none."""
+        return self.row[_ORDER[milestone] :: len(MILESTONES)]
 
     def frame(self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None) -> pd.DataFrame:
         """The held evidence as milestone rows, with ``manual`` winning over all of it and the
@@ -431,7 +514,7 @@ class _Best:
         steps = len(MILESTONES)
         at = np.flatnonzero(self.row >= 0)
         rows, code, step = self.row[at], at // steps, at % steps
-        source, rule = self.source[at], self.rule[at]
+        source, rule, when = self.source[at], self.rule[at], self.when[at]
         manual = manual if manual is not None and len(manual) else None
         if manual is not None:
             # manual rows come last and win: one row per (incident, milestone)
@@ -441,6 +524,7 @@ class _Best:
             step = np.r_[step, manual["milestone"].map(_ORDER).to_numpy(np.int64)]
             source = np.r_[source, manual["source"].to_numpy(object)]
             rule = np.r_[rule, manual["rule"].to_numpy(object)]
+            when = np.r_[when, manual["ts"].array.asi8]
             incidents = names
         rank = np.empty(len(incidents), dtype=np.int64)
         rank[np.argsort(np.asarray(incidents, dtype=object), kind="stable")] = np.arange(len(incidents))
@@ -463,34 +547,110 @@ class _Best:
             both = pd.concat([pd.Series(events[name].array.take(rows)), manual[name]], ignore_index=True)
             return both.array.take(pick)
 
+        evidence = column("ts")
         return pd.DataFrame(
             {
                 "incident": pd.array(column("incident"), dtype="string"),
                 "milestone": pd.array(np.asarray(MILESTONES, dtype=object)[final_step], dtype="string"),
-                "ts": column("ts"),
+                "ts": pd.array(pd.to_datetime(when[pick], utc=True), dtype="datetime64[ns, UTC]"),
                 "source": pd.array(source[pick], dtype="string"),
                 "rule": pd.array(rule, dtype="string"),
                 "ref": pd.array(column("ref"), dtype="string"),
                 "text": pd.array(column("text"), dtype="string"),
+                "evidence_ts": pd.array(evidence, dtype="datetime64[ns, UTC]"),
             }
         )
 
+    def candidates(self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None, limit: int) -> pd.DataFrame:
+        """Every candidate offered for each milestone, best first (the order :meth:`offer`
+        ranks by), at most ``limit`` per (incident, milestone); manual values rank first."""
+        parts = [
+            pd.DataFrame(
+                {
+                    "row": rows,
+                    "code": self.codes[rows],
+                    "step": _ORDER[milestone],
+                    "priority": priority,
+                    "when": when,
+                    "source": source,
+                    "rule": rule,
+                }
+            )
+            for rows, milestone, source, rule, priority, when in self.pool
+        ]
+        pool = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["row", "code", "step", "priority", "when", "source", "rule"])
+        pool = pool.sort_values(["code", "step", "priority", "when", "row"], kind="stable")
+        pool = pool.drop_duplicates(["code", "step", "row"])
+        rows = pool["row"].to_numpy(np.int64)
+        out = pd.DataFrame(
+            {
+                "incident": pd.array(np.asarray(incidents, dtype=object)[pool["code"].to_numpy(np.int64)], dtype="string"),
+                "milestone": pd.array(np.asarray(MILESTONES, dtype=object)[pool["step"].to_numpy(np.int64)], dtype="string"),
+                "ts": pd.array(pd.to_datetime(pool["when"].to_numpy(np.int64), utc=True), dtype="datetime64[ns, UTC]"),
+                "evidence_ts": events["ts"].array.take(rows),
+                "source": pd.array(pool["source"].to_numpy(object), dtype="string"),
+                "rule": pd.array(pool["rule"].astype(str).to_numpy(object), dtype="string"),
+                "actor": events["actor"].array.take(rows),
+                "ref": events["ref"].array.take(rows),
+                "text": events["text"].array.take(rows),
+                "order": np.arange(len(pool)),
+            }
+        )
+        if manual is not None and len(manual):
+            out = pd.concat(
+                [manual.assign(evidence_ts=manual["ts"], actor="", order=-1)[[*out.columns]], out], ignore_index=True
+            )
+        out = out.sort_values(["incident", "milestone", "order"], kind="stable")
+        out["rank"] = out.groupby(["incident", "milestone"], sort=False).cumcount() + 1
+        out = out[out["rank"] <= limit]
+        step = out["milestone"].map(_ORDER)
+        out = out.assign(step=step).sort_values(["incident", "step", "rank"], kind="stable")
+        return out[CANDIDATE_COLUMNS].reset_index(drop=True)
+
 
 def _engaged(events: pd.DataFrame, best: _Best) -> None:
-    """engaged: the first human act after ``detected`` (an acknowledge counts at any time
-    after the trigger); bots and integrations never engage."""
+    """engaged: the earlier of the first acknowledge (at or after the trigger) and the first
+    act, after ``detected``, of a human other than the one who reported the problem (the
+    author of the first message, or a person who triggered the page by hand); bots and
+    integrations never engage."""
     never = np.iinfo(np.int64).max
     start = best.stamp("detected", never)
     if (start == never).all():
         return
+    reported = best.evidence("detected")
+    human = events["is_human"].to_numpy(bool)
+    actor, actors = pd.factorize(events["actor_id"].fillna(""))
+    reporter = np.where((reported >= 0) & human[np.maximum(reported, 0)], actor[np.maximum(reported, 0)], -1)
     kind = events["kind"]
-    rows = np.flatnonzero(events["is_human"].to_numpy(bool) & kind.isin(ACT_KINDS).to_numpy())
+    rows = np.flatnonzero(human & kind.isin(ACT_KINDS).to_numpy())
     stamps, since = best.stamps[rows], start[best.codes[rows]]
     ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
-    rows = rows[(stamps > since) | (ack & (stamps >= since) & (since != never))]
-    first = best.first(rows)  # rows are in time order
-    is_ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[first]
+    other = actor[rows] != reporter[best.codes[rows]]
+    rows = rows[((stamps > since) & other) | (ack & (stamps >= since) & (since != never))]
+    is_ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
     for where, source, priority in ((is_ack, "pagerduty", 2), (~is_ack, "rule", 3)):
-        rows = first[where]
-        rule = "first acknowledge" if priority == 2 else "first human " + kind.iloc[rows].astype(str).to_numpy(object)
-        best.offer(rows, "engaged", source, rule, priority)
+        picked = rows[where]
+        rule = "first acknowledge" if priority == 2 else "first human " + kind.iloc[picked].astype(str).to_numpy(object)
+        best.offer(picked, "engaged", source, rule, priority)
+
+
+def _working_hypothesis(found: pd.DataFrame, best: _Best) -> None:
+    """working_hypothesis: the last hypothesis before the mitigation that worked (the
+    ``mitigated`` evidence, else ``restored``) that was not dropped before the next one."""
+    hyp = np.sort(found.loc[(found["label"] == "hypothesis").to_numpy(bool, na_value=False), "row"].to_numpy(np.int64))
+    if not len(hyp):
+        return
+    drops = np.sort(found.loc[(found["label"] == "dropped").to_numpy(bool, na_value=False), "row"].to_numpy(np.int64))
+    mitigated, restored = best.evidence("mitigated"), best.evidence("restored")
+    end = np.where(mitigated >= 0, mitigated, restored)[best.codes[hyp]]
+    code = best.codes[hyp]
+    nxt = np.r_[hyp[1:], np.iinfo(np.int64).max]
+    nxt = np.where(np.r_[code[1:] == code[:-1], False], nxt, np.iinfo(np.int64).max)
+    # the first drop after each hypothesis, in the same incident, up to and including the next
+    # hypothesis (a message may drop one theory and state the next) and the mitigation
+    at = np.searchsorted(drops, hyp, side="right")
+    drop = np.where(at < len(drops), drops[np.minimum(at, len(drops) - 1)], np.iinfo(np.int64).max)
+    same = np.where(at < len(drops), best.codes[drops[np.minimum(at, len(drops) - 1)]] == code, False) if len(drops) else np.zeros(len(hyp), bool)
+    dropped = same & (drop <= np.minimum(nxt, end))
+    keep = hyp[(end >= 0) & (hyp <= end) & ~dropped]
+    best.offer(best.last(keep), "working_hypothesis", "rule", "last hypothesis kept before mitigation", 3, ties=True)
