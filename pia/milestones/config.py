@@ -55,7 +55,7 @@ LABEL_MILESTONE: dict[str, str] = {
     "resolved": "resolved",
 }
 
-SCOPES = ("message", "clause", "after")
+SCOPES = ("message", "clause", "after", "before")
 #: ``{label}`` in a veto pattern stands for that label's rules combined.
 PLACEHOLDER = re.compile(r"\{(" + "|".join(LABELS) + r")\}")
 #: ``{name}`` in any pattern stands for the ``[fragments]`` entry of that name.

@@ -114,6 +114,8 @@ def _scoped(pattern: str, scope: str, cue: str) -> str:
         return f"(?i){veto}{_CLAUSE}{cue}|{cue}{_CLAUSE}{veto}"
     if scope == "after":
         return f"(?i){cue}{_SENTENCE}{veto}"
+    if scope == "before":
+        return f"(?i){veto}(?: [^ .,;:!?\n][^ ]*){{0,3}} {cue}"
     return f"(?i){veto}"
 
 
@@ -649,8 +651,8 @@ def _working_hypothesis(found: pd.DataFrame, best: _Best) -> None:
     # the first drop after each hypothesis, in the same incident, up to and including the next
     # hypothesis (a message may drop one theory and state the next) and the mitigation
     at = np.searchsorted(drops, hyp, side="right")
-    drop = np.where(at < len(drops), drops[np.minimum(at, len(drops) - 1)], np.iinfo(np.int64).max)
-    same = np.where(at < len(drops), best.codes[drops[np.minimum(at, len(drops) - 1)]] == code, False) if len(drops) else np.zeros(len(hyp), bool)
+    drop = np.r_[drops, np.iinfo(np.int64).max][at]
+    same = (at < len(drops)) & (best.codes[np.r_[drops, 0][at]] == code)
     dropped = same & (drop <= np.minimum(nxt, end))
     keep = hyp[(end >= 0) & (hyp <= end) & ~dropped]
     best.offer(best.last(keep), "working_hypothesis", "rule", "last hypothesis kept before mitigation", 3, ties=True)
