@@ -115,7 +115,7 @@ def _scoped(pattern: str, scope: str, cue: str) -> str:
     if scope == "after":
         return f"(?i){cue}{_SENTENCE}{veto}"
     if scope == "before":
-        return f"(?i){veto}(?: [^ .,;:!?\n][^ ]*){{0,3}} {cue}"
+        return f"(?i){veto}(?: [^ .,;:!?\n][^ ]*){{0,2}} {cue}"
     return f"(?i){veto}"
 
 
