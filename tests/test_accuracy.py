@@ -29,7 +29,8 @@ DISPUTED = {
     ("2026-11-20-login-outage", "first_hypothesis", "2026-11-20T14:14:02Z"): "'a WAF rule change at 13:40 but that would show 403s' names a change and dismisses it in one breath",
     ("2026-03-12-cdn-cache-hit-ratio", "restored", "2026-03-12T10:41:07Z"): "a recap 39 min after PagerDuty auto-resolved reads as a recovery message; 'auto-resolved at 10:41' is not a stated restore",
     ("2026-02-10-file-upload-failures", "mitigated", "2026-02-10T09:28:30Z"): "'AccessDenied count back to 0 since the apply' has no clock time and its metric word is the sample's own",
-    ("2026-07-07-catalog-cache-config", "mitigated", "2026-07-07T06:06:30Z"): "the status update's range 'from 05:38 to 06:06' and a later stated time place mitigated earlier than the label",
+    ("2026-04-28-auth-db-cpu", "first_hypothesis", "2026-04-28T07:35:41Z"): "'v412 went out 07:25' names the change 21 s before anyone says it is the cause",
+    ("2026-06-09-order-events-backlog", "mitigated", "2026-06-09T22:26:30Z"): "'rebalances stopped' names no metric word; 'rebalance loop stopped. Backlog draining.' 70 s later does",
 }
 
 

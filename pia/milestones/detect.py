@@ -36,6 +36,8 @@ ACT_KINDS = ("message", "reply", "acknowledge", "annotate", "note", "assign", "e
 CHANNEL_KINDS = ("message", "reply", "bot")
 _ORDER = {m: i for i, m in enumerate(MILESTONES)}
 
+#: A message with the first label (from any source) does not also carry the second from a rule.
+SUPERSEDES = {"restored": "mitigated"}
 MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "text", "evidence_ts"]
 SIGNAL_COLUMNS = ["row", "label", "source", "rule"]
 _PRIORITY = {"manual": 0, "marker": 1}
@@ -161,6 +163,12 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "string") for c in SIGNAL_COLUMNS})
     row = np.concatenate([p[0] for p in parts])
     label, source, rule = (np.concatenate([_each(p[i], len(p[0])) for p in parts]) for i in (1, 2, 3))
+    # a rule's weaker label gives way to a stronger one on the same message ("back to normal"
+    # is not also "impact reduced"); a marker is taken as stated
+    for strong, weak in SUPERSEDES.items():
+        held = np.unique(row[label == strong])
+        gone = (label == weak) & (source == "rule") & np.isin(row, held)
+        row, label, source, rule = row[~gone], label[~gone], source[~gone], rule[~gone]
     # one row per (row, label), in row then label order; a marker outranks a rule, and among
     # markers the first found (tag, then reactions in config order)
     rank, names = pd.factorize(label, sort=True)
@@ -533,15 +541,22 @@ class _Best:
         pick = np.lexsort((-np.arange(len(code)), step, rank[code]))
         key = rank[code[pick]] * steps + step[pick]
         pick = pick[np.r_[True, np.diff(key) != 0]] if len(pick) else pick
-        # restored: where nothing shows the service back, the incident's resolve stands in
-        restored, resolved = _ORDER["restored"], _ORDER["resolved"]
-        stand_in = pick[(step[pick] == resolved) & ~np.isin(code[pick], code[pick][step[pick] == restored])]
-        pick = np.r_[pick, stand_in]
-        final_step = np.r_[step[pick[: len(pick) - len(stand_in)]], np.full(len(stand_in), restored)]
+        # where nothing shows the service back, the incident's resolve stands in for restored;
+        # where nothing shows impact reduced before it, restored stands in for mitigated
+        final_step, notes = step[pick], np.full(len(pick), None, dtype=object)
+        for weak, strong, note in (
+            ("restored", "resolved", "resolved (no restore evidence)"),
+            ("mitigated", "restored", "restored (no mitigation evidence)"),
+        ):
+            weak, strong = _ORDER[weak], _ORDER[strong]
+            real = pd.isna(notes)  # a stand-in does not stand in for another milestone
+            stand_in = np.flatnonzero((final_step == strong) & real & ~np.isin(code[pick], code[pick][final_step == weak]))
+            pick = np.r_[pick, pick[stand_in]]
+            final_step = np.r_[final_step, np.full(len(stand_in), weak)]
+            notes = np.r_[notes, np.full(len(stand_in), note, dtype=object)]
         order = np.lexsort((final_step, rank[code[pick]]))
-        pick, final_step = pick[order], final_step[order]
-        rule = rule[pick]
-        rule[order >= len(order) - len(stand_in)] = "resolved (no restore evidence)"
+        pick, final_step, notes = pick[order], final_step[order], notes[order]
+        rule = np.where(pd.isna(notes), rule[pick], notes)
 
         def column(name: str) -> Any:
             if manual is None:
