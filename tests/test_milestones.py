@@ -91,11 +91,77 @@ def test_each_rule_class(text: str, label: str) -> None:
     [
         "what's your current hypothesis?",
         "what's the next most likely cause?",
-        "could the deploy be the cause?",
+        "any idea what changed?",
+        "is it resolved?",
+        "eta?",
+        "can you check pgbouncer stats?",
+        "all regions or just eu?",
     ],
 )
-def test_questions_are_not_hypotheses(text: str) -> None:
+def test_questions_asking_for_a_cause_are_not_hypotheses(text: str) -> None:
     assert "hypothesis" not in labels_of(text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["could the deploy be the cause?", "maybe cert expired on lb?", "could it be the cert?", "traffic spike?", "s3 perms changed?"],
+)
+def test_questions_that_name_a_cause_are_hypotheses(text: str) -> None:
+    assert "hypothesis" in labels_of(text)[0]
+
+
+# Real status-page and chat phrasings from the issue that the earlier rules missed, in every
+# tense and voice: the normalised text layer reads them all the same way.
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("This incident has been resolved.", "resolved"),
+        ("The incident is now resolved.", "resolved"),
+        ("issue got resolved", "resolved"),
+        ("we are resolving this incident", "resolved"),
+        ("We have resolved the issue.", "resolved"),
+        ("The issue has been identified and a fix is being implemented.", "hypothesis"),
+        ("The issue has been identified and a fix is being implemented.", "mitigation"),
+        ("We have identified the issue.", "hypothesis"),
+        ("found the cause: the pool size config", "hypothesis"),
+        ("the root cause is an expired certificate", "hypothesis"),
+        ("A fix has been implemented and we are monitoring the results.", "mitigated"),
+        ("A fix has been deployed.", "mitigated"),
+        ("we've rolled out a fix", "mitigated"),
+        ("I think orchestrator failed those clusters over", "hypothesis"),
+        ("seems that the plugins db was corrupted", "hypothesis"),
+        ("looks like the cert expired", "hypothesis"),
+        ("the cache is probably it", "hypothesis"),
+        ("it's back to normal", "restored"),
+        ("it should be back now", "restored"),
+        ("back online", "restored"),
+        ("Sign-in has worked normally since 14:53 UTC.", "restored"),
+    ],
+)
+def test_real_phrasings(text: str, label: str) -> None:
+    assert label in labels_of(text)[0]
+
+
+def test_a_recovery_in_other_words() -> None:
+    # back (restored) or faster (mitigated): either is a recovery; restored implies mitigated
+    assert labels_of("all primaries are back in East, the site is much faster now")[0] & {"mitigated", "restored"}
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("A fix has been implemented and we are monitoring the results.", {"resolved", "restored"}),
+        ("We believe issue is resolved now and we are monitoring to confirm the resolution.", {"resolved", "restored"}),
+        ("We will provide more details once we identify the root cause.", {"hypothesis"}),
+        ("We are working to resolve the issue.", {"resolved"}),
+        ("not back yet", {"restored"}),
+        ("should be back shortly", {"restored"}),
+        ("is it resolved?", {"resolved"}),
+        ("should we roll back?", {"mitigation"}),
+    ],
+)
+def test_what_is_not_yet_so(text: str, absent: set[str]) -> None:
+    assert not labels_of(text)[0] & absent
 
 
 @pytest.mark.parametrize("text", ["not the database, connections are fine", "ruled out DNS", "it's probably not the cache"])
@@ -207,7 +273,7 @@ def test_login_outage_shape() -> None:
         "first_hypothesis": (7, "rule"),
         "mitigation_started": (8, "rule"),
         "mitigated": (40, "rule"),
-        "restored": (50, "rule"),
+        "restored": (40, "rule"),  # "back to baseline for 10 min" at minute 50
         "resolved": (60, "pagerduty"),
     }
     for milestone, (m, source) in expected.items():
@@ -215,6 +281,8 @@ def test_login_outage_shape() -> None:
         assert row is not None, milestone
         assert (row["ts"], row["source"]) == (minute(m), source), milestone
     assert at(found, "first_hypothesis")["text"] == "I think it's the auth deploy"
+    assert at(found, "restored")["evidence_ts"] == minute(50)
+    assert at(found, "working_hypothesis")["text"] == "I think the pool is exhausted, that's our 503s"
     assert list(found.hypotheses["pivot"]) == [False, True]
     assert len(found.pivots) == 1
 
@@ -329,7 +397,7 @@ def test_pia_toml_overrides_adds_and_disables_rules(tmp_path: Path) -> None:
 [rules.hunch]
 label = "hypothesis"
 pattern = '\\bhunch\\b'
-[rules.suspect]
+[rules.hedged]
 enabled = false
 [markers]
 theory = "hypothesis"
@@ -366,3 +434,98 @@ def test_html_escapes_text() -> None:
     events = timeline((0, "pagerduty", "trigger", "Datadog", "<script>alert(1)</script>"))
     html = detect_incident(events)._repr_html_()
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+# --- engaged, stated times, the working hypothesis, runners-up -------------------------------------
+
+
+def test_the_reporters_own_follow_ups_do_not_engage() -> None:
+    events = timeline(
+        say(0, "rep", "plugins page is 500ing"),
+        say(2, "rep", "still 500ing, also the wiki"),
+        say(9, "op", "looking"),
+    )
+    found = detect_incident(events)
+    assert at(found, "engaged")["ts"] == T0 + pd.Timedelta(minutes=9)
+
+
+def test_with_a_page_the_first_acknowledge_engages() -> None:
+    events = timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered"),
+        say(1, "ann", "looking"),
+        (3, "pagerduty", "acknowledge", "Ann", "Acknowledged by Ann."),
+    )
+    assert at(detect_incident(events), "engaged")["source"] == "pagerduty"
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone", "stated"),
+    [
+        ("sign-in has worked normally since 14:53 UTC", "restored", "14:53"),
+        ("5xx back to baseline for 12 min", "restored", "14:58"),
+        ("errors started at 13:58", "impact_start", "13:58"),
+        ("We saw elevated errors from 13:38 to 13:49 UTC. Error rates are back to normal.", "impact_start", "13:38"),
+        ("We saw elevated errors from 13:38 to 13:49 UTC. Error rates are back to normal.", "restored", "13:49"),
+        ("back to normal since 6:30 am PST", "restored", "14:30"),
+    ],
+)
+def test_a_stated_time_places_the_state(text: str, milestone: str, stated: str) -> None:
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), say(0.5, "ann", "rolling back"), say(70, "ann", text))
+    row = at(detect_incident(events), milestone)
+    assert row["ts"] == pd.Timestamp(f"2026-11-20T{stated}:00Z")
+    assert row["evidence_ts"] == T0 + pd.Timedelta(minutes=70)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["back to normal since 25:99", "back to normal since yesterday", "back to normal since 16:30", "we will watch it for 30 min, back to normal"],
+)
+def test_times_that_cannot_be_are_ignored(text: str) -> None:
+    # 16:30 is after the message (15:10): not a time it can state
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), say(0.5, "ann", "rolling back"), say(70, "ann", text))
+    row = at(detect_incident(events), "restored")
+    assert row is None or row["ts"] == row["evidence_ts"]
+
+
+def test_a_bare_clock_time_is_read_in_the_data_dirs_zone(tmp_path: Path) -> None:
+    write(tmp_path / "pia.toml", '[stated_times]\nzone = "Europe/Berlin"\n')
+    rules = compile_rules(load_config(tmp_path))
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), say(1, "ann", "rolling back"), say(70, "ann", "back to normal since 15:53"))
+    assert at(detect_incident(events, None, rules), "restored")["ts"] == pd.Timestamp("2026-11-20T14:53:00Z")
+
+
+def test_a_manual_value_wins_over_a_stated_time() -> None:
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), say(0.5, "ann", "rolling back"), say(70, "ann", "back to normal since 14:53"))
+    found = detect_incident(events, {"id": "inc", "milestones": {"restored": "2026-11-20T15:00:00Z"}})
+    assert at(found, "restored")["source"] == "manual"
+    assert at(found, "restored")["ts"] == pd.Timestamp("2026-11-20T15:00:00Z")
+
+
+def test_the_working_hypothesis_is_the_one_not_dropped() -> None:
+    events = timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered"),
+        say(2, "ann", "I think it's the deploy"),
+        say(5, "ann", "rolled back, didn't help"),
+        say(8, "bob", "looks like the pool is exhausted"),
+        say(9, "bob", "raising the pool size to 50"),
+        say(12, "bob", "5xx dropping"),
+        (20, "pagerduty", "resolve", "Bob", "Resolved by Bob."),
+    )
+    found = detect_incident(events)
+    assert at(found, "first_hypothesis")["ts"] == T0 + pd.Timedelta(minutes=2)
+    assert at(found, "working_hypothesis")["ts"] == T0 + pd.Timedelta(minutes=8)
+
+
+def test_runners_up_are_kept_best_first() -> None:
+    found = detect_incident(login(), {"id": "inc"})
+    hypotheses = found.candidates[found.candidates["milestone"] == "first_hypothesis"]
+    assert list(hypotheses["rank"]) == list(range(1, len(hypotheses) + 1))
+    assert hypotheses.iloc[0]["text"] == at(found, "first_hypothesis")["text"]
+    assert "I think the pool is exhausted, that's our 503s" in set(hypotheses["text"])
+
+
+def test_switching_off_a_rule_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path / "pia.toml", "[rules.no_such_rule]\nenabled = false\n")
+    with pytest.raises(ConfigError, match="no rule of that name"):
+        load_config(tmp_path)
+    assert path.exists()

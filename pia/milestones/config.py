@@ -187,6 +187,9 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
             zone = _zone(path, "stated_times.zone", clock["zone"])
         hours = _table(path, "working_hours", table.get("working_hours", {}))
         work.update(hours)
+    for name, spec in rules.items():
+        if "pattern" not in spec and not spec.get("enabled", True):
+            raise ConfigError(origin[name], f"rules.{name}", f"no rule of that name to switch off (known: {', '.join(sorted(rules))})")
     compiled = tuple(_rule(origin[name], name, spec) for name, spec in rules.items() if spec.get("enabled", True))
     spans = tuple(_duration(path, name, spec) for name, (path, spec) in durations.items() if spec)
     start, end, days = _hours(layers[-1][0], work)

@@ -56,6 +56,7 @@ class Veto:
     pattern: str
     bare: str
     labels: tuple[str, ...] = ()
+    scope: str = "message"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def _veto(config: Config, rule: Rule, cue: str) -> Veto:
     pattern = config.expand(rule.pattern)
     placeholders = PLACEHOLDER.findall(rule.pattern)
     only = "|".join(f"{{{label}}}" for label in placeholders) == rule.pattern
-    return Veto(rule.name, _scoped(pattern, rule.scope, cue), _scoped(pattern, "message", cue), tuple(placeholders) if only else ())
+    scoped, bare = _scoped(pattern, rule.scope, cue), _scoped(pattern, "message", cue)
+    return Veto(rule.name, scoped, bare, tuple(placeholders) if only else (), rule.scope)
 
 
 def _scoped(pattern: str, scope: str, cue: str) -> str:
@@ -271,13 +273,39 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
         hit = raw[label].copy()
         for veto in rules.vetoes.get(label, ()):
             suspect = np.flatnonzero(hit & bare[veto.bare])
-            if veto.pattern != veto.bare and len(suspect):
+            if veto.scope == "clause" and len(suspect):
+                suspect = suspect[_vetoed_in_clause(candidates.take(suspect), pattern, veto)]
+            elif veto.pattern != veto.bare and len(suspect):
                 suspect = suspect[_match(candidates.take(suspect), veto.pattern)]
             hit[suspect] = False
         at = np.flatnonzero(hit)
         if len(at):
             parts.append((rows[at], label, "rule", _which(candidates.take(at), rules.config, rules.config.positive(label))))
     return parts
+
+
+#: Where a clause of the normalised text ends: its punctuation tokens and line breaks.
+_CLAUSE_END = r" [.,;:!?—–] | \n |^[.,;:!?—–] | [.,;:!?—–]$"
+
+
+def _vetoed_in_clause(text: pa.Array, cue: str, veto: Veto) -> np.ndarray:
+    """Which of ``text`` lose ``cue``'s label to a clause-scoped ``veto``: every clause that
+    holds a cue holds the veto too. A cue that only matches across clauses (no single clause
+    holds one) falls back to the scoped pattern: the veto before or after it in its clause."""
+    clauses = pc.split_pattern_regex(text, _CLAUSE_END)
+    parent = pc.list_parent_indices(clauses).to_numpy()
+    flat = pc.list_flatten(clauses)
+    has_cue = _match(flat, cue)
+    has_veto = np.zeros(len(flat), dtype=bool)
+    at = np.flatnonzero(has_cue)
+    has_veto[at] = _match(flat.take(at), veto.bare)
+    free = np.bincount(parent, weights=has_cue & ~has_veto, minlength=len(text)) > 0
+    any_cue = np.bincount(parent, weights=has_cue, minlength=len(text)) > 0
+    vetoed = any_cue & ~free
+    across = np.flatnonzero(~any_cue)
+    if len(across):
+        vetoed[across] = _match(text.take(across), veto.pattern)
+    return vetoed
 
 
 def _which(hit: pa.Array, config: Config, candidates: tuple[Rule, ...]) -> np.ndarray:

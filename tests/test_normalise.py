@@ -1,0 +1,86 @@
+"""The normalised text layer the rules read, and detection on text no one meant for it:
+any script, 100 KB messages, emoji only, impossible times, markup that never closes."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from pia.milestones import detect_incident, signals
+from pia.milestones.normalise import lemma, normal_text
+from test_milestones import T0, say, timeline
+
+
+@pytest.mark.parametrize(
+    ("text", "normal"),
+    [
+        ("The issue has been identified and a fix is being implemented.", "the issue have be identify and a fix be being implement ."),
+        ("This incident has been resolved.", "this incident have be resolve ."),
+        ("It's back to normal!", "it be back to normal !"),
+        ("didn't help :(", "do not help :"),
+        ("dont restart it", "do not restart it"),
+        ("we’re rolling back", "we be roll back"),
+        ("the db's fallen over", "the db fallen over"),
+        ("it should be back now", "it should be back now"),
+        ("errors are recovering", "error be recovering"),
+        ("*hypothesis:* _maybe_ ~not~ the cache", "hypothesis : maybe not the cache"),
+        ("see https://grafana.example.com/d/abc?x=1 now", "see <url> now"),
+        ("✅ back :white_check_mark:", ":white_check_mark: back :white_check_mark:"),
+        ("v2.30.4 at 10:15, 1,000 errors", "v2.30.4 at 10:15 , 1,000 error"),
+        ("line one\nline two", "line one \n line two"),
+    ],
+)
+def test_normal_form(text: str, normal: str) -> None:
+    assert normal_text([text]).to_pylist() == [normal]
+
+
+def test_nulls_and_empty_text_stay_as_they_are() -> None:
+    assert normal_text([None, "", "Back"]).to_pylist() == [None, "", "back"]
+
+
+def test_a_message_is_normalised_once_however_often_it_is_said() -> None:
+    said = ["The issue has been identified."] * 1000 + ["back online"]
+    assert normal_text(pd.Series(said)).to_pylist()[-2:] == ["the issue have be identify .", "back online"]
+
+
+@pytest.mark.parametrize(("word", "base"), [("implemented", "implement"), ("was", "be"), ("errors", "error"), ("bit", "bit"), ("monitoring", "monitor"), ("should", "should")])
+def test_lemmas(word: str, base: str) -> None:
+    assert lemma(word) == base
+
+
+HOSTILE = [
+    "回滚完成，错误率恢复正常",  # Chinese
+    "Откатили, ошибки ушли",  # Russian
+    "تم إصلاح المشكلة",  # Arabic
+    "🔥🔥🔥",
+    ":fire: :fire: :rotating_light:",
+    "💥" * 5000,
+    "since 25:99 errors",
+    "back since yesterday",
+    "<https://example.com|unclosed",
+    "*bold that never closes _and italic ~and strike `and code",
+    "```\nunterminated code block",
+    "a" * 100_000,
+    "back to normal " + "x" * 100_000 + " since 14:53",
+    ("pd key " + " " * 40_000) * 3,
+    "\ufffd\u0000\u200b",
+    "9" * 5000 + ":" + "9" * 5000,
+]
+
+
+def test_hostile_text_gives_at_worst_no_signal_and_does_not_hang() -> None:
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), *(say(i + 1, "ann", t) for i, t in enumerate(HOSTILE)))
+    started = time.perf_counter()
+    found = detect_incident(events)
+    took = time.perf_counter() - started
+    # a hang check, not a speed target: a backtracking pattern would take minutes here
+    assert took < 30, f"detection took {took:.1f} s on the hostile messages"
+    labels = signals(events)
+    by_row = labels.groupby("row")["label"].agg(set)
+    assert by_row.get(HOSTILE.index("🔥🔥🔥") + 1, set()) == set()
+    assert by_row.get(HOSTILE.index("a" * 100_000) + 1, set()) == set()
+    restored = found.milestones[found.milestones["milestone"] == "restored"]
+    # "since 25:99" and "since yesterday" state nothing; the 100 KB message's 14:53 is read
+    assert set(restored["ts"]) <= {T0 + pd.Timedelta(minutes=HOSTILE.index(HOSTILE[12]) + 1), pd.Timestamp("2026-11-20T14:53:00Z")}
