@@ -271,13 +271,19 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
     parts = []
     for label, pattern in rules.labels.items():
         hit = raw[label].copy()
-        for veto in rules.vetoes.get(label, ()):
+        vetoes = rules.vetoes.get(label, ())
+        for veto in vetoes:
+            if veto.scope == "clause":
+                continue
             suspect = np.flatnonzero(hit & bare[veto.bare])
-            if veto.scope == "clause" and len(suspect):
-                suspect = suspect[_vetoed_in_clause(candidates.take(suspect), pattern, veto)]
-            elif veto.pattern != veto.bare and len(suspect):
+            if veto.pattern != veto.bare and len(suspect):
                 suspect = suspect[_match(candidates.take(suspect), veto.pattern)]
             hit[suspect] = False
+        in_clause = [v for v in vetoes if v.scope == "clause"]
+        if in_clause:
+            suspect = np.flatnonzero(hit & np.logical_or.reduce([bare[v.bare] for v in in_clause]))
+            if len(suspect):
+                hit[suspect[_vetoed_in_clause(candidates.take(suspect), pattern, in_clause)]] = False
         at = np.flatnonzero(hit)
         if len(at):
             parts.append((rows[at], label, "rule", _which(candidates.take(at), rules.config, rules.config.positive(label))))
@@ -288,23 +294,27 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
 _CLAUSE_END = r" [.,;:!?—–] | \n |^[.,;:!?—–] | [.,;:!?—–]$"
 
 
-def _vetoed_in_clause(text: pa.Array, cue: str, veto: Veto) -> np.ndarray:
-    """Which of ``text`` lose ``cue``'s label to a clause-scoped ``veto``: every clause that
-    holds a cue holds the veto too. A cue that only matches across clauses (no single clause
-    holds one) falls back to the scoped pattern: the veto before or after it in its clause."""
+def _vetoed_in_clause(text: pa.Array, cue: str, vetoes: list[Veto]) -> np.ndarray:
+    """Which of ``text`` lose ``cue``'s label to clause-scoped ``vetoes``: every clause that
+    holds a cue also holds one of the vetoes. A cue that only matches across clauses (no
+    single clause holds one) falls back to the scoped patterns: a veto before or after it in
+    its clause."""
     clauses = pc.split_pattern_regex(text, _CLAUSE_END)
     parent = pc.list_parent_indices(clauses).to_numpy()
     flat = pc.list_flatten(clauses)
     has_cue = _match(flat, cue)
     has_veto = np.zeros(len(flat), dtype=bool)
     at = np.flatnonzero(has_cue)
-    has_veto[at] = _match(flat.take(at), veto.bare)
+    for veto in vetoes:
+        open_ = at[~has_veto[at]]
+        has_veto[open_] = _match(flat.take(open_), veto.bare)
     free = np.bincount(parent, weights=has_cue & ~has_veto, minlength=len(text)) > 0
     any_cue = np.bincount(parent, weights=has_cue, minlength=len(text)) > 0
     vetoed = any_cue & ~free
     across = np.flatnonzero(~any_cue)
-    if len(across):
-        vetoed[across] = _match(text.take(across), veto.pattern)
+    for veto in vetoes:
+        if len(across):
+            vetoed[across] |= _match(text.take(across), veto.pattern)
     return vetoed
 
 
