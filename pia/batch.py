@@ -21,7 +21,7 @@ from pia.report.render import NOTEBOOKS, TEMPLATES, Rendered, parse_formats, ren
 from pia.snapshot import data_dir, list_incidents
 
 #: the durations shown on the index page
-INDEX_DURATIONS = ["time_to_engage", "time_to_mitigate", "time_to_restore", "time_to_resolve"]
+INDEX_DURATIONS = ["time_to_engage", "time_to_diagnose", "time_to_mitigate", "time_to_restore", "time_to_resolve"]
 STATE = ".pia-batch"
 
 

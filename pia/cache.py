@@ -3,8 +3,8 @@
 Each incident's metrics row and responder rows are cached as Parquet in
 ``<data-dir>/.pia-cache/<incident>.parquet`` (beside the snapshots, outside them, so a cache
 file never changes a snapshot's hash or its manifest). The cache key is the hash of the
-snapshot's files, the rules config, pia's version and ``as_of``; any change recomputes that
-incident and only that one. Trends over thousands of incidents then read one small file per
+snapshot's files, the rules config, pia's version and code, and ``as_of``; a change to the
+snapshot recomputes that incident and only that one. Trends over thousands of incidents then read one small file per
 incident instead of parsing every channel.
 """
 
@@ -51,12 +51,15 @@ def snapshot_hash(folder: Path) -> str:
 
 
 def config_hash(root: Path) -> str:
-    """sha256 over what the analysis depends on besides the snapshot: the packaged rules, the
-    data dir's ``pia.toml`` and pia's version."""
+    """sha256 over what the analysis depends on besides the snapshot: pia's version, its code
+    and packaged rules (so a cache written before a change of detection, a new milestone or
+    a new duration is never read as current, even where the version is the same) and the data
+    dir's ``pia.toml``."""
     from pia import __version__
 
-    digest = hashlib.sha256(__version__.encode())
-    digest.update(resources.files("pia.milestones").joinpath("rules.toml").read_bytes())
+    package = Path(str(resources.files("pia")))
+    code = [p for p in package.rglob("*") if p.suffix in (".py", ".toml") and p.is_file() and "__pycache__" not in p.parts]
+    digest = hash_files(code, package, hashlib.sha256(__version__.encode()))
     local = root / "pia.toml"
     if local.exists():
         digest.update(local.read_bytes())

@@ -84,7 +84,14 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     in CSV and JSON. An open incident is censored at --as-of; without it, its unfinished
     durations are empty. One incident that cannot be measured prints a one-line error and the
     others still print (exit status 2). Secrets in titles are masked unless --no-redact.
+
+    With --explain INCIDENT: each milestone's candidates for that one incident, the one used
+    and the runners-up, best first (time, the time of the message that stated it, who, how it
+    was found, the text), secrets masked unless --no-redact. A value in incident.toml
+    [milestones] wins over them all.
     """
+    if args.explain:
+        return _explain(args)
     from pia.cache import measure_all
     from pia.metrics import for_output
 
@@ -98,6 +105,26 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     for line in table.failures:
         print(f"pia: error: {line}", file=sys.stderr)
     return 2 if table.failures else 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """``pia metrics --explain INCIDENT``: one incident's milestone candidates."""
+    import shutil
+
+    from pia.metrics import explain_milestones
+    from pia.output import format_candidates
+
+    if len(args.incident) != 1:
+        got = "none" if not args.incident else f"{len(args.incident)}: {' '.join(args.incident)}"
+        raise PiaError(f"--explain takes exactly one INCIDENT (got {got}), e.g. pia metrics --explain 2026-11-20-login-outage")
+    if args.as_of is not None:
+        raise PiaError("--explain lists every candidate whenever it was posted; it takes no --as-of")
+    found = explain_milestones(args.incident[0], args.data_dir, redact=bool(privacy(args)["redact"]))
+    if args.format == "table":
+        sys.stdout.write(format_candidates(found, width=shutil.get_terminal_size((100, 24)).columns))
+    else:
+        print_frame(found.candidates, args.format)
+    return 0
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -287,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("incident", nargs="*", metavar="INCIDENT", help="incident ids (omit for all)")
     metrics.add_argument("--as-of", metavar="ISO", help="censor open incidents at this time (with offset)")
     metrics.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    metrics.add_argument("--explain", action="store_true", help="for one INCIDENT: each milestone's winner and runners-up")
     metrics.set_defaults(run=cmd_metrics)
 
     fetch = commands.add_parser(

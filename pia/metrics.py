@@ -81,11 +81,13 @@ def durations(
     ``as_of`` (a time with an offset) is the moment the analysis stands at: milestones after
     it are treated as not yet happened, and an open incident's unfinished durations are
     censored there (``observed`` false). Without ``as_of`` they are NaN with status ``open``.
-    ``incidents`` adds incidents that have no milestone at all.
+    A milestone has happened once its evidence was posted (``evidence_ts``, where the frame
+    has it): a restore stated as "since 14:53" in a message at 15:10 is not yet known at
+    15:00. ``incidents`` adds incidents that have no milestone at all.
     """
     config = config or load_config()
     as_of = _as_utc(as_of)
-    ms = milestones if as_of is None else milestones[milestones["ts"] <= as_of]
+    ms = milestones if as_of is None else milestones[_known(milestones) <= as_of]
     ids = list(dict.fromkeys([*(incidents or ()), *milestones["incident"].astype(str)]))
     first = ms.drop_duplicates(["incident", "milestone"]).set_index(["incident", "milestone"])["ts"]
     present = set(ms["milestone"])
@@ -148,6 +150,15 @@ def durations(
     return Durations(frame[DURATION_COLUMNS], list(dict.fromkeys(warnings)))
 
 
+def _known(milestones: pd.DataFrame) -> pd.Series:
+    """When each milestone became known: the time of its evidence (``evidence_ts``), which is
+    later than ``ts`` where a message states an earlier time ("normal since 14:53" posted at
+    15:10); frames without the column (a stage table) are known at ``ts``."""
+    if "evidence_ts" not in milestones:
+        return milestones["ts"]
+    return milestones["evidence_ts"].where(milestones["evidence_ts"].notna(), milestones["ts"])
+
+
 def _with_evidence(frame: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.DataFrame:
     if evidence is None or frame.empty:
         return frame.assign(start_source="", start_ref="", end_source="", end_ref="")
@@ -162,10 +173,13 @@ def _with_evidence(frame: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.Dat
 
 
 def _order_warnings(at: pd.DataFrame) -> list[str]:
-    """Milestones before ``detected`` (other than ``impact_start``), and ``resolved`` before
-    ``restored`` or ``mitigated``."""
+    """Milestones before ``detected`` (other than ``impact_start``), ``resolved`` before
+    ``restored`` or ``mitigated``, and a working hypothesis before the first or after
+    ``mitigated``."""
     out = []
     checks = [("detected", m) for m in _AFTER_DETECTED] + [("mitigated", "resolved"), ("restored", "resolved")]
+    # the working hypothesis is the first or a later one, and it came before the mitigation it led to
+    checks += [("first_hypothesis", "working_hypothesis"), ("working_hypothesis", "mitigated")]
     for first, then in checks:
         bad = at[then] < at[first]
         for incident in at.index[bad.fillna(False).to_numpy(bool)]:
@@ -427,6 +441,7 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
         name: _by_incident(frame, ids)
         for name, frame in (
             ("milestones", found.milestones),
+            ("candidates", found.candidates),
             ("signals", signals),
             ("hypotheses", found.hypotheses),
             ("escalations", found.escalations),
@@ -447,6 +462,7 @@ def _row(incident: Any, events: pd.DataFrame, found: Detection, spans: Durations
     """The incident's line in the metrics table."""
     meta = incident.meta
     at = found.milestones.set_index("milestone")["ts"]
+    known = _known(found.milestones).set_axis(found.milestones["milestone"])
     row: dict[str, Any] = {
         "incident": incident.id,
         "title": str(meta.get("title", "")),
@@ -455,7 +471,7 @@ def _row(incident: Any, events: pd.DataFrame, found: Detection, spans: Durations
         "date": (at.get("impact_start", at.get("detected")) or events["ts"].min()).strftime("%Y-%m-%d")
         if len(events) or len(at)
         else "",
-        "status": "resolved" if "resolved" in at.index and (as_of is None or at["resolved"] <= as_of) else "open",
+        "status": "resolved" if "resolved" in at.index and (as_of is None or known["resolved"] <= as_of) else "open",
         "detected": at.get("detected", pd.NaT),
         "resolved": at.get("resolved", pd.NaT),
     }
@@ -499,6 +515,75 @@ def metrics_table(
     rows = [measured[i].row for i in ids if i in measured]
     frame = typed_table(pd.DataFrame(rows), config)
     return MetricsTable(frame, failures, {i: measured[i] for i in ids if i in measured})
+
+
+@dataclass
+class Explanation:
+    """Why each milestone of one incident has the time it has: ``candidates`` holds, per
+    milestone, the winner (``rank`` 1) and the runners-up, best first (the columns of
+    :attr:`Detection.candidates <pia.milestones.Detection>`); ``manual`` names the
+    milestones set in ``incident.toml [milestones]``, which win over anything detected."""
+
+    incident: str
+    candidates: pd.DataFrame
+    manual: list[str] = field(default_factory=list)
+    milestones: tuple[str, ...] = MILESTONES
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape('' if _blank(v) else str(v))}</td>"
+                for v in (
+                    r.milestone,
+                    r.rank,
+                    f"{r.ts:%Y-%m-%d %H:%M:%S}",
+                    "" if r.evidence_ts == r.ts or _blank(r.evidence_ts) else f"{r.evidence_ts:%Y-%m-%d %H:%M:%S}",
+                    r.actor,
+                    f"{r.source} · {r.rule}",
+                    r.text,
+                )
+            )
+            + "</tr>"
+            for r in self.candidates.itertuples()
+        )
+        head = "".join(f"<th>{c}</th>" for c in ("milestone", "rank", "time", "stated in a message at", "who", "found by", "text"))
+        return (
+            f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            "<p>A value in incident.toml [milestones] wins over anything detected.</p>"
+        )
+
+
+def explain_milestones(
+    incident_id: str,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    redact: bool = True,
+    config: Config | None = None,
+) -> Explanation:
+    """Each milestone's candidates for ``incident_id`` in the data dir ``root``: the one used
+    and the runners-up a reviewer may prefer, best first, with secrets in their text and
+    links masked unless ``redact`` is false.
+
+    Raises :class:`~pia.errors.UnknownIncident` for an id not in the data dir and
+    :class:`ConfigError` for a bad ``pia.toml`` or manual milestone.
+
+        >>> explain_milestones("2026-11-20-login-outage").candidates   # doctest: +SKIP
+    """
+    from pia.privacy import scrub
+    from pia.privacy.redact import load_redactor
+    from pia.snapshot import data_dir, open_incident
+
+    base = data_dir(root)
+    config = config or load_config(base)
+    incident = open_incident(incident_id, base)
+    origin = str(incident.path / "incident.toml")
+    found = detect_incidents(incident.events(), {incident.id: incident.meta}, compile_rules(config), origins={incident.id: origin})
+    candidates = found.candidates.reset_index(drop=True)
+    if redact:
+        candidates = scrub.frame(candidates, load_redactor(base), None)
+    manual = manual_milestones(incident.meta, origin)
+    return Explanation(incident.id, candidates, [str(m) for m in manual["milestone"]])
 
 
 def typed_table(table: pd.DataFrame, config: Config) -> pd.DataFrame:

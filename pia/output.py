@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -87,3 +87,57 @@ def print_frame(
             out.write("(no rows)\n")
         else:
             out.write(shown.to_string(index=False, justify="left") + "\n")
+
+
+def _one_line(value: object, width: int) -> str:
+    """``value`` on one line (whitespace runs as one space), cut to ``width`` with an ellipsis."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    flat = " ".join(str(value).split())
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def format_candidates(explanation: Any, *, width: int = 100) -> str:
+    """The text ``pia metrics --explain`` prints: for each milestone of the incident, the
+    candidate used (rank 1) and the runners-up, best first, each with its time (and the time of
+    the message that stated it, where they differ), who, how it was found and its text on one
+    line; then how to choose another. ``explanation`` is a :class:`pia.metrics.Explanation`.
+    Times are UTC; they print without a date when every one falls on the same day."""
+    frame = explanation.candidates
+    width = max(width, 60)
+    stamps = pd.concat([frame["ts"], frame["evidence_ts"]]).dropna() if len(frame) else pd.Series(dtype="datetime64[ns, UTC]")
+    days = stamps.dt.strftime("%Y-%m-%d").unique() if len(stamps) else []
+    clock = "%H:%M:%S" if len(days) == 1 else "%Y-%m-%d %H:%M:%S"
+    lines = [f"{explanation.incident}: each milestone's candidates, best first (1 is the one used)"]
+    lines.append(f"times in UTC, all on {days[0]}" if len(days) == 1 else "times in UTC")
+    by_milestone = {str(k): g for k, g in frame.groupby("milestone", sort=False)} if len(frame) else {}
+    examples: dict[str, pd.Timestamp] = {}
+    for milestone in explanation.milestones:
+        lines.append("")
+        rows = by_milestone.get(milestone)
+        manual = " (set in incident.toml)" if milestone in explanation.manual else ""
+        lines.append(milestone.replace("_", " ") + manual)
+        if rows is None or rows.empty:
+            lines.append("   –  none found")
+            continue
+        for row in rows.itertuples():
+            when = row.ts.strftime(clock)
+            if pd.notna(row.evidence_ts) and row.evidence_ts != row.ts:
+                when += f" (stated in a message at {row.evidence_ts.strftime(clock)})"
+            how = f"{row.source} · {row.rule}" if row.rule and row.rule != row.source else str(row.source)
+            who = _one_line(row.actor, 30)
+            lines.append(f"  {row.rank:>2}  {when}  " + "  ".join(p for p in (who, how) if p))
+            said = _one_line(row.text, width - 6)
+            if said:
+                lines.append(f"      {said}")
+            if row.rank > 1 and not manual and row.ts != rows["ts"].iloc[0]:
+                examples.setdefault(milestone, row.ts)
+    lines.append("")
+    lines.append("A value in incident.toml [milestones] wins over anything detected; to use another")
+    # the example is a real runner-up, of the milestones reviewers most often move where it can
+    name = next((m for m in ("restored", "mitigated", "impact_start") if m in examples), next(iter(examples), None))
+    if name is not None:
+        lines.append(f'candidate, write its time there, e.g. {name} = "{examples[name].strftime("%Y-%m-%dT%H:%M:%SZ")}"')
+    else:
+        lines.append("candidate, write its time there (ISO 8601 with an offset).")
+    return "\n".join(lines) + "\n"

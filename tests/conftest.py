@@ -64,3 +64,43 @@ def open_page(browser, path: Path):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(path.resolve().as_uri(), wait_until="load")
     return page, problems, requests, dialogs
+
+
+#: a fake Slack token, split so scanners do not take it for a real one
+FAKE_TOKEN = "xoxb-" + "1234567890-0987654321-TESTTOKENnotreal"
+#: a small incident (2026-11-20, UTC) whose milestones have runners-up: restored is stated as
+#: 14:10 in a message of 14:20, and two later messages say it again, one with a pasted token
+#: and one with markup that must never run
+RUNNERS_UP = [
+    ("14:00", "U1", "seeing 5xx on login, paging"),
+    ("14:04", "U2", "I think it's the auth deploy"),
+    ("14:06", "U2", "rolling back auth now"),
+    ("14:20", "U2", "5xx back to baseline for 10 min"),
+    ("14:25", "U1", f"login is back to normal. rotated the key {FAKE_TOKEN} that was pasted here"),
+    ("14:26", "U2", "<script>alert(1)</script> all green again, back to normal"),
+    ("14:30", "U1", "incident resolved, thanks all"),
+]
+
+
+def write_incident(root: Path, messages=RUNNERS_UP, *, incident: str = "inc", toml: str = "") -> Path:
+    """A Slack-only snapshot in the data dir ``root`` from ``(HH:MM, user, text)`` messages of
+    2026-11-20 (users U1 "Ana" and U2 "Bo Li"); ``toml`` is appended to its incident.toml.
+    Text is stored as Slack stores it (``<``, ``>`` and ``&`` escaped). Returns ``root``."""
+    import json
+
+    import pandas as pd
+
+    folder = root / "incidents" / incident
+    slack = folder / "slack"
+    (slack / "inc-1").mkdir(parents=True, exist_ok=True)
+    (folder / "incident.toml").write_text(f'id = "{incident}"\ntitle = "Login 5xx"\n{toml}')
+    users = [{"id": "U1", "name": "ana", "profile": {"display_name": "Ana"}}, {"id": "U2", "name": "bo", "real_name": "Bo Li"}]
+    (slack / "users.json").write_text(json.dumps(users))
+    (slack / "channels.json").write_text(json.dumps([{"id": "C1", "name": "inc-1"}]))
+    rows = []
+    for i, (clock, user, text) in enumerate(messages):
+        seconds = int(pd.Timestamp(f"2026-11-20T{clock}:00Z").timestamp())
+        stored = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        rows.append({"type": "message", "user": user, "text": stored, "ts": f"{seconds}.{i:06d}"})
+    (slack / "inc-1" / "2026-11-20.json").write_text(json.dumps(rows))
+    return root

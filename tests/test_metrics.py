@@ -18,6 +18,8 @@ from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
 from test_milestones import T0, login, say, timeline
 
+from conftest import FAKE_TOKEN, write_incident
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
@@ -36,7 +38,8 @@ def test_observed_durations_carry_their_evidence() -> None:
     # "5xx back to baseline for 10 min" at minute 50 states the restore at minute 40
     assert restore["value"] == pd.Timedelta(minutes=43) and restore["observed"]
     assert (restore["start_milestone"], restore["start_source"]) == ("impact_start", "manual")
-    assert restore["end_ref"] == found.milestones.set_index("milestone").loc["restored", "ref"]
+    restored = found.milestones.set_index("milestone").loc["restored"]
+    assert restore["end_ref"] == restored["ref"] and restored["evidence_ts"] == minute(50)
     assert span(result, "time_to_acknowledge")["value"] == pd.Timedelta(minutes=1)
     assert not result.warnings
 
@@ -67,6 +70,8 @@ def test_open_incident_without_as_of_is_not_timed_against_the_clock() -> None:
 def test_as_of_before_a_milestone_treats_it_as_not_yet() -> None:
     found = detect_incident(login())
     result = durations(found.milestones, as_of=minute(45))
+    # restored is stated as 14:40 in a message of 14:50: at 14:45 nobody had said so yet
+    assert found.milestones.set_index("milestone").loc["restored", "ts"] == minute(40)
     assert span(result, "time_to_restore")["status"] == "censored"
     assert span(result, "time_to_restore")["value"] == pd.Timedelta(minutes=45)
     assert span(result, "time_to_mitigate")["status"] == "observed"
@@ -88,6 +93,13 @@ def test_out_of_order_is_a_warning_never_a_negative_duration() -> None:
     assert pd.isna(restore["value"]) and restore["status"] == "out of order"
     assert any("restored" in w and "before" in w for w in result.warnings)
     assert (result.frame["value"].dropna() >= pd.Timedelta(0)).all()
+
+
+def test_a_working_hypothesis_after_the_mitigation_is_a_warning() -> None:
+    meta = {"id": "inc", "milestones": {"working_hypothesis": "2026-11-20T14:45:00Z"}}
+    result = durations(detect_incident(login(), meta).milestones)
+    assert span(result, "time_to_diagnose")["value"] == pd.Timedelta(minutes=45)
+    assert "inc: mitigated (2026-11-20 14:40:00) is before working_hypothesis (2026-11-20 14:45:00)" in result.warnings
 
 
 def test_as_of_needs_an_offset() -> None:
@@ -169,7 +181,8 @@ def test_pia_metrics_csv_json_seconds_and_one_bad_incident(tmp_path: Path, capsy
     assert captured.err.count("\n") == 1 and "broken" in captured.err and "milestones.restored" in captured.err
     rows = {r["incident"]: r for r in json.loads(captured.out)}
     login_row = rows["2026-11-20-login-outage"]
-    assert login_row["time_to_restore"] == pytest.approx(63 * 60 + 30, abs=1)  # 14:02:00 -> 15:05:30
+    # 14:02:00 -> 14:53:30, the time "back to baseline ... for 12 min" states at 15:05:30
+    assert login_row["time_to_restore"] == pytest.approx(51 * 60 + 30, abs=1)
     search = rows["2026-11-24-search-latency"]
     assert search["status"] == "open" and search["time_to_resolve_observed"] is False
     assert main(["metrics", "--data-dir", str(root), "2026-11-20-login-outage", "--format", "csv"]) == 0
@@ -216,6 +229,9 @@ def test_measured_together_as_each_alone() -> None:
         pd.testing.assert_frame_equal(pd.DataFrame([both.row]), pd.DataFrame([alone.row]))
         for name in ("milestones", "signals", "hypotheses", "escalations", "status_updates", "directives", "responders"):
             pd.testing.assert_frame_equal(getattr(both.detection, name), getattr(alone.detection, name), obj=name)
+        # the same candidates; their text columns are object or string depending on whether
+        # another incident's manual rows were mixed in, so the values are compared
+        pd.testing.assert_frame_equal(both.detection.candidates, alone.detection.candidates, check_dtype=False, obj="candidates")
         pd.testing.assert_series_equal(both.detection.commander, alone.detection.commander)
         pd.testing.assert_frame_equal(both.durations.frame, alone.durations.frame)
         pd.testing.assert_frame_equal(both.pages, alone.pages)
@@ -275,3 +291,62 @@ def test_pia_metrics_cached_gives_the_same_bytes(tmp_path, capsys, monkeypatch) 
     shutil.rmtree(data / ".pia-cache")
     assert main(["metrics", "--data-dir", str(data), "--format", "json", "--as-of", AS_OF]) == 0
     assert capsys.readouterr().out == printed[0]  # a cache it cannot write is no error
+
+
+# --- pia metrics --explain -------------------------------------------------------------------
+
+
+@pytest.fixture
+def runners_up(tmp_path: Path) -> Path:
+    return write_incident(tmp_path / "data", toml='[milestones]\nimpact_start = "2026-11-20T13:55:00Z"\n')
+
+
+def block(out: str, milestone: str) -> list[str]:
+    """The lines ``pia metrics --explain`` prints under ``milestone``."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split(" (")[0] == milestone)
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip()), len(lines))
+    return lines[start + 1 : end]
+
+
+def test_explain_prints_winner_and_runners_up(runners_up: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main(["metrics", "--explain", "inc", "--data-dir", str(runners_up)]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert captured.err == "" and "all on 2026-11-20" in out
+    restored = block(out, "restored")
+    # the winner at the time its message states, with the message's own time beside it
+    assert restored[0].split()[:8] == ["1", "14:10:00", "(stated", "in", "a", "message", "at", "14:20:00)"]
+    assert "  Bo Li  rule · " in restored[0]
+    assert restored[1].strip() == "5xx back to baseline for 10 min"
+    # the runners-up, best first, each with who, how and its text on one line (the token masked)
+    assert restored[2].split()[:3] == ["2", "14:25:00", "Ana"] and "rule · " in restored[2]
+    assert restored[3].strip() == "login is back to normal. rotated the key [redacted: Slack token] that was pasted here"
+    assert restored[4].split()[:2] == ["3", "14:26:00"]
+    assert restored[5].strip() == "<script>alert(1)</script> all green again, back to normal"
+    # a manual value ranks first, and the way to pick another is spelled out
+    assert "impact start (set in incident.toml)" in out
+    assert block(out, "impact start")[0].split() == ["1", "13:55:00", "manual", "·", "incident.toml"]
+    assert block(out, "acknowledged") == ["   –  none found"]  # nobody was paged
+    assert "A value in incident.toml [milestones] wins over anything detected" in out
+    assert 'restored = "2026-11-20T14:25:00Z"' in out
+    assert FAKE_TOKEN not in out
+
+
+def test_explain_no_redact_json_and_one_line_errors(runners_up: Path, capsys) -> None:
+    assert main(["metrics", "--explain", "inc", "--data-dir", str(runners_up), "--format", "json", "--no-redact"]) == 0
+    captured = capsys.readouterr()
+    assert "secrets are not masked" in captured.err
+    rows = [r for r in json.loads(captured.out) if r["milestone"] == "restored"]
+    assert [r["rank"] for r in rows] == [1, 2, 3] and FAKE_TOKEN in rows[1]["text"]
+    assert rows[0]["ts"].startswith("2026-11-20T14:10:00") and rows[0]["evidence_ts"].startswith("2026-11-20T14:20:00")
+    for args, problem in (
+        ([], "--explain takes exactly one INCIDENT (got none)"),
+        (["inc", "other"], "--explain takes exactly one INCIDENT (got 2: inc other)"),
+        (["nope"], "no incident 'nope'"),
+        (["inc", "--as-of", "2026-11-20T15:00:00Z"], "takes no --as-of"),
+    ):
+        assert main(["metrics", "--explain", *args, "--data-dir", str(runners_up)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("pia: error: ") and problem in err and err.count("\n") == 1

@@ -21,7 +21,7 @@ from pia.report.render import NOTEBOOKS, render_report
 from pia.report.review import SECTIONS, Review
 from pia.snapshot import list_incidents
 
-from conftest import DATA, IMAGE_CHECK, ROOT, open_page
+from conftest import DATA, FAKE_TOKEN, IMAGE_CHECK, ROOT, open_page, write_incident
 
 SAMPLES = list_incidents(DATA)
 LOGIN = "2026-11-20-login-outage"
@@ -194,6 +194,42 @@ def test_hostile_text_is_literal_in_markdown(hostile):
     assert 'href="javascript' not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text
     assert "<h1>not a heading" not in page and "<strong>not bold" not in page
+
+
+# --- runners-up and stated times -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def runners_up(tmp_path_factory):
+    """A small incident whose restore is stated ("back to baseline for 10 min" at 14:20) and
+    has runners-up, one with a pasted token and one with a <script> in it, rendered."""
+    data = write_incident(tmp_path_factory.mktemp("runners-up"))
+    return render_report("inc", data_dir=data, out=data / "reports", formats=["html", "md"])
+
+
+def test_html_shows_runners_up_and_both_times_escaped(runners_up):
+    html = runners_up.files["html"].read_text()
+    assert "<script" not in html and FAKE_TOKEN not in html
+    row = re.search(r"<tr><td>restored</td>(.*?)</tr>", html, re.S).group(1)
+    # the milestone at the stated time, the message's own time below it
+    assert re.search(r'2026-11-20 14:10:00<br/?><span class="stated">stated in a message at 14:20:00</span>', row)
+    assert "5xx back to baseline for 10 min" in row
+    # the runners-up in a closed <details>, best first, each with time, who, rule and text
+    details = re.search(r'<details class="candidates"><summary>2 other candidates</summary>(.*?)</details>', row, re.S).group(1)
+    first, second = re.findall(r"<li value=\"(\d)\">(.*?)</li>", details, re.S)
+    assert first[0] == "2" and "14:25:00 · Ana · " in first[1] and "[redacted: Slack token]" in first[1]
+    assert second[0] == "3" and "14:26:00 · Bo Li · " in second[1]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; all green again, back to normal" in second[1]
+    assert "A value in incident.toml [milestones] wins over anything detected" in html
+
+
+def test_markdown_shows_runners_up_and_both_times_literally(runners_up):
+    draft = runners_up.files["md"].read_text()
+    assert "| restored | 2026-11-20 14:10:00 (stated in a message at 14:20:00) |" in draft
+    assert "Other candidates, best first" in draft and FAKE_TOKEN not in draft
+    page = mistune.html(draft)
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; all green again" in page
+    assert "<li>2026-11-20 14:25:00 · Ana · " in page
 
 
 # --- a real browser -------------------------------------------------------------------------

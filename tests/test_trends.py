@@ -123,10 +123,11 @@ def test_stage_table_matches_the_raw_csv(stages):
     assert np.quantile(ours, 0.9) == pytest.approx(np.quantile(resolve, 0.9))
     assert sum(v == 0 for v in resolve) == 66  # zero-length incidents are kept, as zero
 
-    # identified → first_hypothesis; missing stages stay missing, never zero
+    # identified → first_hypothesis and the working one; missing stages stay missing, never zero
     hyp = [(when(r["identified_timestamp"]) - when(r["start_timestamp"])).total_seconds() for r in rows if r["identified_timestamp"]]
     assert frame["time_to_hypothesis"].notna().sum() == len(hyp)
     assert frame["time_to_hypothesis"].dt.total_seconds().median() == np.median(hyp)
+    pd.testing.assert_series_equal(frame["time_to_diagnose"], frame["time_to_hypothesis"], check_names=False)
     assert frame["time_to_declare"].isna().sum() == sum(1 for r in rows if not r["investigating_timestamp"]) == 161
 
     # out-of-order stages are reported, not crashed on

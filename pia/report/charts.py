@@ -28,6 +28,7 @@ _MILESTONE_COLOURS = {
     "engaged": "#2456a6",
     "declared": "#a15c00",
     "first_hypothesis": "#00838f",
+    "working_hypothesis": "#00695c",
     "mitigation_started": "#8d6e00",
     "mitigated": "#558b2f",
     "restored": "#1e7a3c",

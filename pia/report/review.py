@@ -145,6 +145,15 @@ class Review:
             return ""
         return pd.Timestamp(ts).tz_convert(self.tz).strftime("%Y-%m-%d %H:%M:%S")
 
+    def stated(self, ts: Any, evidence_ts: Any) -> str:
+        """``stated in a message at 15:10:12`` where a milestone's time (``ts``) was stated in
+        a message posted at another time (``evidence_ts``); '' where they are the same. The
+        date is given only where it differs from the milestone's."""
+        if ts is None or evidence_ts is None or pd.isna(ts) or pd.isna(evidence_ts) or ts == evidence_ts:
+            return ""
+        when, posted = self.local(ts), self.local(evidence_ts)
+        return f"stated in a message at {posted[11:] if posted[:10] == when[:10] else posted}"
+
     def since_detection(self, ts: Any) -> str:
         """``T+hh:mm`` from detection (``T-hh:mm`` before it)."""
         start = self.at("detected")
@@ -218,22 +227,51 @@ class Review:
     def milestones_table(self) -> pd.DataFrame:
         """Each milestone found: when, how it was found (source and rule) and its evidence."""
         found = self.detection.milestones.dropna(subset=["ts"])
+        posted = found["evidence_ts"] if "evidence_ts" in found else found["ts"]
         return pd.DataFrame(
             {
                 "milestone": found["milestone"].str.replace("_", " "),
                 "time": found["ts"].map(self.local),
+                "stated": [self.stated(t, e) for t, e in zip(found["ts"], posted)],
                 "T": found["ts"].map(self.since_detection),
                 "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
                 "evidence": found["text"].fillna(""),
                 "ref": found["ref"].fillna(""),
+                "key": found["milestone"].astype(str),
             }
         )
+
+    def candidates_table(self) -> pd.DataFrame:
+        """Each milestone's runners-up, best first (the winner is in :meth:`milestones_table`):
+        when (and when stated), who, how it was found and the text. A reviewer who prefers one
+        writes its time into ``incident.toml [milestones]``, which wins."""
+        found = self.detection.candidates
+        columns = ["key", "milestone", "rank", "time", "stated", "who", "found by", "text", "ref"]
+        if found.empty:
+            return pd.DataFrame(columns=columns)
+        found = found[found["rank"] > 1]
+        return pd.DataFrame(
+            {
+                "key": found["milestone"].astype(str),
+                "milestone": found["milestone"].astype(str).str.replace("_", " "),
+                "rank": found["rank"].astype(int),
+                "time": found["ts"].map(self.local),
+                "stated": [self.stated(t, e) for t, e in zip(found["ts"], found["evidence_ts"])],
+                "who": found["actor"].fillna("").astype(str),
+                "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
+                "text": found["text"].fillna("").astype(str),
+                "ref": found["ref"].fillna("").astype(str),
+            },
+            columns=columns,
+        ).reset_index(drop=True)
 
     def key_events_table(self) -> pd.DataFrame:
         """Milestones, hypotheses, actions, escalations and status updates in time order."""
         d = self.detection
+        posted = d.milestones["evidence_ts"] if "evidence_ts" in d.milestones else d.milestones["ts"]
+        stated = pd.Series([self.stated(t, e) for t, e in zip(d.milestones["ts"], posted)], index=d.milestones.index, dtype=object)
         parts = [
-            d.milestones.assign(what=d.milestones["milestone"].str.replace("_", " ")),
+            d.milestones.assign(what=d.milestones["milestone"].str.replace("_", " ") + stated.map(lambda s: f" ({s})" if s else "")),
             d.hypotheses.assign(what=d.hypotheses["pivot"].map({True: "pivot", False: "hypothesis"})),
             d.escalations.assign(what="escalation"),
             d.status_updates.assign(what="status update"),
@@ -261,7 +299,8 @@ class Review:
 
     def hypotheses_table(self) -> pd.DataFrame:
         hyps = self.detection.hypotheses
-        outcome = hypothesis_outcomes(hyps, self.at("mitigated") or self.at("restored")) if len(hyps) else []
+        fixed = self.at("working_hypothesis") or self.at("mitigated") or self.at("restored")
+        outcome = hypothesis_outcomes(hyps, fixed) if len(hyps) else []
         return hyps.assign(time=hyps["ts"].map(self.local), T=hyps["ts"].map(self.since_detection), outcome=outcome)
 
     def updates_table(self) -> pd.DataFrame:
@@ -330,13 +369,30 @@ class Review:
         body = table(rows, ["name", "value", "start", "end"], cells={"value": value}, numeric=["value"])
         body += _note("+ open: censored at as_of, the incident is still open. Missing: the milestone never happened or was not found.")
         body += "<h3>Milestones and their evidence</h3>"
+        found = self.milestones_table()
+        others = {key: rows for key, rows in self.candidates_table().groupby("key", sort=False)}
+
+        def when(row: pd.Series) -> str:
+            note = f'<br><span class="stated">{text(row["stated"])}</span>' if row["stated"] else ""
+            return text(row["time"]) + note
+
+        def evidence(row: pd.Series) -> str:
+            said = link(row["ref"], row["evidence"]) if row["evidence"] else '<span class="note">set in incident.toml</span>'
+            return said + _runners_up(others.get(row["key"]), day=row["time"][:10])
+
         body += table(
-            self.milestones_table(),
+            found,
             ["milestone", "time", "T", "found by", "evidence"],
-            cells={"evidence": lambda r: link(r["ref"], r["evidence"])},
+            cells={"time": when, "evidence": evidence},
             numeric=["T"],
             empty="No milestone was found.",
         )
+        if len(found):
+            body += _note(
+                "Times stated in a message (\"normal since 14:53\") are the milestone's time; the message's own time is given "
+                "below it. Other candidates: the runners-up of each milestone, best first. A value in incident.toml "
+                "[milestones] wins over anything detected: write a runner-up's time there to use it."
+            )
         return Section("Durations", body)
 
     def timeline(self) -> Section:
@@ -462,7 +518,14 @@ class Review:
                 dict(r, value=r["status"] if r["value"] == "–" else r["value"] + (" (open)" if r["status"] == "censored" else ""))
                 for r in durations.to_dict("records")
             ],
-            "milestones": [dict(r, evidence=md_link(r["ref"], r["evidence"])) for r in self.milestones_table().to_dict("records")],
+            "milestones": [
+                dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), evidence=md_link(r["ref"], r["evidence"]) if r["evidence"] else "set in incident.toml")
+                for r in self.milestones_table().to_dict("records")
+            ],
+            "runners_up": [
+                {"milestone": name, "candidates": [dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), text=md_link(r["ref"], r["text"])) for r in rows.to_dict("records")]}
+                for name, rows in self.candidates_table().groupby("milestone", sort=False)
+            ],
             "key_events": [dict(r, evidence=md_link(r["ref"], r["evidence"])) for r in self.key_events_table().to_dict("records")],
             "responders": self.responders_table().to_dict("records"),
             "hypotheses": [dict(r, text=md_link(r["ref"], r["text"])) for r in hyps.to_dict("records")],
@@ -475,9 +538,29 @@ class Review:
         return render_draft(context)
 
 
+def _runners_up(rows: pd.DataFrame | None, *, day: str = "") -> str:
+    """A milestone's runners-up as a ``<details>`` list (closed on screen, open in print),
+    every outside string escaped; '' where there are none. Times on ``day`` (the winner's
+    date) show without their date."""
+    if rows is None or rows.empty:
+        return ""
+    items = []
+    for _, r in rows.iterrows():
+        when = text(r["time"][11:] if r["time"][:10] == day else r["time"])
+        if r["stated"]:
+            when += f' <span class="stated">({text(r["stated"])})</span>'
+        who = f" · {text(r['who'])}" if r["who"] else ""
+        said = f'<br>{link(r["ref"], r["text"])}' if r["text"] else ""
+        items.append(f'<li value="{int(r["rank"])}">{when}{who} · <span class="rule">{text(r["found by"])}</span>{said}</li>')
+    count = len(items)
+    label = f"{count} other candidate{'' if count == 1 else 's'}"
+    return f'<details class="candidates"><summary>{label}</summary><ol>{"".join(items)}</ol></details>'
+
+
 def hypothesis_outcomes(hypotheses: pd.DataFrame, fixed: pd.Timestamp | None) -> pd.Series:
     """What became of each hypothesis: ``dropped`` when the next one was a pivot, ``led to the
-    fix`` for the last one stated before mitigation, ``superseded`` or ``open`` otherwise."""
+    fix`` for the last one stated at or before ``fixed`` (the working hypothesis, else the
+    mitigation), ``superseded`` or ``open`` otherwise."""
     next_is_pivot = hypotheses["pivot"].shift(-1, fill_value=False).astype(bool)
     fate = pd.Series("superseded", index=hypotheses.index).mask(next_is_pivot, "dropped")
     if fixed is not None:

@@ -15,7 +15,7 @@ from pia.report import charts
 from pia.report.html import Section, table, text
 
 #: the durations drawn in the trend charts (all are in the tables)
-CHARTED = ["time_to_engage", "time_to_hypothesis", "time_to_mitigate", "time_to_restore", "time_to_resolve", "time_to_declare"]
+CHARTED = ["time_to_engage", "time_to_hypothesis", "time_to_diagnose", "time_to_mitigate", "time_to_restore", "time_to_resolve", "time_to_declare"]
 SURVIVAL = {"time_to_restore": "Time to restore", "time_to_resolve": "Time to resolve"}
 SECTIONS = ("Incidents", "Durations", "Time to restore and resolve", "By severity", "By service", "Responder load", "Warnings")
 

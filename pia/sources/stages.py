@@ -5,7 +5,7 @@ come in that shape. They map onto pia's milestones so the same durations and tre
 
     first stage posted  → detected
     investigating       → declared
-    identified          → first_hypothesis
+    identified          → first_hypothesis and working_hypothesis (the cause found)
     monitoring          → mitigated
     resolved            → resolved      (restored then falls back to resolved)
 
@@ -35,7 +35,7 @@ _NEEDED = ("incident_id", "start_timestamp", *(f"{s}_timestamp" for s in STAGE_M
 def read_stage_csv(data: bytes, origin: str = "stages.csv") -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Parse a stage-timestamp CSV; returns ``(incidents, milestones, warnings)``: one row per
     incident (incident, title, severity, services, date), the milestones frame (incident,
-    milestone, ts, source, rule, ref, text) that :func:`pia.metrics.durations` measures, and a
+    milestone, ts, source, rule, ref, text, evidence_ts) that :func:`pia.metrics.durations` measures, and a
     line per incident whose stages were posted out of order or that has no stage at all."""
     try:
         raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
@@ -56,13 +56,17 @@ def read_stage_csv(data: bytes, origin: str = "stages.csv") -> tuple[pd.DataFram
     parts = [
         pd.DataFrame({"incident": raw["incident_id"], "milestone": "detected", "ts": stamp["start_timestamp"], "text": "first stage posted"})
     ]
+    stages = {}
     for stage, milestone in STAGE_MILESTONES.items():
         text = raw.get(f"{stage}_description", pd.Series("", index=raw.index))
-        parts.append(pd.DataFrame({"incident": raw["incident_id"], "milestone": milestone, "ts": stamp[f"{stage}_timestamp"], "text": text}))
-    resolved = parts[-1]
-    parts.append(resolved.assign(milestone="restored", text="(resolved) " + resolved["text"]))
+        stages[stage] = pd.DataFrame({"incident": raw["incident_id"], "milestone": milestone, "ts": stamp[f"{stage}_timestamp"], "text": text})
+    parts += stages.values()
+    # "identified" is the diagnosis: the first hypothesis on record and the one that held
+    parts.append(stages["identified"].assign(milestone="working_hypothesis"))
+    parts.append(stages["resolved"].assign(milestone="restored", text="(resolved) " + stages["resolved"]["text"]))
     milestones = pd.concat(parts, ignore_index=True).dropna(subset=["ts"])
-    milestones = milestones.assign(source="manual", rule="status page stage", ref="")
+    # each stage is known when it is posted: no stated time differs from its post
+    milestones = milestones.assign(source="manual", rule="status page stage", ref="", evidence_ts=milestones["ts"])
     impact = pd.to_numeric(raw.get("incident_impact_level", pd.Series("", index=raw.index)), errors="coerce")
     incidents = pd.DataFrame(
         {
@@ -73,7 +77,8 @@ def read_stage_csv(data: bytes, origin: str = "stages.csv") -> tuple[pd.DataFram
             "date": stamp["start_timestamp"].dt.strftime("%Y-%m-%d"),
         }
     ).reset_index(drop=True)
-    return incidents, milestones[["incident", "milestone", "ts", "source", "rule", "ref", "text"]], _stage_warnings(raw, stamp)
+    columns = ["incident", "milestone", "ts", "source", "rule", "ref", "text", "evidence_ts"]
+    return incidents, milestones[columns], _stage_warnings(raw, stamp)
 
 
 def _stage_warnings(raw: pd.DataFrame, stamp: dict[str, pd.Series]) -> list[str]:
