@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from pia.errors import ConfigError
 from pia.events.schema import utc_ns
 from pia.milestones.normalise import normal_text
-from pia.milestones.stated import stated_times
+from pia.milestones.stated import IMPACT, stated_times
 from pia.milestones.config import LABEL_MILESTONE, LABELS, MILESTONES, PLACEHOLDER, Config, Rule, load_config
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
@@ -36,8 +36,10 @@ ACT_KINDS = ("message", "reply", "acknowledge", "annotate", "note", "assign", "e
 CHANNEL_KINDS = ("message", "reply", "bot")
 _ORDER = {m: i for i, m in enumerate(MILESTONES)}
 
-#: A message with the first label (from any source) does not also carry the second from a rule.
-SUPERSEDES = {"restored": "mitigated"}
+#: A message with the first label (from any source) does not also carry the second from a
+#: rule, unless from one of the rules named: "back to normal" is not also "impact reduced",
+#: but "back to normal, we are monitoring" is the monitoring stage of a status page.
+SUPERSEDES = {"restored": ("mitigated", ("watching",))}
 MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "text", "evidence_ts"]
 SIGNAL_COLUMNS = ["row", "label", "source", "rule"]
 _PRIORITY = {"manual": 0, "marker": 1}
@@ -61,11 +63,12 @@ class Veto:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """A :class:`Config`'s patterns compiled once: the combined prefilter, one pattern per
-    label, the scoped vetoes and the marker pattern."""
+    """A :class:`Config`'s patterns compiled once: each label's rules in file order, the
+    label's rules combined (what its vetoes are scoped around), the scoped vetoes and the
+    marker pattern."""
 
     config: Config
-    prefilter: str
+    rules: dict[str, tuple[tuple[str, str], ...]]
     labels: dict[str, str]
     vetoes: dict[str, tuple[Veto, ...]]
     marker: str
@@ -73,7 +76,8 @@ class RuleSet:
 
 
 def compile_rules(config: Config) -> RuleSet:
-    """Build the combined patterns of ``config`` (each checked by ``re`` when loaded)."""
+    """Build the patterns of ``config`` (each checked by ``re`` when loaded)."""
+    rules = {label: tuple((r.name, config.pattern(r)) for r in config.positive(label)) for label in LABELS if config.positive(label)}
     labels = {
         label: _alternation(config.pattern(r) for r in config.positive(label))
         for label in LABELS
@@ -90,7 +94,7 @@ def compile_rules(config: Config) -> RuleSet:
         else ""
     )
     reactions = {name: rf"(?:^|,){re.escape(name)}(?:,|$)" for name in config.reactions}
-    return RuleSet(config, _alternation(labels.values()), labels, vetoes, marker, reactions)
+    return RuleSet(config, rules, labels, vetoes, marker, reactions)
 
 
 @cache
@@ -167,9 +171,9 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     label, source, rule = (np.concatenate([_each(p[i], len(p[0])) for p in parts]) for i in (1, 2, 3))
     # a rule's weaker label gives way to a stronger one on the same message ("back to normal"
     # is not also "impact reduced"); a marker is taken as stated
-    for strong, weak in SUPERSEDES.items():
+    for strong, (weak, unless) in SUPERSEDES.items():
         held = np.unique(row[label == strong])
-        gone = (label == weak) & (source == "rule") & np.isin(row, held)
+        gone = (label == weak) & (source == "rule") & np.isin(row, held) & ~np.isin(rule, unless)
         row, label, source, rule = row[~gone], label[~gone], source[~gone], rule[~gone]
     # one row per (row, label), in row then label order; a marker outranks a rule, and among
     # markers the first found (tag, then reactions in config order)
@@ -246,15 +250,23 @@ def _contains(text: pd.Series, pattern: str) -> np.ndarray:
 
 
 def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
-    """Rule labels of ``text`` (distinct normalised messages), by position in ``text``."""
-    if not rules.prefilter or not len(text):
+    """Rule labels of ``text`` (distinct normalised messages), by position in ``text``.
+
+    Each rule runs on its own (RE2 keeps a small pattern in its fast automaton, where the
+    alternation of them all overflows it), in file order and only on the messages no earlier
+    rule of its label matched, so the first rule that matches names the evidence."""
+    if not rules.rules or not len(text):
         return []
-    rows = np.flatnonzero(_match(text, rules.prefilter))
-    candidates = text.take(rows)
-    # each label's rules, on the messages some rule matched
-    raw = {label: _match(candidates, pattern) for label, pattern in rules.labels.items()}
-    # each veto once on the messages of the labels it cancels: the scoped form (in the cue's
-    # clause) only where the veto is found at all
+    raw: dict[str, np.ndarray] = {}
+    names: dict[str, np.ndarray] = {}
+    for label, patterns in rules.rules.items():
+        hit, name = np.zeros(len(text), dtype=bool), np.full(len(text), None, dtype=object)
+        for rule, pattern in patterns:
+            open_ = np.flatnonzero(~hit)
+            found = open_[_match(text.take(open_), pattern)]
+            hit[found], name[found] = True, rule
+        raw[label], names[label] = hit, name
+    # each veto once on the messages of the labels it cancels
     bare: dict[str, np.ndarray] = {}
     for label in raw:
         for veto in rules.vetoes.get(label, ()):
@@ -264,9 +276,9 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
                 bare[veto.bare] = np.logical_or.reduce([raw[x] for x in veto.labels])
                 continue
             need = np.logical_or.reduce([raw[x] for x in raw if any(v.bare == veto.bare for v in rules.vetoes.get(x, ()))])
-            found = np.zeros(len(candidates), dtype=bool)
+            found = np.zeros(len(text), dtype=bool)
             at = np.flatnonzero(need)
-            found[at] = _match(candidates.take(at), veto.bare)
+            found[at] = _match(text.take(at), veto.bare)
             bare[veto.bare] = found
     parts = []
     for label, pattern in rules.labels.items():
@@ -277,16 +289,16 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
                 continue
             suspect = np.flatnonzero(hit & bare[veto.bare])
             if veto.pattern != veto.bare and len(suspect):
-                suspect = suspect[_match(candidates.take(suspect), veto.pattern)]
+                suspect = suspect[_match(text.take(suspect), veto.pattern)]
             hit[suspect] = False
         in_clause = [v for v in vetoes if v.scope == "clause"]
         if in_clause:
             suspect = np.flatnonzero(hit & np.logical_or.reduce([bare[v.bare] for v in in_clause]))
             if len(suspect):
-                hit[suspect[_vetoed_in_clause(candidates.take(suspect), pattern, in_clause)]] = False
+                hit[suspect[_vetoed_in_clause(text.take(suspect), pattern, in_clause)]] = False
         at = np.flatnonzero(hit)
         if len(at):
-            parts.append((rows[at], label, "rule", _which(candidates.take(at), rules.config, rules.config.positive(label))))
+            parts.append((at, label, "rule", names[label][at]))
     return parts
 
 
@@ -316,23 +328,6 @@ def _vetoed_in_clause(text: pa.Array, cue: str, vetoes: list[Veto]) -> np.ndarra
         if len(across):
             vetoed[across] |= _match(text.take(across), veto.pattern)
     return vetoed
-
-
-def _which(hit: pa.Array, config: Config, candidates: tuple[Rule, ...]) -> np.ndarray:
-    """The name of the first rule (in file order) that matches each of ``hit``."""
-    names = np.full(len(hit), candidates[-1].name, dtype=object)
-    if len(candidates) == 1:
-        return names
-
-    open_ = np.ones(len(hit), dtype=bool)
-    for rule in candidates[:-1]:
-        where = np.flatnonzero(open_)
-        if not len(where):
-            break
-        matched = _match(hit.take(where), "(?i)" + config.pattern(rule))
-        names[where[matched]] = rule.name
-        open_[where[matched]] = False
-    return names
 
 
 # --- manual milestones ----------------------------------------------------------------------
@@ -401,17 +396,17 @@ def milestones(
     most that many per milestone), as :data:`CANDIDATE_COLUMNS`.
     """
     codes, incidents = pd.factorize(events["incident"])
-    best = _Best(codes, events["ts"].array.asi8, len(incidents))
+    best = _Best(codes, events["ts"].array.asi8, len(incidents), runners_up)
     kind = events["kind"]
     is_pd = (events["source"] == "pagerduty").to_numpy(bool, na_value=False)
     slack = (events["source"] == "slack").to_numpy(bool, na_value=False)
     triggers = np.flatnonzero(is_pd & (kind == "trigger").to_numpy(bool, na_value=False))
     # detected: first PagerDuty trigger, else the first message in the channel
-    best.offer(triggers, "detected", "pagerduty", "first trigger", 2)
+    best.offer(best.first(triggers), "detected", "pagerduty", "first trigger", 2)
     channel = np.flatnonzero(slack & kind.isin(CHANNEL_KINDS).to_numpy(bool))
-    best.offer(channel, "detected", "rule", "first message", 3)
+    best.offer(best.first(channel), "detected", "rule", "first message", 3)
     acks = np.flatnonzero(is_pd & (kind == "acknowledge").to_numpy(bool, na_value=False))
-    best.offer(acks, "acknowledged", "pagerduty", "first acknowledge", 2)
+    best.offer(best.first(acks), "acknowledged", "pagerduty", "first acknowledge", 2)
     # labels: markers (priority 1) and rules (priority 3)
     rows = found["row"].to_numpy(np.int64)
     label, labels = pd.factorize(found["label"])
@@ -423,24 +418,24 @@ def milestones(
         for kind_of, priority in (("marker", 1), ("rule", 3)):
             at = np.flatnonzero((label == _code(labels, name)) & (source == _code(sources, kind_of)))
             at = at[np.argsort(rows[at], kind="stable")]
-            when = stated.get(milestone, {})
-            stamps = np.array([when.get(r, best.stamps[r]) for r in rows[at]], dtype=np.int64) if when else None
+            stamps = _when(stated.get(milestone), rows[at], best.stamps)
             if milestone in ("mitigated", "restored") and kind_of == "rule":
                 recovery.append((rows[at], rule[at], milestone, stamps))
                 continue
             best.offer(rows[at], milestone, kind_of, rule[at], priority, when=stamps)
     # impact start: a time stated by a message about the trouble ("errors since 13:58")
-    start = stated.get("impact_start", {})
-    if start:
-        at = np.array(sorted(start), dtype=np.int64)
-        best.offer(at, "impact_start", "rule", "stated time", 3, when=np.array([start[r] for r in at], dtype=np.int64))
+    if "impact_start" in stated:
+        at, when = stated["impact_start"]
+        best.offer(at, "impact_start", "rule", "stated time", 3, when=when)
     # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
-    best.offer(triggers, "declared", "pagerduty", "incident created", 4)
+    best.offer(best.first(triggers), "declared", "pagerduty", "incident created", 4)
     # text-rule recovery from before the first remediation is dropped: "db looks healthy"
-    # while investigating is not a recovery (without any remediation it stands on its own)
+    # while investigating is not a recovery (without any remediation it stands on its own);
+    # a status update that says so is a declaration to customers, and stands
     since = best.stamp("mitigation_started", np.iinfo(np.int64).min)
+    updates = rows[label == _code(labels, "status_update")]
     for part, names, milestone, stamps in recovery:
-        keep = best.stamps[part] >= since[codes[part]]
+        keep = (best.stamps[part] >= since[codes[part]]) | np.isin(part, updates)
         best.offer(part[keep], milestone, "rule", names[keep], 3, when=None if stamps is None else stamps[keep])
     # resolved: the last PagerDuty resolve outranks a message
     resolves = np.flatnonzero(is_pd & (kind == "resolve").to_numpy(bool, na_value=False))
@@ -451,29 +446,41 @@ def milestones(
     return (frame, best.candidates(events, incidents, manual, runners_up)) if runners_up else frame
 
 
-def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, dict[int, int]]:
-    """Stated times by milestone: event row -> time (ns), for the messages that carry a
-    state label or an impact cue (see :mod:`pia.milestones.stated`)."""
+def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Stated times by milestone: (event rows ascending, times in ns), for the messages that
+    carry a state label or an impact cue (see :mod:`pia.milestones.stated`)."""
     spoken = np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy())
     if not len(spoken):
         return {}
     text = _arrow(events["text"].array[spoken])
-    # only messages with a digit and a colon, h or a unit can state a time
+    # only messages with a clock time or a count of units can state a time
     maybe = _fill(pc.match_substring_regex(text, r"\d[:h.]\d\d|\d\s*(?:s|sec|m|min|h|hr|hour|minute)"))
-    spoken = spoken[maybe]
+    label = found["label"].to_numpy(object)
+    rows = found["row"].to_numpy(np.int64)
+    restored = np.isin(spoken, rows[label == "restored"])
+    mitigated = np.isin(spoken, rows[label == "mitigated"])
+    # ... and only a state, or trouble starting, is placed at one
+    maybe &= restored | mitigated | _fill(pc.match_substring_regex(text, IMPACT))
+    spoken, restored, mitigated = spoken[maybe], restored[maybe], mitigated[maybe]
     if not len(spoken):
         return {}
-    states = found[found["label"].isin(["mitigated", "restored"]).to_numpy(bool, na_value=False)]
-    held = states.groupby("row")["label"].agg(",".join)
-    labels = pd.Series(spoken).map(held)
-    times = stated_times(
-        pd.Series(events["text"].array[spoken]), pd.Series(events["ts"].array[spoken]), labels, zone
-    )
-    out: dict[str, dict[int, int]] = {}
+    times = stated_times(pd.Series(events["text"].array[spoken]), pd.Series(events["ts"].array[spoken]), restored, mitigated, zone)
     rows = spoken[times["position"].to_numpy(np.int64)]
-    for milestone, row, at in zip(times["milestone"], rows, times["ts"].array.asi8):
-        out.setdefault(str(milestone), {})[int(row)] = int(at)
+    out = {}
+    for milestone, part in times.assign(row=rows).groupby("milestone", sort=False):
+        part = part.sort_values("row")
+        out[str(milestone)] = (part["row"].to_numpy(np.int64), part["ts"].array.asi8)
     return out
+
+
+def _when(stated: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray, stamps: np.ndarray) -> np.ndarray | None:
+    """Each of ``rows``' stated time where it has one, else its own time; None if none has."""
+    if stated is None or not len(rows):
+        return None
+    have, when = stated
+    at = np.searchsorted(have, rows)
+    hit = (at < len(have)) & (have[np.minimum(at, len(have) - 1)] == rows)
+    return np.where(hit, when[np.minimum(at, len(have) - 1)], stamps[rows])
 
 
 def _code(uniques: pd.Index, value: str) -> int:
@@ -491,8 +498,8 @@ class _Best:
     by incident code and milestone, so no candidate frame is ever sorted on strings. Every
     candidate offered is kept too (``pool``), for the runners-up a reviewer may prefer."""
 
-    def __init__(self, codes: np.ndarray, stamps: np.ndarray, incidents: int) -> None:
-        self.codes, self.stamps = codes, stamps
+    def __init__(self, codes: np.ndarray, stamps: np.ndarray, incidents: int, keep: int = 0) -> None:
+        self.codes, self.stamps, self.keep = codes, stamps, keep
         size = incidents * len(MILESTONES)
         self.row = np.full(size, -1, dtype=np.int64)
         self.when = np.zeros(size, dtype=np.int64)
@@ -532,10 +539,15 @@ class _Best:
             return
         when = self.stamps[rows] if when is None else np.asarray(when, dtype=np.int64)
         rule = np.broadcast_to(np.asarray(rule, dtype=object), len(rows))
-        self.pool.append((rows, milestone, source, rule, priority, when))
+        # each incident's best few go to the pool of runners-up; the best one is offered
+        order = np.lexsort((rows, when, self.codes[rows]))
+        codes = self.codes[rows[order]]
+        start = np.r_[True, codes[1:] != codes[:-1]]
+        nth = np.arange(len(order)) - np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))
+        kept = order[nth < self.keep]
+        self.pool.append((rows[kept], milestone, source, rule[kept], priority, when[kept]))
         if not ties:
-            order = np.lexsort((rows, when, self.codes[rows]))
-            pick = order[np.unique(self.codes[rows[order]], return_index=True)[1]]
+            pick = order[start]
             rows, rule, when = rows[pick], rule[pick], when[pick]
         at = self.codes[rows] * len(MILESTONES) + _ORDER[milestone]
         held, rank, old = self.row[at], self.priority[at], self.when[at]
@@ -579,13 +591,9 @@ class _Best:
         pick = np.lexsort((-np.arange(len(code)), step, rank[code]))
         key = rank[code[pick]] * steps + step[pick]
         pick = pick[np.r_[True, np.diff(key) != 0]] if len(pick) else pick
-        # where nothing shows the service back, the incident's resolve stands in for restored;
-        # where nothing shows impact reduced before it, restored stands in for mitigated
+        # where nothing shows the service back, the incident's resolve stands in for restored
         final_step, notes = step[pick], np.full(len(pick), None, dtype=object)
-        for weak, strong, note in (
-            ("restored", "resolved", "resolved (no restore evidence)"),
-            ("mitigated", "restored", "restored (no mitigation evidence)"),
-        ):
+        for weak, strong, note in (("restored", "resolved", "resolved (no restore evidence)"),):
             weak, strong = _ORDER[weak], _ORDER[strong]
             real = pd.isna(notes)  # a stand-in does not stand in for another milestone
             stand_in = np.flatnonzero((final_step == strong) & real & ~np.isin(code[pick], code[pick][final_step == weak]))
@@ -618,49 +626,82 @@ class _Best:
 
     def candidates(self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None, limit: int) -> pd.DataFrame:
         """Every candidate offered for each milestone, best first (the order :meth:`offer`
-        ranks by), at most ``limit`` per (incident, milestone); manual values rank first."""
-        parts = [
-            pd.DataFrame(
-                {
-                    "row": rows,
-                    "code": self.codes[rows],
-                    "step": _ORDER[milestone],
-                    "priority": priority,
-                    "when": when,
-                    "source": source,
-                    "rule": rule,
-                }
-            )
-            for rows, milestone, source, rule, priority, when in self.pool
-        ]
-        pool = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["row", "code", "step", "priority", "when", "source", "rule"])
-        pool = pool.sort_values(["code", "step", "priority", "when", "row"], kind="stable")
-        pool = pool.drop_duplicates(["code", "step", "row"])
-        rows = pool["row"].to_numpy(np.int64)
+        ranks by), at most ``limit`` per (incident, milestone); a manual value ranks first."""
+        steps = len(MILESTONES)
+        names = pd.Index(np.asarray(incidents, dtype=object))
+        manual = manual if manual is not None and len(manual) else manual.iloc[:0] if manual is not None else None
+        if manual is not None and len(manual):
+            extra = pd.unique(manual["incident"].to_numpy(object)[names.get_indexer(manual["incident"].to_numpy(object)) < 0])
+            names = names.append(pd.Index(extra, dtype=object))
+        if self.pool:
+            rows = np.concatenate([p[0] for p in self.pool])
+            step = np.concatenate([np.full(len(p[0]), _ORDER[p[1]]) for p in self.pool])
+            source = np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in self.pool])
+            rule = np.concatenate([np.asarray(p[3], dtype=object) for p in self.pool])
+            priority = np.concatenate([np.full(len(p[0]), p[4]) for p in self.pool])
+            when = np.concatenate([p[5] for p in self.pool])
+        else:
+            rows = step = priority = when = np.zeros(0, dtype=np.int64)
+            source = rule = np.zeros(0, dtype=object)
+        code = self.codes[rows]
+        key = code.astype(np.int64) * steps + step
+        # a row is offered once per milestone (signals keep one source per label), so no
+        # candidate repeats
+        order = np.lexsort((rows, when, priority, key))
+        manual_keys = set()
+        if manual is not None and len(manual):
+            manual_keys = set(names.get_indexer(manual["incident"].to_numpy(object)) * steps + manual["milestone"].map(_ORDER).to_numpy(np.int64))
+        group = key[order]
+        start = np.r_[True, group[1:] != group[:-1]] if len(group) else np.zeros(0, bool)
+        rank = np.arange(len(group)) - np.maximum.accumulate(np.where(start, np.arange(len(group)), 0)) + 1
+        if manual_keys:
+            rank = rank + np.isin(group, np.fromiter(manual_keys, np.int64))
+        keep = order[rank <= limit]
+        rank = rank[rank <= limit]
+        picked = rows[keep]
         out = pd.DataFrame(
             {
-                "incident": pd.array(np.asarray(incidents, dtype=object)[pool["code"].to_numpy(np.int64)], dtype="string"),
-                "milestone": pd.array(np.asarray(MILESTONES, dtype=object)[pool["step"].to_numpy(np.int64)], dtype="string"),
-                "ts": pd.array(pd.to_datetime(pool["when"].to_numpy(np.int64), utc=True), dtype="datetime64[ns, UTC]"),
-                "evidence_ts": events["ts"].array.take(rows),
-                "source": pd.array(pool["source"].to_numpy(object), dtype="string"),
-                "rule": pd.array(pool["rule"].astype(str).to_numpy(object), dtype="string"),
-                "actor": events["actor"].array.take(rows),
-                "ref": events["ref"].array.take(rows),
-                "text": events["text"].array.take(rows),
-                "order": np.arange(len(pool)),
+                "code": code[keep],
+                "step": step[keep],
+                "rank": rank,
+                "ts": pd.DatetimeIndex(when[keep]).tz_localize("UTC"),
+                "evidence_ts": events["ts"].array.take(picked),
+                "source": pd.array(source[keep], dtype="string"),
+                "rule": pd.array(rule[keep], dtype="string"),
+                "actor": events["actor"].array.take(picked),
+                "ref": events["ref"].array.take(picked),
+                "text": events["text"].array.take(picked),
             }
         )
         if manual is not None and len(manual):
             out = pd.concat(
-                [manual.assign(evidence_ts=manual["ts"], actor="", order=-1)[[*out.columns]], out], ignore_index=True
+                [
+                    out,
+                    pd.DataFrame(
+                        {
+                            "code": names.get_indexer(manual["incident"].to_numpy(object)),
+                            "step": manual["milestone"].map(_ORDER).to_numpy(np.int64),
+                            "rank": 1,
+                            "ts": manual["ts"].array,
+                            "evidence_ts": manual["ts"].array,
+                            "source": pd.array(manual["source"], dtype="string"),
+                            "rule": pd.array(manual["rule"], dtype="string"),
+                            "actor": pd.array([""] * len(manual), dtype="string"),
+                            "ref": pd.array(manual["ref"], dtype="string"),
+                            "text": pd.array(manual["text"], dtype="string"),
+                        }
+                    ),
+                ],
+                ignore_index=True,
             )
-        out = out.sort_values(["incident", "milestone", "order"], kind="stable")
-        out["rank"] = out.groupby(["incident", "milestone"], sort=False).cumcount() + 1
-        out = out[out["rank"] <= limit]
-        step = out["milestone"].map(_ORDER)
-        out = out.assign(step=step).sort_values(["incident", "step", "rank"], kind="stable")
-        return out[CANDIDATE_COLUMNS].reset_index(drop=True)
+        by_name = np.empty(len(names), dtype=np.int64)
+        by_name[np.argsort(names.to_numpy(object), kind="stable")] = np.arange(len(names))
+        code = out["code"].to_numpy(np.int64)
+        out = out.iloc[np.lexsort((out["rank"].to_numpy(), out["step"].to_numpy(), by_name[code]))].reset_index(drop=True)
+        out.insert(0, "incident", pd.array(names.to_numpy(object)[out["code"].to_numpy(np.int64)], dtype="string"))
+        out.insert(1, "milestone", pd.array(np.asarray(MILESTONES, dtype=object)[out["step"].to_numpy(np.int64)], dtype="string"))
+        strings = ["source", "rule", "actor", "ref", "text"]
+        return out[CANDIDATE_COLUMNS].astype({**{c: "string" for c in strings}, "rank": "int64"})
 
 
 def _engaged(events: pd.DataFrame, best: _Best) -> None:
@@ -684,28 +725,35 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
     rows = rows[((stamps > since) & other) | (ack & (stamps >= since) & (since != never))]
     is_ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
     for where, source, priority in ((is_ack, "pagerduty", 2), (~is_ack, "rule", 3)):
-        picked = rows[where]
+        picked = best.first(rows[where])
         rule = "first acknowledge" if priority == 2 else "first human " + kind.iloc[picked].astype(str).to_numpy(object)
         best.offer(picked, "engaged", source, rule, priority)
 
 
 def _working_hypothesis(found: pd.DataFrame, best: _Best) -> None:
-    """working_hypothesis: the last hypothesis before the mitigation that worked (the
-    ``mitigated`` evidence, else ``restored``) that was not dropped before the next one."""
-    hyp = np.sort(found.loc[(found["label"] == "hypothesis").to_numpy(bool, na_value=False), "row"].to_numpy(np.int64))
+    """working_hypothesis: the last hypothesis stated by the time of the mitigation that
+    worked (``mitigated``, else ``restored``; a stated time counts) that was not dropped
+    before the next hypothesis of its incident."""
+    label = found["label"].to_numpy(object)
+    rows = found["row"].to_numpy(np.int64)
+    hyp, drops = rows[label == "hypothesis"], rows[label == "dropped"]
     if not len(hyp):
         return
-    drops = np.sort(found.loc[(found["label"] == "dropped").to_numpy(bool, na_value=False), "row"].to_numpy(np.int64))
-    mitigated, restored = best.evidence("mitigated"), best.evidence("restored")
-    end = np.where(mitigated >= 0, mitigated, restored)[best.codes[hyp]]
-    code = best.codes[hyp]
-    nxt = np.r_[hyp[1:], np.iinfo(np.int64).max]
-    nxt = np.where(np.r_[code[1:] == code[:-1], False], nxt, np.iinfo(np.int64).max)
-    # the first drop after each hypothesis, in the same incident, up to and including the next
-    # hypothesis (a message may drop one theory and state the next) and the mitigation
-    at = np.searchsorted(drops, hyp, side="right")
-    drop = np.r_[drops, np.iinfo(np.int64).max][at]
-    same = (at < len(drops)) & (best.codes[np.r_[drops, 0][at]] == code)
-    dropped = same & (drop <= np.minimum(nxt, end))
-    keep = hyp[(end >= 0) & (hyp <= end) & ~dropped]
-    best.offer(best.last(keep), "working_hypothesis", "rule", "last hypothesis kept before mitigation", 3, ties=True)
+    never = np.iinfo(np.int64).max
+    mitigated, restored = best.stamp("mitigated", never), best.stamp("restored", never)
+    until = np.where(mitigated != never, mitigated, restored)
+    # order within each incident by row (rows are in time order within an incident)
+    span = len(best.stamps) + 1
+    hyp_key = np.sort(best.codes[hyp].astype(np.int64) * span + hyp)
+    drop_key = np.sort(best.codes[drops].astype(np.int64) * span + drops)
+    hyp, code = hyp_key % span, hyp_key // span
+    same_next = np.r_[code[1:] == code[:-1], False]
+    next_key = np.where(same_next, np.r_[hyp_key[1:], never], code * span + span - 1)
+    # the first drop after each hypothesis, up to and including the next one (a message may
+    # drop one theory and state the next), said by the time of the mitigation
+    at = np.searchsorted(drop_key, hyp_key, side="right")
+    drop = np.r_[drop_key, never][at]
+    drop_row = drop % span
+    dropped = (drop <= next_key) & (best.stamps[np.minimum(drop_row, len(best.stamps) - 1)] <= until[code])
+    keep = hyp[(until[code] != never) & (best.stamps[hyp] <= until[code]) & ~dropped]
+    best.offer(best.last(np.sort(keep)), "working_hypothesis", "rule", "last hypothesis kept before mitigation", 3, ties=True)

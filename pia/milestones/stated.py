@@ -64,66 +64,73 @@ IMPACT = (
 )
 
 
-def stated_times(text: pd.Series, ts: pd.Series, labels: pd.Series, zone: str = "UTC") -> pd.DataFrame:
-    """The times stated in ``text`` (messages posted at ``ts``, carrying the set of signal
-    labels in ``labels`` as a comma-joined string), one row per (position, milestone, ts).
+def stated_times(text: pd.Series, ts: pd.Series, restored: np.ndarray, mitigated: np.ndarray, zone: str = "UTC") -> pd.DataFrame:
+    """The times stated in ``text`` (messages posted at ``ts``; ``restored`` and ``mitigated``
+    say which carry those labels), one row per (position, milestone, ts).
 
     Positions are those of ``text``. Restored or mitigated messages place their own
     milestone; a range places ``impact_start`` too; any other message with an impact cue
-    places ``impact_start`` at a "since" / "started at" time.
+    places ``impact_start`` at a "since" / "started at" time. The text is read once per
+    distinct message; only the clock arithmetic is done per message.
     """
-    out = []
     values = pa.array(pd.array(text, dtype=pd.StringDtype("pyarrow")))
+    if not len(values):
+        return _empty()
+    distinct = pc.unique(values)
+    parsed = _parse(distinct).iloc[pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)].reset_index(drop=True)
     posted = pd.DatetimeIndex(ts).tz_convert("UTC")
-    label = pd.Series(labels).fillna("").to_numpy(object)
-    restored = np.array(["restored" in x for x in label])
-    mitigated = np.array(["mitigated" in x for x in label]) & ~restored
+    restored = np.asarray(restored, bool)
+    mitigated = np.asarray(mitigated, bool) & ~restored
     state = np.where(restored, "restored", np.where(mitigated, "mitigated", ""))
+    out = []
     # a range: impact start, and the end of the state (restored unless it says mitigated)
-    found = _extract(values, RANGE)
-    if found is not None:
-        start = _resolve(found, "1", posted, zone)
-        end = _resolve(found, "2", posted, zone)
-        ok = start.notna() & end.notna() & (start < end)
-        ends = np.where(state == "mitigated", "mitigated", "restored")
-        out += [_rows(ok, "impact_start", start), _rows(ok, ends, end)]
-    else:
-        ok = np.zeros(len(values), bool)
+    start = _resolve(parsed, "r1", posted, zone)
+    end = _resolve(parsed, "r2", posted, zone)
+    ranged = (start.notna() & end.notna() & (start < end)).to_numpy()
+    out += [_rows(ranged, "impact_start", start), _rows(ranged, np.where(state == "mitigated", "mitigated", "restored"), end)]
     # "since 14:53": the state's start where the message has one, else the impact's start
-    found = _extract(values, SINCE)
-    if found is not None:
-        at = _resolve(found, "1", posted, zone)
-        cue = pd.Series(found.field("cue").to_pylist(), dtype=object).str.lower()
-        has = at.notna().to_numpy() & ~ok
-        stateful = has & (state != "") & cue.isin(["since", "as of", "from"]).to_numpy()
-        impact = has & (state == "") & _found(values, IMPACT) 
-        out += [_rows(stateful, state, at), _rows(impact, "impact_start", at)]
+    since = _resolve(parsed, "s1", posted, zone)
+    has = since.notna().to_numpy() & ~ranged
+    stateful = has & (state != "") & parsed["cue"].isin(["since", "as of", "from"]).to_numpy()
+    impact = has & (state == "") & parsed["impact"].to_numpy(bool)
+    out += [_rows(stateful, state, since), _rows(impact, "impact_start", since)]
     # "for 12 min" on a restored or mitigated message: it has held since then
-    found = _extract(values, HELD)
-    if found is not None:
-        pre = pd.Series(found.field("pre").to_pylist(), dtype=object).str.lower()
-        n = pd.to_numeric(pd.Series(found.field("n").to_pylist(), dtype=object), errors="coerce")
-        unit = pd.Series(found.field("unit").to_pylist(), dtype=object).str[0].map({"s": "s", "m": "min", "h": "h"})
-        span = pd.to_timedelta(n.to_numpy(float) * unit.map({"s": 1, "min": 60, "h": 3600}).to_numpy(float), unit="s")
-        at = pd.Series(posted - span, dtype="datetime64[ns, UTC]")
-        use = (state != "") & n.notna().to_numpy() & ~pre.isin(_WAITING).to_numpy() & (span <= REACH) & ~ok
-        out += [_rows(use, state, at)]
+    span = pd.to_timedelta(parsed["held"].to_numpy(float), unit="s")
+    held = pd.Series(posted - span, dtype="datetime64[ns, UTC]")
+    use = (state != "") & parsed["held"].notna().to_numpy() & ~parsed["pre"].isin(_WAITING).to_numpy() & (span <= REACH) & ~ranged
+    out += [_rows(use, state, held)]
     out = [o for o in out if len(o)]
     if not out:
-        return pd.DataFrame({"position": pd.Series(dtype="int64"), "milestone": pd.Series(dtype="string"), "ts": pd.Series(dtype="datetime64[ns, UTC]")})
+        return _empty()
     frame = pd.concat(out, ignore_index=True)
     # one time per (message, milestone): the earliest it states
     return frame.sort_values(["position", "milestone", "ts"]).drop_duplicates(["position", "milestone"], ignore_index=True)
 
 
-def _extract(values: pa.Array, pattern: str) -> pa.StructArray | None:
-    if not len(values):
-        return None
-    return pc.extract_regex(values, pattern)
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"position": pd.Series(dtype="int64"), "milestone": pd.Series(dtype="string"), "ts": pd.Series(dtype="datetime64[ns, UTC]")})
 
 
-def _found(values: pa.Array, pattern: str) -> np.ndarray:
-    return pc.fill_null(pc.match_substring_regex(values, pattern), False).to_numpy(zero_copy_only=False)
+def _parse(distinct: pa.Array) -> pd.DataFrame:
+    """What each distinct message states: the clocks of a range (``r1``, ``r2``) and of a
+    "since" (``s1``) as hour, minute, am/pm and zone columns, the "since" cue, a held span in
+    seconds with the word before it, and whether it has an impact cue."""
+    def fields(pattern: str, names: dict[str, str]) -> dict[str, pd.Series]:
+        found = pc.extract_regex(distinct, pattern)
+        return {out: pd.Series(found.field(name).to_numpy(zero_copy_only=False), dtype=object) for name, out in names.items()}
+
+    columns: dict[str, pd.Series] = {}
+    for n, prefix in (("1", "r1"), ("2", "r2")):
+        columns.update(fields(RANGE, {f"h{n}": f"{prefix}h", f"m{n}": f"{prefix}m", f"ap{n}": f"{prefix}ap", f"z{n}": f"{prefix}z"}))
+    columns.update(fields(SINCE, {"h1": "s1h", "m1": "s1m", "ap1": "s1ap", "z1": "s1z", "cue": "cue"}))
+    held = fields(HELD, {"pre": "pre", "n": "n", "unit": "unit"})
+    frame = pd.DataFrame(columns)
+    frame["cue"] = frame["cue"].fillna("").str.lower()
+    unit = held["unit"].fillna("").str[:1].str.lower().map({"s": 1, "m": 60, "h": 3600})
+    frame["held"] = pd.to_numeric(held["n"], errors="coerce") * unit
+    frame["pre"] = held["pre"].fillna("").str.lower()
+    frame["impact"] = pc.fill_null(pc.match_substring_regex(distinct, IMPACT), False).to_numpy(zero_copy_only=False)
+    return frame
 
 
 def _rows(where: np.ndarray, milestone: object, at: pd.Series) -> pd.DataFrame:
@@ -132,25 +139,31 @@ def _rows(where: np.ndarray, milestone: object, at: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"position": pick.astype("int64"), "milestone": pd.array(names, dtype="string"), "ts": at.iloc[pick].to_numpy()})
 
 
-def _resolve(found: pa.StructArray, n: str, posted: pd.DatetimeIndex, zone: str) -> pd.Series:
-    """The UTC time each match's clock means: the latest such time at or before its message
-    (within :data:`REACH`), NaT where there is none or the clock is impossible."""
-    hour = pd.to_numeric(pd.Series(found.field(f"h{n}").to_pylist(), dtype=object), errors="coerce")
-    minute = pd.to_numeric(pd.Series(found.field(f"m{n}").to_pylist(), dtype=object), errors="coerce")
-    ampm = pd.Series(found.field(f"ap{n}").to_pylist(), dtype=object).fillna("").str.replace(".", "", regex=False)
-    named = pd.Series(found.field(f"z{n}").to_pylist(), dtype=object).fillna("").str.lower()
-    hour = hour.where(~((ampm == "pm") & (hour < 12)), hour + 12).where(~((ampm == "am") & (hour == 12)), 0)
-    valid = hour.between(0, 23) & minute.between(0, 59) & ~((ampm != "") & (hour > 23))
-    # the message's day in the zone the clock is read in
-    offset = named.map(ZONES)
-    local_zone = pd.Series(posted.tz_convert(zone).tz_localize(None), dtype="datetime64[ns]")
-    fixed = pd.Series(posted.tz_localize(None), dtype="datetime64[ns]") + pd.to_timedelta(offset.fillna(0).to_numpy(float), unit="h")
-    local = local_zone.where(offset.isna(), fixed)
-    clock = pd.to_timedelta(hour.fillna(0).to_numpy(float) * 3600 + minute.fillna(0).to_numpy(float) * 60, unit="s")
-    day = local.dt.normalize() + clock
-    day = day.where(day <= local + pd.Timedelta(minutes=1), day - pd.Timedelta(days=1))
-    back_zone = pd.Series(pd.DatetimeIndex(day).tz_localize(zone, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC"))
-    back_fixed = pd.Series(pd.DatetimeIndex(day - pd.to_timedelta(offset.fillna(0).to_numpy(float), unit="h")).tz_localize("UTC"))
-    at = back_zone.where(offset.isna(), back_fixed)
-    reach = (at >= pd.Series(posted) - REACH) & (at <= pd.Series(posted) + pd.Timedelta(minutes=1))
-    return at.where(valid.to_numpy() & reach.to_numpy())
+def _resolve(parsed: pd.DataFrame, clock: str, posted: pd.DatetimeIndex, zone: str) -> pd.Series:
+    """The UTC time each message's ``clock`` means: the latest such time at or before its
+    message (within :data:`REACH`), NaT where there is none or the clock is impossible."""
+    out = pd.Series(pd.NaT, index=range(len(parsed)), dtype="datetime64[ns, UTC]")
+    hour = pd.to_numeric(parsed[f"{clock}h"], errors="coerce").to_numpy(float)
+    minute = pd.to_numeric(parsed[f"{clock}m"], errors="coerce").to_numpy(float)
+    at = np.flatnonzero(~np.isnan(hour) & ~np.isnan(minute))
+    if not len(at):
+        return out
+    ampm = parsed[f"{clock}ap"].iloc[at].fillna("").str.replace(".", "", regex=False).str.lower().to_numpy(object)
+    hour, minute = hour[at], minute[at]
+    hour = np.where((ampm == "pm") & (hour < 12), hour + 12, np.where((ampm == "am") & (hour == 12), 0, hour))
+    valid = (hour >= 0) & (hour <= 23) & (minute >= 0) & (minute <= 59)
+    offset = parsed[f"{clock}z"].iloc[at].fillna("").str.lower().map(ZONES).to_numpy(float)
+    named = ~np.isnan(offset)
+    stamp = posted[at]
+    # the message's wall clock in the zone the clock time is read in, as naive nanoseconds
+    local = np.where(named, stamp.asi8 + (np.nan_to_num(offset) * 3600e9).astype(np.int64), stamp.tz_convert(zone).tz_localize(None).asi8)
+    day = 86_400 * 10**9
+    candidate = local - local % day + ((hour * 3600 + minute * 60) * 1e9).astype(np.int64)
+    candidate = np.where(candidate <= local + 60 * 10**9, candidate, candidate - day)
+    # back to UTC: a fixed offset is subtracted, a zone name is localised (DST-aware)
+    zoned = pd.DatetimeIndex(candidate).tz_localize(zone, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
+    utc = np.where(named, candidate - (np.nan_to_num(offset) * 3600e9).astype(np.int64), zoned.asi8)
+    utc = np.where(~named & pd.isna(zoned), np.iinfo(np.int64).min, utc)
+    ok = valid & (utc >= stamp.asi8 - REACH.value) & (utc <= stamp.asi8 + 60 * 10**9) & (utc != np.iinfo(np.int64).min)
+    out.iloc[at[ok]] = pd.to_datetime(utc[ok], utc=True)
+    return out
