@@ -25,9 +25,8 @@ DISPUTED = {
     ("2026-09-22-edge-cert-expiry", "resolved", "2026-09-22T09:58:30Z"): "a 'resolved:' marker 15 s later outranks the PagerDuty log",
     ("2026-01-17-batch-disk-full", "restored", "2026-01-17T02:36:20Z"): "'batch-07 healthy' has no recovery phrase a general rule should take",
     ("2026-02-10-file-upload-failures", "hypotheses", "2026-02-10T09:22:40Z"): "a confirmation ('confirmed: ... so ...') without a hypothesis cue",
-    ("2026-11-20-login-outage", "first_hypothesis", "2026-11-20T14:14:02Z"): "'a WAF rule change at 13:40 but that would show 403s' names a change and dismisses it in one breath",
     ("2026-03-12-cdn-cache-hit-ratio", "restored", "2026-03-12T10:41:07Z"): "a recap 39 min after PagerDuty auto-resolved reads as a recovery message; 'auto-resolved at 10:41' is not a stated restore",
-    ("2026-03-12-cdn-cache-hit-ratio", "mitigated", "2026-03-12T11:20:15Z"): "the disputed restore (the recap) stands in for mitigated",
+    ("2026-02-10-file-upload-failures", "mitigated", "2026-02-10T09:27:00Z"): "'AccessDenied count back to 0 since the apply, upload success rate 99% and climbing' reads as restored; nothing earlier says the impact was reduced",
     ("2026-04-28-auth-db-cpu", "first_hypothesis", "2026-04-28T07:35:41Z"): "'v412 went out 07:25' names the change 21 s before anyone says it is the cause",
     ("2026-06-09-order-events-backlog", "mitigated", "2026-06-09T22:26:30Z"): "'rebalances stopped' names no metric word; 'rebalance loop stopped. Backlog draining.' 70 s later does",
 }
