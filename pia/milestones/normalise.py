@@ -43,7 +43,7 @@ _SUFFIXES = (("n't", " not"), ("'re", " be"), ("'ve", " have"), ("'ll", " will")
 #: recovering" is not "has recovered"; "is being implemented" is not "has been").
 KEEP = frozenset(
     "should could would might must will can may shall being recovering improving stabilizing "
-    "stabilising returning normalizing normalising declining gone".split()
+    "stabilising returning normalizing normalising declining gone paging".split()
 )
 _IRREGULAR_NOT = {"won't": "will not", "can't": "can not", "shan't": "shall not", "ain't": "be not"}
 #: Marks stripped from a token's edges (markup, quotes, brackets); sentence punctuation is kept.
