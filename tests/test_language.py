@@ -193,7 +193,22 @@ def test_predictions_land_on_their_own_messages(tiny) -> None:
 # --- the held-out targets --------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="held-out target not reached yet: the rules are being rewritten")
+#: Held-out F1 per label as measured once the rules were final, less 0.05: a rule change that
+#: loses more on language it was not fitted to fails here.
+HELD_OUT_FLOORS = {
+    "hypothesis": 0.58, "dropped": 0.44, "declared": 0.87, "mitigation": 0.44, "mitigated": 0.47,
+    "restored": 0.54, "resolved": 0.88, "status_update": 0.54, "escalation": 0.69, "directive": 0.76,
+}
+
+
+def test_held_out_f1_does_not_fall(corpus) -> None:
+    summary = language.score(corpus).summary
+    held = summary[(summary["part"] == language.HELD_OUT) & (summary["label"] != "(all)")].set_index("label")
+    worse = {label: round(float(held.at[label, "f1"]), 2) for label, floor in HELD_OUT_FLOORS.items() if not held.at[label, "f1"] >= floor}
+    assert not worse, f"held-out F1 fell below its floor: {worse}"
+
+
+@pytest.mark.xfail(strict=False, reason="the 0.9 target is reached for declared and resolved only: see docs/metrics.md, Accuracy")
 def test_held_out_f1_per_label(corpus) -> None:
     if not (corpus.messages["part"] == language.HELD_OUT).any():
         pytest.skip("no held-out voice in the corpus yet")

@@ -78,7 +78,28 @@ def _totals(rows: pd.DataFrame) -> pd.DataFrame:
     return table[table["provider"] == "(all)"]
 
 
-@pytest.mark.xfail(strict=False, reason="targets not reached yet: the rules are being rewritten")
+#: What the rules reach on this sample, less a margin: a rule change that loses more fails here.
+#: (dataset, stage) -> (least recall, most false)
+FLOORS = {
+    ("llm-services", "identified"): (0.75, 0.25),
+    ("llm-services", "monitoring"): (0.70, 0.17),
+    ("llm-services", "resolved"): (0.70, 1.0),
+    ("status-pages", "identified"): (0.65, 0.42),
+    ("status-pages", "monitoring"): (0.70, 0.24),
+}
+
+
+def test_no_stage_falls_below_what_the_rules_reach(replayed) -> None:
+    totals = _totals(replayed[0])
+    worse = [
+        f"{r.dataset} {r.stage}: recall {r.recall:.0%} (floor {FLOORS[(r.dataset, r.stage)][0]:.0%}), false {r.false_rate:.0%}"
+        for r in totals.itertuples()
+        if r.recall < FLOORS[(r.dataset, r.stage)][0] or (r.false_rate or 0) > FLOORS[(r.dataset, r.stage)][1]
+    ]
+    assert not worse, "\n".join(worse)
+
+
+@pytest.mark.xfail(strict=False, reason="the 90% recall target is not reached: see docs/metrics.md, Accuracy")
 def test_recall_per_stage_per_dataset(replayed) -> None:
     totals = _totals(replayed[0])
     short = [f"{r.dataset} {r.stage}" for r in totals.itertuples() if not r.recall >= TARGET_RECALL]
@@ -86,7 +107,7 @@ def test_recall_per_stage_per_dataset(replayed) -> None:
     assert not short, f"recall below {TARGET_RECALL} (every {EVERY}th incident):\n{shown}"
 
 
-@pytest.mark.xfail(strict=False, reason="targets not reached yet: the rules are being rewritten")
+@pytest.mark.xfail(strict=False, reason="the 5% target is not reached: most milestones found without their stage come from posts that state a cause or a fix; see docs/metrics.md")
 def test_false_milestones_per_stage_per_dataset(replayed) -> None:
     totals = _totals(replayed[0])
     over = [f"{r.dataset} {r.stage}" for r in totals.itertuples() if r.false_rate > MAX_FALSE]
