@@ -453,14 +453,16 @@ def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, t
     if not len(spoken):
         return {}
     text = _arrow(events["text"].array[spoken])
-    # only messages with a clock time or a count of units can state a time
-    maybe = _fill(pc.match_substring_regex(text, r"\d[:h.]\d\d|\d\s*(?:s|sec|m|min|h|hr|hour|minute)"))
+    distinct = pc.unique(text)
+    which = pc.index_in(text, value_set=distinct).to_numpy(zero_copy_only=False)
+    # only messages with a clock time or a count of units can state a time ...
+    maybe = _fill(pc.match_substring_regex(distinct, r"\d[:h.]\d\d|\d\s*(?:s|sec|m|min|h|hr|hour|minute)"))[which]
     label = found["label"].to_numpy(object)
     rows = found["row"].to_numpy(np.int64)
     restored = np.isin(spoken, rows[label == "restored"])
     mitigated = np.isin(spoken, rows[label == "mitigated"])
     # ... and only a state, or trouble starting, is placed at one
-    maybe &= restored | mitigated | _fill(pc.match_substring_regex(text, IMPACT))
+    maybe &= restored | mitigated | _fill(pc.match_substring_regex(distinct, IMPACT))[which]
     spoken, restored, mitigated = spoken[maybe], restored[maybe], mitigated[maybe]
     if not len(spoken):
         return {}
@@ -715,13 +717,18 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
         return
     reported = best.evidence("detected")
     human = events["is_human"].to_numpy(bool)
-    actor, actors = pd.factorize(events["actor_id"].fillna(""))
-    reporter = np.where((reported >= 0) & human[np.maximum(reported, 0)], actor[np.maximum(reported, 0)], -1)
     kind = events["kind"]
     rows = np.flatnonzero(human & kind.isin(ACT_KINDS).to_numpy())
+    # who reported it: the human behind the detecting event, compared as codes of the few ids
+    # involved (the acts and the reports), not of the whole column
+    reporters = np.flatnonzero((reported >= 0) & human[np.maximum(reported, 0)])
+    ids = pd.array(events["actor_id"].array.take(np.r_[rows, reported[reporters]]), dtype="string").fillna("")
+    codes = pd.factorize(ids)[0]
+    reporter = np.full(len(reported), -1, dtype=np.int64)
+    reporter[reporters] = codes[len(rows) :]
     stamps, since = best.stamps[rows], start[best.codes[rows]]
     ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
-    other = actor[rows] != reporter[best.codes[rows]]
+    other = codes[: len(rows)] != reporter[best.codes[rows]]
     rows = rows[((stamps > since) & other) | (ack & (stamps >= since) & (since != never))]
     is_ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
     for where, source, priority in ((is_ack, "pagerduty", 2), (~is_ack, "rule", 3)):

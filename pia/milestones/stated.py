@@ -125,6 +125,12 @@ def _parse(distinct: pa.Array) -> pd.DataFrame:
     columns.update(fields(SINCE, {"h1": "s1h", "m1": "s1m", "ap1": "s1ap", "z1": "s1z", "cue": "cue"}))
     held = fields(HELD, {"pre": "pre", "n": "n", "unit": "unit"})
     frame = pd.DataFrame(columns)
+    # numbers and lower-cased words here, once per distinct message
+    for clock in ("r1", "r2", "s1"):
+        frame[f"{clock}h"] = pd.to_numeric(frame[f"{clock}h"], errors="coerce")
+        frame[f"{clock}m"] = pd.to_numeric(frame[f"{clock}m"], errors="coerce")
+        frame[f"{clock}ap"] = frame[f"{clock}ap"].fillna("").str.replace(".", "", regex=False).str.lower()
+        frame[f"{clock}z"] = frame[f"{clock}z"].fillna("").str.lower().map(ZONES)
     frame["cue"] = frame["cue"].fillna("").str.lower()
     unit = held["unit"].fillna("").str[:1].str.lower().map({"s": 1, "m": 60, "h": 3600})
     frame["held"] = pd.to_numeric(held["n"], errors="coerce") * unit
@@ -136,23 +142,23 @@ def _parse(distinct: pa.Array) -> pd.DataFrame:
 def _rows(where: np.ndarray, milestone: object, at: pd.Series) -> pd.DataFrame:
     pick = np.flatnonzero(np.asarray(where, bool))
     names = np.broadcast_to(np.asarray(milestone, dtype=object), len(where))[pick]
-    return pd.DataFrame({"position": pick.astype("int64"), "milestone": pd.array(names, dtype="string"), "ts": at.iloc[pick].to_numpy()})
+    return pd.DataFrame({"position": pick.astype("int64"), "milestone": pd.array(names, dtype="string"), "ts": at.array.take(pick)})
 
 
 def _resolve(parsed: pd.DataFrame, clock: str, posted: pd.DatetimeIndex, zone: str) -> pd.Series:
     """The UTC time each message's ``clock`` means: the latest such time at or before its
     message (within :data:`REACH`), NaT where there is none or the clock is impossible."""
     out = pd.Series(pd.NaT, index=range(len(parsed)), dtype="datetime64[ns, UTC]")
-    hour = pd.to_numeric(parsed[f"{clock}h"], errors="coerce").to_numpy(float)
-    minute = pd.to_numeric(parsed[f"{clock}m"], errors="coerce").to_numpy(float)
+    hour = parsed[f"{clock}h"].to_numpy(float)
+    minute = parsed[f"{clock}m"].to_numpy(float)
     at = np.flatnonzero(~np.isnan(hour) & ~np.isnan(minute))
     if not len(at):
         return out
-    ampm = parsed[f"{clock}ap"].iloc[at].fillna("").str.replace(".", "", regex=False).str.lower().to_numpy(object)
+    ampm = parsed[f"{clock}ap"].to_numpy(object)[at]
     hour, minute = hour[at], minute[at]
     hour = np.where((ampm == "pm") & (hour < 12), hour + 12, np.where((ampm == "am") & (hour == 12), 0, hour))
     valid = (hour >= 0) & (hour <= 23) & (minute >= 0) & (minute <= 59)
-    offset = parsed[f"{clock}z"].iloc[at].fillna("").str.lower().map(ZONES).to_numpy(float)
+    offset = parsed[f"{clock}z"].to_numpy(float)[at]
     named = ~np.isnan(offset)
     stamp = posted[at]
     # the message's wall clock in the zone the clock time is read in, as naive nanoseconds
