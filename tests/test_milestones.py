@@ -80,6 +80,28 @@ def at(found, milestone):
         ("Status update posted to #status: login degraded", "status_update"),
         ("@Sofia can you join us? need auth eyes", "escalation"),
         ("@Priya can you look at the pool?", "directive"),
+        # real status-page and chat phrasings the earlier rules missed, in every tense and voice
+        ("This incident has been resolved.", "resolved"),
+        ("The incident is now resolved.", "resolved"),
+        ("issue got resolved", "resolved"),
+        ("we are resolving this incident", "resolved"),
+        ("We have resolved the issue.", "resolved"),
+        ("The issue has been identified and a fix is being implemented.", "hypothesis"),
+        ("The issue has been identified and a fix is being implemented.", "mitigation"),
+        ("We have identified the issue.", "hypothesis"),
+        ("found the cause: the pool size config", "hypothesis"),
+        ("the root cause is an expired certificate", "hypothesis"),
+        ("A fix has been implemented and we are monitoring the results.", "mitigated"),
+        ("A fix has been deployed.", "mitigated"),
+        ("we've rolled out a fix", "mitigated"),
+        ("I think orchestrator failed those clusters over", "hypothesis"),
+        ("seems that the plugins db was corrupted", "hypothesis"),
+        ("looks like the cert expired", "hypothesis"),
+        ("the cache is probably it", "hypothesis"),
+        ("it's back to normal", "restored"),
+        ("it should be back now", "restored"),
+        ("back online", "restored"),
+        ("Sign-in has worked normally since 14:53 UTC.", "restored"),
     ],
 )
 def test_each_rule_class(text: str, label: str) -> None:
@@ -110,40 +132,10 @@ def test_questions_that_name_a_cause_are_hypotheses(text: str) -> None:
     assert "hypothesis" in labels_of(text)[0]
 
 
-# Real status-page and chat phrasings from the issue that the earlier rules missed, in every
-# tense and voice: the normalised text layer reads them all the same way.
-@pytest.mark.parametrize(
-    ("text", "label"),
-    [
-        ("This incident has been resolved.", "resolved"),
-        ("The incident is now resolved.", "resolved"),
-        ("issue got resolved", "resolved"),
-        ("we are resolving this incident", "resolved"),
-        ("We have resolved the issue.", "resolved"),
-        ("The issue has been identified and a fix is being implemented.", "hypothesis"),
-        ("The issue has been identified and a fix is being implemented.", "mitigation"),
-        ("We have identified the issue.", "hypothesis"),
-        ("found the cause: the pool size config", "hypothesis"),
-        ("the root cause is an expired certificate", "hypothesis"),
-        ("A fix has been implemented and we are monitoring the results.", "mitigated"),
-        ("A fix has been deployed.", "mitigated"),
-        ("we've rolled out a fix", "mitigated"),
-        ("I think orchestrator failed those clusters over", "hypothesis"),
-        ("seems that the plugins db was corrupted", "hypothesis"),
-        ("looks like the cert expired", "hypothesis"),
-        ("the cache is probably it", "hypothesis"),
-        ("it's back to normal", "restored"),
-        ("it should be back now", "restored"),
-        ("back online", "restored"),
-        ("Sign-in has worked normally since 14:53 UTC.", "restored"),
-    ],
-)
-def test_real_phrasings(text: str, label: str) -> None:
-    assert label in labels_of(text)[0]
 
 
 def test_a_recovery_in_other_words() -> None:
-    # back (restored) or faster (mitigated): either is a recovery; restored implies mitigated
+    # back (restored) or faster (mitigated): either is a recovery
     assert labels_of("all primaries are back in East, the site is much faster now")[0] & {"mitigated", "restored"}
 
 
