@@ -105,6 +105,13 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
+def _response_end(milestones: pd.DataFrame) -> pd.Series:
+    """Each incident's end of response: when the message that showed the service back (or the
+    resolve standing in for it) was posted."""
+    back = milestones[(milestones["milestone"] == "restored").to_numpy(bool)]
+    return pd.Series(back["evidence_ts"].array, index=back["incident"].to_numpy(object), dtype="datetime64[ns, UTC]")
+
+
 def _people(meta: Mapping[str, Any]) -> dict[str, str]:
     """PagerDuty user id -> Slack user id from incident.toml's ``[people]``."""
     table = meta.get("people") or {}
@@ -157,7 +164,7 @@ def detect_incidents(
         milestones=table,
         candidates=candidates,
         signals=found,
-        hypotheses=repeated.hypotheses(events, found),
+        hypotheses=repeated.hypotheses(events, found, _response_end(table)),
         escalations=repeated.escalations(events, found),
         status_updates=repeated.status_updates(events, found),
         directives=repeated.directives(events, found, ic),

@@ -35,10 +35,19 @@ def _speech(events: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(REPLY_KINDS).to_numpy())
 
 
-def hypotheses(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+def hypotheses(events: pd.DataFrame, found: pd.DataFrame, until: pd.Series | None = None) -> pd.DataFrame:
     """Every stated hypothesis, with ``pivot`` true where one was dropped since the previous
-    hypothesis ("ruled out", "red herring", "didn't help", ...) and this one replaces it."""
+    hypothesis ("ruled out", "red herring", "didn't help", ...) and this one replaces it.
+
+    ``until`` (incident -> time) ends each incident's response: where hypotheses came before
+    it, a cause stated at or after it (the status update that says the service is back and
+    why, a recap) explains the incident rather than guessing at it, and is not listed."""
     hyps = _labelled(events, found, "hypothesis")
+    if until is not None and len(hyps):
+        end = pd.Series(hyps["incident"].map(until), dtype="datetime64[ns, UTC]")
+        late = (hyps["ts"] >= end).to_numpy(bool)
+        guessed = pd.Series(~late).groupby(hyps["incident"].to_numpy(object)).transform("any").to_numpy(bool)
+        hyps = hyps[~(late & guessed)].reset_index(drop=True)
     drops = _labelled(events, found, "dropped")[["incident", "row"]].rename(columns={"row": "drop_row"})
     if hyps.empty:
         return hyps.assign(pivot=pd.Series(dtype=bool)).drop(columns="row")
