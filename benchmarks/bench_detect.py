@@ -16,7 +16,7 @@ friendly case for that. Each rule runs as a pattern of its own: RE2 keeps a smal
 its fast automaton, while the alternation of every rule overflows it (on 98,000 distinct
 messages: all rules one by one 2.0 s, one label's rules combined up to 4.2 s, everything
 combined 14.8 s). The target is a total no slower than before the normalised text layer
-(4.2 s on this machine, about 240,000 events/s, measured back to back with this version).
+(4.3 s on this machine, about 230,000 events/s, measured back to back with this version; runs differ by up to 10%).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import html
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -435,13 +436,13 @@ def _by_incident(frame: pd.DataFrame, ids: list[str]) -> dict[str, pd.DataFrame]
 
 def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], first: dict[str, int]) -> dict[str, Detection]:
     """One :class:`Detection` per incident; signal rows become positions in that incident's own
-    timeline (it starts at ``first[id]`` in the merged ``events``)."""
+    timeline (it starts at ``first[id]`` in the merged ``events``). The candidates are split
+    when one incident's are first asked for."""
     signals = found.signals.assign(incident=events["incident"].array.take(found.signals["row"].to_numpy()))
     frames = {
         name: _by_incident(frame, ids)
         for name, frame in (
             ("milestones", found.milestones),
-            ("candidates", found.candidates),
             ("signals", signals),
             ("hypotheses", found.hypotheses),
             ("escalations", found.escalations),
@@ -450,11 +451,12 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
             ("responders", found.responders),
         )
     }
+    candidates = cache(lambda: _by_incident(found.candidates, ids))
     out = {}
     for i in ids:
         own = {name: parts[i] for name, parts in frames.items()}
         own["signals"] = own["signals"].drop(columns="incident").assign(row=lambda f, at=first[i]: f["row"] - at)
-        out[i] = Detection(**own, commander=found.commander[found.commander.index == i])
+        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], _candidates=lambda i=i: candidates()[i])
     return out
 
 

@@ -11,7 +11,7 @@ packaged rules (and ``pia.toml`` when :func:`load_config` is given a data dir).
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,8 +55,16 @@ class Detection:
     directives: pd.DataFrame
     responders: pd.DataFrame
     commander: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
-    #: Each milestone's candidates, best first (the winner, then the runners-up).
-    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The candidates as built, or a function that builds them when first asked for.
+    _candidates: pd.DataFrame | Callable[[], pd.DataFrame] = field(default_factory=pd.DataFrame, repr=False)
+
+    @property
+    def candidates(self) -> pd.DataFrame:
+        """Each milestone's candidates, best first: the one used (rank 1), then the runners-up
+        a reviewer may prefer (time, evidence time, source, rule, who, ref and text)."""
+        if callable(self._candidates):
+            self._candidates = self._candidates()
+        return self._candidates
 
     @property
     def pivots(self) -> pd.DataFrame:
@@ -162,7 +170,7 @@ def detect_incidents(
     )
     return Detection(
         milestones=table,
-        candidates=candidates,
+        _candidates=candidates,
         signals=found,
         hypotheses=repeated.hypotheses(events, found, _response_end(table)),
         escalations=repeated.escalations(events, found),

@@ -12,9 +12,9 @@ incident codes.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -385,15 +385,16 @@ def milestones(
     *,
     zone: str = "UTC",
     runners_up: int = 0,
-) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+) -> pd.DataFrame | tuple[pd.DataFrame, Callable[[], pd.DataFrame]]:
     """One row per (incident, milestone) that has evidence, in :data:`MILESTONES` order.
 
     ``found`` is :func:`signals` of ``events``; ``manual`` is :func:`manual_milestones`
     (for any incident in ``events``). Milestones without evidence have no row. ``ts`` is the
     milestone's time and ``evidence_ts`` the time of its evidence: they differ where the text
     states when a state began ("normal since 14:53", read in ``zone`` where no zone is given).
-    With ``runners_up`` > 0, also returns the candidates of each milestone, best first (at
-    most that many per milestone), as :data:`CANDIDATE_COLUMNS`.
+    With ``runners_up`` > 0, also returns a function that builds the candidates of each
+    milestone, best first (at most that many per milestone), as :data:`CANDIDATE_COLUMNS`:
+    only a review or ``--explain`` needs them, so they are built when first asked for.
     """
     codes, incidents = pd.factorize(events["incident"])
     best = _Best(codes, events["ts"].array.asi8, len(incidents), runners_up)
@@ -443,7 +444,7 @@ def milestones(
     _engaged(events, best)
     _working_hypothesis(found, best)
     frame = best.frame(events, incidents, manual)
-    return (frame, best.candidates(events, incidents, manual, runners_up)) if runners_up else frame
+    return (frame, partial(best.candidates, events, incidents, manual, runners_up)) if runners_up else frame
 
 
 def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:

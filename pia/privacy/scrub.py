@@ -37,12 +37,16 @@ def frame(data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms 
 
 
 def result(obj: Any, redactor: Redactor | None, pseudonyms: Pseudonyms | None) -> Any:
-    """Every DataFrame field of a result object (and of the result objects inside it) scrubbed."""
+    """Every DataFrame field of a result object (and of the result objects inside it, and the
+    frames its lazy fields build) scrubbed."""
     changes = {}
     for spec in fields(obj):
         value = getattr(obj, spec.name)
         if isinstance(value, pd.DataFrame):
             changes[spec.name] = frame(value, redactor, pseudonyms)
+        elif callable(value) and not isinstance(value, type):
+            # a frame built when first asked for (a detection's candidates) is scrubbed as built
+            changes[spec.name] = lambda build=value: frame(build(), redactor, pseudonyms)
         elif is_dataclass(value) and not isinstance(value, type):
             changes[spec.name] = result(value, redactor, pseudonyms)
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
