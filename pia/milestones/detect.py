@@ -78,11 +78,7 @@ class RuleSet:
 def compile_rules(config: Config) -> RuleSet:
     """Build the patterns of ``config`` (each checked by ``re`` when loaded)."""
     rules = {label: tuple((r.name, config.pattern(r)) for r in config.positive(label)) for label in LABELS if config.positive(label)}
-    labels = {
-        label: _alternation(config.pattern(r) for r in config.positive(label))
-        for label in LABELS
-        if config.positive(label)
-    }
+    labels = {label: _alternation(pattern for _, pattern in patterns) for label, patterns in rules.items()}
     vetoes: dict[str, tuple[Veto, ...]] = {}
     for label, cue in labels.items():
         vetoes[label] = tuple(_veto(config, rule, cue) for rule in config.vetoes(label))
