@@ -1,8 +1,10 @@
 """The wheel carries everything a report needs: an installed copy (not an editable one) finds
-the notebooks, the nbconvert template, the Markdown and index templates and the rule files."""
+the notebooks, the nbconvert template, the Markdown and index templates and the rule files,
+which sit at the top of the repository and are mapped into the package when the wheel is built."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -25,8 +27,15 @@ def test_the_wheel_holds_the_notebooks_templates_and_rules(tmp_path):
     )
     (wheel,) = tmp_path.glob("pia-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    needed = [p for folder in (NOTEBOOKS, TEMPLATES) for p in folder.rglob("*") if p.is_file()]
-    needed += [ROOT / "pia" / "milestones" / "rules.toml", ROOT / "pia" / "privacy" / "secrets.toml"]
+    shipped = [p for folder in (NOTEBOOKS, TEMPLATES) for p in folder.rglob("*") if p.is_file()]
+    needed = [f"pia/{p.relative_to(ROOT).as_posix()}" for p in shipped]
+    needed += ["pia/milestones/rules.toml", "pia/privacy/secrets.toml"]
     assert len(needed) >= 8
-    missing = [p.relative_to(ROOT).as_posix() for p in needed if p.relative_to(ROOT).as_posix() not in names]
-    assert not missing
+    assert not [name for name in needed if name not in names]
+
+    # installed from the wheel (ahead of the editable copy on the path), pia finds them inside itself
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(site), str(wheel)], check=True)
+    probe = "from pia.report.render import NOTEBOOKS, TEMPLATES; print(NOTEBOOKS); print(TEMPLATES)"
+    found = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(site)}, cwd=tmp_path, check=True, capture_output=True, text=True)
+    assert found.stdout.split() == [str(site / "pia" / "notebooks"), str(site / "pia" / "templates")]

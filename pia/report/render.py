@@ -1,8 +1,8 @@
 """Run a report notebook with papermill and render it with nbconvert, in-process.
 
-``render_report`` is what ``pia report`` calls: execute ``pia/notebooks/incident_review.ipynb`` with
+``render_report`` is what ``pia report`` calls: execute ``notebooks/incident_review.ipynb`` with
 the incident's parameters, keep the executed ``.ipynb``, and write the formats asked for:
-HTML through our own template (``pia/templates/pia``), Markdown from the Jinja postmortem draft,
+HTML through our own template (``templates/pia``), Markdown from the Jinja postmortem draft,
 PDF by printing the HTML in headless Chromium where it is installed.
 """
 
@@ -27,10 +27,18 @@ from pia.snapshot import atomic_write
 # that no notebook schema uses. Marking it absent makes jsonschema skip that one checker.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
-# Shipped inside the package, so an installed copy finds them as an editable one does.
 PACKAGE = Path(__file__).resolve().parents[1]
-NOTEBOOKS = PACKAGE / "notebooks"
-TEMPLATES = PACKAGE / "templates"
+
+
+def _shipped(name: str) -> Path:
+    """``notebooks/`` or ``templates/``: at the top of a checkout, and mapped into the package
+    when a wheel is built, so an installed copy finds them too."""
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else PACKAGE.parent / name
+
+
+NOTEBOOKS = _shipped("notebooks")
+TEMPLATES = _shipped("templates")
 FORMATS = ("html", "pdf", "md", "ipynb")
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_TIMEOUT = 60
