@@ -16,12 +16,13 @@ import pandas as pd
 
 from pia.cache import config_hash, hash_files, measure_all, snapshot_hash
 from pia.errors import PiaError
+from pia.milestones.config import Config, load_config
 from pia.output import human_duration, parse_time
 from pia.report.render import NOTEBOOKS, TEMPLATES, Rendered, parse_formats, render_report, render_trends, write_text
 from pia.snapshot import data_dir, list_incidents
 
-#: the durations shown on the index page
-INDEX_DURATIONS = ["time_to_engage", "time_to_diagnose", "time_to_mitigate", "time_to_restore", "time_to_resolve"]
+#: the durations shown on the index page: the three headline ones, then mitigate and resolve
+INDEX_DURATIONS = ["time_to_engage", "time_to_hypothesis", "time_to_restore", "time_to_mitigate", "time_to_resolve"]
 STATE = ".pia-batch"
 
 
@@ -34,6 +35,10 @@ class BatchResult:
     failed: dict[str, str] = field(default_factory=dict)
     index: Path | None = None
     trends: Path | None = None
+    #: the time open incidents were censored at: ``as_of``, else when the batch ran
+    as_of: pd.Timestamp | None = None
+    #: every file written: reports in each format, the trends, the index
+    written: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -77,13 +82,18 @@ def run_batch(
     with ``jobs`` processes (default: one per core), then the trends report and
     ``<out>/index.html``. A report whose snapshot, config, notebook, templates and options are
     unchanged since the last run is kept as it is, unless ``force``. ``redact``,
-    ``pseudonymise`` and ``pseudonyms`` are passed to every report."""
+    ``pseudonymise`` and ``pseudonyms`` are passed to every report.
+
+    Incidents still open are censored at ``as_of``, else at the time the batch runs (in
+    ``result.as_of``), in their reports, the index and the trends; a report of an open
+    incident is therefore rendered again on every run."""
     base = data_dir(root)
     folder = Path(out)
     wanted = parse_formats(formats)
-    window = (parse_time(since, "--since"), parse_time(until, "--until"))
-    stamp = parse_time(as_of, "--as-of")
+    window = (parse_time(since, "since"), parse_time(until, "until"))
+    stamp = parse_time(as_of, "as_of") or pd.Timestamp.now(tz="UTC").floor("s")
     measured = measure_all(base, as_of=stamp, progress=progress)
+    as_of = stamp.isoformat().replace("+00:00", "Z")
     result = BatchResult()
     for line in measured.failures:
         result.failed[_incident_of(line, base)] = line
@@ -94,8 +104,12 @@ def run_batch(
         table = in_window(table, *window)
     todo = [i for i in table["incident"]] if len(table) else []
     mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
-    salt = json.dumps([config_hash(base), _inputs_hash(), wanted, as_of, tz, redact, pseudonymise, mapping])
-    keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt).encode()).hexdigest() for i in todo}
+    salt = json.dumps([config_hash(base), _inputs_hash(), wanted, tz, redact, pseudonymise, mapping])
+    # a finished incident's report does not depend on as_of; an open one's is censored there
+    still_open = set(table.loc[table["status"] == "open", "incident"]) if len(table) else set()
+    censor = {i: as_of if i in still_open else None for i in todo}
+    result.as_of = stamp if still_open else None
+    keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt + str(censor[i])).encode()).hexdigest() for i in todo}
     state = folder / STATE
     titles = {i: _stored(state / i, keys[i]) for i in todo}
     stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]
@@ -104,13 +118,12 @@ def run_batch(
         "data_dir": base,
         "out": folder,
         "formats": wanted,
-        "as_of": as_of,
         "tz": tz,
         "redact": redact,
         "pseudonymise": pseudonymise,
         "pseudonyms": pseudonyms,
     }
-    for incident, rendered, error in _run(stale, options, jobs, progress):
+    for incident, rendered, error in _run(stale, options, censor, jobs, progress):
         if error:
             result.failed[incident] = error
         else:
@@ -118,20 +131,23 @@ def run_batch(
             titles[incident] = rendered.title
             state.mkdir(parents=True, exist_ok=True)
             write_text(state / incident, json.dumps({"key": keys[incident], "title": rendered.title}))
+            result.written += rendered.files.values()
             for fmt, reason in (rendered.skipped if rendered else {}).items():
                 result.failed.setdefault(f"{incident} ({fmt})", reason)
     trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
     if trends and (force or _stored(state / "trends", trends_key) is None or not _written(folder, "trends", ["html"])):
         try:
             hide = pseudonymise or pseudonyms is not None
-            render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of, pseudonymise=hide)
+            made = render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of if still_open else None, pseudonymise=hide)
+            result.written += made.files.values()
             state.mkdir(parents=True, exist_ok=True)
             write_text(state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"}))
         except PiaError as error:
             result.failed["trends"] = str(error)
     if trends and "trends" not in result.failed:
         result.trends = folder / "trends.html"
-    result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None))
+    result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None), load_config(base))
+    result.written.append(result.index)
     return result
 
 
@@ -159,8 +175,9 @@ def _written(folder: Path, incident: str, formats: list[str]) -> bool:
     return all((folder / f"{incident}.{fmt}").exists() for fmt in formats if fmt != "pdf")
 
 
-def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: bool):
-    """Yield ``(incident, rendered, error)`` as reports finish, in a process pool."""
+def _run(todo: list[str], options: dict[str, Any], censor: Mapping[str, str | None], jobs: int | None, progress: bool):
+    """Yield ``(incident, rendered, error)`` as reports finish, in a process pool; each report
+    censored at ``censor[incident]``."""
     if not todo:
         return
     workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
@@ -172,11 +189,11 @@ def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: b
     try:
         if workers == 1:
             for incident in todo:
-                yield _render_one(incident, options)
+                yield _render_one(incident, options | {"as_of": censor[incident]})
                 bar and bar.update()
             return
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_render_one, incident, options) for incident in todo]
+            futures = [pool.submit(_render_one, incident, options | {"as_of": censor[incident]}) for incident in todo]
             for future in as_completed(futures):
                 yield future.result()
                 bar and bar.update()
@@ -202,6 +219,7 @@ def write_index(
     result: BatchResult,
     titles: Mapping[str, str | None] | None = None,
     mask: Callable[[str], str] = str,
+    config: Config | None = None,
 ) -> Path:
     """``<folder>/index.html``: every incident with its key durations, status and a link to
     its report (or why it failed), and a link to the trends report. Titles are the ones the
@@ -230,10 +248,13 @@ def write_index(
         rows.append(row)
     listed = {r["incident"] for r in rows}
     rows += [{"incident": i, "failed": reason, "link": ""} | {d: "" for d in INDEX_DURATIONS} for i, reason in result.failed.items() if i not in listed and i != "trends" and " (" not in i]
+    since = {spec.name: spec.since for spec in (config or load_config()).durations}
+    columns = [{"name": d, "label": d.replace("_", " "), "since": since.get(d, "")} for d in INDEX_DURATIONS]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.ChainableUndefined)
     page = env.get_template("index.html.j2").render(
         rows=rows,
-        durations=INDEX_DURATIONS,
+        durations=columns,
+        as_of=f"{result.as_of:%Y-%m-%d %H:%M} UTC" if result.as_of is not None else "",
         failures=list(result.failed.values()),
         trends="trends.html" if result.trends else "",
     )

@@ -3,9 +3,11 @@
 Each incident's metrics row and responder rows are cached as Parquet in
 ``<data-dir>/.pia-cache/<incident>.parquet`` (beside the snapshots, outside them, so a cache
 file never changes a snapshot's hash or its manifest). The cache key is the hash of the
-snapshot's files, the rules config, pia's version and code, and ``as_of``; a change to the
-snapshot recomputes that incident and only that one. Trends over thousands of incidents then read one small file per
-incident instead of parsing every channel.
+snapshot's files, the rules config, and pia's version and code; a change to the snapshot
+recomputes that incident and only that one. A row holds for the ``as_of`` it was measured at,
+and a finished incident's row for any ``as_of`` after its last milestone became known, so a
+batch that censors open incidents at the time it runs re-measures only those. Trends over
+thousands of incidents then read one small file per incident instead of parsing every channel.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def measure_all(
     progress: bool = False,
 ) -> Measured:
     """The metrics of ``ids`` (default: every incident in the data dir): read from the cache
-    where an incident's snapshot, the config and ``as_of`` are unchanged, computed otherwise.
+    where an incident's snapshot and the config are unchanged and the row holds at ``as_of``,
+    computed otherwise.
     One incident that fails becomes a line in ``failures``; the others are still measured."""
     from pia.metrics import measure_incidents, typed_table
     from pia.milestones import load_config
@@ -94,10 +97,10 @@ def measure_all(
 
     base = data_dir(root)
     config = load_config(base)
-    salt = config_hash(base) + str(as_of)
+    salt = config_hash(base)
     cache = base / CACHE_DIR
     old_rows, old_people = _read(cache / "metrics.parquet"), _read(cache / "responders.parquet")
-    known = dict(zip(old_rows["incident"], old_rows["_key"])) if len(old_rows) else {}
+    known = dict(zip(old_rows["incident"], old_rows["_key"].where(_holds(old_rows, as_of)))) if len(old_rows) else {}
     keys: dict[str, str] = {}
     stale, failures = [], []
     for incident_id in list(ids) if ids is not None else list_incidents(base):
@@ -118,7 +121,11 @@ def measure_all(
             del keys[incident.id]
     if done:
         rows = pd.DataFrame([measured[i.id].row for i in done])
-        fresh_rows.append(typed_table(rows, config).assign(_key=rows["incident"].map(keys)))
+        settled = pd.Series({i.id: _settled(measured[i.id].detection.milestones) for i in done}, dtype="datetime64[ns, UTC]")
+        fresh = typed_table(rows, config).assign(_key=rows["incident"].map(keys), _settled=rows["incident"].map(settled))
+        # measured after everything was known, the row is the one measured without as_of
+        timeless = (fresh["status"] == "resolved") & (fresh["_settled"] <= as_of) if as_of is not None else True
+        fresh_rows.append(fresh.assign(_as_of=pd.Series("", index=fresh.index).where(timeless, str(as_of))))
         crew = rosters(
             pd.concat([measured[i.id].events for i in done], ignore_index=True),
             {i.id: i.directory() for i in done},
@@ -136,14 +143,36 @@ def measure_all(
     order = {incident: i for i, incident in enumerate(keys)}
     table = table[table["incident"].isin(keys)].sort_values("incident", key=lambda s: s.map(order), ignore_index=True)
     people = people[people["incident"].isin(keys)].reset_index(drop=True) if len(people) else people
-    return Measured(table.drop(columns="_key"), people.drop(columns="_key", errors="ignore"), failures, computed, len(keys) - computed)
+    private = ["_key", "_settled", "_as_of"]
+    return Measured(table.drop(columns=private), people.drop(columns="_key", errors="ignore"), failures, computed, len(keys) - computed)
+
+
+def _settled(milestones: pd.DataFrame) -> pd.Timestamp:
+    """When the last of an incident's milestones became known (its evidence was posted)."""
+    from pia.metrics import _known
+
+    return _known(milestones).max() if len(milestones) else pd.NaT
+
+
+def _holds(rows: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Series:
+    """Which cached rows stand at ``as_of``: those measured at it, and those measured without
+    one, where the incident was resolved and settled by then."""
+    if "_as_of" not in rows or "_settled" not in rows:
+        return pd.Series(False, index=rows.index)
+    if as_of is None:
+        return rows["_as_of"] == ""
+    settled = pd.to_datetime(rows["_settled"], utc=True)
+    timeless = (rows["_as_of"] == "") & (rows["status"] == "resolved") & (settled <= as_of)
+    return (rows["_as_of"] == str(as_of)) | timeless
 
 
 def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -> pd.DataFrame:
-    """Cached rows still valid for ``keys``, plus the fresh ones."""
+    """Cached rows still valid for ``keys`` and not measured again, plus the fresh ones."""
+    parts = [p for p in fresh if len(p)]
     if len(old):
-        old = old[old["incident"].map(keys) == old["_key"]]
-    parts = [p for p in [old, *fresh] if len(p)]
+        again = pd.concat(parts)["incident"] if parts else []
+        parts.insert(0, old[(old["incident"].map(keys) == old["_key"]) & ~old["incident"].isin(again)])
+    parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["incident", "_key"])
 
 

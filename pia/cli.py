@@ -80,9 +80,10 @@ def cmd_import_slack(args: argparse.Namespace) -> int:
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the metrics table: one row per incident with its durations and response counts.
 
-    Durations print as human times in the table (a censored one as "≥ 2h 05m") and as seconds
-    in CSV and JSON. An open incident is censored at --as-of; without it, its unfinished
-    durations are empty. One incident that cannot be measured prints a one-line error and the
+    The table shows the headline durations and counts (--columns picks others), durations as
+    human times (a censored one as "≥2h 05m") and a line saying where each starts; CSV and JSON
+    hold every column, durations in seconds and each milestone's time. An open incident is
+    censored at --as-of; without it, its unfinished durations are empty. One incident that cannot be measured prints a one-line error and the
     others still print (exit status 2). Secrets in titles are masked unless --no-redact.
 
     With --explain INCIDENT: each milestone's candidates for that one incident, the one used
@@ -93,7 +94,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if args.explain:
         return _explain(args)
     from pia.cache import measure_all
-    from pia.metrics import for_output
+    from pia.metrics import for_output, legend
 
     as_of = parse_time(args.as_of, "--as-of")
     options = privacy(args)
@@ -101,7 +102,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if table.table.empty and not table.failures:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     if not table.table.empty:
-        print_frame(for_output(_titles(table.table, args.data_dir, **options), args.format), args.format)
+        shown = for_output(_titles(table.table, args.data_dir, **options), args.format, args.columns)
+        print_frame(shown, args.format)
+        if args.format == "table":
+            print(legend(table.table[[c for c in table.table if c in shown or c.removeprefix("time_to_") in shown]]))
     for line in table.failures:
         print(f"pia: error: {line}", file=sys.stderr)
     return 2 if table.failures else 0
@@ -225,9 +229,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
         tz=args.tz,
         **privacy(args),
     )
+    for path in result.written:
+        print(f"{path.suffix.lstrip('.'):5} {path}")
     print(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged, {len(result.failed)} failed")
-    if result.index:
-        print(f"index  {result.index}")
+    if result.as_of is not None:
+        print(f"open incidents counted to {result.as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if args.as_of else " (now; --as-of to choose)"))
     for incident, reason in result.failed.items():
         print(f"pia: failed: {reason}", file=sys.stderr)
     return 0 if result.ok else 2
@@ -259,7 +265,8 @@ def cmd_trends(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check snapshots: files against their manifest.json, data against the events contract,
-    and the data-quality findings. Exit code: 0 clean (notes only), 1 warnings, 2 errors."""
+    and the data-quality findings; prints each finding under its incident's counts. Exit code:
+    0 clean (notes only), 1 warnings, 2 errors."""
     from pia.validate import validate
 
     ids = args.incident or list_incidents(args.data_dir)
@@ -271,10 +278,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         worst = max(worst, result.level)
         counts = {level: sum(1 for lv, _ in result.findings if lv == level) for level in ("error", "warning", "note")}
         print(f"{incident}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
-        for level, what in result.findings:
-            if level != "note" or args.verbose:
-                print(f"  {level}: {what}")
+        for level, what in [] if args.quiet else result.findings:
+            print(f"  {level}: {what}")
     return worst
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -314,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("incident", nargs="*", metavar="INCIDENT", help="incident ids (omit for all)")
     metrics.add_argument("--as-of", metavar="ISO", help="censor open incidents at this time (with offset)")
     metrics.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    metrics.add_argument("--columns", type=_names, metavar="LIST", help="comma-separated columns to show (default: the headline ones; CSV and JSON: all)")
     metrics.add_argument("--explain", action="store_true", help="for one INCIDENT: each milestone's winner and runners-up")
     metrics.set_defaults(run=cmd_metrics)
 
@@ -373,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", parents=[common], help="check snapshots against their manifest and the data contract", description=cmd_validate.__doc__
     )
     check.add_argument("incident", nargs="*", metavar="INCIDENT", help="incident ids (default: all)")
-    check.add_argument("--verbose", "-v", action="store_true", help="print notes too")
+    check.add_argument("--quiet", "-q", action="store_true", help="print the counts only, not the findings")
     check.set_defaults(run=cmd_validate)
 
     importer = commands.add_parser("import", parents=[common], help="import data into a snapshot")

@@ -12,6 +12,7 @@ Only :func:`metrics_table` touches the disk, through :mod:`pia.snapshot`.
 from __future__ import annotations
 
 import html
+import textwrap
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -474,9 +475,8 @@ def _row(incident: Any, events: pd.DataFrame, found: Detection, spans: Durations
         if len(events) or len(at)
         else "",
         "status": "resolved" if "resolved" in at.index and (as_of is None or known["resolved"] <= as_of) else "open",
-        "detected": at.get("detected", pd.NaT),
-        "resolved": at.get("resolved", pd.NaT),
     }
+    row.update({m: at.get(m, pd.NaT) for m in MILESTONES})
     for r in spans.frame.itertuples():
         row[r.duration] = r.value
     for r in spans.frame.itertuples():
@@ -596,29 +596,51 @@ def typed_table(table: pd.DataFrame, config: Config) -> pd.DataFrame:
     for name in out:
         if name in spans:  # in nanoseconds, as computed: a row of Timedelta objects may infer less
             out[name] = pd.to_timedelta(out[name].astype(object)).astype("timedelta64[ns]")
-        elif name in ("detected", "resolved"):
+        elif name in MILESTONES:
             out[name] = pd.to_datetime(out[name], utc=True).dt.as_unit("ns")
         elif name.endswith("_observed"):
             out[name] = out[name].astype(bool)
     return out
 
 
-def for_output(table: pd.DataFrame, fmt: str, config: Config | None = None) -> pd.DataFrame:
-    """The table as the CLI prints it: in ``table`` format durations stay timedeltas (printed
-    as human times) and a censored one is marked ``≥``; in CSV and JSON they are seconds."""
-    out = table.copy()
+#: what ``pia metrics`` shows in a terminal: the headline durations and counts, 100 columns wide
+HEADLINE = ["incident", "status", "date", "time_to_engage", "time_to_hypothesis", "time_to_restore", "responders", "status_updates"]
+
+
+def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The table as the CLI prints it: in ``table`` format the ``columns`` asked for (default
+    :data:`HEADLINE`) with durations as human times, a censored one marked ``≥``, and milestone
+    times to the minute; in CSV and JSON every column (or those asked for), durations in seconds."""
+    wanted = list(columns or (HEADLINE if fmt == "table" else table.columns))
+    unknown = [c for c in wanted if c not in table]
+    if unknown:
+        raise PiaError(f"--columns: no column {', '.join(map(repr, unknown))}; the columns are {', '.join(table.columns)}")
+    out = table[wanted].copy()
     spans = [c for c in out if pd.api.types.is_timedelta64_dtype(out[c])]
     if fmt == "table":
         from pia.output import human_duration
 
-        flags = [c for c in out if c.endswith("_observed")]
         for name in spans:
             text = out[name].map(human_duration)
-            observed = out.get(f"{name}_observed")
+            observed = table.get(f"{name}_observed")
             if observed is not None:
                 text = text.where(observed.astype(bool) | out[name].isna(), "≥" + text)
             out[name] = text
-        return out.drop(columns=flags)
+        for name in out.columns.intersection(MILESTONES):
+            out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M").fillna("")
+        out = out.drop(columns=[c for c in out if c.endswith("_observed")])
+        return out.rename(columns={name: name.removeprefix("time_to_").removeprefix("status_") for name in out})
     for name in spans:
         out[name] = out[name].dt.total_seconds()
     return out
+
+
+def legend(table: pd.DataFrame, config: Config | None = None) -> str:
+    """One line under a terminal table: where each duration shown starts, and what ``≥`` means."""
+    config = config or load_config()
+    starts: dict[str, list[str]] = {}
+    for spec in config.durations:
+        if spec.name in table:
+            starts.setdefault(spec.since, []).append(spec.name.removeprefix("time_to_"))
+    parts = [f"{', '.join(names)}: {since}" for since, names in starts.items()]
+    return textwrap.fill("; ".join(parts + ["≥: still open, counted to --as-of"]), 100)

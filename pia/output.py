@@ -86,7 +86,8 @@ def print_frame(
         if shown.empty:
             out.write("(no rows)\n")
         else:
-            out.write(shown.to_string(index=False, justify="left") + "\n")
+            lines = shown.to_string(index=False, justify="left").splitlines()
+            out.write("".join(line.rstrip() + "\n" for line in lines))
 
 
 def _one_line(value: object, width: int) -> str:

@@ -61,6 +61,12 @@ def list_incidents(root: str | os.PathLike[str] | None = None) -> list[str]:
     return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def _whole(message: str) -> str:
+    """json's message without its dangling "at" (the place says where): "Unterminated string
+    starting at" reads as "Unterminated string starting here"."""
+    return f"{message.removesuffix(' at')} here" if message.endswith(" at") else message
+
+
 def read_json(path: str | os.PathLike[str], data: bytes | None = None) -> Any:
     """Decode a JSON file; malformed JSON is an :class:`InputError` with its line and column."""
     try:
@@ -69,7 +75,7 @@ def read_json(path: str | os.PathLike[str], data: bytes | None = None) -> Any:
     except RecursionError:
         raise InputError(path, "", "JSON nested too deeply to read") from None
     except json.JSONDecodeError as error:
-        raise InputError(path, f"line {error.lineno} column {error.colno}", f"malformed JSON: {error.msg}") from None
+        raise InputError(path, f"line {error.lineno} column {error.colno}", f"malformed JSON: {_whole(error.msg)}") from None
     except UnicodeDecodeError as error:
         raise InputError(path, f"byte {error.start}", "not UTF-8 text") from None
     except OSError as error:
@@ -327,7 +333,7 @@ class Incident:
             frames.append(_notes_not_in_log(notes, frames[0]))
         if (folder / "alerts.json").exists():
             frames.append(
-                pagerduty.alerts_to_events(read_json(folder / "alerts.json"), incident=self.id, origin=str(folder / "alerts.json"))
+                pagerduty.alerts_to_events(read_json(folder / "alerts.json"), incident=self.id, origin=str(folder / "alerts.json"), incident_url=url)
             )
         return merge(frames)
 

@@ -56,6 +56,10 @@ def test_sample_timeline(incident, capsys):
     assert not events["text"].str.contains("<@U", regex=False).any()
     people = events[events["is_human"] & (events["source"] == "slack")]
     assert not people["actor"].str.fullmatch(r"[UW][A-Z0-9]{6,}").any(), "a human shows as a raw id"
+    # PagerDuty links are pages a person can open, never the REST API (its `self` needs a token)
+    links = events.loc[events["source"] == "pagerduty", "ref"]
+    assert links.empty or links.str.startswith("https://").any()
+    assert not links.str.contains("api.pagerduty.com").any()
 
 
 def test_login_outage_reads_both_sources_and_threads():

@@ -40,7 +40,7 @@ def test_warnings_only_exit_1_and_broken_data_exit_2(tmp_path, capsys):
     assert main(["validate", LOGIN, "--data-dir", str(tmp_path)]) == 1
     assert "warning: no manifest.json" in capsys.readouterr().out
     (folder / "pagerduty" / "log_entries.json").write_text("{")
-    assert main(["validate", LOGIN, "--data-dir", str(tmp_path), "-v"]) == 2
+    assert main(["validate", LOGIN, "--data-dir", str(tmp_path)]) == 2
     out = capsys.readouterr().out
     assert "log_entries.json: line 1 column 2: malformed JSON" in out
 

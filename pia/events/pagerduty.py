@@ -27,10 +27,11 @@ def _is_human(reference: Mapping[str, Any]) -> bool:
 
 
 def _ref(obj: Mapping[str, Any], fallback: str = "") -> str:
-    for key in ("html_url", "self"):
-        value = obj.get(key)
-        if isinstance(value, str) and value and value != "null":
-            return value
+    """The web page a person can open (``html_url``); never ``self``, the REST API's address,
+    which answers only with a token."""
+    value = obj.get("html_url")
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
     return fallback or str(obj.get("id") or "")
 
 
@@ -158,7 +159,7 @@ def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", 
     return _finish(rows, incident, origin)
 
 
-def alerts_to_events(payload: Any, *, incident: str, origin: str = "alerts.json") -> pd.DataFrame:
+def alerts_to_events(payload: Any, *, incident: str, origin: str = "alerts.json", incident_url: str = "") -> pd.DataFrame:
     """``{"alerts": [...]}`` to ``alert`` events (never human)."""
     rows = []
     for place, alert in _timed_items(payload, "alerts", "an alert", origin):
@@ -172,7 +173,7 @@ def alerts_to_events(payload: Any, *, incident: str, origin: str = "alerts.json"
                 "actor_id": str(source.get("id") or "") if isinstance(source, Mapping) else "",
                 "is_human": False,
                 "text": str(alert.get("summary") or ""),
-                "ref": _ref(alert),
+                "ref": _ref(alert, incident_url),
                 "mentions": "",
             }
         )

@@ -17,6 +17,8 @@ from typing import Any
 from pia.errors import ConfigError
 
 #: Milestones in their usual order (the order of design.md's table).
+#: how a duration's starting point reads in a column header or a legend
+MILESTONE_WORDS = {"impact_start": "impact start", "detected": "detection", "acknowledged": "acknowledgement", "engaged": "engagement"}
 MILESTONES: tuple[str, ...] = (
     "impact_start",
     "detected",
@@ -87,6 +89,11 @@ class Duration:
     name: str
     start: tuple[str, ...]
     end: str
+
+    @property
+    def since(self) -> str:
+        """Where it is counted from, in words: ``from impact start, else detection``."""
+        return "from " + ", else ".join(MILESTONE_WORDS.get(m, m.replace("_", " ")) for m in self.start)
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,16 @@ def _from(out: str | os.PathLike[str], path: str | os.PathLike[str] | None) -> s
     return Path(os.path.relpath(Path(path).resolve(), Path(out).resolve())).as_posix()
 
 
+def _from_here(message: str, parameters: Mapping[str, Any], folder: Path) -> str:
+    """``message`` from the kernel with the paths it got (relative to the output folder)
+    written relative to where the command runs, as the user gave them."""
+    for value in parameters.values():
+        if isinstance(value, str) and value.startswith(".."):
+            here = Path(os.path.relpath(folder / value)).as_posix()
+            message = re.sub(rf"{re.escape(value)}(?=[/:\s]|$)", lambda _: here, message)
+    return message
+
+
 def render_notebook(
     notebook: Path,
     name: str,
@@ -281,6 +291,8 @@ def render_notebook(
         executed = execute(notebook, staging, parameters, cwd=folder)
         write_text(staging, _without_timings(executed))
         os.replace(staging, executed_path)
+    except ReportError as error:
+        raise ReportError(_from_here(str(error), parameters, folder)) from None
     finally:
         staging.unlink(missing_ok=True)
     result.files["ipynb"] = executed_path
