@@ -124,8 +124,12 @@ def measure_all(
         settled = pd.Series({i.id: _settled(measured[i.id].detection.milestones) for i in done}, dtype="datetime64[ns, UTC]")
         fresh = typed_table(rows, config).assign(_key=rows["incident"].map(keys), _settled=rows["incident"].map(settled))
         # measured after everything was known, the row is the one measured without as_of
-        timeless = (fresh["status"] == "resolved") & (fresh["_settled"] <= as_of) if as_of is not None else True
-        fresh_rows.append(fresh.assign(_as_of=pd.Series("", index=fresh.index).where(timeless, str(as_of))))
+        if as_of is not None:
+            fresh["_as_of"] = str(as_of)
+            fresh.loc[(fresh["status"] == "resolved") & (fresh["_settled"] <= as_of), "_as_of"] = ""
+        else:
+            fresh["_as_of"] = ""
+        fresh_rows.append(fresh)
         crew = rosters(
             pd.concat([measured[i.id].events for i in done], ignore_index=True),
             {i.id: i.directory() for i in done},

@@ -211,6 +211,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notebook(args: argparse.Namespace) -> int:
+    """Write the incident's review notebook, executed, into --out (default reviews/), to open in
+    JupyterLab and write the review in. A notebook there that someone has changed is kept
+    (--force replaces it)."""
+    from pia.report.render import write_review_notebook
+
+    path = write_review_notebook(args.incident, data_dir=args.data_dir, out=args.out, force=args.force, as_of=args.as_of, tz=args.tz, **privacy(args))
+    print(f"ipynb {path}")
+    return 0
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     """Render a review for every incident in the data dir (or the window) in parallel, skipping
     those whose snapshot, config and notebook are unchanged; then the trends report and an
@@ -295,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help="the data dir holding incidents/ (default: $PIA_DATA_DIR, else ./data)",
+        help="the data dir holding incidents/ (default: $PIA_DATA_DIR, else the nearest data/ here or above)",
     )
     parser = argparse.ArgumentParser(
         prog="pia",
@@ -357,6 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--as-of", metavar="ISO", help="censor an open incident at this time (default: its last event)")
     report.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone, e.g. Europe/Berlin (default: UTC)")
     report.set_defaults(run=cmd_report)
+
+    notebook = commands.add_parser(
+        "notebook", parents=[common, shared], help="write an incident's review notebook to open in JupyterLab", description=cmd_notebook.__doc__
+    )
+    notebook.add_argument("incident", metavar="INCIDENT", help="incident id")
+    notebook.add_argument("--out", default="reviews", metavar="DIR", help="output folder (default: reviews)")
+    notebook.add_argument("--force", action="store_true", help="replace a notebook that was changed since pia wrote it")
+    notebook.add_argument("--as-of", metavar="ISO", help="censor an open incident at this time")
+    notebook.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone, e.g. Europe/Berlin (default: UTC)")
+    notebook.set_defaults(run=cmd_notebook)
 
     window = argparse.ArgumentParser(add_help=False)
     window.add_argument("--since", metavar="ISO", help="only incidents detected at or after this time")

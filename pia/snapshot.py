@@ -49,8 +49,18 @@ _USER_LISTS = ("users.json", "org_users.json")
 
 
 def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """The data dir: ``path`` if given, else ``$PIA_DATA_DIR``, else ``./data``."""
-    return Path(path if path is not None else os.environ.get("PIA_DATA_DIR") or "data")
+    """The data dir: ``path`` if given, else ``$PIA_DATA_DIR``, else the nearest ``data/``
+    holding ``incidents/`` in the working folder or above it (as git finds its repository, so a
+    notebook opened in ``notebooks/`` or ``reports/`` finds the project's data), else ``./data``."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get("PIA_DATA_DIR"):
+        return Path(os.environ["PIA_DATA_DIR"])
+    here = Path.cwd()
+    for depth, folder in enumerate([here, *here.parents]):
+        if (folder / "data" / "incidents").is_dir():
+            return Path(*[".."] * depth, "data") if depth else Path("data")
+    return Path("data")
 
 
 def list_incidents(root: str | os.PathLike[str] | None = None) -> list[str]:

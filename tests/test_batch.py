@@ -3,8 +3,10 @@ the index page, and the metrics cache."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
+import pandas as pd
 import pytest
 
 from pia.cache import measure_all
@@ -101,9 +103,28 @@ def test_metrics_are_cached_per_snapshot(tmp_path):
     changed = measure_all(tmp_path)
     assert (changed.computed, changed.cached) == (1, 1)
     assert measure_all(tmp_path, as_of=None).computed == 0
-    import pandas as pd
 
-    assert measure_all(tmp_path, as_of=pd.Timestamp("2026-12-01", tz="UTC")).computed == 2  # as_of is part of the key
+
+def test_a_cached_row_holds_at_the_as_of_it_stands_for(tmp_path):
+    """A finished incident's row holds at any as_of after its last milestone was known; an
+    open one's only at the as_of it was measured at."""
+    for incident in KEPT:
+        shutil.copytree(DATA / "incidents" / incident, tmp_path / "incidents" / incident)
+    plain = measure_all(tmp_path)
+    assert plain.computed == 3
+    late = measure_all(tmp_path, as_of=pd.Timestamp("2026-12-01", tz="UTC"))
+    assert (late.computed, late.cached) == (1, 2)  # only the open search incident, censored anew
+    assert measure_all(tmp_path, as_of=pd.Timestamp("2026-12-01", tz="UTC")).computed == 0
+    resolved = late.table["status"] == "resolved"
+    assert late.table[resolved].equals(plain.table[resolved])
+    search = late.table.set_index("incident").loc[KEPT[2]]
+    assert search["time_to_restore_observed"] == False and search["time_to_restore"] > pd.Timedelta(days=6)  # noqa: E712
+
+    # half-way through the login outage it was open: measured anew at that time, and kept for it
+    early = measure_all(tmp_path, as_of=pd.Timestamp("2026-11-20T14:30:00Z"))
+    assert early.computed == 2 and early.table.set_index("incident").loc[KEPT[0], "status"] == "open"
+    assert measure_all(tmp_path, as_of=pd.Timestamp("2026-11-20T14:30:00Z")).computed == 0
+    assert measure_all(tmp_path).computed == 2  # without as_of, again
 
 
 def test_index_and_trends_in_a_real_browser(batch, browser):
@@ -122,3 +143,28 @@ def test_index_and_trends_in_a_real_browser(batch, browser):
         finally:
             page.close()
     assert len(images) >= 3  # trends: incidents, durations, survival (and responder load)
+
+
+def test_without_as_of_open_incidents_are_counted_to_when_the_batch_runs(tmp_path, capsys):
+    for incident in KEPT[1:]:
+        shutil.copytree(DATA / "incidents" / incident, tmp_path / "data" / "incidents" / incident)
+    out = tmp_path / "reports"
+    started = pd.Timestamp.now(tz="UTC").floor("s")
+    code, stdout, _ = run(capsys, "batch", "--data-dir", str(tmp_path / "data"), "--out", str(out))
+    assert code == 0
+    written = {line.split()[-1] for line in stdout.splitlines() if re.match(r"(html|ipynb) ", line)}
+    expected = {f"{name}.{fmt}" for name in [*KEPT[1:], "trends"] for fmt in ("html", "ipynb")} | {"index.html"}
+    assert written == {str(out / name) for name in expected}
+    stamp = pd.Timestamp(re.search(r"open incidents counted to (\S+ \S+) UTC \(now", stdout).group(1), tz="UTC")
+    assert started <= stamp <= pd.Timestamp.now(tz="UTC")
+
+    # the open incident is censored there on every page: the index, its review, the trends
+    index = (out / "index.html").read_text()
+    assert f"still open at {stamp:%Y-%m-%d %H:%M} UTC" in index and "≥ " in index
+    assert "from impact start, else detection" in index and "time to hypothesis" in index
+    trends = re.sub(r"<[^>]+>", " ", (out / "trends.html").read_text())
+    assert re.search(r"Time to restore\s+all\s+2\s+1\b", trends), "the open incident counts as censored"
+
+    # a second run renders the open incident again (its as_of moved on) and keeps the finished one
+    code, stdout, _ = run(capsys, "batch", "--data-dir", str(tmp_path / "data"), "--out", str(out))
+    assert "1 rendered, 1 unchanged, 0 failed" in stdout and f"{KEPT[2]}.html" in stdout and f"{KEPT[1]}.html" not in stdout

@@ -3,6 +3,8 @@ the metrics table and ``pia metrics``."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -14,6 +16,7 @@ from pia.cli import main
 from pia.events.schema import conform
 from pia.metrics import durations, measure_incident, measure_incidents, metrics_table, off_hours_pages
 from pia.milestones import detect_incident, detect_incidents
+from pia.milestones.config import MILESTONES
 from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
 from test_milestones import T0, login, say, timeline
@@ -352,3 +355,32 @@ def test_explain_no_redact_json_and_one_line_errors(runners_up: Path, capsys) ->
         assert main(["metrics", "--explain", *args, "--data-dir", str(runners_up)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("pia: error: ") and problem in err and err.count("\n") == 1
+
+
+@needs_samples
+def test_the_terminal_table_fits_100_columns_and_says_where_each_duration_starts(tmp_path: Path, capsys) -> None:
+    shutil.copytree(DATA, tmp_path / "data")
+    assert main(["metrics", "--data-dir", str(tmp_path / "data")]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    header = out.splitlines()[0].split()
+    assert header[:6] == ["incident", "status", "date", "engage", "hypothesis", "restore"]
+    assert "restore: from impact start, else detection" in " ".join(out.split())
+    assert "engage, hypothesis: from detection" in out
+
+
+@needs_samples
+def test_columns_picks_others_and_csv_carries_every_milestone(tmp_path: Path, capsys) -> None:
+    shutil.copytree(DATA, tmp_path / "data")
+    data = str(tmp_path / "data")
+    assert main(["metrics", "--data-dir", data, "--columns", "incident,time_to_resolve,pivots"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == ["incident", "resolve", "pivots"]
+    assert main(["metrics", "--data-dir", data, "--columns", "incident,coffee"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no column 'coffee'" in err and "time_to_resolve" in err
+    assert main(["metrics", "--data-dir", data, "2026-11-20-login-outage", "--format", "csv"]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    for milestone in MILESTONES:
+        assert milestone in row
+    assert row["restored"].startswith("2026-11-20T14:53:00")  # "normal since 14:53", not the message at 15:05
+    assert float(row["time_to_restore"]) == pytest.approx(51 * 60, abs=1)

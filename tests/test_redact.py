@@ -386,6 +386,6 @@ def test_the_executed_notebook_holds_no_raw_text(redacted):
     """Its parameters ask for redaction, and it carries only outputs computed from masked data."""
     out, _ = redacted
     notebook = json.loads((out / f"{SAMPLE}.ipynb").read_text())
-    injected = next(c for c in notebook["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
-    assert "redact = True" in "".join(injected["source"])
+    parameters = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
+    assert "redact = True" in "".join(parameters["source"])
     assert "[redacted: " in readable(out / f"{SAMPLE}.ipynb")

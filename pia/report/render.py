@@ -106,15 +106,33 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd:
 _TIMINGS = ("start_time", "end_time", "duration", "input_path", "output_path")
 
 
+def _fold_parameters(notebook: Any, parameters: Mapping[str, Any]) -> None:
+    """Write the values of this run into the ``parameters`` cell (its comments kept) and drop
+    the cell papermill injected after it, so editing the first cell and running all cells in
+    JupyterLab explores another incident instead of being overridden again."""
+    cells = notebook.cells
+    injected = [i for i, cell in enumerate(cells) if "injected-parameters" in cell.metadata.get("tags", [])]
+    first = next((cell for cell in cells if "parameters" in cell.metadata.get("tags", [])), None)
+    if not injected or first is None:
+        return
+    lines = []
+    for line in first.source.splitlines():
+        name = line.split("=", 1)[0].strip()
+        if "=" in line and name in parameters:
+            comment = line.split("#", 1)[1] if "#" in line.split("=", 1)[1] else ""
+            line = f"{name} = {parameters[name]!r}" + (f"  #{comment}" if comment else "")
+        lines.append(line)
+    first.source = "\n".join(lines)
+    del cells[injected[0]]
+
+
 def _without_timings(notebook: Any) -> str:
     """The executed notebook as JSON without the clock times and paths papermill and nbclient
-    record (and with a fixed id for the injected cell), so the same snapshot gives the same file."""
+    record, so the same snapshot gives the same file."""
     import nbformat
 
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell["id"] = "injected-parameters"
         for key in _TIMINGS:
             cell.metadata.get("papermill", {}).pop(key, None)
     for key in _TIMINGS:
@@ -252,6 +270,42 @@ def render_report(
     }
     return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats)
 
+def write_review_notebook(incident_id: str, *, out: str | os.PathLike[str] = "reviews", force: bool = False, **options: Any) -> Path:
+    """``<out>/<incident_id>.ipynb``: the review notebook for that incident, executed, to open in
+    JupyterLab and write the review in. A notebook there that was changed after pia wrote it
+    (cells edited or run) is never replaced unless ``force``; ``options`` are those of
+    :func:`render_report`."""
+    import nbformat
+
+    path = Path(out) / f"{incident_id}.ipynb"
+    if path.exists() and not force and _edited(path):
+        raise PiaError(f"{path}: changed since pia wrote it, so it is kept (--force replaces it)")
+    written = render_report(incident_id, out=out, formats=["ipynb"], **options).files["ipynb"]
+    notebook = nbformat.read(written, as_version=4)
+    notebook.metadata["pia"] = {"cells": _cells_digest(notebook)}
+    write_text(written, nbformat.writes(notebook))
+    return written
+
+
+def _cells_digest(notebook: Any) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(notebook["cells"], sort_keys=True).encode()).hexdigest()
+
+
+def _edited(path: Path) -> bool:
+    """Whether the notebook at ``path`` is not the one pia wrote: its cells differ from the
+    digest pia stored, or it has none (someone else's file)."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception:  # not a notebook we can read: someone's file, keep it
+        return True
+    return notebook.metadata.get("pia", {}).get("cells") != _cells_digest(notebook)
+
+
 def _from(out: str | os.PathLike[str], path: str | os.PathLike[str] | None) -> str | None:
     """``path`` relative to the output folder, where the kernel runs: the executed notebook
     opens and re-runs in JupyterLab from there, and names no folder of this machine."""
@@ -289,6 +343,7 @@ def render_notebook(
     staging = folder / f".{name}.partial.ipynb"
     try:
         executed = execute(notebook, staging, parameters, cwd=folder)
+        _fold_parameters(executed, parameters)
         write_text(staging, _without_timings(executed))
         os.replace(staging, executed_path)
     except ReportError as error:

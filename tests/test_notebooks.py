@@ -1,0 +1,94 @@
+"""Notebooks to work in: `pia notebook` writes an incident's executed review notebook and never
+replaces one someone changed; its first cell holds the run's parameters, so editing it explores
+another incident; the README's papermill command works as written."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from pia.cli import main
+
+from conftest import DATA, ROOT
+
+LOGIN = "2026-11-20-login-outage"
+OTHER = "2026-01-17-batch-disk-full"
+
+
+def shown_text(notebook) -> str:
+    return "\n".join(
+        "".join(output.get("data", {}).get("text/html", "")) for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A copy of the project's notebooks and sample data, to run commands in as a user would."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    for incident in (LOGIN, OTHER):
+        shutil.copytree(DATA / "incidents" / incident, root / "data" / "incidents" / incident)
+    return root
+
+
+def test_pia_notebook_writes_an_executed_notebook_and_keeps_a_changed_one(project, capsys, monkeypatch):
+    monkeypatch.chdir(project)
+    assert main(["notebook", LOGIN]) == 0
+    path = Path("reviews") / f"{LOGIN}.ipynb"
+    assert capsys.readouterr().out.split() == ["ipynb", str(path)]
+    notebook = nbformat.read(path, as_version=4)
+    first = notebook.cells[0]
+    assert "parameters" in first.metadata.tags and f"incident_id = '{LOGIN}'" in first.source
+    assert "data_dir = '../data'" in first.source  # relative to the notebook, as JupyterLab runs it
+    assert not [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "Login 5xx" in shown_text(notebook)
+
+    assert main(["notebook", LOGIN]) == 0  # untouched: refreshed
+    capsys.readouterr()
+    notebook.cells[1].source += "\n# my notes"
+    nbformat.write(notebook, path)
+    edited = path.read_bytes()
+    assert main(["notebook", LOGIN]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "changed since pia wrote it" in err and "--force" in err
+    assert path.read_bytes() == edited
+    assert main(["notebook", LOGIN, "--force"]) == 0
+    assert path.read_bytes() != edited
+
+
+def test_editing_the_first_cell_explores_another_incident(project, monkeypatch):
+    monkeypatch.chdir(project)
+    path = Path("reviews") / f"{LOGIN}.ipynb"
+    if not path.exists():
+        assert main(["notebook", LOGIN]) == 0
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[0].source = notebook.cells[0].source.replace(LOGIN, OTHER)
+    NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}, timeout=300).execute()
+    shown = shown_text(notebook)
+    assert "batch-07 /var full" in shown and "Login 5xx" not in shown
+
+
+def test_the_readme_papermill_command_runs_from_the_project_root(project):
+    readme = (ROOT / "README.md").read_text()
+    (command,) = re.findall(r"^\.venv/bin/(papermill notebooks/\S+ .*)$", readme, flags=re.M)
+    args = command.split("#")[0].split()
+    papermill = Path(sys.executable).with_name("papermill")
+    subprocess.run([str(papermill), *args[1:]], cwd=project, check=True, capture_output=True, timeout=600)
+    out = nbformat.read(project / args[2], as_version=4)
+    assert "Login 5xx" in shown_text(out)
+
+
+def test_a_kernel_error_names_paths_as_the_user_gave_them(project, capsys, monkeypatch):
+    monkeypatch.chdir(project)
+    Path("names.toml").write_text("x = [\n")
+    assert main(["report", LOGIN, "--out", "out/deeper/still", "--pseudonyms", "names.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pia: error: names.toml: ") and "malformed TOML" in err, err
