@@ -148,7 +148,7 @@ def measure_all(
     table = table[table["incident"].isin(keys)].sort_values("incident", key=lambda s: s.map(order), ignore_index=True)
     people = people[people["incident"].isin(keys)].reset_index(drop=True) if len(people) else people
     private = ["_key", "_settled", "_as_of"]
-    return Measured(table.drop(columns=private), people.drop(columns="_key", errors="ignore"), failures, computed, len(keys) - computed)
+    return Measured(table.drop(columns=private, errors="ignore"), people.drop(columns="_key", errors="ignore"), failures, computed, len(keys) - computed)
 
 
 def _settled(milestones: pd.DataFrame) -> pd.Timestamp:
