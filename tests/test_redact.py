@@ -212,6 +212,49 @@ def test_a_new_pattern_drops_the_packaged_cue(tmp_path):
         load_redactor(tmp_path)
 
 
+def test_every_pattern_masks_100_kb_of_its_worst_case_within_the_limit():
+    """RE2 runs in time linear in the text: 100 KB built to make a backtracking engine try
+    every start and length (16 KB of "pd key" and spaces took Python's re 21 s) passes each
+    pattern within the limit; the hang guard is the same for every pattern."""
+    from corpus.cases import SECRET_WORST_CASES
+    from pia.privacy.redact import Redactor
+    from test_corpus import time_limit
+
+    secrets = load_redactor().secrets
+    assert {s.name for s in secrets} <= set(SECRET_WORST_CASES), "a packaged pattern without a worst case"
+    for secret in secrets:
+        text = SECRET_WORST_CASES[secret.name](100_000)
+        assert len(text) == 100_000
+        with time_limit(PATTERN_LIMIT):
+            masked = Redactor((secret,)).text(pd.Series([text, text], dtype="string"))
+        assert masked.notna().all(), secret.name
+
+
+#: seconds one pattern may take on 100 KB of its worst case
+PATTERN_LIMIT = 5
+
+
+def test_three_long_hostile_messages_through_the_command(tmp_path):
+    """The report's shape of the hang: three 40,000-space "pd key" messages in a channel."""
+    from test_corpus import good_snapshot, time_limit
+
+    folder = good_snapshot(tmp_path)
+    day = folder / "slack" / "inc-1" / "2026-03-14.json"
+    day.write_text(json.dumps([{"type": "message", "user": "U1", "text": "pd key" + " " * 40_000 + f"x{i}", "ts": f"17734971{i:02d}.000100"} for i in range(3)]))
+    with time_limit(PATTERN_LIMIT * 3):
+        code, out, err = run(["timeline", "inc", "--data-dir", str(tmp_path / "data"), "--format", "json"])
+    assert code == 0 and err == "" and [row["text"][-2:] for row in json.loads(out) if row["source"] == "slack"] == ["x0", "x1", "x2"]
+
+
+def test_a_pattern_that_needs_backtracking_is_refused(tmp_path):
+    """Lookarounds and backreferences have no linear-time match: such a pattern is a config
+    error, never run by a backtracking engine."""
+    for pattern in ("a(?=b)", "(a)\\1", "(?<!x)y"):
+        (tmp_path / "pia.toml").write_text(f"[secrets.slow]\npattern = '{pattern}'\n")
+        with pytest.raises(Exception, match=r"secrets.slow.pattern: not a valid regular expression \(RE2: no lookarounds or backreferences\)"):
+            load_redactor(tmp_path)
+
+
 # --- every output of a render -------------------------------------------------------------
 
 

@@ -299,3 +299,23 @@ EXPORTS: dict[str, Callable[[], bytes]] = {
     "not a zip": lambda: b"PK\x03\x04 this is not really a zip",
     "channels": lambda: export(channels=[{"id": "C1", "name": "../../x"}]),
 }
+
+#: for each packaged secret pattern, text that makes a backtracking engine try every start and
+#: length (a cue followed by a long run the pattern almost accepts); made at ``size`` bytes
+SECRET_WORST_CASES: dict[str, Callable[[int], str]] = {
+    "private_key_block": lambda n: ("-----BEGIN PRIVATE KEY BLOCK" * (n // 28 + 1))[:n],
+    "gcp_private_key_id": lambda n: ('"private_key_id"' + " " * n)[:n],
+    "slack_token": lambda n: ("xoxb-" + "-" * n)[:n],
+    "slack_webhook": lambda n: ("https://hooks.slack.com/services/" + "/" * n)[:n],
+    "pagerduty_user_token": lambda n: ("u+" * n)[:n],
+    "pagerduty_key": lambda n: ("pd key" + " " * n)[:n],
+    "github_token": lambda n: ("ghp_" * n)[:n],
+    "aws_access_key_id": lambda n: ("AKIA" * n)[:n],
+    "aws_secret": lambda n: ("aws_secret_access_key" + " " * n)[:n],
+    "jwt": lambda n: ("eyJ" + "a" * 8 + "." + "eyJ" * n)[:n],
+    "url_password": lambda n: ("a://" + ":" * n)[:n],
+    "authorization_header": lambda n: ("Authorization:" + " " * n)[:n],
+    "bearer_token": lambda n: ("bearer" + " " * n)[:n],
+    "assignment": lambda n: ("password" + " " * n)[:n],
+    "assignment_colon": lambda n: ("token:" + " " * (n // 2) + "&a" * n)[:n],
+}
