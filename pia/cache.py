@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from pia.errors import PiaError
-from pia.snapshot import data_dir, list_incidents, open_incident
+from pia.snapshot import data_dir, list_incidents, open_incident, snapshot_files
 
 CACHE_DIR = ".pia-cache"
 
@@ -31,18 +31,11 @@ def hash_files(paths: Iterable[Path], base: Path, digest: Any = None) -> Any:
     digest = digest or hashlib.sha256()
     for path in sorted(paths):
         digest.update(path.relative_to(base).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
+        with path.open("rb") as handle:  # in chunks: memory stays flat whatever the file's size
+            while chunk := handle.read(1024**2):
+                digest.update(chunk)
         digest.update(b"\0")
     return digest
-
-
-def snapshot_files(folder: Path) -> list[Path]:
-    """The files of a snapshot, without hidden ones (staging folders, caches)."""
-    return [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    ]
 
 
 def snapshot_hash(folder: Path) -> str:

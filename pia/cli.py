@@ -14,7 +14,7 @@ import pandas as pd
 
 from pia import __version__
 from pia.errors import PiaError
-from pia.output import print_frame, parse_time
+from pia.output import parse_time, print_frame, terminal_text
 from pia.snapshot import data_dir, list_incidents, open_incident, summary_table
 
 Command = Callable[[argparse.Namespace], int]
@@ -27,16 +27,21 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
         incident = open_incident(args.incident, args.data_dir)
         events = shareable_events(incident, data_dir(args.data_dir), **privacy(args))
-        print_frame(events, args.format, table_columns=["ts", "source", "kind", "actor", "text"])
+        print_frame(events, args.format, table_columns=["ts", "source", "kind", "actor", "text"], raw_csv=args.raw_csv)
         return 0
     ids = list_incidents(args.data_dir)
     if not ids:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     table, failures = summary_table(args.data_dir, ids)
-    print_frame(_titles(table, args.data_dir, **privacy(args)), args.format)
+    print_frame(_titles(table, args.data_dir, **privacy(args)), args.format, raw_csv=args.raw_csv)
     for line in failures:
-        print(f"pia: error: {line}", file=sys.stderr)
+        error_line(line)
     return 2 if failures else 0
+
+
+def error_line(text: object, prefix: str = "pia: error: ") -> None:
+    """One line on stderr, with any control character from the input shown escaped."""
+    print(prefix + terminal_text(text), file=sys.stderr)
 
 
 def privacy(args: argparse.Namespace) -> dict[str, object]:
@@ -73,7 +78,7 @@ def cmd_import_slack(args: argparse.Namespace) -> int:
         until=parse_time(args.until, "--until"),
     )
     events = open_incident(args.incident, args.data_dir).events()
-    print(f"imported #{args.channel} into {path} ({len(events)} events)")
+    print(terminal_text(f"imported #{args.channel} into {path} ({len(events)} events)"))
     return 0
 
 
@@ -101,9 +106,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if table.table.empty and not table.failures:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     if not table.table.empty:
-        print_frame(for_output(_titles(table.table, args.data_dir, **options), args.format), args.format)
+        print_frame(for_output(_titles(table.table, args.data_dir, **options), args.format), args.format, raw_csv=args.raw_csv)
     for line in table.failures:
-        print(f"pia: error: {line}", file=sys.stderr)
+        error_line(line)
     return 2 if table.failures else 0
 
 
@@ -123,7 +128,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.format == "table":
         sys.stdout.write(format_candidates(found, width=shutil.get_terminal_size((100, 24)).columns))
     else:
-        print_frame(found.candidates, args.format)
+        print_frame(found.candidates, args.format, raw_csv=args.raw_csv)
     return 0
 
 
@@ -165,7 +170,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         for result in run.results:
             print(result.describe())
         for _, line in run.failures:
-            print(f"pia: error: {line}", file=sys.stderr)
+            error_line(line)
         print(f"{len(run.results)} of {run.listed} PagerDuty incidents fetched")
         return 2 if run.failures else 0
     if not args.incident:
@@ -203,7 +208,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
     for fmt, reason in rendered.skipped.items():
-        print(f"pia: {reason}", file=sys.stderr)
+        error_line(reason, "pia: ")
     return 0
 
 
@@ -229,7 +234,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if result.index:
         print(f"index  {result.index}")
     for incident, reason in result.failed.items():
-        print(f"pia: failed: {reason}", file=sys.stderr)
+        error_line(reason, "pia: failed: ")
     return 0 if result.ok else 2
 
 
@@ -253,7 +258,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
     for reason in rendered.skipped.values():
-        print(f"pia: {reason}", file=sys.stderr)
+        error_line(reason, "pia: ")
     return 0
 
 
@@ -270,11 +275,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         result = validate(incident, args.data_dir)
         worst = max(worst, result.level)
         counts = {level: sum(1 for lv, _ in result.findings if lv == level) for level in ("error", "warning", "note")}
-        print(f"{incident}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
+        print(f"{terminal_text(incident)}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
         for level, what in result.findings:
             if level != "note" or args.verbose:
-                print(f"  {level}: {what}")
+                print(f"  {level}: {terminal_text(what)}")
     return worst
+
+
+RAW_CSV_HELP = "CSV values as they are, for programs (by default a value that a spreadsheet would run as a formula starts with ')"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     timeline.add_argument("incident", nargs="?", metavar="INCIDENT", help="incident id (omit for all)")
     timeline.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    timeline.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
     timeline.set_defaults(run=cmd_timeline)
 
     metrics = commands.add_parser(
@@ -315,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--as-of", metavar="ISO", help="censor open incidents at this time (with offset)")
     metrics.add_argument("--format", choices=["table", "csv", "json"], default="table")
     metrics.add_argument("--explain", action="store_true", help="for one INCIDENT: each milestone's winner and runners-up")
+    metrics.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
     metrics.set_defaults(run=cmd_metrics)
 
     fetch = commands.add_parser(
@@ -397,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parse_time(getattr(args, "as_of", None), "--as-of")  # checked here for every command
         return int(args.run(args))
     except PiaError as error:
-        print(f"pia: error: {error}", file=sys.stderr)
+        error_line(error)
         return error.exit_code
     except KeyboardInterrupt:
         print("pia: interrupted", file=sys.stderr)
