@@ -6,6 +6,10 @@ file never changes a snapshot's hash or its manifest). The cache key is the hash
 snapshot's files, the rules config, pia's version and code, and ``as_of``; a change to the
 snapshot recomputes that incident and only that one. Trends over thousands of incidents then read one small file per
 incident instead of parsing every channel.
+
+The cache holds titles, severities, services and names as the snapshots have them, secrets
+unmasked (outputs mask them as they are made): like the snapshots, it is private. Its files
+are readable by their owner only, and it ignores itself for git (``.gitignore``).
 """
 
 from __future__ import annotations
@@ -155,6 +159,10 @@ def _write(path: Path, frame: pd.DataFrame) -> None:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     try:
-        atomic_write(path, buffer.getvalue())
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        ignore = path.parent / ".gitignore"
+        if not ignore.exists():
+            atomic_write(ignore, b"# pia's metrics cache: private, never shared\n*\n", mode=0o600)
+        atomic_write(path, buffer.getvalue(), mode=0o600)
     except OSError:  # a data dir we may not write to: the cache is only a saving
         pass

@@ -33,15 +33,29 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     if not ids:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     table, failures = summary_table(args.data_dir, ids)
-    print_frame(_titles(table, args.data_dir, **privacy(args)), args.format, raw_csv=args.raw_csv)
+    print_frame(_shareable(table, args.data_dir, **privacy(args)), args.format, raw_csv=args.raw_csv)
     for line in failures:
-        error_line(line)
+        error_line(line, args)
     return 2 if failures else 0
 
 
-def error_line(text: object, prefix: str = "pia: error: ") -> None:
-    """One line on stderr, with any control character from the input shown escaped."""
-    print(prefix + terminal_text(text), file=sys.stderr)
+def error_line(text: object, args: argparse.Namespace, prefix: str = "pia: error: ") -> None:
+    """One line on stderr: an error can quote its input, so secrets in it are masked (unless
+    --no-redact) and control characters shown escaped."""
+    print(prefix + shown(text, args), file=sys.stderr)
+
+
+def shown(text: object, args: argparse.Namespace) -> str:
+    """``text`` from the input, as a command may print it."""
+    from pia.privacy.redact import load_redactor
+
+    text = str(text)
+    if not getattr(args, "no_redact", False):
+        try:
+            text = load_redactor(data_dir(getattr(args, "data_dir", None))).value(text)
+        except PiaError:  # the data dir's pia.toml is what is wrong: the packaged patterns still mask
+            text = load_redactor().value(text)
+    return terminal_text(text)
 
 
 def privacy(args: argparse.Namespace) -> dict[str, object]:
@@ -51,17 +65,19 @@ def privacy(args: argparse.Namespace) -> dict[str, object]:
     return {"redact": not args.no_redact, "pseudonymise": getattr(args, "pseudonymise", False), "pseudonyms": getattr(args, "pseudonyms", None)}
 
 
-def _titles(table: pd.DataFrame, root: str | None, *, redact: bool, pseudonymise: bool, pseudonyms: str | None) -> pd.DataFrame:
-    """``table`` with secrets in its ``title`` column masked; pseudonymised, without titles
-    (a title's names can only be replaced where the incident's people are read, in a report)."""
-    if "title" not in table or table.empty:
+def _shareable(table: pd.DataFrame, root: str | None, *, redact: bool, pseudonymise: bool, pseudonyms: str | None) -> pd.DataFrame:
+    """``table`` (a line per incident) with secrets masked in every text column (title,
+    severity, services, ...); pseudonymised, without titles (a title's names can only be
+    replaced where the incident's people are read, in a report)."""
+    if table.empty:
         return table
-    if pseudonymise or pseudonyms is not None:
-        return table.drop(columns="title")
+    if "title" in table and (pseudonymise or pseudonyms is not None):
+        table = table.drop(columns="title")
     if redact:
+        from pia.privacy import scrub
         from pia.privacy.redact import load_redactor
 
-        return table.assign(title=load_redactor(data_dir(root)).text(table["title"].astype("string")))
+        return scrub.frame(table, load_redactor(data_dir(root)), None)
     return table
 
 
@@ -106,9 +122,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if table.table.empty and not table.failures:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     if not table.table.empty:
-        print_frame(for_output(_titles(table.table, args.data_dir, **options), args.format), args.format, raw_csv=args.raw_csv)
+        print_frame(for_output(_shareable(table.table, args.data_dir, **options), args.format), args.format, raw_csv=args.raw_csv)
     for line in table.failures:
-        error_line(line)
+        error_line(line, args)
     return 2 if table.failures else 0
 
 
@@ -170,7 +186,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         for result in run.results:
             print(result.describe())
         for _, line in run.failures:
-            error_line(line)
+            error_line(line, args)
         print(f"{len(run.results)} of {run.listed} PagerDuty incidents fetched")
         return 2 if run.failures else 0
     if not args.incident:
@@ -208,7 +224,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
     for fmt, reason in rendered.skipped.items():
-        error_line(reason, "pia: ")
+        error_line(reason, args, "pia: ")
     return 0
 
 
@@ -234,7 +250,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if result.index:
         print(f"index  {result.index}")
     for incident, reason in result.failed.items():
-        error_line(reason, "pia: failed: ")
+        error_line(reason, args, "pia: failed: ")
     return 0 if result.ok else 2
 
 
@@ -258,7 +274,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
     for reason in rendered.skipped.values():
-        error_line(reason, "pia: ")
+        error_line(reason, args, "pia: ")
     return 0
 
 
@@ -275,10 +291,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         result = validate(incident, args.data_dir)
         worst = max(worst, result.level)
         counts = {level: sum(1 for lv, _ in result.findings if lv == level) for level in ("error", "warning", "note")}
-        print(f"{terminal_text(incident)}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
+        print(f"{shown(incident, args)}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
         for level, what in result.findings:
             if level != "note" or args.verbose:
-                print(f"  {level}: {terminal_text(what)}")
+                print(f"  {level}: {shown(what, args)}")
     return worst
 
 
@@ -407,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parse_time(getattr(args, "as_of", None), "--as-of")  # checked here for every command
         return int(args.run(args))
     except PiaError as error:
-        error_line(error)
+        error_line(error, args)
         return error.exit_code
     except KeyboardInterrupt:
         print("pia: interrupted", file=sys.stderr)

@@ -443,9 +443,10 @@ def summary_table(root: str | os.PathLike[str] | None, ids: list[str]) -> tuple[
 # --- writing -------------------------------------------------------------------------------
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder and a rename, so readers
-    see the old file or the new one, never half of one."""
+    see the old file or the new one, never half of one (and a link planted at ``path`` is
+    replaced, never written through). ``mode``: shared by default."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -454,7 +455,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports and snapshots are meant to be shared
+        os.chmod(tmp, mode)  # mkstemp makes 0600; reports and snapshots are meant to be shared
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
