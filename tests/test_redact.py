@@ -109,7 +109,12 @@ LOG = Plant("GitHub token", "deploy bot token ", "ghp_" + "LogEntryT0kenAbCdEfGh
 REVIEW = Plant("AWS access key", "Key ", "AKIA" + "REVIEWTEXT000001", " was exposed in the channel.")
 ACTION = Plant("secret", "https://jira.acme.io/browse/SEC-9?token=", "AcT10nItemT0ken", "")
 TITLE = Plant("secret", "Login 5xx, reset link had token=", "T1tleT0ken8e7d6c5b4a", " --")
-OTHER_PLACES = [NOTE, LOG, REVIEW, ACTION, TITLE]
+#: in names and incident.toml's fields, which a responder can paste into as well
+NAME = Plant("GitHub token", "Marcus ", "ghp_" + "NameT0kenAbCdEfGhIjKlMnOpQrStUvWxYz12", "")
+AGENT = Plant("AWS access key", "Ops Bot ", "AKIA" + "AGENTNAME0000001", "")
+SEVERITY = Plant("secret", "SEV1 token=", "Sev3r1tyT0kenQ9", "")
+SERVICE = Plant("secret", "auth api_key=", "S3rv1ceK3yZ8wXq", "")
+OTHER_PLACES = [NOTE, LOG, REVIEW, ACTION, TITLE, NAME, AGENT, SEVERITY, SERVICE]
 
 #: ordinary talk that mentions secrets without holding one
 PLAIN = [
@@ -293,8 +298,17 @@ def plant(folder: Path) -> None:
     annotate = next(e for e in body["log_entries"] if e["type"] == "annotate_log_entry")
     annotate["summary"] += " " + LOG.text
     log.write_text(json.dumps(body))
+    users = folder / "slack" / "users.json"
+    people = json.loads(users.read_text())
+    marcus = next(u for u in people if u["profile"].get("display_name") == "Marcus")
+    marcus["profile"]["display_name"] = NAME.text
+    users.write_text(json.dumps(people))
+    agent = next(e for e in body["log_entries"] if e["agent"]["type"] == "user_reference")
+    agent["agent"]["summary"] = AGENT.text
+    log.write_text(json.dumps(body))
     toml = folder / "incident.toml"
     text = toml.read_text().replace('summary = "', f'summary = "{REVIEW.text} ', 1).replace('title = "', f'title = "{TITLE.text} ', 1)
+    text = text.replace('severity = "SEV1"', f'severity = "{SEVERITY.text}"').replace('services = ["login", "auth"]', f'services = ["login", "{SERVICE.text}"]')
     item = f'{{ title = "Rotate what was pasted", owner = "security", type = "prevent", url = "{ACTION.text}" }},'
     toml.write_text(text.replace("action_items = [", f"action_items = [\n  {item}", 1))
 

@@ -75,3 +75,8 @@ def meta(table: dict[str, Any], redactor: Redactor | None, pseudonyms: Pseudonym
         value = redactor.value(value) if redactor else value
         out[key] = pseudonyms.value(value) if pseudonyms and key in ("title", "review") else value
     return out
+
+
+def directory(names: Any, redactor: Redactor) -> Any:
+    """A Slack :class:`~pia.events.slack.Directory` with secrets masked in its names."""
+    return replace(names, **{key: redactor.value(dict(getattr(names, key))) for key in ("users", "channels", "full_names")})
