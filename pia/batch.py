@@ -146,9 +146,11 @@ def run_batch(
 def _incident_of(line: str, base: Path) -> str:
     """The incident a one-line failure message is about (its path names the folder)."""
     marker = f"{base}/incidents/"
+    known = sorted(list_incidents(base), key=len, reverse=True)  # a folder name may hold a ':'
     if marker in line:
-        return line.split(marker, 1)[1].split("/", 1)[0].split(":", 1)[0]
-    for incident in list_incidents(base):
+        after = line.split(marker, 1)[1]
+        return next((i for i in known if after.startswith((f"{i}/", f"{i}:"))), after.split("/", 1)[0].split(":", 1)[0])
+    for incident in known:
         if incident in line:
             return incident
     return line.split(":", 1)[0]
