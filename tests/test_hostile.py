@@ -259,6 +259,17 @@ def test_the_html_report_links_only_to_the_web_and_shows_no_remote_image(hostile
         assert all(h.startswith(("https://", "http://", "#")) for h in parser.hrefs), name
 
 
+def test_the_reports_in_chromium_request_nothing_and_run_nothing(hostile, browser):
+    from conftest import open_page
+
+    for name in (f"{SAMPLE}.html", "trends.html"):
+        page, problems, requests, dialogs = open_page(browser, hostile["out"] / name)
+        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        page.close()
+        assert not dialogs and not [r for r in requests if not r.startswith(("file:", "data:"))], name
+        assert all(h.startswith(("https://", "http://", "file:")) for h in hrefs), name
+
+
 # --- 5. the output folder ------------------------------------------------------------------
 
 
