@@ -27,7 +27,16 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def terminal_text(value: object) -> str:
     """``value`` as text that is safe to print: control characters shown as ``\\x1b``."""
-    return _CONTROL.sub(lambda found: f"\\x{ord(found[0]):02x}", str(value))
+    return _CONTROL.sub(_escaped, str(value))
+
+
+def terminal_column(column: pd.Series) -> pd.Series:
+    """:func:`terminal_text` of a whole text column; missing values stay missing."""
+    return column.astype("string").str.replace(_CONTROL, _escaped, regex=True)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return f"\\x{ord(found[0]):02x}"
 
 
 def spreadsheet_safe(column: pd.Series) -> pd.Series:
@@ -63,7 +72,7 @@ def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_timedelta64_dtype(column):
             out[name] = column.map(human_duration)
         elif pd.api.types.is_string_dtype(column) or column.dtype == object:
-            text = column.astype("string").fillna("").str.replace(r"\s+", " ", regex=True).map(terminal_text)
+            text = terminal_column(column.astype("string").fillna("").str.replace(r"\s+", " ", regex=True))
             long = text.str.len() > _TEXT_WIDTH
             text = text.where(~long, text.str.slice(0, _TEXT_WIDTH - 1) + "…")
             # to_string right-aligns values; text reads better left-aligned
@@ -106,7 +115,7 @@ def print_frame(
         if not raw_csv:
             frame = frame.assign(**{name: spreadsheet_safe(frame[name]) for name in frame if _is_text(frame[name])})
         if _is_terminal(out):
-            frame = frame.assign(**{name: frame[name].map(terminal_text, na_action="ignore") for name in frame if _is_text(frame[name])})
+            frame = frame.assign(**{name: terminal_column(frame[name]) for name in frame if _is_text(frame[name])})
         # a bare CR ends a row for spreadsheets: with CR in the line terminator, csv quotes it
         frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     elif fmt == "json":

@@ -257,9 +257,13 @@ def safe_name(name: str, what: str, origin: str | os.PathLike[str] = "") -> str:
 def safe_id(incident: str, what: str) -> str:
     """``incident`` if it can name an incident (:data:`SAFE_ID`), else an error."""
     if not SAFE_ID.fullmatch(incident):
-        shown = incident[:80] + ("…" if len(incident) > 80 else "")
+        shown = _shortened(incident)
         raise InputError(shown, what, f"{shown!r} cannot be a folder name for an incident ({SAFE_ID_RULE})")
     return incident
+
+
+def _shortened(text: str, width: int = 80) -> str:
+    return text[:width] + ("…" if len(text) > width else "")
 
 
 def _common_root(names: list[str]) -> str:
@@ -364,8 +368,10 @@ class Incident:
         return merge(frames)
 
     def _tree(self, source: Path) -> Tree:
-        if not source.is_dir():
-            inside(source, self.path)  # slack.zip
+        if not source.is_dir():  # slack.zip
+            real = inside(source, self.path)
+            if real is not None:
+                _check_size(source, real.stat().st_size)
         return Tree(source, within=self.path, what="snapshot")
 
     def _json(self, path: Path) -> Any:
@@ -404,8 +410,8 @@ def open_incident(incident: str, root: str | os.PathLike[str] | None = None) -> 
     path = base / "incidents" / incident
     if not SAFE_ID.fullmatch(incident):
         if incident in list_incidents(base):  # a folder is there, under a name pia cannot use
-            raise InputError(path, "", f"{incident[:80]!r}{'…' if len(incident) > 80 else ''} is not a safe incident id ({SAFE_ID_RULE}): rename the folder")
-        raise UnknownIncident(incident[:80] + ("…" if len(incident) > 80 else ""), base, list_incidents(base))
+            raise InputError(path, "", f"{_shortened(incident)!r} is not a safe incident id ({SAFE_ID_RULE}): rename the folder")
+        raise UnknownIncident(_shortened(incident), base, list_incidents(base))
     if not path.is_dir():
         raise UnknownIncident(incident, base, list_incidents(base))
     toml = path / "incident.toml"

@@ -306,6 +306,7 @@ CASES: list[Case] = [
     Case("links: a stray file linking out, hashed for the cache", {"pagerduty/extra.json": Link()}, "extra.json: a link out of the snapshot", "metrics"),
     Case("links: a stray file linking out, checked by validate", {"pagerduty/extra.json": Link()}, "extra.json: a link out of the snapshot", "validate"),
     Case("size: alerts.json of 4.5 GB (sparse)", {"pagerduty/alerts.json": Sparse(4_500_000_000)}, "alerts.json: 4,500,000,000 bytes, more than the"),
+    Case("size: slack.zip of 4.5 GB (sparse)", {"slack.zip": Sparse(4_500_000_000)}, "slack.zip: 4,500,000,000 bytes, more than the", remove=["slack"]),
     Case("size: a 4.5 GB stray file, hashed for the cache", {"pagerduty/dump.bin": Sparse(4_500_000_000)}, "dump.bin: 4,500,000,000 bytes, more than the", "metrics"),
     Case("incident.toml: an array 50,000 deep", {TOML: 'id = "inc"\nx = ' + "[" * 50_000 + "]" * 50_000 + "\n"}, "incident.toml: TOML nested too deeply to read"),
     Case("id: a folder named like a link", {"../https:evil.example/incident.toml": 'id = "https:evil.example"\n'}, "is not a safe incident id", "validate", incident="https:evil.example"),
