@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -146,6 +147,13 @@ def run_batch(
             result.failed["trends"] = str(error)
     if trends and "trends" not in result.failed:
         result.trends = folder / "trends.html"
+    if redact:  # an error can quote its input; the index shows severity and services too
+        from pia.privacy import scrub
+        from pia.privacy.redact import load_redactor
+
+        redactor = load_redactor(base)
+        result.failed = {incident: redactor.value(reason) for incident, reason in result.failed.items()}
+        table = scrub.frame(table, redactor, None)
     result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None), load_config(base))
     result.written.append(result.index)
     return result
@@ -154,9 +162,11 @@ def run_batch(
 def _incident_of(line: str, base: Path) -> str:
     """The incident a one-line failure message is about (its path names the folder)."""
     marker = f"{base}/incidents/"
+    known = sorted(list_incidents(base), key=len, reverse=True)  # a folder name may hold a ':'
     if marker in line:
-        return line.split(marker, 1)[1].split("/", 1)[0].split(":", 1)[0]
-    for incident in list_incidents(base):
+        after = line.split(marker, 1)[1]
+        return next((i for i in known if after.startswith((f"{i}/", f"{i}:"))), after.split("/", 1)[0].split(":", 1)[0])
+    for incident in known:
         if incident in line:
             return incident
     return line.split(":", 1)[0]
@@ -213,6 +223,12 @@ def _title_mask(base: Path, redact: bool, pseudonymise: bool) -> Callable[[str],
     return str
 
 
+def report_link(incident: str) -> str:
+    """The index's link to an incident's review: relative and percent-encoded, so no id can
+    make it a link elsewhere (``https:evil.example``, ``javascript:``)."""
+    return "./" + quote(f"{incident}.html", safe="")
+
+
 def write_index(
     folder: Path,
     table: pd.DataFrame,
@@ -238,7 +254,7 @@ def write_index(
             "services": str(record.get("services", "")).replace(",", ", "),
             "start": f"{record['detected']:%Y-%m-%d %H:%M}" if pd.notna(record.get("detected")) else "",
             "status": record.get("status", ""),
-            "link": f"{incident}.html" if (folder / f"{incident}.html").exists() and incident not in result.failed else "",
+            "link": report_link(incident) if (folder / f"{incident}.html").exists() and incident not in result.failed else "",
             "failed": result.failed.get(incident, ""),
         }
         for name in INDEX_DURATIONS:

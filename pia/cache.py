@@ -8,6 +8,10 @@ recomputes that incident and only that one. A row holds for the ``as_of`` it was
 and a finished incident's row for any ``as_of`` after its last milestone became known, so a
 batch that censors open incidents at the time it runs re-measures only those. Trends over
 thousands of incidents then read one small file per incident instead of parsing every channel.
+
+The cache holds titles, severities, services and names as the snapshots have them, secrets
+unmasked (outputs mask them as they are made): like the snapshots, it is private. Its files
+are readable by their owner only, and it ignores itself for git (``.gitignore``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from pia.errors import PiaError
-from pia.snapshot import data_dir, list_incidents, open_incident
+from pia.snapshot import data_dir, list_incidents, open_incident, snapshot_files
 
 CACHE_DIR = ".pia-cache"
 
@@ -33,18 +37,11 @@ def hash_files(paths: Iterable[Path], base: Path, digest: Any = None) -> Any:
     digest = digest or hashlib.sha256()
     for path in sorted(paths):
         digest.update(path.relative_to(base).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
+        with path.open("rb") as handle:  # in chunks: memory stays flat whatever the file's size
+            while chunk := handle.read(1024**2):
+                digest.update(chunk)
         digest.update(b"\0")
     return digest
-
-
-def snapshot_files(folder: Path) -> list[Path]:
-    """The files of a snapshot, without hidden ones (staging folders, caches)."""
-    return [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    ]
 
 
 def snapshot_hash(folder: Path) -> str:
@@ -195,6 +192,10 @@ def _write(path: Path, frame: pd.DataFrame) -> None:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     try:
-        atomic_write(path, buffer.getvalue())
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        ignore = path.parent / ".gitignore"
+        if not ignore.exists():
+            atomic_write(ignore, b"# pia's metrics cache: private, never shared\n*\n", mode=0o600)
+        atomic_write(path, buffer.getvalue(), mode=0o600)
     except OSError:  # a data dir we may not write to: the cache is only a saving
         pass

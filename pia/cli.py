@@ -14,7 +14,7 @@ import pandas as pd
 
 from pia import __version__
 from pia.errors import PiaError
-from pia.output import print_frame, parse_time
+from pia.output import parse_time, print_frame, terminal_text
 from pia.snapshot import data_dir, list_incidents, open_incident, summary_table
 
 Command = Callable[[argparse.Namespace], int]
@@ -27,16 +27,35 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
         incident = open_incident(args.incident, args.data_dir)
         events = shareable_events(incident, data_dir(args.data_dir), **privacy(args))
-        print_frame(events, args.format, table_columns=["ts", "source", "kind", "actor", "text"])
+        print_frame(events, args.format, table_columns=["ts", "source", "kind", "actor", "text"], raw_csv=args.raw_csv)
         return 0
     ids = list_incidents(args.data_dir)
     if not ids:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     table, failures = summary_table(args.data_dir, ids)
-    print_frame(_titles(table, args.data_dir, **privacy(args)), args.format)
+    print_frame(_shareable(table, args.data_dir, **privacy(args)), args.format, raw_csv=args.raw_csv)
     for line in failures:
-        print(f"pia: error: {line}", file=sys.stderr)
+        error_line(line, args)
     return 2 if failures else 0
+
+
+def error_line(text: object, args: argparse.Namespace, prefix: str = "pia: error: ") -> None:
+    """One line on stderr: an error can quote its input, so secrets in it are masked (unless
+    --no-redact) and control characters shown escaped."""
+    print(prefix + shown(text, args), file=sys.stderr)
+
+
+def shown(text: object, args: argparse.Namespace) -> str:
+    """``text`` from the input, as a command may print it."""
+    from pia.privacy.redact import load_redactor
+
+    text = str(text)
+    if not getattr(args, "no_redact", False):
+        try:
+            text = load_redactor(data_dir(getattr(args, "data_dir", None))).value(text)
+        except PiaError:  # the data dir's pia.toml is what is wrong: the packaged patterns still mask
+            text = load_redactor().value(text)
+    return terminal_text(text)
 
 
 def privacy(args: argparse.Namespace) -> dict[str, object]:
@@ -46,17 +65,19 @@ def privacy(args: argparse.Namespace) -> dict[str, object]:
     return {"redact": not args.no_redact, "pseudonymise": getattr(args, "pseudonymise", False), "pseudonyms": getattr(args, "pseudonyms", None)}
 
 
-def _titles(table: pd.DataFrame, root: str | None, *, redact: bool, pseudonymise: bool, pseudonyms: str | None) -> pd.DataFrame:
-    """``table`` with secrets in its ``title`` column masked; pseudonymised, without titles
-    (a title's names can only be replaced where the incident's people are read, in a report)."""
-    if "title" not in table or table.empty:
+def _shareable(table: pd.DataFrame, root: str | None, *, redact: bool, pseudonymise: bool, pseudonyms: str | None) -> pd.DataFrame:
+    """``table`` (a line per incident) with secrets masked in every text column (title,
+    severity, services, ...); pseudonymised, without titles (a title's names can only be
+    replaced where the incident's people are read, in a report)."""
+    if table.empty:
         return table
-    if pseudonymise or pseudonyms is not None:
-        return table.drop(columns="title")
+    if "title" in table and (pseudonymise or pseudonyms is not None):
+        table = table.drop(columns="title")
     if redact:
+        from pia.privacy import scrub
         from pia.privacy.redact import load_redactor
 
-        return table.assign(title=load_redactor(data_dir(root)).text(table["title"].astype("string")))
+        return scrub.frame(table, load_redactor(data_dir(root)), None)
     return table
 
 
@@ -73,7 +94,7 @@ def cmd_import_slack(args: argparse.Namespace) -> int:
         until=parse_time(args.until, "--until"),
     )
     events = open_incident(args.incident, args.data_dir).events()
-    print(f"imported #{args.channel} into {path} ({len(events)} events)")
+    print(terminal_text(f"imported #{args.channel} into {path} ({len(events)} events)"))
     return 0
 
 
@@ -102,12 +123,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if table.table.empty and not table.failures:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     if not table.table.empty:
-        shown = for_output(_titles(table.table, args.data_dir, **options), args.format, args.columns)
-        print_frame(shown, args.format)
+        shown = for_output(_shareable(table.table, args.data_dir, **options), args.format, args.columns)
+        print_frame(shown, args.format, raw_csv=args.raw_csv)
         if args.format == "table":
             print(legend(table.table[[c for c in table.table if c in shown or c.removeprefix("time_to_") in shown]]))
     for line in table.failures:
-        print(f"pia: error: {line}", file=sys.stderr)
+        error_line(line, args)
     return 2 if table.failures else 0
 
 
@@ -127,7 +148,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.format == "table":
         sys.stdout.write(format_candidates(found, width=shutil.get_terminal_size((100, 24)).columns))
     else:
-        print_frame(found.candidates, args.format)
+        print_frame(found.candidates, args.format, raw_csv=args.raw_csv)
     return 0
 
 
@@ -169,7 +190,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         for result in run.results:
             print(result.describe())
         for _, line in run.failures:
-            print(f"pia: error: {line}", file=sys.stderr)
+            error_line(line, args)
         print(f"{len(run.results)} of {run.listed} PagerDuty incidents fetched")
         return 2 if run.failures else 0
     if not args.incident:
@@ -207,7 +228,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
     for fmt, reason in rendered.skipped.items():
-        print(f"pia: {reason}", file=sys.stderr)
+        error_line(reason, args, "pia: ")
     return 0
 
 
@@ -246,7 +267,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if result.as_of is not None:
         print(f"open incidents counted to {result.as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if args.as_of else " (now; --as-of to choose)"))
     for incident, reason in result.failed.items():
-        print(f"pia: failed: {reason}", file=sys.stderr)
+        error_line(reason, args, "pia: failed: ")
     return 0 if result.ok else 2
 
 
@@ -270,7 +291,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
     for reason in rendered.skipped.values():
-        print(f"pia: {reason}", file=sys.stderr)
+        error_line(reason, args, "pia: ")
     return 0
 
 
@@ -288,14 +309,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         result = validate(incident, args.data_dir)
         worst = max(worst, result.level)
         counts = {level: sum(1 for lv, _ in result.findings if lv == level) for level in ("error", "warning", "note")}
-        print(f"{incident}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
+        print(f"{shown(incident, args)}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
         for level, what in [] if args.quiet else result.findings:
-            print(f"  {level}: {what}")
+            print(f"  {level}: {shown(what, args)}")
     return worst
 
 
 def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+RAW_CSV_HELP = "CSV values as they are, for programs (by default a value that a spreadsheet would run as a formula starts with ')"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -327,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     timeline.add_argument("incident", nargs="?", metavar="INCIDENT", help="incident id (omit for all)")
     timeline.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    timeline.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
     timeline.set_defaults(run=cmd_timeline)
 
     metrics = commands.add_parser(
@@ -337,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--format", choices=["table", "csv", "json"], default="table")
     metrics.add_argument("--columns", type=_names, metavar="LIST", help="comma-separated columns to show (default: the headline ones; CSV and JSON: all)")
     metrics.add_argument("--explain", action="store_true", help="for one INCIDENT: each milestone's winner and runners-up")
+    metrics.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
     metrics.set_defaults(run=cmd_metrics)
 
     fetch = commands.add_parser(
@@ -429,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parse_time(getattr(args, "as_of", None), "--as-of")  # checked here for every command
         return int(args.run(args))
     except PiaError as error:
-        print(f"pia: error: {error}", file=sys.stderr)
+        error_line(error, args)
         return error.exit_code
     except KeyboardInterrupt:
         print("pia: interrupted", file=sys.stderr)

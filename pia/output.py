@@ -1,7 +1,14 @@
-"""Formatting results for the terminal: tables, CSV and JSON, and parsing time options."""
+"""Formatting results for the terminal: tables, CSV and JSON, and parsing time options.
+
+Text from snapshots is hostile until shown otherwise: in CSV a value that a spreadsheet would
+run as a formula gets a leading ``'`` (OWASP's advice) and every line break is quoted; on a
+terminal control characters (ESC, BEL, ...) are shown as ``\x1b``, never sent raw.
+"""
 
 from __future__ import annotations
 
+import csv
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -12,6 +19,32 @@ from pia.errors import PiaError
 from pia.events.schema import utc_ns
 
 _TEXT_WIDTH = 90
+#: C0 and C1 control characters and DEL: ESC starts terminal commands (retitle, clipboard)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: a cell starting with one of these is a formula (or starts one) in Excel, Calc and Sheets
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def terminal_text(value: object) -> str:
+    """``value`` as text that is safe to print: control characters shown as ``\\x1b``."""
+    return _CONTROL.sub(_escaped, str(value))
+
+
+def terminal_column(column: pd.Series) -> pd.Series:
+    """:func:`terminal_text` of a whole text column; missing values stay missing."""
+    return column.astype("string").str.replace(_CONTROL, _escaped, regex=True)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return f"\\x{ord(found[0]):02x}"
+
+
+def spreadsheet_safe(column: pd.Series) -> pd.Series:
+    """A text column with every value a spreadsheet would read as a formula prefixed with
+    ``'``, so it shows as text; missing values stay missing."""
+    text = column.astype("string")
+    risky = text.str.startswith(_FORMULA_START).fillna(False)
+    return column.where(~risky, "'" + text)
 
 
 def parse_time(value: str | None, option: str) -> pd.Timestamp | None:
@@ -39,7 +72,7 @@ def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_timedelta64_dtype(column):
             out[name] = column.map(human_duration)
         elif pd.api.types.is_string_dtype(column) or column.dtype == object:
-            text = column.astype("string").fillna("").str.replace(r"\s+", " ", regex=True)
+            text = terminal_column(column.astype("string").fillna("").str.replace(r"\s+", " ", regex=True))
             long = text.str.len() > _TEXT_WIDTH
             text = text.where(~long, text.str.slice(0, _TEXT_WIDTH - 1) + "…")
             # to_string right-aligns values; text reads better left-aligned
@@ -72,14 +105,23 @@ def print_frame(
     *,
     table_columns: Sequence[str] | None = None,
     out: TextIO | None = None,
+    raw_csv: bool = False,
 ) -> None:
     """Print ``frame`` as an aligned table (shortened text), CSV or JSON records (full text,
-    ISO 8601 times)."""
+    ISO 8601 times). CSV values that would run as spreadsheet formulas start with ``'``
+    unless ``raw_csv``; a line break inside a value is always quoted, so a value is one cell."""
     out = out or sys.stdout
     if fmt == "csv":
-        frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        if not raw_csv:
+            frame = frame.assign(**{name: spreadsheet_safe(frame[name]) for name in frame if _is_text(frame[name])})
+        if _is_terminal(out):
+            frame = frame.assign(**{name: terminal_column(frame[name]) for name in frame if _is_text(frame[name])})
+        # a bare CR ends a row for spreadsheets: with CR in the line terminator, csv quotes it
+        frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     elif fmt == "json":
-        out.write(frame.to_json(orient="records", date_format="iso", date_unit="us", force_ascii=False, indent=1))
+        text = frame.to_json(orient="records", date_format="iso", date_unit="us", force_ascii=False, indent=1)
+        # JSON escapes C0 already; DEL and C1 (0x9b is a terminal's CSI) are escaped too
+        out.write(re.sub(r"[\x7f-\x9f]", lambda found: f"\\u{ord(found[0]):04x}", text))
         out.write("\n")
     else:
         shown = _for_table(frame[list(table_columns)] if table_columns else frame)
@@ -90,11 +132,22 @@ def print_frame(
             out.write("".join(line.rstrip() + "\n" for line in lines))
 
 
+def _is_text(column: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(column) or column.dtype == object
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _one_line(value: object, width: int) -> str:
     """``value`` on one line (whitespace runs as one space), cut to ``width`` with an ellipsis."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
-    flat = " ".join(str(value).split())
+    flat = terminal_text(" ".join(str(value).split()))
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 

@@ -39,6 +39,12 @@ MAX_EXPORT_BYTES = 4 * 1024**3
 MAX_MEMBER_BYTES = 200 * 1024**2
 MAX_RATIO = 100
 MAX_READ_BYTES = 1024**3
+#: the largest file a snapshot may hold (its data files are JSON of kilobytes to megabytes)
+MAX_FILE_BYTES = MAX_MEMBER_BYTES
+#: an incident id: it names a folder, a report file and a link in the index, so only letters,
+#: digits, ``.``, ``_`` and ``-``, starting with a letter or digit
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+SAFE_ID_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 128 characters"
 #: compression methods the standard library reads (stored, deflate, bzip2, lzma)
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 MANIFEST = "manifest.json"
@@ -98,6 +104,8 @@ def read_toml(path: str | os.PathLike[str], data: bytes | None = None) -> dict[s
     try:
         raw = Path(path).read_bytes() if data is None else data
         return tomllib.loads(raw.decode("utf-8-sig"))
+    except RecursionError:
+        raise ConfigError(path, "", "TOML nested too deeply to read") from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         place = message[message.find("(") + 1 : message.rfind(")")].removeprefix("at ") if "(" in message else ""
@@ -114,12 +122,12 @@ class Tree:
     top folder (as when a folder is zipped) is read from inside that folder.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, within: Path | None = None, what: str = "export folder") -> None:
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
         self._read = 0
         if self.path.is_dir():
-            self._names = _folder_members(self.path)
+            self._names = _folder_members(self.path, within or self.path, what)
             self._prefix = ""
         elif zipfile.is_zipfile(self.path):
             try:
@@ -196,21 +204,55 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
         raise InputError(path, "", f"expands to {total:,} bytes, more than an export should")
 
 
-def _folder_members(root: Path) -> list[str]:
+def _folder_members(root: Path, within: Path, what: str) -> list[str]:
     """The JSON files of an export folder, as names relative to it; a link that leads out of
-    the folder is refused, so an export cannot make pia read files elsewhere."""
-    inside = root.resolve()
+    ``within`` is refused, so an export cannot make pia read files elsewhere."""
     names = []
     for path in root.rglob("*.json"):
-        try:
-            real = path.resolve(strict=True)
-        except (OSError, RuntimeError):  # a dangling link or a loop of links: nothing to read
-            continue
-        if not real.is_relative_to(inside):
-            raise InputError(path, "", "a link out of the export folder: copy the file in instead")
-        if real.is_file():
+        if inside(path, within, what) is not None:
             names.append(path.relative_to(root).as_posix())
     return sorted(names)
+
+
+def inside(path: Path, folder: Path, what: str = "snapshot") -> Path | None:
+    """The real file ``path`` leads to, if it is a file inside ``folder`` (None for a dangling
+    link, a loop of links or a folder). A link that leads out of ``folder`` is an
+    :class:`InputError`: a snapshot or an export cannot make pia read files elsewhere."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not real.is_relative_to(folder.resolve()):
+        raise InputError(path, "", f"a link out of the {what}: copy the file in instead")
+    return real if real.is_file() else None
+
+
+def snapshot_files(folder: Path) -> list[Path]:
+    """Every file of a snapshot (not hidden ones: staging folders, caches), each checked by
+    the rule for every file pia reads from it: inside the snapshot and at most
+    :data:`MAX_FILE_BYTES`."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        real = inside(path, folder)
+        if real is not None:
+            _check_size(path, real.stat().st_size)
+            found.append(path)
+    return found
+
+
+def _check_size(path: Path, size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise InputError(path, "", f"{size:,} bytes, more than the {MAX_FILE_BYTES:,} a snapshot file may have: remove it or move it out of the snapshot")
+
+
+def snapshot_json(path: Path, folder: Path) -> Any:
+    """A JSON file of the snapshot at ``folder``, read by the rule for every snapshot file."""
+    real = inside(path, folder)
+    if real is not None:
+        _check_size(path, real.stat().st_size)
+    return read_json(path)
 
 
 def safe_name(name: str, what: str, origin: str | os.PathLike[str] = "") -> str:
@@ -226,6 +268,18 @@ def safe_name(name: str, what: str, origin: str | os.PathLike[str] = "") -> str:
     ):
         raise InputError(origin or name, what, f"{name!r} cannot be a folder name (no slashes, not hidden, at most 200 characters)")
     return name
+
+
+def safe_id(incident: str, what: str) -> str:
+    """``incident`` if it can name an incident (:data:`SAFE_ID`), else an error."""
+    if not SAFE_ID.fullmatch(incident):
+        shown = _shortened(incident)
+        raise InputError(shown, what, f"{shown!r} cannot be a folder name for an incident ({SAFE_ID_RULE})")
+    return incident
+
+
+def _shortened(text: str, width: int = 80) -> str:
+    return text[:width] + ("…" if len(text) > width else "")
 
 
 def _common_root(names: list[str]) -> str:
@@ -301,13 +355,13 @@ class Incident:
         folder = self.pagerduty_dir
         if folder is None or not (folder / "incident.json").exists():
             return None
-        return pagerduty.incident_summary(read_json(folder / "incident.json"), str(folder / "incident.json"))
+        return pagerduty.incident_summary(self._json(folder / "incident.json"), str(folder / "incident.json"))
 
     def directory(self) -> slack.Directory:
         """Names of the Slack users and channels in the snapshot (empty without Slack)."""
         if self.slack_source is None:
             return slack.Directory()
-        tree = Tree(self.slack_source)
+        tree = self._tree(self.slack_source)
         try:
             return export_directory(tree)
         finally:
@@ -318,7 +372,7 @@ class Incident:
         frames = []
         source = self.slack_source
         if source is not None:
-            tree = Tree(source)
+            tree = self._tree(source)
             try:
                 frames.append(slack_events(tree, self.id))
             finally:
@@ -329,21 +383,31 @@ class Incident:
             raise InputError(self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/")
         return merge(frames)
 
+    def _tree(self, source: Path) -> Tree:
+        if not source.is_dir():  # slack.zip
+            real = inside(source, self.path)
+            if real is not None:
+                _check_size(source, real.stat().st_size)
+        return Tree(source, within=self.path, what="snapshot")
+
+    def _json(self, path: Path) -> Any:
+        return snapshot_json(path, self.path)
+
     def _pagerduty_events(self, folder: Path) -> pd.DataFrame:
         summary = self.pagerduty_incident()
         url = summary["html_url"] if summary else ""
         log = folder / "log_entries.json"
         if not log.exists():
             raise InputError(log, "", "missing: a PagerDuty snapshot needs log_entries.json")
-        frames = [pagerduty.log_entries_to_events(read_json(log), incident=self.id, origin=str(log), incident_url=url)]
+        frames = [pagerduty.log_entries_to_events(self._json(log), incident=self.id, origin=str(log), incident_url=url)]
         if (folder / "notes.json").exists():
             notes = pagerduty.notes_to_events(
-                read_json(folder / "notes.json"), incident=self.id, origin=str(folder / "notes.json"), incident_url=url
+                self._json(folder / "notes.json"), incident=self.id, origin=str(folder / "notes.json"), incident_url=url
             )
             frames.append(_notes_not_in_log(notes, frames[0]))
         if (folder / "alerts.json").exists():
             frames.append(
-                pagerduty.alerts_to_events(read_json(folder / "alerts.json"), incident=self.id, origin=str(folder / "alerts.json"), incident_url=url)
+                pagerduty.alerts_to_events(self._json(folder / "alerts.json"), incident=self.id, origin=str(folder / "alerts.json"), incident_url=url)
             )
         return merge(frames)
 
@@ -360,9 +424,15 @@ def open_incident(incident: str, root: str | os.PathLike[str] | None = None) -> 
     """The snapshot of ``incident`` in the data dir; :class:`UnknownIncident` lists the known."""
     base = data_dir(root)
     path = base / "incidents" / incident
-    if not incident or "/" in incident or "\\" in incident or incident.startswith(".") or not path.is_dir():
+    if not SAFE_ID.fullmatch(incident):
+        if incident in list_incidents(base):  # a folder is there, under a name pia cannot use
+            raise InputError(path, "", f"{_shortened(incident)!r} is not a safe incident id ({SAFE_ID_RULE}): rename the folder")
+        raise UnknownIncident(_shortened(incident), base, list_incidents(base))
+    if not path.is_dir():
         raise UnknownIncident(incident, base, list_incidents(base))
     toml = path / "incident.toml"
+    if toml.exists() or toml.is_symlink():
+        inside(toml, path)
     meta = read_toml(toml) if toml.exists() else {}
     if meta.get("id", incident) != incident:
         raise ConfigError(toml, "id", f"is {meta['id']!r} but the folder is {incident!r}")
@@ -395,9 +465,10 @@ def summary_table(root: str | os.PathLike[str] | None, ids: list[str]) -> tuple[
 # --- writing -------------------------------------------------------------------------------
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder and a rename, so readers
-    see the old file or the new one, never half of one."""
+    see the old file or the new one, never half of one (and a link planted at ``path`` is
+    replaced, never written through). ``mode``: shared by default."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -406,11 +477,17 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports and snapshots are meant to be shared
+        os.chmod(tmp, mode)  # mkstemp makes 0600; reports and snapshots are meant to be shared
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def toml_string(value: object) -> str:
+    """``value`` as a TOML basic string (any text, emoji and control characters included)."""
+    text = str(value).encode("utf-8", "replace").decode("utf-8")  # a lone surrogate has no TOML form
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def dump_json(payload: Any) -> bytes:
@@ -454,9 +531,9 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
     import hashlib
 
     found = {}
-    for path in sorted(folder.rglob("*")):
+    for path in snapshot_files(folder):
         relative = path.relative_to(folder)
-        if not path.is_file() or relative.as_posix() in _UNLISTED or any(p.startswith(".") for p in relative.parts):
+        if relative.as_posix() in _UNLISTED:
             continue
         with path.open("rb") as handle:  # in chunks: a snapshot file may be large
             digest = hashlib.file_digest(handle, "sha256")

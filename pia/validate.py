@@ -34,7 +34,13 @@ class Validation:
 
 
 def check_manifest(folder: Path, result: Validation) -> None:
-    """Files missing, changed or added since the manifest was written."""
+    """Files missing, changed or added since the manifest was written (and, manifest or not,
+    every file by the rule for snapshot files: inside the snapshot, not too large)."""
+    try:
+        found = file_digests(folder)
+    except PiaError as error:
+        result.add("error", str(error))
+        return
     path = folder / MANIFEST
     if not path.exists():
         result.add("warning", "no manifest.json: the files cannot be checked (fetch or import writes one)")
@@ -48,7 +54,6 @@ def check_manifest(folder: Path, result: Validation) -> None:
     if not isinstance(files, dict):
         result.add("error", f"{path}: expected an object with a 'files' table")
         return
-    found = file_digests(folder)
     for name in sorted(set(files) - set(found)):
         result.add("error", f"{name}: listed in the manifest but missing")
     for name in sorted(set(files) & set(found)):

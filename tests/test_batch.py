@@ -55,7 +55,7 @@ def test_the_index_lists_every_incident_and_the_failure(batch, capsys):
     data, out, day = batch
     page = (out / "index.html").read_text()
     for incident in KEPT:
-        assert f'<a href="{incident}.html">{incident}</a>' in page
+        assert f'<a href="./{incident}.html">{incident}</a>' in page
     assert '<a href="trends.html">trends</a>' in page
     assert "2026-05-01-broken" in page and "malformed JSON" in page
     assert "<script" not in page  # a hostile title is escaped

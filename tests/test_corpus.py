@@ -15,7 +15,7 @@ from collections import Counter
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
-from corpus.cases import CASES, EXPORTS, MESSAGE, Case, Link, export, zip_of
+from corpus.cases import CASES, EXPORTS, MESSAGE, Case, Link, Sparse, export, zip_of
 from pia.cli import main
 
 #: seconds one input may take before it counts as a hang
@@ -53,6 +53,9 @@ def apply(case: Case, folder: Path) -> list[str]:
             if content.target == "outside.json":
                 (outside / "outside.json").write_text(json.dumps([MESSAGE]))
             path.symlink_to(outside / content.target)
+        elif isinstance(content, Sparse):
+            with path.open("wb") as handle:
+                handle.truncate(content.size)
         elif isinstance(content, bytes):
             path.write_bytes(content)
         elif isinstance(content, str):
@@ -61,9 +64,9 @@ def apply(case: Case, folder: Path) -> list[str]:
             path.write_text(json.dumps(content))
     data = folder.parent.parent
     if case.command in ("timeline", "metrics"):
-        return [case.command, "inc", "--data-dir", str(data), "--format", "csv"]
+        return [case.command, case.incident, "--data-dir", str(data), "--format", "csv"]
     if case.command == "validate":
-        return ["validate", "inc", "--data-dir", str(data)]
+        return ["validate", case.incident, "--data-dir", str(data)]
     work = data.parent
     if case.export is not None:
         archive = case.export(work)

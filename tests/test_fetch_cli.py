@@ -203,7 +203,7 @@ def test_a_missing_token_names_the_variable(capsys, world, monkeypatch):
         (["fetch", "--pagerduty-since", "2026-03-01T00:00:00Z"], "needs both --pagerduty-since and --pagerduty-until"),
         (["fetch", "x", "--slack-channel", "c", "--margin", "soon"], "--margin: 'soon' is not a duration"),
         (["fetch", "x", "--slack-channel", "c", "--since", "2026-03-01"], "--since: '2026-03-01' has no UTC offset"),
-        (["fetch", "../x", "--slack-channel", "c"], "cannot be a folder name (no slashes, not hidden"),
+        (["fetch", "../x", "--slack-channel", "c"], "cannot be a folder name for an incident (letters, digits"),
         (["fetch", "x", "--channel-pattern", "inc-{number}"], "apply to discovery"),
     ],
 )

@@ -109,7 +109,12 @@ LOG = Plant("GitHub token", "deploy bot token ", "ghp_" + "LogEntryT0kenAbCdEfGh
 REVIEW = Plant("AWS access key", "Key ", "AKIA" + "REVIEWTEXT000001", " was exposed in the channel.")
 ACTION = Plant("secret", "https://jira.acme.io/browse/SEC-9?token=", "AcT10nItemT0ken", "")
 TITLE = Plant("secret", "Login 5xx, reset link had token=", "T1tleT0ken8e7d6c5b4a", " --")
-OTHER_PLACES = [NOTE, LOG, REVIEW, ACTION, TITLE]
+#: in names and incident.toml's fields, which a responder can paste into as well
+NAME = Plant("GitHub token", "Marcus ", "ghp_" + "NameT0kenAbCdEfGhIjKlMnOpQrStUvWxYz12", "")
+AGENT = Plant("AWS access key", "Ops Bot ", "AKIA" + "AGENTNAME0000001", "")
+SEVERITY = Plant("secret", "SEV1 token=", "Sev3r1tyT0kenQ9", "")
+SERVICE = Plant("secret", "auth api_key=", "S3rv1ceK3yZ8wXq", "")
+OTHER_PLACES = [NOTE, LOG, REVIEW, ACTION, TITLE, NAME, AGENT, SEVERITY, SERVICE]
 
 #: ordinary talk that mentions secrets without holding one
 PLAIN = [
@@ -212,6 +217,49 @@ def test_a_new_pattern_drops_the_packaged_cue(tmp_path):
         load_redactor(tmp_path)
 
 
+def test_every_pattern_masks_100_kb_of_its_worst_case_within_the_limit():
+    """RE2 runs in time linear in the text: 100 KB built to make a backtracking engine try
+    every start and length (16 KB of "pd key" and spaces took Python's re 21 s) passes each
+    pattern within the limit; the hang guard is the same for every pattern."""
+    from corpus.cases import SECRET_WORST_CASES
+    from pia.privacy.redact import Redactor
+    from test_corpus import time_limit
+
+    secrets = load_redactor().secrets
+    assert {s.name for s in secrets} <= set(SECRET_WORST_CASES), "a packaged pattern without a worst case"
+    for secret in secrets:
+        text = SECRET_WORST_CASES[secret.name](100_000)
+        assert len(text) == 100_000
+        with time_limit(PATTERN_LIMIT):
+            masked = Redactor((secret,)).text(pd.Series([text, text], dtype="string"))
+        assert masked.notna().all(), secret.name
+
+
+#: seconds one pattern may take on 100 KB of its worst case
+PATTERN_LIMIT = 5
+
+
+def test_three_long_hostile_messages_through_the_command(tmp_path):
+    """The report's shape of the hang: three 40,000-space "pd key" messages in a channel."""
+    from test_corpus import good_snapshot, time_limit
+
+    folder = good_snapshot(tmp_path)
+    day = folder / "slack" / "inc-1" / "2026-03-14.json"
+    day.write_text(json.dumps([{"type": "message", "user": "U1", "text": "pd key" + " " * 40_000 + f"x{i}", "ts": f"17734971{i:02d}.000100"} for i in range(3)]))
+    with time_limit(PATTERN_LIMIT * 3):
+        code, out, err = run(["timeline", "inc", "--data-dir", str(tmp_path / "data"), "--format", "json"])
+    assert code == 0 and err == "" and [row["text"][-2:] for row in json.loads(out) if row["source"] == "slack"] == ["x0", "x1", "x2"]
+
+
+def test_a_pattern_that_needs_backtracking_is_refused(tmp_path):
+    """Lookarounds and backreferences have no linear-time match: such a pattern is a config
+    error, never run by a backtracking engine."""
+    for pattern in ("a(?=b)", "(a)\\1", "(?<!x)y"):
+        (tmp_path / "pia.toml").write_text(f"[secrets.slow]\npattern = '{pattern}'\n")
+        with pytest.raises(Exception, match=r"secrets.slow.pattern: not a valid regular expression \(RE2: no lookarounds or backreferences\)"):
+            load_redactor(tmp_path)
+
+
 # --- every output of a render -------------------------------------------------------------
 
 
@@ -250,8 +298,17 @@ def plant(folder: Path) -> None:
     annotate = next(e for e in body["log_entries"] if e["type"] == "annotate_log_entry")
     annotate["summary"] += " " + LOG.text
     log.write_text(json.dumps(body))
+    users = folder / "slack" / "users.json"
+    people = json.loads(users.read_text())
+    marcus = next(u for u in people if u["profile"].get("display_name") == "Marcus")
+    marcus["profile"]["display_name"] = NAME.text
+    users.write_text(json.dumps(people))
+    agent = next(e for e in body["log_entries"] if e["agent"]["type"] == "user_reference")
+    agent["agent"]["summary"] = AGENT.text
+    log.write_text(json.dumps(body))
     toml = folder / "incident.toml"
     text = toml.read_text().replace('summary = "', f'summary = "{REVIEW.text} ', 1).replace('title = "', f'title = "{TITLE.text} ', 1)
+    text = text.replace('severity = "SEV1"', f'severity = "{SEVERITY.text}"').replace('services = ["login", "auth"]', f'services = ["login", "{SERVICE.text}"]')
     item = f'{{ title = "Rotate what was pasted", owner = "security", type = "prevent", url = "{ACTION.text}" }},'
     toml.write_text(text.replace("action_items = [", f"action_items = [\n  {item}", 1))
 

@@ -101,9 +101,9 @@ def foreign_env(tmp: Path) -> dict[str, str]:
 def run_elsewhere(env: dict[str, str], code: str | list[str]) -> str:
     """What a Python snippet (or a command) printed, run in a process of its own under ``env``."""
     command = [sys.executable, "-c", code] if isinstance(code, str) else code
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    return done.stdout.decode()  # as printed: CSV rows end with CRLF, which text mode would change
 
 
 @pytest.fixture(scope="module")

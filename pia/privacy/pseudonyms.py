@@ -185,7 +185,7 @@ def pagerduty_people(folder: str | os.PathLike[str] | None) -> list[str]:
     agents, notified and assigned users, note authors), in file order."""
     if folder is None:
         return []
-    from pia.snapshot import read_json
+    from pia.snapshot import snapshot_json
 
     found: dict[str, None] = {}
 
@@ -202,7 +202,7 @@ def pagerduty_people(folder: str | os.PathLike[str] | None) -> list[str]:
                 walk(child)
 
     for path in sorted(Path(folder).glob("*.json")):
-        walk(read_json(path))
+        walk(snapshot_json(path, Path(folder).parent))  # the rule for every file of the snapshot
     return list(found)
 
 

@@ -1,10 +1,10 @@
 """Masking secrets that responders paste into incident channels.
 
 The patterns are a packaged list (``secrets.toml`` beside this module), changed or extended by
-``[secrets]`` in the data dir's ``pia.toml``. They run over a whole text column at once. Python's
-``re`` is slow on a million messages, so a pattern may name a ``cue``: a plain expression (RE2,
-run by Arrow over the column in one pass) that any match contains; only the rows with the cue
-go through the pattern.
+``[secrets]`` in the data dir's ``pia.toml``. They are RE2 expressions, run by Arrow over a whole
+text column at once: RE2 takes time linear in the text, so no message (hostile or not) can make
+masking hang, as a backtracking engine can. A pattern may name a ``cue``, a plain expression
+that any match contains; only the rows with the cue go through the pattern.
 """
 
 from __future__ import annotations
@@ -26,18 +26,30 @@ import pyarrow.compute as pc
 from pia.errors import ConfigError
 
 
+#: a surrogate that no UTF-8 can hold (from a JSON escape); Arrow takes UTF-8 only
+_SURROGATE = re.compile("([\ud800-\udfff])")
+
+
 @dataclass(frozen=True)
 class Secret:
     name: str
     label: str
-    pattern: re.Pattern[str]
+    #: RE2 expression; groups named ``keep`` and ``after`` stay around the mask
+    pattern: str
     #: RE2 expression that every match of ``pattern`` contains (None: try every row)
     cue: str | None = None
+    #: numbers of the ``keep`` and ``after`` groups (0: none)
+    keep: int = 0
+    after: int = 0
 
     @property
     def mask(self) -> str:
-        keep = r"\g<keep>" if "keep" in self.pattern.groupindex else ""
-        return f"{keep}[redacted: {self.label}]"
+        """The RE2 rewrite that replaces a match."""
+        label = self.label.replace("\\", "\\\\")
+        return (f"\\{self.keep}" if self.keep else "") + f"[redacted: {label}]" + (f"\\{self.after}" if self.after else "")
+
+    def sub(self, text: pa.Array) -> pa.Array:
+        return pc.replace_substring_regex(text, self.pattern, self.mask)
 
 
 @dataclass(frozen=True)
@@ -48,29 +60,38 @@ class Redactor:
 
     def text(self, column: pd.Series) -> pd.Series:
         """``column`` with every secret masked; missing values stay missing, the dtype stays."""
-        out = column.astype("string")
-        arrow = arrow_text(out)
+        values = column.astype("string").to_numpy(dtype=object, na_value=None)
+        odd = np.zeros(len(values), dtype=bool)
+        try:
+            text = pa.array(values, type=pa.string())
+        except UnicodeEncodeError:  # rows with a lone surrogate are masked around it, below
+            odd = np.array([v is not None and _SURROGATE.search(v) is not None for v in values], dtype=bool)
+            text = pa.array(np.where(odd, None, values), type=pa.string())
         for secret in self.secrets:
             if secret.cue is None:
-                out = out.str.replace(secret.pattern, secret.mask, regex=True)
+                text = secret.sub(text)
                 continue
-            # the cue is looked for in the original text: masks only remove what a cue names
-            rows = np.flatnonzero(pc.fill_null(pc.match_substring_regex(arrow, secret.cue), False).to_numpy(zero_copy_only=False))
-            if len(rows):
-                out.iloc[rows] = out.iloc[rows].str.replace(secret.pattern, secret.mask, regex=True).to_numpy()
+            # the cue is looked for before this pattern's masks; masks only remove what a cue names
+            hits = pc.fill_null(pc.match_substring_regex(text, secret.cue), False)
+            if pc.any(hits).as_py():
+                text = pc.replace_with_mask(text, hits, secret.sub(text.filter(hits)))
+        masked = text.to_numpy(zero_copy_only=False).astype(object)
+        for row in np.flatnonzero(odd):
+            masked[row] = self._around_surrogates(values[row])
+        out = pd.Series(masked, index=column.index, dtype="string")
         if isinstance(column.dtype, pd.StringDtype):
             return out.astype(column.dtype)
         return out.astype(object).where(column.notna(), column)
 
+    def _around_surrogates(self, value: str) -> str:
+        parts = _SURROGATE.split(value)
+        pieces = pd.Series(parts[::2], dtype="string")
+        parts[::2] = self.text(pieces).tolist()
+        return "".join(parts)
+
     def value(self, value: Any) -> Any:
         """Mask strings, and strings inside lists and tables (incident.toml's review)."""
-
-        def mask(text: str) -> str:
-            for secret in self.secrets:
-                text = secret.pattern.sub(secret.mask, text)
-            return text
-
-        return map_strings(value, mask)
+        return map_strings(value, lambda text: str(self.text(pd.Series([text], dtype="string")).iloc[0]))
 
     def events(self, events: pd.DataFrame) -> pd.DataFrame:
         """``events`` with secrets masked in ``text`` (and ``ref``, where a URL carries one)."""
@@ -129,15 +150,32 @@ def load_redactor(data_dir: str | os.PathLike[str] | None = None) -> Redactor:
     for name, (origin, spec) in merged.items():
         if not spec.get("enabled", True):
             continue
-        try:
-            pattern = re.compile(str(spec["pattern"]))
-        except (KeyError, re.error) as error:
-            raise ConfigError(origin, f"secrets.{name}.pattern", f"not a valid regular expression: {error}") from None
+        if "pattern" not in spec:
+            raise ConfigError(origin, f"secrets.{name}.pattern", "is missing: a regular expression (RE2) is needed")
+        pattern = str(spec["pattern"])
         cue = str(spec["cue"]) if spec.get("cue") else None
-        if cue is not None:
-            try:
-                pc.match_substring_regex(pa.array([""]), cue)
-            except pa.ArrowInvalid as error:
-                raise ConfigError(origin, f"secrets.{name}.cue", f"not a valid RE2 expression: {error}") from None
-        secrets.append(Secret(name, str(spec.get("label", name)), pattern, cue))
+        for key, expression in (("pattern", pattern), ("cue", cue)):
+            if expression is not None:
+                _check_re2(expression, origin, f"secrets.{name}.{key}")
+        groups = _group_numbers(pattern)
+        secrets.append(Secret(name, str(spec.get("label", name)), pattern, cue, groups.get("keep", 0), groups.get("after", 0)))
     return Redactor(tuple(secrets))
+
+
+def _check_re2(expression: str, origin: str, key: str) -> None:
+    try:
+        pc.match_substring_regex(pa.array([""]), expression)
+    except pa.ArrowInvalid as error:
+        problem = str(error).removeprefix("Invalid regular expression: ")
+        what = "RE2 expression" if key.endswith(".cue") else "regular expression (RE2: no lookarounds or backreferences)"
+        raise ConfigError(origin, key, f"not a valid {what}: {problem}") from None
+
+
+def _group_numbers(pattern: str) -> dict[str, int]:
+    """Numbers of a pattern's named groups, counted as RE2 counts them (capturing groups by
+    their opening parenthesis). Python's parser only reads the pattern here, it never runs it."""
+    try:
+        return dict(re.compile(pattern).groupindex)
+    except re.error:  # RE2 syntax Python does not read: number the groups by hand
+        names = re.findall(r"\((?!\?)|\(\?P<(\w+)>", re.sub(r"\\.|\[(?:\\.|[^\]])*\]", "", pattern))
+        return {name: i for i, name in enumerate(names, 1) if name}

@@ -10,29 +10,35 @@ import pandas as pd
 from pia.privacy.pseudonyms import Pseudonyms
 from pia.privacy.redact import Redactor
 
-#: columns holding text from Slack or PagerDuty (secrets and names may hide in them)
+#: columns holding text from Slack or PagerDuty, where names are replaced inside the text
 TEXT_COLUMNS = ("text", "answer_text")
-#: columns holding links (a URL can carry a password)
+#: columns holding links (names are never replaced in them)
 LINK_COLUMNS = ("ref", "answer_ref", "start_ref", "end_ref")
 #: columns holding people's names
 NAME_COLUMNS = ("actor", "to_name", "person")
 
 
 def frame(data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms | None) -> pd.DataFrame:
-    """``data`` with secrets masked in its text and link columns and names replaced."""
+    """``data`` with secrets masked in every text column (a display name, a severity or a
+    service can hold one as well as a message) and names replaced."""
     out = data.copy()
-    for column in TEXT_COLUMNS + LINK_COLUMNS + NAME_COLUMNS:
-        if column not in out or out.empty:
+    if out.empty:
+        return out
+    for column in out.columns:
+        kind = out[column].dtype
+        if not (kind == object or isinstance(kind, pd.StringDtype)):
             continue
         values = out[column].astype("string")
-        if redactor is not None and column not in NAME_COLUMNS:
-            values = redactor.text(values)
-        if pseudonyms is not None and column not in LINK_COLUMNS:
+        if pseudonyms is not None and column in NAME_COLUMNS:  # a whole name first, then its parts
             values = pseudonyms.text(values)
-        if out[column].dtype == object:  # missing values keep their kind (None, NaN)
+        if redactor is not None:
+            values = redactor.text(values)
+        if pseudonyms is not None and column in TEXT_COLUMNS:
+            values = pseudonyms.text(values)
+        if kind == object:  # missing values keep their kind (None, NaN)
             out[column] = values.astype(object).where(values.notna(), out[column])
         else:
-            out[column] = values.astype(out[column].dtype)
+            out[column] = values.astype(kind)
     return out
 
 
@@ -60,10 +66,17 @@ def _text(value: str, redactor: Redactor | None, pseudonyms: Pseudonyms | None) 
 
 
 def meta(table: dict[str, Any], redactor: Redactor | None, pseudonyms: Pseudonyms | None) -> dict[str, Any]:
-    """``incident.toml``'s title and review text scrubbed (ids and times kept)."""
+    """``incident.toml`` with secrets masked in every string but the id (title, severity,
+    services, review, ...) and names replaced in the title and review text."""
     out = dict(table)
-    for key in ("title", "review"):
-        if key in out:
-            value = redactor.value(out[key]) if redactor else out[key]
-            out[key] = pseudonyms.value(value) if pseudonyms else value
+    for key, value in table.items():
+        if key == "id":
+            continue
+        value = redactor.value(value) if redactor else value
+        out[key] = pseudonyms.value(value) if pseudonyms and key in ("title", "review") else value
     return out
+
+
+def directory(names: Any, redactor: Redactor) -> Any:
+    """A Slack :class:`~pia.events.slack.Directory` with secrets masked in its names."""
+    return replace(names, **{key: redactor.value(dict(getattr(names, key))) for key in ("users", "channels", "full_names")})

@@ -7,8 +7,11 @@ report needs no file beside it and no request anywhere.
 from __future__ import annotations
 
 import base64
+import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import matplotlib
 
@@ -20,6 +23,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from pia.report.html import text  # noqa: E402
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _MILESTONE_COLOURS = {
     "impact_start": "#b3261e",
@@ -34,6 +40,18 @@ _MILESTONE_COLOURS = {
     "restored": "#1e7a3c",
     "resolved": "#37474f",
 }
+
+
+def literal_text(draw: Callable[P, R]) -> Callable[P, R]:
+    """Draw with every text shown as written: a name like ``$\\undefined{x}$`` from a snapshot
+    is never parsed as mathtext (which fails on it, or draws it as a formula)."""
+
+    @functools.wraps(draw)
+    def drawn(*args: P.args, **kwargs: P.kwargs) -> R:
+        with plt.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return drawn
 
 
 @dataclass
@@ -65,6 +83,7 @@ def _local(ts: pd.Series | pd.Timestamp, tz: str):
     return ts.dt.tz_convert(tz) if isinstance(ts, pd.Series) else ts.tz_convert(tz)
 
 
+@literal_text
 def timeline(
     events: pd.DataFrame,
     milestones: pd.DataFrame,
@@ -131,6 +150,7 @@ def timeline(
     return Chart.from_figure(figure, alt, "Ticks are messages and log entries; dashed lines are milestones; the shaded band is the impact window.")
 
 
+@literal_text
 def cadence(updates: pd.Series, *, start: pd.Timestamp, end: pd.Timestamp, target_minutes: float, tz: str = "UTC") -> Chart | None:
     """Gaps between stakeholder updates (from ``start`` to the first, between each, to ``end``)
     as bars against the target cadence."""
@@ -159,6 +179,7 @@ def cadence(updates: pd.Series, *, start: pd.Timestamp, end: pd.Timestamp, targe
 _SEVERITY_COLOURS = ["#b3261e", "#e07b39", "#e3b341", "#6b9bd2", "#9aa5b1", "#5b6475", "#8e7cc3"]
 
 
+@literal_text
 def incidents_per_period(counts: pd.DataFrame, group_by: str) -> Chart | None:
     """Stacked bars: incidents per week or month, by severity."""
     if counts.empty:
@@ -177,6 +198,7 @@ def incidents_per_period(counts: pd.DataFrame, group_by: str) -> Chart | None:
     return Chart.from_figure(figure, f"{total} incidents per {group_by}, stacked by severity")
 
 
+@literal_text
 def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str]) -> Chart | None:
     """One panel per duration: monthly median (line, 95% bootstrap band) and p90 (dashed), the
     individual incidents as points. Times in hours."""
@@ -205,6 +227,7 @@ def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str
     return Chart.from_figure(figure, "Monthly median and p90 of each duration with bootstrap intervals; dots are incidents")
 
 
+@literal_text
 def survival_curves(curves: list, labels: dict[str, str]) -> Chart | None:
     """Kaplan–Meier curves: the share of incidents not yet restored (or resolved) over time."""
     curves = [c for c in curves if c.curves]
@@ -226,6 +249,7 @@ def survival_curves(curves: list, labels: dict[str, str]) -> Chart | None:
     return Chart.from_figure(figure, "Kaplan–Meier curves of time to restore and time to resolve by severity; open incidents censored at as_of")
 
 
+@literal_text
 def responder_load(load: pd.DataFrame, top: int = 15) -> Chart | None:
     """Horizontal bars: incidents and off-hours pages per person."""
     if load.empty:

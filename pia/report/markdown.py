@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 import pandas as pd
@@ -17,14 +18,20 @@ import pandas as pd
 # table cell or after a bullet), so these are the characters that can start markup there:
 # emphasis, code, links and images, raw HTML, entities, table cells, strikethrough.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>!|&~])")
+#: what starts a block where a value starts a line (a paragraph, a list item): a heading, a
+#: list item, a setext underline, an ordered list's number
+_BLOCK_START = re.compile(r"^(?:([#+=-])|(\d+)([.)]))")
+#: characters a link destination keeps as they are; anything else is percent-encoded
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~-._"
 
 
 def md(value: Any) -> str:
-    """``value`` as literal Markdown text on one line (newlines become spaces)."""
+    """``value`` as literal Markdown text on one line (line breaks, CR included, become
+    spaces), safe in a table cell, a list item or at the start of a paragraph."""
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
         return ""
     flat = re.sub(r"\s+", " ", str(value)).strip()
-    return _SPECIAL.sub(r"\\\1", flat)
+    return _BLOCK_START.sub(lambda found: f"\\{found[1]}" if found[1] else f"{found[2]}\\{found[3]}", _SPECIAL.sub(r"\\\1", flat))
 
 
 class Link(str):
@@ -32,13 +39,12 @@ class Link(str):
 
 
 def md_link(url: Any, label: Any) -> Link:
-    """A Markdown link for an http(s) URL, else the escaped label alone."""
+    """A Markdown link for an http(s) URL, else the escaped label alone. The destination is
+    percent-encoded: no line break (CR or LF), space, ``<``, ``>`` or backslash can end it."""
     href = str(url or "")
     if not re.match(r"https?://", href, re.IGNORECASE):
         return Link(md(label))
-    # inside <...> a destination may hold anything but <, > and line breaks
-    safe = href.replace("<", "%3C").replace(">", "%3E").replace("\n", "")
-    return Link(f"[{md(label)}](<{safe}>)")
+    return Link(f"[{md(label)}](<{quote(href, safe=_URL_SAFE)}>)")
 
 
 @dataclass

@@ -8,6 +8,7 @@ PDF by printing the HTML in headless Chromium where it is installed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -70,8 +71,21 @@ def parse_formats(text: str | Iterable[str]) -> list[str]:
     return wanted or ["html"]
 
 
-def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd: Path | None = None) -> Any:
-    """Execute ``notebook`` with papermill into ``output``; returns the executed notebook node.
+#: run first in the kernel: on Linux the kernel is killed when the process that started it
+#: ends, however it ends (SIGTERM, SIGKILL, Ctrl-C), and exits at once if that has happened
+#: already; an orphaned kernel would otherwise keep computing a report nobody waits for
+_TIED_TO_PARENT = (
+    "import ctypes as _c, os as _o, signal as _s, sys as _y\n"
+    "if _y.platform == 'linux':\n"
+    "    _c.CDLL(None).prctl(1, _s.SIGKILL)\n"  # PR_SET_PDEATHSIG
+    "    if str(_o.getppid()) != _o.environ.get('JPY_PARENT_PID', str(_o.getppid())): _o._exit(1)\n"
+    "del _c, _o, _s, _y"
+)
+
+
+def execute(notebook: Path, parameters: Mapping[str, Any], *, cwd: Path | None = None) -> Any:
+    """Execute ``notebook`` with papermill; returns the executed notebook node (papermill
+    writes no file: the caller writes it, atomically, where it belongs).
 
     A failing cell becomes a :class:`ReportError` naming the notebook and the exception."""
     import papermill
@@ -85,13 +99,14 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], *, cwd:
         try:
             return papermill.execute_notebook(
                 str(notebook),
-                str(output),
+                None,
                 parameters=dict(parameters),
                 kernel_name="python3",
                 progress_bar=False,
                 cwd=str(cwd or Path.cwd()),
                 config=settings,
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # it keeps its logs to itself
+                # it keeps its logs to itself, and does not outlive this process
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL", f"--IPKernelApp.exec_lines={json.dumps([_TIED_TO_PARENT])}"],
                 start_timeout=120,
                 execution_timeout=CELL_TIMEOUT,
             )
@@ -211,7 +226,10 @@ def html_to_pdf(html: Path, pdf: Path, *, binary: str | None = None) -> None:
     if binary is None:
         raise ReportError(CHROMIUM_MISSING)
     with tempfile.TemporaryDirectory(prefix="pia-chromium-") as profile:
-        tmp = pdf.with_name(f".{pdf.name}.tmp")
+        # a file of our own, made exclusively: Chromium never writes through a planted link
+        handle, name = tempfile.mkstemp(dir=pdf.parent, prefix=".pia-", suffix=".pdf.tmp")
+        os.close(handle)
+        tmp = Path(name)
         command = [
             *chromium_args(binary, profile),
             "--no-pdf-header-footer",
@@ -227,7 +245,9 @@ def html_to_pdf(html: Path, pdf: Path, *, binary: str | None = None) -> None:
             tmp.unlink(missing_ok=True)
             raise ReportError(f"PDF of {html.name}: Chromium exited with {error.returncode}") from None
         if not tmp.exists() or tmp.stat().st_size == 0:
+            tmp.unlink(missing_ok=True)
             raise ReportError(f"PDF of {html.name}: Chromium wrote nothing")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, pdf)
 
 
@@ -339,17 +359,12 @@ def render_notebook(
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result = Rendered(name)
-    executed_path = folder / f"{name}.ipynb"
-    staging = folder / f".{name}.partial.ipynb"
     try:
-        executed = execute(notebook, staging, parameters, cwd=folder)
-        _fold_parameters(executed, parameters)
-        write_text(staging, _without_timings(executed))
-        os.replace(staging, executed_path)
+        executed = execute(notebook, parameters, cwd=folder)
     except ReportError as error:
         raise ReportError(_from_here(str(error), parameters, folder)) from None
-    finally:
-        staging.unlink(missing_ok=True)
+    _fold_parameters(executed, parameters)
+    executed_path = write_text(folder / f"{name}.ipynb", _without_timings(executed))
     result.files["ipynb"] = executed_path
     result.title = title or _shown(executed, "pia-title") or name
     page_title = f"{result.title} ({name})"

@@ -125,6 +125,8 @@ class Review:
             commander = str(measured.detection.commander.iloc[0]) if len(measured.detection.commander) else ""
             aliases = for_incident(incident, measured.events, root, commander=commander, mapping_file=pseudonyms)
             names = aliases.directory(names)
+        if redactor is not None:
+            names = scrub.directory(names, redactor)
         if redactor is not None or aliases is not None:
             measured = scrub.result(measured, redactor, aliases)
             incident = replace(incident, meta=scrub.meta(incident.meta, redactor, aliases))

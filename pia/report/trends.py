@@ -75,6 +75,7 @@ class TrendsReport:
             measured = measure_all(resolve(data_dir), as_of=stamp)
             frame, responders, source = measured.table, measured.responders, f"{resolve(data_dir)}/incidents"
             notes = measured.failures + [w for w in frame.get("warnings", pd.Series(dtype=str)).dropna() if w]
+        frame, responders, notes = _masked(frame, responders, notes, data_dir)
         frame = trends.in_window(frame, *window) if len(frame) else frame
         if len(responders) and len(frame):
             responders = responders[responders["incident"].isin(frame["incident"])]
@@ -193,3 +194,14 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
 
     frame, notes = stage_table(path.read_bytes(), str(path))
     return frame, pd.DataFrame(), notes
+
+
+def _masked(frame: pd.DataFrame, responders: pd.DataFrame, notes: list[str], root: str | os.PathLike[str] | None) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Secrets masked in everything the trends show that came from snapshots: titles,
+    severities, services, names, and the errors of incidents that could not be measured."""
+    from pia.privacy import scrub
+    from pia.privacy.redact import load_redactor
+    from pia.snapshot import data_dir
+
+    redactor = load_redactor(data_dir(root))
+    return scrub.frame(frame, redactor, None), scrub.frame(responders, redactor, None), [redactor.value(n) for n in notes]

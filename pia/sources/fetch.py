@@ -35,8 +35,10 @@ from pia.snapshot import (
     list_incidents,
     read_json,
     read_toml,
+    safe_id,
     safe_name,
     staged_folder,
+    toml_string,
     write_manifest,
 )
 from pia.sources import credentials
@@ -368,7 +370,7 @@ def _fetch(
 
 def snapshot_path(incident: str, root: str | os.PathLike[str] | None = None) -> Path:
     """``<data-dir>/incidents/<incident>``, refusing ids that would leave that folder."""
-    return data_dir(root) / "incidents" / safe_name(incident, "incident id")
+    return data_dir(root) / "incidents" / safe_id(incident, "incident id")
 
 
 def _names(meta: Mapping[str, Any], key: str, toml: Path) -> list[str]:
@@ -518,11 +520,9 @@ def _write_pagerduty(folder: Path, pulls: Sequence[IncidentPull]) -> None:
 
 
 def _toml_value(value: Any) -> str:
-    import json
-
     if isinstance(value, list):
-        return "[" + ", ".join(json.dumps(str(v), ensure_ascii=False) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+        return "[" + ", ".join(toml_string(v) for v in value) + "]"
+    return toml_string(value)
 
 
 def _update_toml(path: Path, incident: str, additions: Mapping[str, Any]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -18,8 +17,10 @@ from pia.snapshot import (
     channel_days,
     data_dir,
     read_json,
+    safe_id,
     safe_name,
     staged_folder,
+    toml_string,
     write_manifest,
     write_payloads,
 )
@@ -87,7 +88,7 @@ def import_slack_export(
         users = [u for name in ("users.json", "org_users.json") for u in tree.json_or(name, [])]
     finally:
         tree.close()
-    base = data_dir(root) / "incidents" / safe_name(incident, "--incident")
+    base = data_dir(root) / "incidents" / safe_id(incident, "--incident")
     safe_name(folder, "channel name", tree.path)
     existing = base / "slack"
     with staged_folder(existing) as stage:
@@ -103,7 +104,7 @@ def import_slack_export(
         )
     toml = base / "incident.toml"
     if not toml.exists():
-        atomic_write(toml, f"id = {json.dumps(incident)}\nslack_channels = [{json.dumps(folder)}]\n".encode())
+        atomic_write(toml, f"id = {toml_string(incident)}\nslack_channels = [{toml_string(folder)}]\n".encode())
     write_manifest(base)
     return base
 

@@ -35,6 +35,13 @@ class Link:
     target: str = "outside.json"
 
 
+@dataclass(frozen=True)
+class Sparse:
+    """A file of ``size`` bytes that takes no room on disk (a hole), to try the size limits."""
+
+    size: int
+
+
 @dataclass
 class Case:
     name: str
@@ -46,6 +53,7 @@ class Case:
     import_args: list[str] = field(default_factory=list)
     channel: str = "inc-1"
     export: Callable[[Path], Path] | None = None  # builds the export to import, in a folder
+    incident: str = "inc"  # the id the command is given (a folder of that name is the case's to write)
 
     @property
     def outcome(self) -> str:
@@ -245,7 +253,7 @@ CASES: list[Case] = [
     Case("slack.zip: zip bomb", {"slack.zip": lambda: zip_bomb()}, "slack.zip: inc-1/2026-03-14.json: expands to", remove=["slack"]),
     Case("slack.zip: not a zip", {"slack.zip": b"PK\x05\x06" + bytes(10)}, "slack.zip: not a folder or a zip file", remove=["slack"]),
     Case("slack.zip: a good one", {"slack.zip": lambda: export()}, remove=["slack"]),
-    Case("slack/: a day file linking out of the snapshot", {DAY: Link()}, "2026-03-14.json: a link out of the export folder"),
+    Case("slack/: a day file linking out of the snapshot", {DAY: Link()}, "2026-03-14.json: a link out of the snapshot"),
     Case("slack/: a link that leads nowhere", {"slack/inc-1/2026-03-16.json": Link("missing.json")}),
     # more day files
     Case("day: UTF-16", {DAY: json.dumps([MESSAGE]).encode("utf-16")}, "2026-03-14.json: byte 0: not UTF-8 text"),
@@ -290,6 +298,21 @@ CASES: list[Case] = [
     Case("pia.toml: rule with a capturing group", {PIA_TOML: '[rules.grp]\nlabel = "hypothesis"\npattern = "(db|cache) is down"\n'}, "pia.toml: rules.grp.pattern: has a capturing group", "metrics"),
     Case("pia.toml: rule of an unknown label", {PIA_TOML: '[rules.x]\nlabel = "coffee"\npattern = "brew"\n'}, "pia.toml: rules.x.label: unknown label 'coffee'", "metrics"),
     Case("pia.toml: rule a string", {PIA_TOML: '[rules]\nx = "brew"\n'}, "pia.toml: rules.x: must be a table with label and pattern", "metrics"),
+    # hostile snapshots: links out, files too large, names pia cannot use
+    Case("links: notes.json linking out of the snapshot", {"pagerduty/notes.json": Link()}, "notes.json: a link out of the snapshot"),
+    Case("links: log_entries.json linking out of the snapshot", {LOG: Link()}, "log_entries.json: a link out of the snapshot"),
+    Case("links: incident.toml linking out of the snapshot", {TOML: Link()}, "incident.toml: a link out of the snapshot"),
+    Case("links: slack.zip linking out of the snapshot", {"slack.zip": Link()}, "slack.zip: a link out of the snapshot", remove=["slack"]),
+    Case("links: a stray file linking out, hashed for the cache", {"pagerduty/extra.json": Link()}, "extra.json: a link out of the snapshot", "metrics"),
+    Case("links: a stray file linking out, checked by validate", {"pagerduty/extra.json": Link()}, "extra.json: a link out of the snapshot", "validate"),
+    Case("size: alerts.json of 4.5 GB (sparse)", {"pagerduty/alerts.json": Sparse(4_500_000_000)}, "alerts.json: 4,500,000,000 bytes, more than the"),
+    Case("size: slack.zip of 4.5 GB (sparse)", {"slack.zip": Sparse(4_500_000_000)}, "slack.zip: 4,500,000,000 bytes, more than the", remove=["slack"]),
+    Case("size: a 4.5 GB stray file, hashed for the cache", {"pagerduty/dump.bin": Sparse(4_500_000_000)}, "dump.bin: 4,500,000,000 bytes, more than the", "metrics"),
+    Case("incident.toml: an array 50,000 deep", {TOML: 'id = "inc"\nx = ' + "[" * 50_000 + "]" * 50_000 + "\n"}, "incident.toml: TOML nested too deeply to read"),
+    Case("id: a folder named like a link", {"../https:evil.example/incident.toml": 'id = "https:evil.example"\n'}, "is not a safe incident id", "validate", incident="https:evil.example"),
+    Case("id: a folder named javascript:", {"../javascript:alert(1)/incident.toml": "title = 'x'\n"}, "is not a safe incident id", "validate", incident="javascript:alert(1)"),
+    Case("export: an emoji channel name", {}, "", "import", channel="🚨-inc", export=to_file(lambda: export(channels=[{"id": "C1", "name": "🚨-inc"}], extra={"🚨-inc/2026-03-14.json": DAY_BYTES}))),
+    Case("export: incident id of 300 characters", {}, "cannot be a folder name", "import", zip_members={}, import_args=["--incident", "a" * 300]),
     Case("pia.toml: working hours of 25", {PIA_TOML: "[working_hours]\nstart = 25\n"}, "pia.toml: working_hours.start: must be an hour 0-24", "metrics"),
 ]
 
@@ -298,4 +321,24 @@ EXPORTS: dict[str, Callable[[], bytes]] = {
     "bomb": zip_bomb,
     "not a zip": lambda: b"PK\x03\x04 this is not really a zip",
     "channels": lambda: export(channels=[{"id": "C1", "name": "../../x"}]),
+}
+
+#: for each packaged secret pattern, text that makes a backtracking engine try every start and
+#: length (a cue followed by a long run the pattern almost accepts); made at ``size`` bytes
+SECRET_WORST_CASES: dict[str, Callable[[int], str]] = {
+    "private_key_block": lambda n: ("-----BEGIN PRIVATE KEY BLOCK" * (n // 28 + 1))[:n],
+    "gcp_private_key_id": lambda n: ('"private_key_id"' + " " * n)[:n],
+    "slack_token": lambda n: ("xoxb-" + "-" * n)[:n],
+    "slack_webhook": lambda n: ("https://hooks.slack.com/services/" + "/" * n)[:n],
+    "pagerduty_user_token": lambda n: ("u+" * n)[:n],
+    "pagerduty_key": lambda n: ("pd key" + " " * n)[:n],
+    "github_token": lambda n: ("ghp_" * n)[:n],
+    "aws_access_key_id": lambda n: ("AKIA" * n)[:n],
+    "aws_secret": lambda n: ("aws_secret_access_key" + " " * n)[:n],
+    "jwt": lambda n: ("eyJ" + "a" * 8 + "." + "eyJ" * n)[:n],
+    "url_password": lambda n: ("a://" + ":" * n)[:n],
+    "authorization_header": lambda n: ("Authorization:" + " " * n)[:n],
+    "bearer_token": lambda n: ("bearer" + " " * n)[:n],
+    "assignment": lambda n: ("password" + " " * n)[:n],
+    "assignment_colon": lambda n: ("token:" + " " * (n // 2) + "&a" * n)[:n],
 }
