@@ -1,0 +1,326 @@
+"""Bot posts in an incident channel read as the events they report.
+
+Pure: takes the events frame and the configured :class:`~pia.integrations.config.Integration`
+list. Each integration's patterns run once over its own bots' posts (pandas string methods, no
+loop over messages); what a post says becomes a row of :attr:`Readings.posts`, and from those:
+
+- ``evidence``: milestone candidates, each with its ``source`` (``pagerduty``, ``platform``,
+  ``statuspage``, ``alert``) for detection to rank by precedence;
+- ``signals``: status updates (an incident platform's updates, each status-page stage update)
+  for the comms cadence, in the shape of :func:`pia.milestones.signals`;
+- ``commanders``: the IC a platform's role assignment names, by incident;
+- ``notes``: data-quality findings (a post with nothing to read, an unknown status name, a
+  status going backwards, a person the bot names who is not known here).
+
+An echo of PagerDuty's log by its Slack app is the same event as the log entry (same incident,
+same kind, within :data:`ECHO_WINDOW`): it is counted once, as the log entry. Where the log
+lacks the entry, the echo stands in for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pia.integrations.config import STAGES, Integration, fold
+
+#: An echo within this of a log entry of the same kind is that entry.
+ECHO_WINDOW = pd.Timedelta(minutes=2)
+#: PagerDuty Slack app events and the log entry kinds they echo.
+ECHOES = {"trigger": ("trigger",), "acknowledge": ("acknowledge",), "escalate": ("escalate",), "resolve": ("resolve",), "note": ("annotate", "note")}
+#: Events whose ``person`` is a responder acting (a trigger's "by" is usually a service).
+ACTS = ("acknowledge", "escalate", "resolve", "note", "declared", "status", "role", "update")
+#: What a PagerDuty echo standing in for the log is evidence of.
+PAGERDUTY_MILESTONES = {"trigger": ("detected", "declared"), "acknowledge": ("acknowledged", "engaged"), "resolve": ("resolved",)}
+_SEVERITY = r"(?i)\bseverity\b\W*(?P<severity>[A-Za-z]*\s?\d+|critical|major|minor|high|low)"
+_RAW_ID = re.compile(r"^@?[UW][A-Z0-9]{6,}$")
+POST_COLUMNS = ["row", "incident", "ts", "integration", "kind", "event", "person", "person_id", "status", "old", "stage", "role", "severity", "echo_of"]
+NOTE_COLUMNS = ["incident", "check", "ts", "detail", "ref"]
+EVIDENCE_COLUMNS = ["row", "milestone", "source", "rule", "last"]
+
+
+@dataclass
+class Readings:
+    """What the bots in the channel reported (see the module docstring)."""
+
+    posts: pd.DataFrame
+    evidence: pd.DataFrame
+    signals: pd.DataFrame
+    commanders: dict[str, str] = field(default_factory=dict)
+    notes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NOTE_COLUMNS))
+
+    def attributed(self, events: pd.DataFrame) -> pd.DataFrame:
+        """``events`` with each bot post that names a known person credited to that person
+        (``actor``, ``actor_id``), as the repeated-event lists show it."""
+        named = self.posts[self.posts["person_id"] != ""].drop_duplicates("row")
+        if not len(named):
+            return events
+        out = events.copy(deep=False)
+        rows = named["row"].to_numpy(np.int64)
+        for column, values in (("actor", named["person"].str.lstrip("@")), ("actor_id", named["person_id"])):
+            array = out[column].array.copy()
+            array[rows] = values.to_numpy(object)
+            out[column] = array
+        return out
+
+
+def read(events: pd.DataFrame, integrations: Sequence[Integration]) -> Readings:
+    """The posts of ``integrations``' bots in ``events`` (one or many incidents), read."""
+    posts, silent = _posts(events, integrations)
+    if len(posts):
+        posts = _stages(posts, integrations)
+        posts = _people(posts, events)
+        posts = _echoes(posts, events)
+    notes = [_silent_notes(events, silent), *(_post_notes(posts, events, integrations) if len(posts) else [])]
+    evidence, signals = _evidence(posts, integrations)
+    return Readings(posts, evidence, signals, _commanders(posts, integrations), _concat(notes, NOTE_COLUMNS))
+
+
+# --- reading the posts ------------------------------------------------------------------
+
+
+def _flags(pattern: str) -> tuple[str, str]:
+    """``pattern`` split into its leading inline flags and the rest (flags must stay first)."""
+    lead = re.match(r"^\(\?[aiLmsux]+\)", pattern)
+    return (lead.group(0), pattern[lead.end() :]) if lead else ("", pattern)
+
+
+def _posts(events: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per (bot post, event it reports); also the positions of the integrations'
+    posts that have no text at all (nothing in text, blocks or attachments)."""
+    bots = np.flatnonzero(~events["is_human"].to_numpy(bool) & (events["source"] == "slack").to_numpy(bool, na_value=False) & (events["kind"] != "deleted").to_numpy(bool, na_value=False))
+    actor = pd.Series(events["actor"].array.take(bots), index=bots).str.lower()
+    actor_id = pd.Series(events["actor_id"].array.take(bots), index=bots)
+    text = pd.Series(events["text"].array.take(bots), index=bots).fillna("")
+    parts, silent, claimed = [], [], np.zeros(len(bots), dtype=bool)
+    for integration in integrations:
+        mine = (actor.isin([b.lower() for b in integration.bots]) | actor_id.isin(integration.bots)).to_numpy(bool) & ~claimed
+        claimed |= mine
+        said = text[mine]
+        silent.append(said.index.to_numpy()[(said.str.strip() == "").to_numpy(bool)])
+        for event, pattern in integration.events.items():
+            flags, body = _flags(pattern)
+            found = said.str.extract(f"{flags}(?P<_hit>{body})")
+            found = found[found["_hit"].notna()]
+            if not len(found):
+                continue
+            part = pd.DataFrame({g: found[g] if g in found else "" for g in ("person", "status", "old", "role")}, index=found.index).fillna("")
+            part = part.assign(row=found.index.to_numpy(np.int64), integration=integration.name, kind=integration.kind, event=event)
+            if event == "declared":
+                part["severity"] = said[found.index].str.extract(_SEVERITY)["severity"].fillna("").str.strip()
+            parts.append(part)
+    silent_rows = np.concatenate(silent) if silent else np.zeros(0, np.int64)
+    if not parts:
+        return pd.DataFrame(columns=POST_COLUMNS), silent_rows
+    posts = pd.concat(parts, ignore_index=True).sort_values(["row", "event"], kind="stable", ignore_index=True)
+    rows = posts["row"].to_numpy(np.int64)
+    posts = posts.assign(
+        incident=events["incident"].array.take(rows),
+        ts=events["ts"].array.take(rows),
+        person=posts["person"].str.strip().str.rstrip(".").str.strip(),
+        status=posts["status"].str.strip(),
+        old=posts["old"].str.strip(),
+        severity=posts["severity"].fillna("") if "severity" in posts else "",
+        stage="",
+        person_id="",
+        echo_of="",
+    )
+    return posts[POST_COLUMNS], silent_rows
+
+
+def _stages(posts: pd.DataFrame, integrations: Sequence[Integration]) -> pd.DataFrame:
+    """Each reported status in the integration's own name mapped to a known stage ('' where
+    the name is not known)."""
+    table = pd.DataFrame(
+        [(i.name, raw, stage) for i in integrations for raw, stage in i.statuses.items()], columns=["integration", "folded", "stage"]
+    )
+    folded = posts["status"].map(fold)
+    merged = posts.drop(columns="stage").assign(folded=folded).merge(table, on=["integration", "folded"], how="left")
+    return merged.assign(stage=merged["stage"].fillna("")).drop(columns="folded")[POST_COLUMNS]
+
+
+def _people(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Each named person's id: the only person the post mentions (``<@U…>``), else a human of
+    the incident with that name (Slack first, then PagerDuty)."""
+    name = posts["person"].str.lstrip("@").str.strip()
+    mentions = pd.Series(events["mentions"].array.take(posts["row"].to_numpy(np.int64))).fillna("").str.split()
+    single = mentions.map(len).to_numpy() == 1
+    by_mention = np.where(posts["person"].str.startswith("@").to_numpy(bool) & single & ~name.str.fullmatch(_RAW_ID.pattern).to_numpy(bool), mentions.str[0].fillna(""), "")
+    humans = events.loc[events["is_human"].to_numpy(bool), ["incident", "actor", "actor_id", "source"]]
+    humans = humans.assign(key=humans["actor"].str.lower(), slack=humans["source"] == "slack")
+    humans = humans.sort_values("slack", ascending=False, kind="stable").drop_duplicates(["incident", "key"])
+    looked = pd.DataFrame({"incident": posts["incident"].to_numpy(object), "key": name.str.lower().to_numpy(object)})
+    by_name = looked.merge(humans[["incident", "key", "actor_id"]].astype(object), on=["incident", "key"], how="left")["actor_id"].fillna("")
+    person_id = np.where(by_mention != "", by_mention, by_name.to_numpy(object))
+    return posts.assign(person_id=pd.array(person_id, dtype="string").fillna(""))
+
+
+def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Each PagerDuty Slack app post matched to the log entry it echoes (its ``ref``), where
+    the log has one of the same kind within :data:`ECHO_WINDOW`."""
+    echo = posts[(posts["kind"] == "pagerduty").to_numpy(bool)]
+    if not len(echo):
+        return posts
+    log = events.loc[(events["source"] == "pagerduty").to_numpy(bool, na_value=False), ["incident", "ts", "kind", "ref"]]
+    # a note echo may be either kind of log row: one candidate per kind it may echo
+    left = echo[["incident", "ts"]].assign(kind=echo["event"].map(ECHOES)).explode("kind")
+    left = pd.DataFrame({"at": left.index.to_numpy(), "incident": left["incident"].to_numpy(object), "ts": left["ts"].to_numpy(), "kind": left["kind"].to_numpy(object)})
+    right = pd.DataFrame({"incident": log["incident"].to_numpy(object), "ts": log["ts"].to_numpy(), "kind": log["kind"].astype(str).to_numpy(object), "log_ref": log["ref"].fillna("").to_numpy(object)})
+    matched = pd.merge_asof(
+        left.sort_values("ts", kind="stable"), right.sort_values("ts", kind="stable"), on="ts", by=["incident", "kind"], tolerance=ECHO_WINDOW, direction="nearest"
+    )
+    matched = matched[matched["log_ref"].notna()].drop_duplicates("at")
+    out = posts.copy()
+    out.loc[matched["at"].to_numpy(), "echo_of"] = matched["log_ref"].replace("", "(log entry)").to_numpy(object)
+    return out
+
+
+# --- what the posts are evidence of -------------------------------------------------------
+
+
+def _evidence(posts: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Milestone candidates and status-update signals of ``posts``."""
+    parts = []
+    kind, event = posts["kind"], posts["event"]
+    label = posts["integration"] + " " + event
+    # PagerDuty echoes stand in only where the log lacks the entry
+    alone = posts[(kind == "pagerduty").to_numpy(bool) & (posts["echo_of"] == "").to_numpy(bool)]
+    for name, milestones in PAGERDUTY_MILESTONES.items():
+        hit = alone[alone["event"] == name]
+        for milestone in milestones:
+            parts.append(_rows(hit, milestone, "pagerduty", "Slack app " + name + " (no log entry)", last=name == "resolve"))
+    declared = posts[(kind == "platform").to_numpy(bool) & (event == "declared").to_numpy(bool)]
+    parts.append(_rows(declared, "declared", "platform", label[declared.index] + _severity(declared)))
+    for source in ("platform", "statuspage"):
+        changes = posts[(kind == source).to_numpy(bool) & event.isin(["status", "stage"]).to_numpy(bool) & (posts["stage"] != "").to_numpy(bool)]
+        for stage, (_, milestones) in STAGES.items():
+            hit = changes[changes["stage"] == stage]
+            for milestone in milestones:
+                parts.append(_rows(hit, milestone, source, label[hit.index] + " → " + hit["status"], last=milestone == "resolved"))
+    alerts = posts[(kind == "alert").to_numpy(bool)]
+    parts.append(_rows(alerts[alerts["event"] == "firing"], "detected", "alert", label[alerts[alerts["event"] == "firing"].index]))
+    parts.append(_rows(alerts[alerts["event"] == "resolved"], "restored", "alert", label[alerts[alerts["event"] == "resolved"].index], last=True))
+    evidence = _concat(parts, EVIDENCE_COLUMNS).astype({"row": "int64", "last": bool})
+    updates = posts[((kind == "platform") & (event == "update") | (kind == "statuspage") & (event == "stage")).to_numpy(bool)]
+    signals = pd.DataFrame(
+        {
+            "row": updates["row"].to_numpy(np.int64),
+            "label": pd.array(["status_update"] * len(updates), dtype="string"),
+            "source": pd.array(updates["kind"].to_numpy(object), dtype="string"),
+            "rule": pd.array((updates["integration"] + " " + updates["event"]).to_numpy(object), dtype="string"),
+        }
+    ).drop_duplicates("row")
+    return evidence.sort_values("row", kind="stable", ignore_index=True), signals.reset_index(drop=True)
+
+
+def _severity(posts: pd.DataFrame) -> pd.Series:
+    return posts["severity"].map(lambda s: f" ({s})" if s else "")
+
+
+def _rows(posts: pd.DataFrame, milestone: str, source: str, rule: object, *, last: bool = False) -> pd.DataFrame:
+    rule = rule.to_numpy(object) if isinstance(rule, pd.Series) else rule
+    return pd.DataFrame({"row": posts["row"].to_numpy(np.int64), "milestone": milestone, "source": source, "rule": rule, "last": last})
+
+
+def _commanders(posts: pd.DataFrame, integrations: Sequence[Integration]) -> dict[str, str]:
+    """The first person each incident's platform made incident lead / commander."""
+    if not len(posts):
+        return {}
+    roles = pd.DataFrame([(i.name, r) for i in integrations for r in i.commander_roles], columns=["integration", "folded"])
+    named = posts[(posts["event"] == "role").to_numpy(bool) & (posts["person_id"] != "").to_numpy(bool)]
+    first = named.assign(folded=named["role"].map(fold)).merge(roles, on=["integration", "folded"]).sort_values("row").drop_duplicates("incident")
+    return dict(zip(first["incident"].astype(str), first["person_id"].astype(str)))
+
+
+# --- data-quality notes ---------------------------------------------------------------------
+
+
+def _silent_notes(events: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    return _note_rows(events, rows, "integration", lambda actor: "a post by " + actor + " has no text, blocks or attachments: nothing read from it")
+
+
+def _post_notes(posts: pd.DataFrame, events: pd.DataFrame, integrations: Sequence[Integration]) -> list[pd.DataFrame]:
+    out = []
+    changes = posts[posts["event"].isin(["status", "stage"]).to_numpy(bool) & (posts["status"] != "").to_numpy(bool)]
+    unknown = changes[changes["stage"] == ""]
+    out.append(
+        _note_frame(unknown, events, "integration", unknown["integration"] + " status '" + unknown["status"] + "' is not a known status name (map it under [integrations." + unknown["integration"] + ".statuses] in pia.toml): no milestone read from it")
+    )
+    # a status going backwards: a stage before one already reached (reopening, or a mistake)
+    known = changes[(changes["stage"] != "").to_numpy(bool) & (changes["stage"] != "cancelled").to_numpy(bool)].sort_values(["row"], kind="stable")
+    order = known["stage"].map({stage: rank for stage, (rank, _) in STAGES.items()}).astype("int64")
+    reached = order.groupby([known["incident"], known["integration"]]).cummax()
+    before = known.groupby(["incident", "integration"])["status"].shift()
+    back = known[(order < reached).to_numpy(bool)]
+    out.append(_note_frame(back, events, "integration", back["integration"] + " status went back to '" + back["status"] + "' after '" + before[back.index].fillna("") + "'; the first time each stage was reached is used, the last resolve for resolved"))
+    acting = posts[posts["event"].isin(ACTS).to_numpy(bool) & (posts["person"] != "").to_numpy(bool) & (posts["person_id"] == "").to_numpy(bool)]
+    raw = acting["person"].str.fullmatch(_RAW_ID.pattern).to_numpy(bool)
+    detail = np.where(
+        raw,
+        acting["integration"] + " names " + acting["person"].str.lstrip("@") + ", who is not in the workspace's user directory; the post stays the bot's",
+        acting["integration"] + " names '" + acting["person"].str.lstrip("@") + "', who is not among this incident's people; the post stays the bot's",
+    )
+    out.append(_note_frame(acting, events, "integration", pd.Series(detail, index=acting.index, dtype=object)))
+    return out
+
+
+def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame, margin: pd.Timedelta) -> pd.DataFrame:
+    """Where people said the service was back (or the incident resolved) more than ``margin``
+    before or after an incident platform's status said so: one note per incident and
+    milestone, naming both times. ``found`` are the text signals of ``events``."""
+    said = found[found["source"].isin(["rule", "marker"]).to_numpy(bool)]
+    parts = []
+    for milestone, labels, stages in (("mitigated", ("mitigated", "restored"), ("mitigated", "monitoring")), ("resolved", ("resolved",), ("resolved", "closed"))):
+        rows = np.sort(said.loc[said["label"].isin(labels).to_numpy(bool), "row"].to_numpy(np.int64))
+        words = pd.DataFrame({"incident": events["incident"].array.take(rows), "said": events["ts"].array.take(rows), "text": events["text"].array.take(rows)}).drop_duplicates("incident")
+        bot = posts[(posts["kind"] == "platform").to_numpy(bool) & posts["stage"].isin(stages).to_numpy(bool)].drop_duplicates("incident")
+        both = words.merge(bot[["incident", "ts", "row", "integration", "status"]].astype({"incident": object}), on="incident")
+        both = both[(pd.to_datetime(both["said"], utc=True) - pd.to_datetime(both["ts"], utc=True)).abs() > margin]
+        if not len(both):
+            continue
+        early = both["said"] < both["ts"]
+        when = lambda s: s.dt.strftime("%H:%M")  # noqa: E731
+        quote = both["text"].str.slice(0, 60).str.replace(r"\s+", " ", regex=True)
+        detail = np.where(
+            early,
+            "people said " + milestone + " at " + when(both["said"]) + " ('" + quote + "'), but the " + both["integration"] + " status became '" + both["status"] + "' only at " + when(both["ts"]),
+            "the " + both["integration"] + " status became '" + both["status"] + "' at " + when(both["ts"]) + ", but people said " + milestone + " only at " + when(both["said"]) + " ('" + quote + "')",
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "incident": both["incident"].to_numpy(object),
+                    "check": "disagreement",
+                    "ts": both["ts"].to_numpy(),
+                    "detail": detail + "; the status change is used (a platform's status outranks text)",
+                    "ref": events["ref"].array.take(both["row"].to_numpy(np.int64)),
+                }
+            )
+        )
+    return _concat(parts, NOTE_COLUMNS)
+
+
+def _note_rows(events: pd.DataFrame, rows: np.ndarray, check: str, detail) -> pd.DataFrame:
+    actor = pd.Series(events["actor"].array.take(rows), dtype=object)
+    return pd.DataFrame(
+        {"incident": events["incident"].array.take(rows), "check": check, "ts": events["ts"].array.take(rows), "detail": detail(actor).to_numpy(object), "ref": events["ref"].array.take(rows)}
+    )
+
+
+def _note_frame(posts: pd.DataFrame, events: pd.DataFrame, check: str, detail: pd.Series) -> pd.DataFrame:
+    rows = posts["row"].to_numpy(np.int64)
+    return pd.DataFrame(
+        {"incident": posts["incident"].to_numpy(object), "check": check, "ts": posts["ts"].to_numpy(), "detail": pd.Series(detail).to_numpy(object), "ref": events["ref"].array.take(rows)}
+    )
+
+
+def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        return out.astype({"ts": "datetime64[ns, UTC]"}) if "ts" in columns else out
+    return pd.concat(parts, ignore_index=True)[columns]
