@@ -37,7 +37,7 @@ ACTS = ("acknowledge", "escalate", "resolve", "note", "declared", "status", "rol
 #: What a PagerDuty echo standing in for the log is evidence of.
 PAGERDUTY_MILESTONES = {"trigger": ("detected", "declared"), "acknowledge": ("acknowledged", "engaged"), "resolve": ("resolved",)}
 _SEVERITY = r"(?i)\bseverity\b\W*(?P<severity>[A-Za-z]*\s?\d+|critical|major|minor|high|low)"
-_RAW_ID = re.compile(r"^@?[UW][A-Z0-9]{6,}$")
+_RAW_ID = re.compile(r"^@?[UW][A-Z0-9]{2,}$")
 POST_COLUMNS = ["row", "incident", "ts", "integration", "kind", "event", "person", "person_id", "status", "old", "stage", "role", "severity", "echo_of"]
 NOTE_COLUMNS = ["incident", "check", "ts", "detail", "ref"]
 EVIDENCE_COLUMNS = ["row", "milestone", "source", "rule", "last"]
@@ -168,8 +168,10 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     log = events.loc[(events["source"] == "pagerduty").to_numpy(bool, na_value=False), ["incident", "ts", "kind", "ref"]]
     # a note echo may be either kind of log row: one candidate per kind it may echo
     left = echo[["incident", "ts"]].assign(kind=echo["event"].map(ECHOES)).explode("kind")
-    left = pd.DataFrame({"at": left.index.to_numpy(), "incident": left["incident"].to_numpy(object), "ts": left["ts"].to_numpy(), "kind": left["kind"].to_numpy(object)})
-    right = pd.DataFrame({"incident": log["incident"].to_numpy(object), "ts": log["ts"].to_numpy(), "kind": log["kind"].astype(str).to_numpy(object), "log_ref": log["ref"].fillna("").to_numpy(object)})
+    if not len(log):
+        return posts
+    left = pd.DataFrame({"at": left.index.to_numpy(), "incident": left["incident"].to_numpy(object), "ts": pd.to_datetime(left["ts"], utc=True).array, "kind": left["kind"].to_numpy(object)})
+    right = pd.DataFrame({"incident": log["incident"].to_numpy(object), "ts": log["ts"].array, "kind": log["kind"].astype(str).to_numpy(object), "log_ref": log["ref"].fillna("").to_numpy(object)})
     matched = pd.merge_asof(
         left.sort_values("ts", kind="stable"), right.sort_values("ts", kind="stable"), on="ts", by=["incident", "kind"], tolerance=ECHO_WINDOW, direction="nearest"
     )
@@ -262,7 +264,7 @@ def _post_notes(posts: pd.DataFrame, events: pd.DataFrame, integrations: Sequenc
     detail = np.where(
         raw,
         acting["integration"] + " names " + acting["person"].str.lstrip("@") + ", who is not in the workspace's user directory; the post stays the bot's",
-        acting["integration"] + " names '" + acting["person"].str.lstrip("@") + "', who is not among this incident's people; the post stays the bot's",
+        acting["integration"] + " names someone who is not among this incident's people (see the post); the post stays the bot's",
     )
     out.append(_note_frame(acting, events, "integration", pd.Series(detail, index=acting.index, dtype=object)))
     return out
@@ -276,7 +278,7 @@ def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame
     parts = []
     for milestone, labels, stages in (("mitigated", ("mitigated", "restored"), ("mitigated", "monitoring")), ("resolved", ("resolved",), ("resolved", "closed"))):
         rows = np.sort(said.loc[said["label"].isin(labels).to_numpy(bool), "row"].to_numpy(np.int64))
-        words = pd.DataFrame({"incident": events["incident"].array.take(rows), "said": events["ts"].array.take(rows), "text": events["text"].array.take(rows)}).drop_duplicates("incident")
+        words = pd.DataFrame({"incident": events["incident"].array.take(rows), "said": events["ts"].array.take(rows)}).drop_duplicates("incident")
         bot = posts[(posts["kind"] == "platform").to_numpy(bool) & posts["stage"].isin(stages).to_numpy(bool)].drop_duplicates("incident")
         both = words.merge(bot[["incident", "ts", "row", "integration", "status"]].astype({"incident": object}), on="incident")
         both = both[(pd.to_datetime(both["said"], utc=True) - pd.to_datetime(both["ts"], utc=True)).abs() > margin]
@@ -284,11 +286,10 @@ def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame
             continue
         early = both["said"] < both["ts"]
         when = lambda s: s.dt.strftime("%H:%M")  # noqa: E731
-        quote = both["text"].str.slice(0, 60).str.replace(r"\s+", " ", regex=True)
         detail = np.where(
             early,
-            "people said " + milestone + " at " + when(both["said"]) + " ('" + quote + "'), but the " + both["integration"] + " status became '" + both["status"] + "' only at " + when(both["ts"]),
-            "the " + both["integration"] + " status became '" + both["status"] + "' at " + when(both["ts"]) + ", but people said " + milestone + " only at " + when(both["said"]) + " ('" + quote + "')",
+            "people said " + milestone + " at " + when(both["said"]) + ", but the " + both["integration"] + " status became '" + both["status"] + "' only at " + when(both["ts"]),
+            "the " + both["integration"] + " status became '" + both["status"] + "' at " + when(both["ts"]) + ", but people said " + milestone + " only at " + when(both["said"]),
         )
         parts.append(
             pd.DataFrame(

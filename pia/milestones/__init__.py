@@ -180,7 +180,8 @@ def detect_incidents(
         runners_up=RUNNERS_UP,
         integrated=bots.evidence,
     )
-    notes = pd.concat([bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT)], ignore_index=True)
+    notes = [n for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT)) if len(n)]
+    notes = pd.concat(notes, ignore_index=True) if notes else bots.notes
     return Detection(
         milestones=table,
         _candidates=candidates,
