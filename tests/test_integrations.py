@@ -264,3 +264,28 @@ def test_a_team_maps_its_own_bot_in_pia_toml(tmp_path, capsys):
     assert main(["metrics", "inc", "--data-dir", str(root)]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pia.toml" in err[0] and "integrations.opsbot.events.status" in err[0]
+
+
+# --- the samples ------------------------------------------------------------------------------
+
+PLATFORM_SAMPLE = "2026-10-06-payment-webhooks-signing-key"
+DISAGREEING_SAMPLE = "2026-10-15-search-index-lag"
+
+
+def test_a_sample_run_by_incident_io_with_the_pagerduty_app(samples):
+    review = Review.load(PLATFORM_SAMPLE, data_dir=samples)
+    found = review.detection.milestones.set_index("milestone")
+    assert found.loc["declared", "source"] == "platform" and found.loc["mitigated", "source"] == "platform"
+    # every PagerDuty app post echoes the log: the page's times are the log's, counted once
+    assert (found.loc[["detected", "acknowledged", "resolved"], "source"] == "pagerduty").all()
+    assert not review.detection.candidates["rule"].str.contains("Slack app").any()
+    assert review.detection.commander.iloc[0] == "U06RB2TL5WX"  # incident.io's incident lead
+    assert set(review.detection.status_updates["actor"]) == {"Hana Sato"}
+    assert not any("integration" in line or "disagreement" in line for line in review.quality_lines())
+
+
+def test_a_sample_where_words_and_status_disagree_says_so_in_the_report(samples):
+    review = Review.load(DISAGREEING_SAMPLE, data_dir=samples)
+    section = review.data_quality()._repr_html_()
+    assert "people said mitigated at 14:36, but the firehydrant status became &#x27;Mitigated&#x27; only at 14:51" in section
+    assert "people said resolved at 14:46, but the firehydrant status became &#x27;Resolved&#x27; only at 15:20" in section

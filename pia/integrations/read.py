@@ -270,15 +270,20 @@ def _post_notes(posts: pd.DataFrame, events: pd.DataFrame, integrations: Sequenc
     return out
 
 
-def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame, margin: pd.Timedelta) -> pd.DataFrame:
+def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame, margin: pd.Timedelta, since: pd.Series) -> pd.DataFrame:
     """Where people said the service was back (or the incident resolved) more than ``margin``
     before or after an incident platform's status said so: one note per incident and
-    milestone, naming both times. ``found`` are the text signals of ``events``."""
+    milestone, naming both times. ``found`` are the text signals of ``events``; ``since`` is
+    each incident's first remediation (words of recovery before it are not read as one)."""
     said = found[found["source"].isin(["rule", "marker"]).to_numpy(bool)]
     parts = []
     for milestone, labels, stages in (("mitigated", ("mitigated", "restored"), ("mitigated", "monitoring")), ("resolved", ("resolved",), ("resolved", "closed"))):
         rows = np.sort(said.loc[said["label"].isin(labels).to_numpy(bool), "row"].to_numpy(np.int64))
-        words = pd.DataFrame({"incident": events["incident"].array.take(rows), "said": events["ts"].array.take(rows)}).drop_duplicates("incident")
+        words = pd.DataFrame({"incident": events["incident"].array.take(rows), "said": events["ts"].array.take(rows)})
+        if milestone == "mitigated":
+            start = pd.to_datetime(words["incident"].map(since), utc=True)
+            words = words[(start.isna() | (words["said"] >= start)).to_numpy(bool)]
+        words = words.drop_duplicates("incident")
         bot = posts[(posts["kind"] == "platform").to_numpy(bool) & posts["stage"].isin(stages).to_numpy(bool)].drop_duplicates("incident")
         both = words.merge(bot[["incident", "ts", "row", "integration", "status"]].astype({"incident": object}), on="incident")
         both = both[(pd.to_datetime(both["said"], utc=True) - pd.to_datetime(both["ts"], utc=True)).abs() > margin]
