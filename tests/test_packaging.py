@@ -26,7 +26,7 @@ def test_the_wheel_holds_the_notebooks_templates_and_rules(tmp_path):
     (wheel,) = tmp_path.glob("pia-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     needed = [p for folder in (NOTEBOOKS, TEMPLATES) for p in folder.rglob("*") if p.is_file()]
-    needed += [ROOT / "pia" / "milestones" / "rules.toml", ROOT / "pia" / "privacy" / "secrets.toml"]
+    needed += [ROOT / "pia" / "milestones" / "rules.toml", ROOT / "pia" / "integrations" / "integrations.toml", ROOT / "pia" / "privacy" / "secrets.toml"]
     assert len(needed) >= 8
     missing = [p.relative_to(ROOT).as_posix() for p in needed if p.relative_to(ROOT).as_posix() not in names]
     assert not missing

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pia.integrations.config import STAGES, Integration, fold
+from pia.integrations.config import STAGES, Integration
 
 #: An echo within this of a log entry of the same kind is that entry.
 ECHO_WINDOW = pd.Timedelta(minutes=2)
@@ -76,7 +76,7 @@ def read(events: pd.DataFrame, integrations: Sequence[Integration]) -> Readings:
         posts = _people(posts, events)
         posts = _echoes(posts, events)
     notes = [_silent_notes(events, silent), *(_post_notes(posts, events, integrations) if len(posts) else [])]
-    evidence, signals = _evidence(posts, integrations)
+    evidence, signals = _evidence(posts)
     return Readings(posts, evidence, signals, _commanders(posts, integrations), _concat(notes, NOTE_COLUMNS))
 
 
@@ -138,7 +138,7 @@ def _stages(posts: pd.DataFrame, integrations: Sequence[Integration]) -> pd.Data
     table = pd.DataFrame(
         [(i.name, raw, stage) for i in integrations for raw, stage in i.statuses.items()], columns=["integration", "folded", "stage"]
     )
-    folded = posts["status"].map(fold)
+    folded = _folded(posts["status"])
     merged = posts.drop(columns="stage").assign(folded=folded).merge(table, on=["integration", "folded"], how="left")
     return merged.assign(stage=merged["stage"].fillna("")).drop(columns="folded")[POST_COLUMNS]
 
@@ -148,7 +148,7 @@ def _people(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     the incident with that name (Slack first, then PagerDuty)."""
     name = posts["person"].str.lstrip("@").str.strip()
     mentions = pd.Series(events["mentions"].array.take(posts["row"].to_numpy(np.int64))).fillna("").str.split()
-    single = mentions.map(len).to_numpy() == 1
+    single = (mentions.str.len() == 1).to_numpy(bool)
     by_mention = np.where(posts["person"].str.startswith("@").to_numpy(bool) & single & ~name.str.fullmatch(_RAW_ID.pattern).to_numpy(bool), mentions.str[0].fillna(""), "")
     humans = events.loc[events["is_human"].to_numpy(bool), ["incident", "actor", "actor_id", "source"]]
     humans = humans.assign(key=humans["actor"].str.lower(), slack=humans["source"] == "slack")
@@ -184,7 +184,7 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
 # --- what the posts are evidence of -------------------------------------------------------
 
 
-def _evidence(posts: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _evidence(posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Milestone candidates and status-update signals of ``posts``."""
     parts = []
     kind, event = posts["kind"], posts["event"]
@@ -220,7 +220,12 @@ def _evidence(posts: pd.DataFrame, integrations: Sequence[Integration]) -> tuple
 
 
 def _severity(posts: pd.DataFrame) -> pd.Series:
-    return posts["severity"].map(lambda s: f" ({s})" if s else "")
+    return (" (" + posts["severity"] + ")").where(posts["severity"] != "", "")
+
+
+def _folded(names: pd.Series) -> pd.Series:
+    """Status or role names as :func:`~pia.integrations.config.fold` compares them."""
+    return names.str.lower().str.replace("_", " ", regex=False).str.split().str.join(" ")
 
 
 def _rows(posts: pd.DataFrame, milestone: str, source: str, rule: object, *, last: bool = False) -> pd.DataFrame:
@@ -234,7 +239,7 @@ def _commanders(posts: pd.DataFrame, integrations: Sequence[Integration]) -> dic
         return {}
     roles = pd.DataFrame([(i.name, r) for i in integrations for r in i.commander_roles], columns=["integration", "folded"])
     named = posts[(posts["event"] == "role").to_numpy(bool) & (posts["person_id"] != "").to_numpy(bool)]
-    first = named.assign(folded=named["role"].map(fold)).merge(roles, on=["integration", "folded"]).sort_values("row").drop_duplicates("incident")
+    first = named.assign(folded=_folded(named["role"])).merge(roles, on=["integration", "folded"]).sort_values("row").drop_duplicates("incident")
     return dict(zip(first["incident"].astype(str), first["person_id"].astype(str)))
 
 
