@@ -275,12 +275,18 @@ def _post_notes(posts: pd.DataFrame, events: pd.DataFrame, integrations: Sequenc
     return out
 
 
-def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame, margin: pd.Timedelta, since: pd.Series) -> pd.DataFrame:
+def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame, margin: pd.Timedelta) -> pd.DataFrame:
     """Where people said the service was back (or the incident resolved) more than ``margin``
     before or after an incident platform's status said so: one note per incident and
-    milestone, naming both times. ``found`` are the text signals of ``events``; ``since`` is
-    each incident's first remediation (words of recovery before it are not read as one)."""
+    milestone, naming both times. ``found`` are the text signals of ``events``. Words of
+    recovery before the first remediation (said, or a status that says a fix is under way)
+    are not read as one, as in detection."""
     said = found[found["source"].isin(["rule", "marker"]).to_numpy(bool)]
+    acts = said.loc[(said["label"] == "mitigation").to_numpy(bool), "row"].to_numpy(np.int64)
+    fixing = posts[(posts["stage"] == "fixing").to_numpy(bool)] if len(posts) else posts
+    starts = [pd.Series(events["ts"].array.take(acts), index=events["incident"].array.take(acts)), pd.Series(fixing["ts"].array, index=fixing["incident"].to_numpy(object))]
+    starts = [s for s in starts if len(s)]
+    since = pd.concat(starts).groupby(level=0).min() if starts else pd.Series(dtype="datetime64[ns, UTC]")
     parts = []
     for milestone, labels, stages in (("mitigated", ("mitigated", "restored"), ("mitigated", "monitoring")), ("resolved", ("resolved",), ("resolved", "closed"))):
         rows = np.sort(said.loc[said["label"].isin(labels).to_numpy(bool), "row"].to_numpy(np.int64))

@@ -180,9 +180,7 @@ def detect_incidents(
         runners_up=RUNNERS_UP,
         integrated=bots.evidence,
     )
-    started = table[(table["milestone"] == "mitigation_started").to_numpy(bool)]
-    since = pd.Series(started["ts"].array, index=started["incident"].to_numpy(object))
-    notes = [n for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT, since)) if len(n)]
+    notes = [n for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT)) if len(n)]
     notes = pd.concat(notes, ignore_index=True) if notes else bots.notes
     return Detection(
         milestones=table,

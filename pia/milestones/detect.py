@@ -439,10 +439,11 @@ def milestones(
         best.offer(at, "impact_start", "rule", "stated time", PRIORITY["rule"], when=when)
     # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
     best.offer(best.first(triggers), "declared", "pagerduty", "incident created", PRIORITY["fallback"])
-    # text-rule recovery from before the first remediation is dropped: "db looks healthy"
-    # while investigating is not a recovery (without any remediation it stands on its own);
+    # text-rule recovery from before the first remediation (of any source) is dropped: "db
+    # looks healthy" while investigating is not a recovery (without any remediation it stands
+    # on its own);
     # a status update that says so is a declaration to customers, and stands
-    since = best.stamp("mitigation_started", np.iinfo(np.int64).min)
+    since = best.earliest("mitigation_started", np.iinfo(np.int64).min)
     updates = rows[label == _code(labels, "status_update")]
     for part, names, milestone, stamps in recovery:
         keep = (best.stamps[part] >= since[codes[part]]) | np.isin(part, updates)
@@ -535,6 +536,8 @@ class _Best:
         self.source = np.full(size, None, dtype=object)
         self.rule = np.full(size, None, dtype=object)
         self.pool: list[tuple[np.ndarray, str, str, Any, int, np.ndarray]] = []
+        #: the earliest time offered for each (incident, milestone), whatever its priority
+        self.seen = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
 
     def first_of(self, rows: np.ndarray) -> np.ndarray:
         """Positions in ``rows`` (ascending) of each incident's first."""
@@ -567,6 +570,7 @@ class _Best:
             return
         when = self.stamps[rows] if when is None else np.asarray(when, dtype=np.int64)
         rule = np.broadcast_to(np.asarray(rule, dtype=object), len(rows))
+        np.minimum.at(self.seen, self.codes[rows] * len(MILESTONES) + _ORDER[milestone], when)
         # each incident's best few go to the pool of runners-up; the best one is offered
         order = np.lexsort((rows, when, self.codes[rows]))
         codes = self.codes[rows[order]]
@@ -591,6 +595,12 @@ class _Best:
         """The time (ns) of ``milestone`` per incident code, ``missing`` where there is none."""
         step = slice(_ORDER[milestone], None, len(MILESTONES))
         return np.where(self.row[step] >= 0, self.when[step], missing)
+
+    def earliest(self, milestone: str, missing: int) -> np.ndarray:
+        """The earliest time (ns) offered for ``milestone`` per incident code, of any source,
+        ``missing`` where none was offered."""
+        seen = self.seen[_ORDER[milestone] :: len(MILESTONES)]
+        return np.where(seen == np.iinfo(np.int64).max, missing, seen)
 
     def evidence(self, milestone: str) -> np.ndarray:
         """The evidence row of ``milestone`` per incident code, -1 where there is none."""
