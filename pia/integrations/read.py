@@ -20,13 +20,15 @@ lacks the entry, the echo stands in for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from pia.integrations.config import STAGES, Integration
+from pia.integrations.config import GROUPS, STAGES, Integration
 
 #: An echo within this of a log entry of the same kind is that entry.
 ECHO_WINDOW = pd.Timedelta(minutes=2)
@@ -89,30 +91,54 @@ def _flags(pattern: str) -> tuple[str, str]:
     return (lead.group(0), pattern[lead.end() :]) if lead else ("", pattern)
 
 
+def _extract(text: pa.Array, pattern: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Where ``pattern`` matches ``text`` and its named groups there ('' where a group took no
+    part). RE2 (Arrow) runs every pattern it can take; the rest (look-arounds) run on ``re``."""
+    flags, body = _flags(pattern)
+    wrapped = f"{flags}(?P<_hit>{body})"
+    try:
+        found = pc.extract_regex(text, wrapped)
+    except pa.ArrowInvalid:
+        table = pd.Series(text.to_pylist(), dtype=object).str.extract(wrapped)
+        hit = table["_hit"].notna().to_numpy(bool)
+        return hit, {g: table.loc[hit, g].fillna("").to_numpy(object) for g in table if g in GROUPS}
+    hit = pc.fill_null(found.is_valid(), False).to_numpy(zero_copy_only=False)
+    found = found.filter(pa.array(hit))
+    return hit, {f.name: found.field(f.name).to_numpy(zero_copy_only=False) for f in found.type if f.name in GROUPS}
+
+
 def _posts(events: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per (bot post, event it reports); also the positions of the integrations'
     posts that have no text at all (nothing in text, blocks or attachments)."""
     bots = np.flatnonzero(~events["is_human"].to_numpy(bool) & (events["source"] == "slack").to_numpy(bool, na_value=False) & (events["kind"] != "deleted").to_numpy(bool, na_value=False))
-    actor = pd.Series(events["actor"].array.take(bots), index=bots).str.lower()
-    actor_id = pd.Series(events["actor_id"].array.take(bots), index=bots)
-    text = pd.Series(events["text"].array.take(bots), index=bots).fillna("")
+    # who posted, compared on the few distinct names and ids rather than on every post
+    names, name_of = pd.factorize(pd.Series(events["actor"].array.take(bots)).fillna(""))
+    ids, id_of = pd.factorize(pd.Series(events["actor_id"].array.take(bots)).fillna(""))
+    lower = pd.Index(name_of).str.lower()
+    text = pa.array(pd.array(events["text"].array.take(bots), dtype=pd.StringDtype("pyarrow"))).fill_null("")
     parts, silent, claimed = [], [], np.zeros(len(bots), dtype=bool)
     for integration in integrations:
-        mine = (actor.isin([b.lower() for b in integration.bots]) | actor_id.isin(integration.bots)).to_numpy(bool) & ~claimed
+        known = [b.lower() for b in integration.bots]
+        mine = (lower.isin(known)[names] | pd.Index(id_of).isin(integration.bots)[ids]) & ~claimed
         claimed |= mine
-        said = text[mine]
-        silent.append(said.index.to_numpy()[(said.str.strip() == "").to_numpy(bool)])
+        at = np.flatnonzero(mine)
+        # each distinct post is read once (a bot repeats itself); its reading goes to every copy
+        said = text.take(pa.array(at))
+        distinct = pc.unique(said)
+        which = pc.index_in(said, value_set=distinct).to_numpy(zero_copy_only=False)
+        empty = pc.equal(pc.utf8_trim_whitespace(distinct), "").to_numpy(zero_copy_only=False)
+        silent.append(bots[at[empty[which]]])
         for event, pattern in integration.events.items():
-            flags, body = _flags(pattern)
-            found = said.str.extract(f"{flags}(?P<_hit>{body})")
-            found = found[found["_hit"].notna()]
-            if not len(found):
+            hit, groups = _extract(distinct, pattern)
+            if not hit.any():
                 continue
-            part = pd.DataFrame({g: found[g] if g in found else "" for g in ("person", "status", "old", "role")}, index=found.index).fillna("")
-            part = part.assign(row=found.index.to_numpy(np.int64), integration=integration.name, kind=integration.kind, event=event)
             if event == "declared":
-                part["severity"] = said[found.index].str.extract(_SEVERITY)["severity"].fillna("").str.strip()
-            parts.append(part)
+                groups["severity"] = _severities(distinct.filter(pa.array(hit)))
+            # each group's value on every distinct text (hits only), then on every post
+            position = np.cumsum(hit) - 1
+            post = np.flatnonzero(hit[which])
+            part = {g: groups[g][position[which[post]]] if g in groups else "" for g in ("person", "status", "old", "role", "severity")}
+            parts.append(pd.DataFrame(part, index=range(len(post))).assign(row=bots[at[post]], integration=integration.name, kind=integration.kind, event=event))
     silent_rows = np.concatenate(silent) if silent else np.zeros(0, np.int64)
     if not parts:
         return pd.DataFrame(columns=POST_COLUMNS), silent_rows
@@ -121,10 +147,7 @@ def _posts(events: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[p
     posts = posts.assign(
         incident=events["incident"].array.take(rows),
         ts=events["ts"].array.take(rows),
-        person=posts["person"].str.strip().str.rstrip(".").str.strip(),
-        status=posts["status"].str.strip(),
-        old=posts["old"].str.strip(),
-        severity=posts["severity"].fillna("") if "severity" in posts else "",
+        person=_per_distinct(posts["person"], lambda v: v.str.strip().str.rstrip(".").str.strip()),
         stage="",
         person_id="",
         echo_of="",
@@ -132,25 +155,49 @@ def _posts(events: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[p
     return posts[POST_COLUMNS], silent_rows
 
 
+def _per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``fn`` of ``values``, computed once per distinct value (bot posts repeat themselves)."""
+    codes, uniques = pd.factorize(values.fillna(""))
+    return fn(pd.Series(uniques, dtype=object)).to_numpy(object)[codes] if len(uniques) else np.full(len(values), "", dtype=object)
+
+
+def _severities(text: pa.Array) -> np.ndarray:
+    """The severity each declaration names ('' where none), e.g. SEV2 from "*Severity:* SEV2"."""
+    hit, groups = _extract(text, _SEVERITY)
+    out = np.full(len(text), "", dtype=object)
+    out[hit] = groups.get("severity", np.zeros(0, dtype=object))
+    return out
+
+
 def _stages(posts: pd.DataFrame, integrations: Sequence[Integration]) -> pd.DataFrame:
     """Each reported status in the integration's own name mapped to a known stage ('' where
     the name is not known)."""
-    table = pd.DataFrame(
-        [(i.name, raw, stage) for i in integrations for raw, stage in i.statuses.items()], columns=["integration", "folded", "stage"]
-    )
-    folded = _folded(posts["status"])
-    merged = posts.drop(columns="stage").assign(folded=folded).merge(table, on=["integration", "folded"], how="left")
-    return merged.assign(stage=merged["stage"].fillna("")).drop(columns="folded")[POST_COLUMNS]
+    known = {(i.name, raw): stage for i in integrations for raw, stage in i.statuses.items()}
+    key = posts["integration"].astype(object) + "\x1f" + posts["status"].astype(object)
+
+    def stage(keys: pd.Series) -> pd.Series:
+        pair = keys.str.split("\x1f", n=1, expand=True).reindex(columns=[0, 1], fill_value="")
+        return pd.Series([known.get(k, "") for k in zip(pair[0], _folded(pair[1]))], dtype=object)
+
+    return posts.assign(stage=_per_distinct(key, stage))
 
 
 def _people(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     """Each named person's id: the only person the post mentions (``<@U…>``), else a human of
     the incident with that name (Slack first, then PagerDuty)."""
-    name = posts["person"].str.lstrip("@").str.strip()
-    mentions = pd.Series(events["mentions"].array.take(posts["row"].to_numpy(np.int64))).fillna("").str.split()
-    single = (mentions.str.len() == 1).to_numpy(bool)
-    by_mention = np.where(posts["person"].str.startswith("@").to_numpy(bool) & single & ~name.str.fullmatch(_RAW_ID.pattern).to_numpy(bool), mentions.str[0].fillna(""), "")
-    humans = events.loc[events["is_human"].to_numpy(bool), ["incident", "actor", "actor_id", "source"]]
+    name = pd.Series(_per_distinct(posts["person"], lambda v: v.str.lstrip("@").str.strip()), index=posts.index)
+    mentioned = pd.Series(events["mentions"].array.take(posts["row"].to_numpy(np.int64)))
+    # the post's only mention: its one id where it mentions exactly one person
+    only = _per_distinct(mentioned, lambda v: v.str.split().map(lambda ids: ids[0] if len(ids) == 1 else ""))
+    raw = _per_distinct(name, lambda v: v.str.fullmatch(_RAW_ID.pattern).astype(object)).astype(bool)
+    by_mention = np.where(posts["person"].str.startswith("@").to_numpy(bool) & ~raw, only, "")
+    # the humans who could be meant: those of the posts' incidents whose name is named, found
+    # through the few distinct names, not by lower-casing every event's actor
+    wanted = name[(by_mention == "") & (name != "").to_numpy(bool)].str.lower().unique()
+    codes, actors = pd.factorize(events["actor"].fillna(""))
+    named = pd.Index(actors).str.lower().isin(wanted)[codes] & events["is_human"].to_numpy(bool)
+    named &= events["incident"].isin(posts["incident"].unique()).to_numpy(bool)
+    humans = events.loc[named, ["incident", "actor", "actor_id", "source"]]
     humans = humans.assign(key=humans["actor"].str.lower(), slack=humans["source"] == "slack")
     humans = humans.sort_values("slack", ascending=False, kind="stable").drop_duplicates(["incident", "key"])
     looked = pd.DataFrame({"incident": posts["incident"].to_numpy(object), "key": name.str.lower().to_numpy(object)})
@@ -166,11 +213,15 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     if not len(echo):
         return posts
     log = events.loc[(events["source"] == "pagerduty").to_numpy(bool, na_value=False), ["incident", "ts", "kind", "ref"]]
-    # a note echo may be either kind of log row: one candidate per kind it may echo
-    left = echo[["incident", "ts"]].assign(kind=echo["event"].map(ECHOES)).explode("kind")
     if not len(log):
         return posts
-    left = pd.DataFrame({"at": left.index.to_numpy(), "incident": left["incident"].to_numpy(object), "ts": pd.to_datetime(left["ts"], utc=True).array, "kind": left["kind"].to_numpy(object)})
+    # a note echo may be either kind of log row: one candidate per kind it may echo
+    count = echo["event"].map({e: len(k) for e, k in ECHOES.items()}).to_numpy(np.int64)
+    nth = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    each = np.repeat(np.arange(len(echo)), count)
+    kinds = np.array([list(k) + [""] * (2 - len(k)) for k in ECHOES.values()], dtype=object)
+    kind = kinds[echo["event"].map({e: i for i, e in enumerate(ECHOES)}).to_numpy(np.int64)[each], nth]
+    left = pd.DataFrame({"at": echo.index.to_numpy()[each], "incident": echo["incident"].to_numpy(object)[each], "ts": echo["ts"].array.take(each), "kind": kind})
     right = pd.DataFrame({"incident": log["incident"].to_numpy(object), "ts": log["ts"].array, "kind": log["kind"].astype(str).to_numpy(object), "log_ref": log["ref"].fillna("").to_numpy(object)})
     matched = pd.merge_asof(
         left.sort_values("ts", kind="stable"), right.sort_values("ts", kind="stable"), on="ts", by=["incident", "kind"], tolerance=ECHO_WINDOW, direction="nearest"
