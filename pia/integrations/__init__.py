@@ -6,6 +6,6 @@ platforms, status pages, alerting), their posts read as evidence.
 """
 
 from pia.integrations.config import EVENTS, STAGES, Integration
-from pia.integrations.read import Readings, disagreements, read
+from pia.integrations.posts import NOTE_COLUMNS, Readings, disagreements, read
 
-__all__ = ["EVENTS", "STAGES", "Integration", "Readings", "disagreements", "read"]
+__all__ = ["EVENTS", "NOTE_COLUMNS", "STAGES", "Integration", "Readings", "disagreements", "read"]

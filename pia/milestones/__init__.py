@@ -20,8 +20,8 @@ import pandas as pd
 from pia import integrations
 from pia.milestones import repeated
 from pia.milestones.config import LABELS, MILESTONES, Config, Duration, Rule, load_config
-from pia.quality import DISAGREEMENT
 from pia.milestones.detect import RuleSet, compile_rules, default_rules, manual_milestones, milestones, signals
+from pia.quality import DISAGREEMENT
 
 __all__ = [
     "LABELS",
@@ -58,7 +58,7 @@ class Detection:
     responders: pd.DataFrame
     commander: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
     #: data-quality findings of the bots' posts (incident, check, ts, detail, ref)
-    notes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=integrations.read.NOTE_COLUMNS))
+    notes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=integrations.NOTE_COLUMNS))
     #: The candidates as built, or a function that builds them when first asked for.
     _candidates: pd.DataFrame | Callable[[], pd.DataFrame] = field(default_factory=pd.DataFrame, repr=False)
 

@@ -441,8 +441,7 @@ def milestones(
     best.offer(best.first(triggers), "declared", "pagerduty", "incident created", PRIORITY["fallback"])
     # text-rule recovery from before the first remediation (of any source) is dropped: "db
     # looks healthy" while investigating is not a recovery (without any remediation it stands
-    # on its own);
-    # a status update that says so is a declaration to customers, and stands
+    # on its own); a status update that says so is a declaration to customers, and stands
     since = best.earliest("mitigation_started", np.iinfo(np.int64).min)
     updates = rows[label == _code(labels, "status_update")]
     for part, names, milestone, stamps in recovery:
@@ -467,7 +466,7 @@ def _integrated(evidence: pd.DataFrame, best: _Best) -> None:
         rows, rule = rows[order], part["rule"].to_numpy(object)[order]
         priority = PRIORITY["fallback" if (source, milestone) == ("pagerduty", "declared") else source]
         if last:
-            pick = rows[::-1][best.first_of(rows[::-1])]
+            pick = best.last(rows)
             best.offer(pick, milestone, source, rule[np.searchsorted(rows, pick)], priority, ties=True)
         else:
             best.offer(rows, milestone, source, rule, priority)
