@@ -1,8 +1,9 @@
 """Bot posts in an incident channel read as the events they report.
 
 Pure: takes the events frame and the configured :class:`~pia.integrations.config.Integration`
-list. Each integration's patterns run once over its own bots' posts (pandas string methods, no
-loop over messages); what a post says becomes a row of :attr:`Readings.posts`, and from those:
+list. Each integration's patterns run over its own bots' posts, each distinct post once, on
+RE2 (Arrow's ``extract_regex``; no loop over messages); what a post says becomes a row of
+:attr:`Readings.posts`, and from those:
 
 - ``evidence``: milestone candidates, each with its ``source`` (``pagerduty``, ``platform``,
   ``statuspage``, ``alert``) for detection to rank by precedence;
