@@ -162,6 +162,8 @@ def test_a_platform_bot_runs_the_channel(tmp_path, capsys, name):
             assert milestone not in picked.index
         else:
             assert picked.loc[milestone, "ts"] == at(clock) and picked.loc[milestone, "source"] == "platform", milestone
+    # the status changes are the acts of the person the bot names, not of the bot
+    assert picked.loc["mitigated", "actor"] == "Bo Li" and picked.loc["declared", "actor"] == "Ana"
     review = Review.load("inc", data_dir=root)
     # the IC is the person the role assignment names; updates are theirs, not the bot's
     assert review.metrics.detection.commander.iloc[0] == "U2"

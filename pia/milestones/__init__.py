@@ -172,8 +172,10 @@ def detect_incidents(
     # incident.toml names the IC; else the platform's role assignment; else the first to speak
     named = {**bots.commanders, **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}}
     ic = repeated.commanders(events, named)
+    # a bot's post is shown as the act of the person it names, in the evidence as in the lists
+    credited = bots.attributed(events)
     table, candidates = milestones(
-        events,
+        credited,
         found,
         pd.concat(manual, ignore_index=True) if manual else None,
         zone=rules.config.zone,
@@ -188,7 +190,7 @@ def detect_incidents(
         signals=found,
         hypotheses=repeated.hypotheses(events, found, _response_end(table)),
         escalations=repeated.escalations(events, found),
-        status_updates=repeated.status_updates(bots.attributed(events), found),
+        status_updates=repeated.status_updates(credited, found),
         directives=repeated.directives(events, found, ic),
         responders=repeated.responders(events, {i: _people(meta) for i, meta in metas.items()}),
         commander=ic,
