@@ -6,9 +6,9 @@ The events are the sample incidents' timelines, copied under new incident ids (a
 in time) until there are N of them, so the mix of Slack, PagerDuty, bots and speech is the
 samples' own. It prints the time, events per second and ratio to the floor of each stage:
 the floor (one Arrow pass that lower-cases the text column: the least any reading of the text
-costs), the signals (normalised text, markers, rules, vetoes), the milestones (with stated
-times and runners-up) and repeated events built from them, and the total of
-:func:`detect_incident`.
+costs), the signals (normalised text, markers, rules, vetoes), the bots' posts read by their
+integrations (:func:`pia.integrations.read`), the milestones (with stated times and runners-up)
+and repeated events built from them, and the total of :func:`detect_incident`.
 
 The rules read the normalised text of each distinct message once, so a channel that repeats
 itself (bots, copies) costs what its distinct messages cost; the samples repeated here are the
@@ -28,6 +28,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from pia import integrations
 from pia.events.timeline import merge
 from pia.milestones import detect_incident, milestones, repeated, signals
 from pia.milestones.detect import default_rules
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     floor = best(lambda: text.str.lower(), args.repeat)
     found = signals(events, rules)
     only_signals = best(lambda: signals(events, rules), args.repeat)
+    bots = best(lambda: integrations.read(events, rules.config.integrations), args.repeat)
     after = best(lambda: tables(events, found), args.repeat)
     total = best(lambda: detect_incident(events, {}, rules), args.repeat)
     one = events[events["incident"] == events["incident"].iloc[0]]
@@ -93,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(line("floor: one lower-casing pass", floor))
     print(line("signals (normalised text, rules, vetoes)", only_signals))
+    print(line("bot posts read by their integrations", bots))
     print(line("milestones and repeated events", after))
     print(line("total: detect_incident", total))
     print(f"signals found: {len(found):,}; one incident end to end: {whole * 1000:.1f} ms")

@@ -450,6 +450,7 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
             ("status_updates", found.status_updates),
             ("directives", found.directives),
             ("responders", found.responders),
+            ("notes", found.notes),
         )
     }
     candidates = cache(lambda: _by_incident(found.candidates, ids))

@@ -258,7 +258,7 @@ def test_rosters_of_all_samples_at_once_as_each_alone() -> None:
         pages=pd.concat([measured[i.id].pages for i in incidents], ignore_index=True),
     )
     expected = pd.concat(alone, ignore_index=True)
-    assert len(expected) == 35 and set(expected["how"]) == {"paged", "volunteered"}
+    assert len(expected) == 41 and set(expected["how"]) == {"paged", "volunteered"}
     pd.testing.assert_frame_equal(together[[*together.columns[1:], "incident"]], expected)
 
 

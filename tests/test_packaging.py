@@ -29,7 +29,8 @@ def test_the_wheel_holds_the_notebooks_templates_and_rules(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = [p for folder in (NOTEBOOKS, TEMPLATES) for p in folder.rglob("*") if p.is_file()]
     needed = [f"pia/{p.relative_to(ROOT).as_posix()}" for p in shipped]
-    needed += ["pia/milestones/rules.toml", "pia/privacy/secrets.toml"]
+    needed += ["pia/milestones/rules.toml", "pia/integrations/integrations.toml", "pia/privacy/secrets.toml"]
+    needed += [p.relative_to(ROOT).as_posix() for p in (ROOT / "pia").rglob("*.py")]  # every subpackage listed in pyproject
     assert len(needed) >= 8
     assert not [name for name in needed if name not in names]
 

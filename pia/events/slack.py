@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pia.errors import InputError
+from pia.events.blocks import bot_text
 from pia.events.schema import conform, empty_events
 
 #: Slack's message timestamp: unix seconds, a dot, six digits of sequence (microseconds).
@@ -214,7 +215,10 @@ def _comment(message: Mapping[str, Any]) -> Mapping[str, Any]:
 def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
     subtype = str(message.get("subtype") or "")
     text = message.get("text") if isinstance(message.get("text"), str) else ""
-    if not text:
+    if message.get("bot_id") or subtype == "bot_message":
+        # an app says most of what it has to say in its blocks and attachments
+        text = bot_text(message)
+    elif not text:
         text = _attachment_text(message)
     files = _file_text(message, text)
     if files:

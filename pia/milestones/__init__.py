@@ -17,9 +17,11 @@ from typing import Any
 
 import pandas as pd
 
+from pia import integrations
 from pia.milestones import repeated
 from pia.milestones.config import LABELS, MILESTONES, Config, Duration, Rule, load_config
 from pia.milestones.detect import RuleSet, compile_rules, default_rules, manual_milestones, milestones, signals
+from pia.quality import DISAGREEMENT
 
 __all__ = [
     "LABELS",
@@ -55,6 +57,8 @@ class Detection:
     directives: pd.DataFrame
     responders: pd.DataFrame
     commander: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
+    #: data-quality findings of the bots' posts (incident, check, ts, detail, ref)
+    notes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=integrations.NOTE_COLUMNS))
     #: The candidates as built, or a function that builds them when first asked for.
     _candidates: pd.DataFrame | Callable[[], pd.DataFrame] = field(default_factory=pd.DataFrame, repr=False)
 
@@ -160,22 +164,35 @@ def detect_incidents(
     gives what :func:`detect_incident` gives for each. ``origins`` names each ``incident.toml``
     for the :class:`~pia.errors.ConfigError` of a bad manual milestone."""
     rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
-    found = signals(events, rules)
+    bots = integrations.read(events, rules.config.integrations)
+    said = signals(events, rules)
+    found = pd.concat([said, bots.signals], ignore_index=True).sort_values("row", kind="stable", ignore_index=True) if len(bots.signals) else said
     manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items()]
     manual = [m for m in manual if len(m)]
-    named = {i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}
+    # incident.toml names the IC; else the platform's role assignment; else the first to speak
+    named = {**bots.commanders, **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}}
     ic = repeated.commanders(events, named)
+    # a bot's post is shown as the act of the person it names, in the evidence as in the lists
+    credited = bots.attributed(events)
     table, candidates = milestones(
-        events, found, pd.concat(manual, ignore_index=True) if manual else None, zone=rules.config.zone, runners_up=RUNNERS_UP
+        credited,
+        found,
+        pd.concat(manual, ignore_index=True) if manual else None,
+        zone=rules.config.zone,
+        runners_up=RUNNERS_UP,
+        integrated=bots.evidence,
     )
+    notes = [n for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT)) if len(n)]
+    notes = pd.concat(notes, ignore_index=True) if notes else bots.notes
     return Detection(
         milestones=table,
         _candidates=candidates,
         signals=found,
         hypotheses=repeated.hypotheses(events, found, _response_end(table)),
         escalations=repeated.escalations(events, found),
-        status_updates=repeated.status_updates(events, found),
+        status_updates=repeated.status_updates(credited, found),
         directives=repeated.directives(events, found, ic),
         responders=repeated.responders(events, {i: _people(meta) for i, meta in metas.items()}),
         commander=ic,
+        notes=notes.sort_values(["incident", "ts"], kind="stable", ignore_index=True),
     )

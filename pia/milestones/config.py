@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pia.errors import ConfigError
+from pia.integrations import config as integration_config
+from pia.integrations.config import Integration
 
 #: Milestones in their usual order (the order of design.md's table).
 #: how a duration's starting point reads in a column header or a legend
@@ -111,6 +113,8 @@ class Config:
     work_days: tuple[int, ...] = (0, 1, 2, 3, 4)
     zone: str = "UTC"
     sources: tuple[str, ...] = field(default=(), compare=False)
+    #: the bots whose posts are read as evidence (packaged, then ``[integrations.NAME]``)
+    integrations: tuple[Integration, ...] = ()
 
     def positive(self, label: str) -> tuple[Rule, ...]:
         """The rules that give ``label``, in file order."""
@@ -146,7 +150,7 @@ def load_config(data_dir: str | os.PathLike[str] | None = None) -> Config:
     unknown label, scope or milestone, or a value of the wrong type.
     """
     packaged = resources.files("pia.milestones").joinpath(PACKAGED)
-    layers: list[tuple[str, dict[str, Any]]] = [(f"pia/milestones/{PACKAGED}", _parse(packaged.read_bytes(), PACKAGED))]
+    layers: list[tuple[str, dict[str, Any]]] = [(f"pia/milestones/{PACKAGED}", _parse(packaged.read_bytes(), PACKAGED)), integration_config.packaged_layer()]
     if data_dir is not None:
         local = Path(data_dir) / "pia.toml"
         if local.is_file():
@@ -162,10 +166,12 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
     reactions: dict[str, str] = {}
     fragments: dict[str, str] = {}
     durations: dict[str, tuple[str, Any]] = {}
+    bots: dict[str, dict[str, Any]] = {}
+    bot_origin: dict[str, str] = {}
     zone, cadence, work = "UTC", 30.0, {"start": 8, "end": 18, "days": list(DAYS[:5])}
     for path, table in layers:
         # [secrets] and [pseudonyms] belong to pia.privacy, which reads them itself
-        known = {"rules", "fragments", "markers", "reactions", "durations", "status_updates", "stated_times", "working_hours", "secrets", "pseudonyms"}
+        known = {"rules", "fragments", "markers", "reactions", "durations", "status_updates", "stated_times", "working_hours", "integrations", "secrets", "pseudonyms"}
         for key in table:
             if key not in known:
                 raise ConfigError(path, key, f"unknown table (known: {', '.join(sorted(known))})")
@@ -194,13 +200,15 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
             zone = _zone(path, "stated_times.zone", clock["zone"])
         hours = _table(path, "working_hours", table.get("working_hours", {}))
         work.update(hours)
+        integration_config.merge(bots, bot_origin, path, table.get("integrations", {}))
     for name, spec in rules.items():
         if "pattern" not in spec and not spec.get("enabled", True):
             raise ConfigError(origin[name], f"rules.{name}", f"no rule of that name to switch off (known: {', '.join(sorted(rules))})")
     compiled = tuple(_rule(origin[name], name, spec) for name, spec in rules.items() if spec.get("enabled", True))
     spans = tuple(_duration(path, name, spec) for name, (path, spec) in durations.items() if spec)
     start, end, days = _hours(layers[-1][0], work)
-    config = Config(compiled, markers, reactions, spans, fragments, cadence, start, end, days, zone, tuple(p for p, _ in layers))
+    sources = tuple(p for p, _ in layers)
+    config = Config(compiled, markers, reactions, spans, fragments, cadence, start, end, days, zone, sources, integration_config.build(bots, bot_origin))
     for rule in compiled:
         key = f"rules.{rule.name}.pattern"
         for label in PLACEHOLDER.findall(rule.pattern):

@@ -5,8 +5,9 @@ and text rules, vectorised over the whole text column on Arrow storage (RE2): on
 rule combined finds the candidate messages, then each label's rules run on those candidates
 only, and each veto once, on the messages of the labels it cancels.
 :func:`milestones` turns events and signals into one row per milestone with its evidence,
-taking the first candidate by precedence: manual > marker > PagerDuty > rule, on integer
-incident codes.
+taking the first candidate by precedence (:data:`PRIORITY`): manual > marker > PagerDuty >
+an incident platform's status change > a status page > rule on human text > alerting bot, on
+integer incident codes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ _ORDER = {m: i for i, m in enumerate(MILESTONES)}
 SUPERSEDES = {"restored": ("mitigated", ("watching",))}
 MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "text", "evidence_ts"]
 SIGNAL_COLUMNS = ["row", "label", "source", "rule"]
-_PRIORITY = {"manual": 0, "marker": 1}
+#: Precedence of evidence, best first. ``fallback`` is the PagerDuty incident's creation
+#: standing in for ``declared`` where nothing declares it, below any declaring message.
+PRIORITY = {"manual": 0, "marker": 1, "pagerduty": 2, "platform": 3, "statuspage": 4, "rule": 5, "fallback": 6, "alert": 7}
 # Clause and sentence ends for the scoped vetoes; "v2.30.4", "10:15" and "1,000" end nothing.
 _CLAUSE = r"(?:[^.,;:!?\n—–]|[.,:]\w)*"
 _SENTENCE = r"(?:[^.;!?\n]|\.\w)*"
@@ -381,6 +384,7 @@ def milestones(
     *,
     zone: str = "UTC",
     runners_up: int = 0,
+    integrated: pd.DataFrame | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, Callable[[], pd.DataFrame]]:
     """One row per (incident, milestone) that has evidence, in :data:`MILESTONES` order.
 
@@ -391,6 +395,8 @@ def milestones(
     With ``runners_up`` > 0, also returns a function that builds the candidates of each
     milestone, best first (at most that many per milestone), as :data:`CANDIDATE_COLUMNS`:
     only a review or ``--explain`` needs them, so they are built when first asked for.
+    ``integrated`` is the evidence bots reported (:attr:`pia.integrations.Readings.evidence`),
+    each row offered at its source's :data:`PRIORITY`.
     """
     codes, incidents = pd.factorize(events["incident"])
     best = _Best(codes, events["ts"].array.asi8, len(incidents), runners_up)
@@ -399,12 +405,18 @@ def milestones(
     slack = (events["source"] == "slack").to_numpy(bool, na_value=False)
     triggers = np.flatnonzero(is_pd & (kind == "trigger").to_numpy(bool, na_value=False))
     # detected: first PagerDuty trigger, else the first message in the channel
-    best.offer(best.first(triggers), "detected", "pagerduty", "first trigger", 2)
+    best.offer(best.first(triggers), "detected", "pagerduty", "first trigger", PRIORITY["pagerduty"])
+    integrated = integrated if integrated is not None else pd.DataFrame(columns=["row", "milestone", "source", "rule", "last"])
+    # an alert that fired is detection where nothing in the channel is earlier (offered before
+    # the first message, so the same post is named as the alert it is)
+    firing = integrated[(integrated["milestone"] == "detected").to_numpy(bool) & (integrated["source"] == "alert").to_numpy(bool)]
+    best.offer(firing["row"].to_numpy(np.int64), "detected", "alert", firing["rule"].to_numpy(object), PRIORITY["rule"])
     channel = np.flatnonzero(slack & kind.isin(CHANNEL_KINDS).to_numpy(bool))
-    best.offer(best.first(channel), "detected", "rule", "first message", 3)
+    best.offer(best.first(channel), "detected", "rule", "first message", PRIORITY["rule"])
     acks = np.flatnonzero(is_pd & (kind == "acknowledge").to_numpy(bool, na_value=False))
-    best.offer(best.first(acks), "acknowledged", "pagerduty", "first acknowledge", 2)
-    # labels: markers (priority 1) and rules (priority 3)
+    best.offer(best.first(acks), "acknowledged", "pagerduty", "first acknowledge", PRIORITY["pagerduty"])
+    _integrated(integrated.drop(firing.index), best)
+    # labels: markers and rules
     rows = found["row"].to_numpy(np.int64)
     label, labels = pd.factorize(found["label"])
     source, sources = pd.factorize(found["source"])
@@ -412,7 +424,8 @@ def milestones(
     stated = _stated(events, found, zone)
     recovery = []
     for name, milestone in LABEL_MILESTONE.items():
-        for kind_of, priority in (("marker", 1), ("rule", 3)):
+        for kind_of in ("marker", "rule"):
+            priority = PRIORITY[kind_of]
             at = np.flatnonzero((label == _code(labels, name)) & (source == _code(sources, kind_of)))
             at = at[np.argsort(rows[at], kind="stable")]
             stamps = _when(stated.get(milestone), rows[at], best.stamps)
@@ -423,24 +436,40 @@ def milestones(
     # impact start: a time stated by a message about the trouble ("errors since 13:58")
     if "impact_start" in stated:
         at, when = stated["impact_start"]
-        best.offer(at, "impact_start", "rule", "stated time", 3, when=when)
+        best.offer(at, "impact_start", "rule", "stated time", PRIORITY["rule"], when=when)
     # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
-    best.offer(best.first(triggers), "declared", "pagerduty", "incident created", 4)
-    # text-rule recovery from before the first remediation is dropped: "db looks healthy"
-    # while investigating is not a recovery (without any remediation it stands on its own);
-    # a status update that says so is a declaration to customers, and stands
-    since = best.stamp("mitigation_started", np.iinfo(np.int64).min)
+    best.offer(best.first(triggers), "declared", "pagerduty", "incident created", PRIORITY["fallback"])
+    # text-rule recovery from before the first remediation (of any source) is dropped: "db
+    # looks healthy" while investigating is not a recovery (without any remediation it stands
+    # on its own); a status update that says so is a declaration to customers, and stands
+    since = best.earliest("mitigation_started", np.iinfo(np.int64).min)
     updates = rows[label == _code(labels, "status_update")]
     for part, names, milestone, stamps in recovery:
         keep = (best.stamps[part] >= since[codes[part]]) | np.isin(part, updates)
-        best.offer(part[keep], milestone, "rule", names[keep], 3, when=None if stamps is None else stamps[keep])
+        best.offer(part[keep], milestone, "rule", names[keep], PRIORITY["rule"], when=None if stamps is None else stamps[keep])
     # resolved: the last PagerDuty resolve outranks a message
     resolves = np.flatnonzero(is_pd & (kind == "resolve").to_numpy(bool, na_value=False))
-    best.offer(best.last(resolves), "resolved", "pagerduty", "last resolve", 2, ties=True)
+    best.offer(best.last(resolves), "resolved", "pagerduty", "last resolve", PRIORITY["pagerduty"], ties=True)
     _engaged(events, best)
     _working_hypothesis(found, best)
     frame = best.frame(events, incidents, manual)
     return (frame, partial(best.candidates, events, incidents, manual, runners_up)) if runners_up else frame
+
+
+def _integrated(evidence: pd.DataFrame, best: _Best) -> None:
+    """Offer what the bots reported: each (milestone, source) at the source's priority; the
+    last of an incident's rows where the row says so (a resolve, a recovery), else the
+    earliest. PagerDuty's creation stands in for ``declared`` only as the fallback."""
+    for (milestone, source, last), part in evidence.groupby(["milestone", "source", "last"], sort=False):
+        rows = part["row"].to_numpy(np.int64)
+        order = np.argsort(rows, kind="stable")
+        rows, rule = rows[order], part["rule"].to_numpy(object)[order]
+        priority = PRIORITY["fallback" if (source, milestone) == ("pagerduty", "declared") else source]
+        if last:
+            pick = best.last(rows)
+            best.offer(pick, milestone, source, rule[np.searchsorted(rows, pick)], priority, ties=True)
+        else:
+            best.offer(rows, milestone, source, rule, priority)
 
 
 def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -506,6 +535,8 @@ class _Best:
         self.source = np.full(size, None, dtype=object)
         self.rule = np.full(size, None, dtype=object)
         self.pool: list[tuple[np.ndarray, str, str, Any, int, np.ndarray]] = []
+        #: the earliest time offered for each (incident, milestone), whatever its priority
+        self.seen = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
 
     def first_of(self, rows: np.ndarray) -> np.ndarray:
         """Positions in ``rows`` (ascending) of each incident's first."""
@@ -538,6 +569,7 @@ class _Best:
             return
         when = self.stamps[rows] if when is None else np.asarray(when, dtype=np.int64)
         rule = np.broadcast_to(np.asarray(rule, dtype=object), len(rows))
+        np.minimum.at(self.seen, self.codes[rows] * len(MILESTONES) + _ORDER[milestone], when)
         # each incident's best few go to the pool of runners-up; the best one is offered
         order = np.lexsort((rows, when, self.codes[rows]))
         codes = self.codes[rows[order]]
@@ -562,6 +594,12 @@ class _Best:
         """The time (ns) of ``milestone`` per incident code, ``missing`` where there is none."""
         step = slice(_ORDER[milestone], None, len(MILESTONES))
         return np.where(self.row[step] >= 0, self.when[step], missing)
+
+    def earliest(self, milestone: str, missing: int) -> np.ndarray:
+        """The earliest time (ns) offered for ``milestone`` per incident code, of any source,
+        ``missing`` where none was offered."""
+        seen = self.seen[_ORDER[milestone] :: len(MILESTONES)]
+        return np.where(seen == np.iinfo(np.int64).max, missing, seen)
 
     def evidence(self, milestone: str) -> np.ndarray:
         """The evidence row of ``milestone`` per incident code, -1 where there is none."""
@@ -728,9 +766,10 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
     other = codes[: len(rows)] != reporter[best.codes[rows]]
     rows = rows[((stamps > since) & other) | (ack & (stamps >= since) & (since != never))]
     is_ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
-    for where, source, priority in ((is_ack, "pagerduty", 2), (~is_ack, "rule", 3)):
+    for where, source in ((is_ack, "pagerduty"), (~is_ack, "rule")):
+        priority = PRIORITY[source]
         picked = best.first(rows[where])
-        rule = "first acknowledge" if priority == 2 else "first human " + kind.iloc[picked].astype(str).to_numpy(object)
+        rule = "first acknowledge" if source == "pagerduty" else "first human " + kind.iloc[picked].astype(str).to_numpy(object)
         best.offer(picked, "engaged", source, rule, priority)
 
 
@@ -760,4 +799,4 @@ def _working_hypothesis(found: pd.DataFrame, best: _Best) -> None:
     drop_row = drop % span
     dropped = (drop <= next_key) & (best.stamps[np.minimum(drop_row, len(best.stamps) - 1)] <= until[code])
     keep = hyp[(until[code] != never) & (best.stamps[hyp] <= until[code]) & ~dropped]
-    best.offer(best.last(np.sort(keep)), "working_hypothesis", "rule", "last hypothesis kept before mitigation", 3, ties=True)
+    best.offer(best.last(np.sort(keep)), "working_hypothesis", "rule", "last hypothesis kept before mitigation", PRIORITY["rule"], ties=True)

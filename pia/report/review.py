@@ -330,6 +330,7 @@ class Review:
         lines += list(self.metrics.durations.warnings)
         found = findings(self.events, until=self.at("resolved") or self.as_of)
         lines += [f"{self.local(r.ts)} {r.check}: {r.detail}" for r in found.itertuples()]
+        lines += [f"{self.local(r.ts)} {r.check}: {r.detail}" for r in self.detection.notes.itertuples()]
         return lines
 
     # --- sections: HTML --------------------------------------------------------------------
