@@ -124,9 +124,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     if not table.table.empty:
         shown = for_output(_shareable(table.table, args.data_dir, **options), args.format, args.columns)
-        print_frame(shown, args.format, raw_csv=args.raw_csv)
+        left_out = print_frame(shown, args.format, raw_csv=args.raw_csv, width=None if args.columns else _terminal_width())
         if args.format == "table":
-            print(legend(table.table[[c for c in table.table if c in shown or c.removeprefix("time_to_") in shown]]))
+            kept = [c for c in shown if c not in left_out]
+            print(legend(table.table[[c for c in table.table if c in kept or c.removeprefix("time_to_") in kept]], left_out))
     for line in table.failures:
         error_line(line, args)
     return 2 if table.failures else 0
@@ -313,6 +314,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for level, what in [] if args.quiet else result.findings:
             print(f"  {level}: {shown(what, args)}")
     return worst
+
+
+def _terminal_width() -> int:
+    """The terminal's width; 100 where output goes to a file or a pipe."""
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def _names(text: str) -> list[str]:

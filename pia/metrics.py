@@ -636,12 +636,16 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
     return out
 
 
-def legend(table: pd.DataFrame, config: Config | None = None) -> str:
-    """One line under a terminal table: where each duration shown starts, and what ``≥`` means."""
+def legend(table: pd.DataFrame, left_out: Sequence[str] = (), config: Config | None = None) -> str:
+    """The lines under a terminal table: where each duration shown starts, what ``≥`` means,
+    and the columns ``left_out`` for the terminal's width."""
     config = config or load_config()
     starts: dict[str, list[str]] = {}
     for spec in config.durations:
         if spec.name in table:
             starts.setdefault(spec.since, []).append(spec.name.removeprefix("time_to_"))
     parts = [f"{', '.join(names)}: {since}" for since, names in starts.items()]
-    return textwrap.fill("; ".join(parts + ["≥: still open, counted to --as-of"]), 100)
+    parts.append("≥: still open, counted to --as-of")
+    if left_out:
+        parts.append(f"not shown for the width: {', '.join(left_out)} (--columns to choose)")
+    return textwrap.fill("; ".join(parts), 100)

@@ -106,10 +106,13 @@ def print_frame(
     table_columns: Sequence[str] | None = None,
     out: TextIO | None = None,
     raw_csv: bool = False,
-) -> None:
+    width: int | None = None,
+) -> list[str]:
     """Print ``frame`` as an aligned table (shortened text), CSV or JSON records (full text,
     ISO 8601 times). CSV values that would run as spreadsheet formulas start with ``'``
-    unless ``raw_csv``; a line break inside a value is always quoted, so a value is one cell."""
+    unless ``raw_csv``; a line break inside a value is always quoted, so a value is one cell.
+    A table wider than ``width`` leaves out columns from the right (the first two stay); the
+    names of those left out are returned."""
     out = out or sys.stdout
     if fmt == "csv":
         if not raw_csv:
@@ -127,9 +130,16 @@ def print_frame(
         shown = _for_table(frame[list(table_columns)] if table_columns else frame)
         if shown.empty:
             out.write("(no rows)\n")
-        else:
-            lines = shown.to_string(index=False, justify="left").splitlines()
-            out.write("".join(line.rstrip() + "\n" for line in lines))
+            return []
+        lines = [line.rstrip() for line in shown.to_string(index=False, justify="left").splitlines()]
+        left_out: list[str] = []
+        while width and max(map(len, lines)) > width and shown.shape[1] > 2:
+            left_out.insert(0, str(shown.columns[-1]))
+            shown = shown.iloc[:, :-1]
+            lines = [line.rstrip() for line in shown.to_string(index=False, justify="left").splitlines()]
+        out.write("".join(line + "\n" for line in lines))
+        return left_out
+    return []
 
 
 def _is_text(column: pd.Series) -> bool:
