@@ -6,19 +6,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pia.cache import config_hash, hash_files, measure_all, snapshot_hash
+from pia.cache import as_given, config_hash, hash_files, measure_all, snapshot_hash
 from pia.errors import PiaError
 from pia.output import human_duration, parse_time
 from pia.report.render import NOTEBOOKS, TEMPLATES, Rendered, parse_formats, render_report, render_trends, write_text
 from pia.snapshot import data_dir, list_incidents
+
+if TYPE_CHECKING:
+    from pia.cluster import Cluster
 
 #: the durations shown on the index page
 INDEX_DURATIONS = ["time_to_engage", "time_to_diagnose", "time_to_mitigate", "time_to_restore", "time_to_resolve"]
@@ -72,67 +76,83 @@ def run_batch(
     redact: bool = True,
     pseudonymise: bool = False,
     pseudonyms: str | os.PathLike[str] | None = None,
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Render a report for every incident in the data dir (detected within ``since``..``until``)
-    with ``jobs`` processes (default: one per core), then the trends report and
-    ``<out>/index.html``. A report whose snapshot, config, notebook, templates and options are
-    unchanged since the last run is kept as it is, unless ``force``. ``redact``,
-    ``pseudonymise`` and ``pseudonyms`` are passed to every report."""
+    with ``jobs`` processes (default: one per core), or on the Dask cluster whose scheduler is
+    at ``scheduler`` (see :mod:`pia.cluster`), then the trends report and ``<out>/index.html``.
+    A report whose snapshot, config, notebook, templates and options are unchanged since the
+    last run is kept as it is, unless ``force``. ``redact``, ``pseudonymise`` and
+    ``pseudonyms`` are passed to every report."""
     base = data_dir(root)
     folder = Path(out)
     wanted = parse_formats(formats)
     window = (parse_time(since, "--since"), parse_time(until, "--until"))
     stamp = parse_time(as_of, "--as-of")
-    measured = measure_all(base, as_of=stamp, progress=progress)
-    result = BatchResult()
-    for line in measured.failures:
-        result.failed[_incident_of(line, base)] = line
-    table = measured.table
-    if len(table) and any(window):
-        from pia.trends import in_window
+    with _cluster(scheduler, base, folder) as cluster:
+        measured = measure_all(base, as_of=stamp, progress=progress, cluster=cluster)
+        result = BatchResult()
+        for line in measured.failures:
+            result.failed[_incident_of(line, base)] = line
+        table = measured.table
+        if len(table) and any(window):
+            from pia.trends import in_window
 
-        table = in_window(table, *window)
-    todo = [i for i in table["incident"]] if len(table) else []
-    mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
-    salt = json.dumps([config_hash(base), _inputs_hash(), wanted, as_of, tz, redact, pseudonymise, mapping])
-    keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt).encode()).hexdigest() for i in todo}
-    state = folder / STATE
-    titles = {i: _stored(state / i, keys[i]) for i in todo}
-    stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]
-    result.unchanged = [i for i in todo if i not in stale]
-    options = {
-        "data_dir": base,
-        "out": folder,
-        "formats": wanted,
-        "as_of": as_of,
-        "tz": tz,
-        "redact": redact,
-        "pseudonymise": pseudonymise,
-        "pseudonyms": pseudonyms,
-    }
-    for incident, rendered, error in _run(stale, options, jobs, progress):
-        if error:
-            result.failed[incident] = error
-        else:
-            result.rendered.append(incident)
-            titles[incident] = rendered.title
-            state.mkdir(parents=True, exist_ok=True)
-            write_text(state / incident, json.dumps({"key": keys[incident], "title": rendered.title}))
-            for fmt, reason in (rendered.skipped if rendered else {}).items():
-                result.failed.setdefault(f"{incident} ({fmt})", reason)
-    trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
-    if trends and (force or _stored(state / "trends", trends_key) is None or not _written(folder, "trends", ["html"])):
-        try:
-            hide = pseudonymise or pseudonyms is not None
-            render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of, pseudonymise=hide)
-            state.mkdir(parents=True, exist_ok=True)
-            write_text(state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"}))
-        except PiaError as error:
-            result.failed["trends"] = str(error)
-    if trends and "trends" not in result.failed:
-        result.trends = folder / "trends.html"
-    result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None))
-    return result
+            table = in_window(table, *window)
+        todo = [i for i in table["incident"]] if len(table) else []
+        mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
+        salt = json.dumps([config_hash(base), _inputs_hash(), wanted, as_of, tz, redact, pseudonymise, mapping])
+        keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt).encode()).hexdigest() for i in todo}
+        state = folder / STATE
+        titles = {i: _stored(state / i, keys[i]) for i in todo}
+        stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]
+        result.unchanged = [i for i in todo if i not in stale]
+        options = {
+            "data_dir": base,
+            "out": folder,
+            "formats": wanted,
+            "as_of": as_of,
+            "tz": tz,
+            "redact": redact,
+            "pseudonymise": pseudonymise,
+            "pseudonyms": pseudonyms,
+        }
+        for incident, rendered, error in _run(stale, options, jobs, progress, cluster):
+            if error:
+                result.failed[incident] = error
+            else:
+                result.rendered.append(incident)
+                titles[incident] = rendered.title
+                state.mkdir(parents=True, exist_ok=True)
+                write_text(state / incident, json.dumps({"key": keys[incident], "title": rendered.title}))
+                for fmt, reason in (rendered.skipped if rendered else {}).items():
+                    result.failed.setdefault(f"{incident} ({fmt})", reason)
+        trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
+        if trends and (force or _stored(state / "trends", trends_key) is None or not _written(folder, "trends", ["html"])):
+            try:
+                hide = pseudonymise or pseudonyms is not None
+                render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of, pseudonymise=hide)
+                state.mkdir(parents=True, exist_ok=True)
+                write_text(state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"}))
+            except PiaError as error:
+                result.failed["trends"] = str(error)
+        if trends and "trends" not in result.failed:
+            result.trends = folder / "trends.html"
+        result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None))
+        return result
+
+
+@contextmanager
+def _cluster(scheduler: str | None, base: Path, folder: Path) -> Iterator[Cluster | None]:
+    """The cluster at ``scheduler``, checked to see both folders; None for the local pool."""
+    if scheduler is None:
+        yield None
+        return
+    from pia.cluster import Cluster
+
+    with Cluster(scheduler) as cluster:
+        cluster.check_shared(base.resolve(), folder.resolve())
+        yield cluster
 
 
 def _incident_of(line: str, base: Path) -> str:
@@ -159,8 +179,9 @@ def _written(folder: Path, incident: str, formats: list[str]) -> bool:
     return all((folder / f"{incident}.{fmt}").exists() for fmt in formats if fmt != "pdf")
 
 
-def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: bool):
-    """Yield ``(incident, rendered, error)`` as reports finish, in a process pool."""
+def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: bool, cluster: Cluster | None = None):
+    """Yield ``(incident, rendered, error)`` as reports finish, in a process pool or on the
+    cluster."""
     if not todo:
         return
     workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
@@ -170,6 +191,9 @@ def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: b
 
         bar = tqdm(total=len(todo), desc="reports", unit="report")
     try:
+        if cluster is not None:
+            yield from _run_on(cluster, todo, options, bar)
+            return
         if workers == 1:
             for incident in todo:
                 yield _render_one(incident, options)
@@ -183,6 +207,20 @@ def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: b
     finally:
         if bar is not None:
             bar.close()
+
+
+def _run_on(cluster: Cluster, todo: list[str], options: dict[str, Any], bar: Any):
+    """The reports rendered on the cluster's workers, which get the folders as absolute paths;
+    messages name them as the caller gave them. A worker killed mid-report leaves its staging
+    files behind: they are removed once the report has been written elsewhere."""
+    given = options["data_dir"], options["out"]
+    absolute = {"data_dir": Path(given[0]).resolve(), "out": Path(given[1]).resolve()}
+    for incident, answer, lost in cluster.as_finished(_render_one, todo, options | absolute):
+        _, rendered, error = answer if answer else (incident, None, f"{incident}: {lost}")
+        for leftover in absolute["out"].glob(f".{incident}.*"):
+            leftover.unlink(missing_ok=True)
+        yield incident, rendered, as_given(error, absolute["data_dir"], given[0]) if error else ""
+        bar and bar.update()
 
 
 def _title_mask(base: Path, redact: bool, pseudonymise: bool) -> Callable[[str], str]:
