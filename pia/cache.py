@@ -179,19 +179,19 @@ def _measure_on(cluster: Cluster, base: Path, stale: list[Incident], as_of: pd.T
     size = max(1, min(PARTITION, -(-len(moved) // (4 * max(1, cluster.workers)))))
     chunks = [moved[n : n + size] for n in range(0, len(moved), size)]
     bar = _bar(len(moved), "metrics", progress)
-    parts = []
+    parts: dict[int, Part] = {}
     try:
         for chunk, part, error in cluster.as_finished(measure_part, chunks, absolute, as_of):
             if error:
                 part = (pd.DataFrame(), pd.DataFrame(), [f"{i.id}: {error}" for i in chunk])
             rows, crew, unread = part
-            parts.append((rows, crew, [as_given(line, absolute, base) for line in unread]))
+            parts[chunk[0].id] = (rows, crew, [as_given(line, absolute, base) for line in unread])
             if bar is not None:
                 bar.update(len(chunk))
     finally:
         if bar is not None:
             bar.close()
-    return parts
+    return [parts[chunk[0].id] for chunk in chunks if chunk[0].id in parts]  # in the order asked, as measured here
 
 
 def as_given(message: str, absolute: Path, base: Path) -> str:
