@@ -189,10 +189,14 @@ def resolve_markup(text: pd.Series, names: Directory) -> pd.Series:
             return f"{label} ({target})"
         return target
 
-    out = text.fillna("").astype("string").str.replace(_MARKUP, one, regex=True)
+    out = text.fillna("").astype("string")
+    marked = out.str.contains("<", regex=False) | out.str.contains("&", regex=False)
+    if not marked.any():  # most messages: nothing to resolve, and no per-message call
+        return out
+    some = out[marked].str.replace(_MARKUP, one, regex=True)
     for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
-        out = out.str.replace(entity, char, regex=False)
-    return out
+        some = some.str.replace(entity, char, regex=False)
+    return out.mask(marked, some)
 
 
 def listed(value: Any) -> list[Any]:
@@ -272,29 +276,46 @@ _SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_profile", 
 _FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
 
 
-def _plain(values: Iterable[Any]) -> list[str]:
-    """``str(value or "")`` of each value, without a call for the strings (nearly all)."""
-    return [v if type(v) is str else (str(v) if v else "") for v in values]
+def _plain(values: np.ndarray) -> np.ndarray:
+    """``str(value or "")`` of each value: a missing field is ''; a column of strings only (most)
+    is checked in one call, not value by value."""
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        values = np.where(pd.isna(values), "", values)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return np.array([v if type(v) is str else (str(v) if v else "") for v in values], dtype=object)
+
+
+def _array(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=bool if values and type(values[0]) is bool else object)
+    array[:] = values
+    return array
 
 
 def _columns(messages: list[Any], origin: str, deleted: set[str]) -> dict[str, list[Any]]:
     """One file's messages as columns (those of :func:`_row`): read field by field over all
-    messages, and message by message only for the few with edits, files, attachments or
-    reactions. Also adds the ts of deleted messages to ``deleted``."""
+    messages (by pandas, in C), and message by message only for the few with edits, files,
+    attachments or reactions. Also adds the ts of deleted messages to ``deleted``."""
     for i, message in enumerate(messages):
         if not isinstance(message, Mapping):
             raise InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object")
-    columns: dict[str, list[Any]] = {"raw_ts": [m.get("ts") for m in messages]}
+    fields = pd.DataFrame(messages, columns=["ts", *_FIELDS, "text", "edited"])
+    ts = fields["ts"].to_numpy(dtype=object)
+    columns: dict[str, list[Any]] = {"raw_ts": np.where(pd.isna(ts), None, ts).tolist()}
     for name in _FIELDS:
-        columns[name] = _plain(m.get(name) for m in messages)
+        columns[name] = _plain(fields[name].to_numpy(dtype=object)).tolist()
     columns["type"] = [t or "message" for t in columns["type"]]
-    columns["text"] = [t if type(t) is str else "" for t in (m.get("text") for m in messages)]
-    columns["edited"] = [isinstance(m.get("edited"), Mapping) for m in messages]
+    text = fields["text"].to_numpy(dtype=object)
+    columns["text"] = text.tolist() if pd.api.types.infer_dtype(text, skipna=False) == "string" else [t if type(t) is str else "" for t in text]
+    edited = fields["edited"]
+    columns["edited"] = edited.notna().to_numpy().tolist()
+    for i in np.flatnonzero(edited.notna().to_numpy()):
+        columns["edited"][i] = isinstance(edited.iat[i], Mapping)
     columns["reactions"] = [""] * len(messages)
     for i, message in enumerate(messages):
         if not _SPECIAL.isdisjoint(message):
-            inner, edited = _unwrapped(message, deleted)
-            for name, value in _row(inner, edited).items():
+            inner, changed = _unwrapped(message, deleted)
+            for name, value in _row(inner, changed).items():
                 columns[name][i] = value
     for i, ts in enumerate(columns["raw_ts"]):
         if ts is None:
@@ -336,7 +357,8 @@ def messages_to_events(
         del payload  # the decoded file goes as soon as its columns are read
     if not parts:
         return empty_events()
-    raw = pd.DataFrame({name: [v for part in parts for v in part[name]] for name in parts[0]})
+    # object arrays straight from the lists: pandas would look through each list for dates
+    raw = pd.DataFrame({name: _array([v for part in parts for v in part[name]]) for name in parts[0]}, copy=False)
     sizes = [len(part["raw_ts"]) for part in parts]
     del parts
     try:
@@ -378,11 +400,14 @@ def _frame(
     known = raw["user"].map(names.users).astype("string")
     actor = known.fillna(raw["username"].where(raw["username"] != "", raw["user"]))
     actor = actor.where(actor != "", raw["bot_id"])
-    digits = raw["raw_ts"].str.replace(".", "", regex=False)
-    ref = f"https://slack.com/archives/{channel_id}/p" + digits
+    link = f"https://slack.com/archives/{channel_id}/p"
+    ref = pd.Series([link + ts.replace(".", "") for ts in raw["raw_ts"]], index=raw.index, dtype=object)
     ref = ref.where(~in_thread, ref + "?thread_ts=" + raw["thread_ts"] + f"&cid={channel_id}")
     text = resolve_markup(raw["text"], names).where(kind != "deleted", "")
-    mentions = raw["text"].str.findall(_MENTION).str.join(" ")
+    mentioning = raw["text"].str.contains("<@", regex=False)
+    mentions = pd.Series("", index=raw.index, dtype=object)
+    if mentioning.any():
+        mentions[mentioning] = raw.loc[mentioning, "text"].str.findall(_MENTION).str.join(" ")
     frame = pd.DataFrame(
         {
             "incident": incident,
