@@ -287,6 +287,7 @@ def _plain(values: np.ndarray) -> np.ndarray:
 
 
 def _array(values: list[Any]) -> np.ndarray:
+    """``values`` as a numpy array without pandas' inference (bool where they are)."""
     array = np.empty(len(values), dtype=bool if values and type(values[0]) is bool else object)
     array[:] = values
     return array
@@ -427,9 +428,17 @@ def _frame(
         }
     )
     # The same ts in two day files is one message; a deletion supersedes the message itself.
-    frame = frame.drop_duplicates(subset=["ts", "kind"], keep="last")
-    frame = frame[~(frame["ts"].isin(frame.loc[frame["kind"] == "deleted", "ts"]) & (frame["kind"] != "deleted"))]
-    return conform(valid_text(frame.sort_values("ts", kind="stable")))
+    # Each step copies the frame only where it has something to do: a big channel has no copies
+    # of messages and is already in order, and every copy of a million rows costs memory.
+    again = frame.duplicated(subset=["ts", "kind"], keep="last")
+    if again.any():
+        frame = frame[~again]
+    superseded = frame["ts"].isin(frame.loc[frame["kind"] == "deleted", "ts"]) & (frame["kind"] != "deleted")
+    if superseded.any():
+        frame = frame[~superseded]
+    if not frame["ts"].is_monotonic_increasing:
+        frame = frame.sort_values("ts", kind="stable")
+    return conform(valid_text(frame))
 
 
 def _json_type(value: Any) -> str:
