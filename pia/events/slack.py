@@ -276,14 +276,9 @@ _SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_profile", 
 _FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
 
 
-def _plain(values: np.ndarray) -> np.ndarray:
-    """``str(value or "")`` of each value: a missing field is ''; a column of strings only (most)
-    is checked in one call, not value by value."""
-    if pd.api.types.infer_dtype(values, skipna=False) != "string":
-        values = np.where(pd.isna(values), "", values)
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        return values
-    return np.array([v if type(v) is str else (str(v) if v else "") for v in values], dtype=object)
+def _plain(values: list[Any]) -> list[str]:
+    """``str(value or "")`` of each value, without a call for the strings (nearly all)."""
+    return [v if type(v) is str else (str(v) if v else "") for v in values]
 
 
 def _array(values: list[Any]) -> np.ndarray:
@@ -295,23 +290,18 @@ def _array(values: list[Any]) -> np.ndarray:
 
 def _columns(messages: list[Any], origin: str, deleted: set[str]) -> dict[str, list[Any]]:
     """One file's messages as columns (those of :func:`_row`): read field by field over all
-    messages (by pandas, in C), and message by message only for the few with edits, files,
-    attachments or reactions. Also adds the ts of deleted messages to ``deleted``."""
+    messages, and message by message only for the few with edits, files, attachments or
+    reactions (no frame per file: a small incident's file has a few messages). Also adds the
+    ts of deleted messages to ``deleted``."""
     for i, message in enumerate(messages):
         if not isinstance(message, Mapping):
             raise InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object")
-    fields = pd.DataFrame(messages, columns=["ts", *_FIELDS, "text", "edited"])
-    ts = fields["ts"].to_numpy(dtype=object)
-    columns: dict[str, list[Any]] = {"raw_ts": np.where(pd.isna(ts), None, ts).tolist()}
+    columns: dict[str, list[Any]] = {"raw_ts": [m.get("ts") for m in messages]}
     for name in _FIELDS:
-        columns[name] = _plain(fields[name].to_numpy(dtype=object)).tolist()
+        columns[name] = _plain([m.get(name) for m in messages])
     columns["type"] = [t or "message" for t in columns["type"]]
-    text = fields["text"].to_numpy(dtype=object)
-    columns["text"] = text.tolist() if pd.api.types.infer_dtype(text, skipna=False) == "string" else [t if type(t) is str else "" for t in text]
-    edited = fields["edited"]
-    columns["edited"] = edited.notna().to_numpy().tolist()
-    for i in np.flatnonzero(edited.notna().to_numpy()):
-        columns["edited"][i] = isinstance(edited.iat[i], Mapping)
+    columns["text"] = [t if type(t) is str else "" for t in [m.get("text") for m in messages]]
+    columns["edited"] = [e is not None and isinstance(e, Mapping) for e in [m.get("edited") for m in messages]]
     columns["reactions"] = [""] * len(messages)
     for i, message in enumerate(messages):
         if not _SPECIAL.isdisjoint(message):
