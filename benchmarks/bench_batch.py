@@ -3,7 +3,10 @@
 1. A batch of 20 reports (the samples, each twice under another id), serially (``--jobs 1``)
    and with ``--jobs 2``; prints both wall times and the speed-up (target: at least 1.7x on
    2 cores).
-2. The trends notebook on 10,000 synthetic incidents (a metrics table as Parquet); prints the
+2. The same batch on a local Dask cluster (``--scheduler``) of 1 and of 2 worker processes;
+   prints the wall times, the ratios to the local pool and the reports per minute per worker
+   (the throughput docs/scale.md projects from). Needs ``pia[dask]``.
+3. The trends notebook on 10,000 synthetic incidents (a metrics table as Parquet); prints the
    wall time.
 
     python benchmarks/bench_batch.py
@@ -57,6 +60,21 @@ def synthetic_table(n: int, path: Path) -> None:
     frame.to_parquet(path)
 
 
+def on_cluster(base: Path, pool: float) -> None:
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        print("Dask cluster: skipped (pip install 'pia[dask]')")
+        return
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            start = time.perf_counter()
+            result = run_batch(base, out=base / f"dask{workers}", force=True, trends=False, progress=False, scheduler=cluster.scheduler_address)
+            took = time.perf_counter() - start
+        assert len(result.rendered) == 20 and result.ok, result.failed
+        print(f"batch of 20 reports, Dask cluster of {workers} worker(s): {took:.1f} s  ({took / pool:.2f}x the local pool of 2; {20 / took * 60 / workers:.1f} reports/min per worker)")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         base = Path(work)
@@ -70,6 +88,7 @@ def main() -> None:
         print(f"batch of 20 reports, --jobs 1: {timings[1]:.1f} s")
         print(f"batch of 20 reports, --jobs 2: {timings[2]:.1f} s")
         print(f"speed-up: {timings[1] / timings[2]:.2f}x (target >= 1.7x on 2 cores)")
+        on_cluster(base, timings[2])
 
         table = base / "synthetic.parquet"
         synthetic_table(10_000, table)

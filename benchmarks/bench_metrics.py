@@ -1,6 +1,12 @@
 """Measuring many incidents: one pass over all of them against one incident at a time.
 
     python benchmarks/bench_metrics.py [--copies N]
+    python benchmarks/bench_metrics.py --small 4000
+
+With ``--small N`` it measures only a cold cache over N small incidents (2 to 4 Slack messages
+each, some with a PagerDuty log), the shape of a year of pages across many teams: ``pia
+metrics`` from a cold cache, in ms per incident (goal: at most 10 ms), and the part of it spent
+reading the timelines.
 
 The data dir is the samples, each copied N times under another id (default 30: 300
 incidents). It prints, for the same incidents in the same run:
@@ -46,6 +52,43 @@ def copies(base: Path, n: int) -> None:
             toml.write_text(re.sub(r'^id = ".*"$', f'id = "{new}"', toml.read_text(), count=1, flags=re.M))
 
 
+def small_incidents(base: Path, n: int) -> None:
+    """``n`` incidents of 2 to 4 messages; every third one also has a PagerDuty log."""
+    import json
+
+    lines = ["seeing 5xx on checkout, paging", "I think it's the deploy", "rolled back, errors gone", "resolved"]
+    users = json.dumps([{"id": "U1", "name": "ana"}, {"id": "U2", "name": "bo"}])
+    for i in range(n):
+        folder = base / "incidents" / f"small-{i:05d}"
+        (folder / "slack" / "inc").mkdir(parents=True)
+        (folder / "incident.toml").write_text(f'id = "small-{i:05d}"\ntitle = "Small {i}"\nseverity = "SEV{i % 4 + 1}"\n')
+        (folder / "slack" / "users.json").write_text(users)
+        (folder / "slack" / "channels.json").write_text(json.dumps([{"id": "C1", "name": "inc"}]))
+        start = 1_767_225_600 + i * 7200
+        messages = [{"type": "message", "user": f"U{k % 2 + 1}", "text": text, "ts": f"{start + k * 300}.000100"} for k, text in enumerate(lines[: 2 + i % 3])]
+        (folder / "slack" / "inc" / f"{pd.Timestamp(start, unit='s'):%Y-%m-%d}.json").write_text(json.dumps(messages))
+        if i % 3 == 0:
+            (folder / "pagerduty").mkdir()
+            at = f"{pd.Timestamp(start - 60, unit='s'):%Y-%m-%dT%H:%M:%SZ}"
+            (folder / "pagerduty" / "incident.json").write_text(json.dumps({"incident": {"id": f"P{i}", "title": "5xx", "created_at": at, "html_url": f"https://example.pagerduty.com/incidents/P{i}"}}))
+            entries = [{"id": f"L{i}", "type": "trigger_log_entry", "created_at": at, "summary": "Triggered", "agent": {"id": "S1", "type": "service_reference", "summary": "checkout"}}]
+            (folder / "pagerduty" / "log_entries.json").write_text(json.dumps({"log_entries": entries}))
+
+
+def cold_small(n: int) -> int:
+    with tempfile.TemporaryDirectory(prefix="pia-bench-") as tmp:
+        base = Path(tmp)
+        small_incidents(base, n)
+        incidents = [open_incident(i, base) for i in list_incidents(base)]
+        read, _ = timed(lambda: [i.events() for i in incidents])
+        with contextlib.redirect_stdout(io.StringIO()):
+            cold, code = timed(lambda: pia(["metrics", "--data-dir", str(base), "--format", "csv"]))
+        assert code == 0
+    print(f"{n} small incidents, pia metrics from a cold cache: {cold:6.1f} s  {cold / n * 1000:5.1f} ms/incident (goal <= 10)")
+    print(f"  reading the timelines alone:                  {read:6.1f} s  {read / n * 1000:5.1f} ms/incident")
+    return 0
+
+
 def timed(fn):
     start = time.perf_counter()
     result = fn()
@@ -55,7 +98,10 @@ def timed(fn):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=30)
+    parser.add_argument("--small", type=int, metavar="N", help="only: a cold cache over N small incidents")
     args = parser.parse_args(argv)
+    if args.small:
+        return cold_small(args.small)
     with tempfile.TemporaryDirectory(prefix="pia-bench-") as tmp:
         base = Path(tmp)
         copies(base, args.copies)

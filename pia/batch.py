@@ -6,21 +6,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pandas as pd
 
-from pia.cache import config_hash, hash_files, measure_all, snapshot_hash
+from pia.cache import as_given, config_hash, hash_files, measure_all, snapshot_hash
 from pia.errors import PiaError
 from pia.milestones.config import Config, load_config
 from pia.output import human_duration, parse_time
 from pia.report.render import NOTEBOOKS, TEMPLATES, Rendered, parse_formats, render_report, render_trends, write_text
 from pia.snapshot import data_dir, list_incidents
+
+if TYPE_CHECKING:
+    from pia.cluster import Cluster
 
 #: the durations shown on the index page: the three headline ones, then mitigate and resolve
 INDEX_DURATIONS = ["time_to_engage", "time_to_hypothesis", "time_to_restore", "time_to_mitigate", "time_to_resolve"]
@@ -47,9 +51,11 @@ class BatchResult:
 
 
 def _render_one(incident: str, options: dict[str, Any]) -> tuple[str, Rendered | None, str]:
-    """Worker: one report, with any failure turned into a one-line message."""
+    """Worker: one report, censored at ``options["censor"][incident]``, with any failure turned
+    into a one-line message."""
     try:
-        return incident, render_report(incident, **options), ""
+        report_options = {k: v for k, v in options.items() if k != "censor"}
+        return incident, render_report(incident, as_of=options["censor"].get(incident), **report_options), ""
     except PiaError as error:
         return incident, None, str(error)
     except Exception as error:  # a worker must report, not die: the batch goes on
@@ -78,12 +84,14 @@ def run_batch(
     redact: bool = True,
     pseudonymise: bool = False,
     pseudonyms: str | os.PathLike[str] | None = None,
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Render a report for every incident in the data dir (detected within ``since``..``until``)
-    with ``jobs`` processes (default: one per core), then the trends report and
-    ``<out>/index.html``. A report whose snapshot, config, notebook, templates and options are
-    unchanged since the last run is kept as it is, unless ``force``. ``redact``,
-    ``pseudonymise`` and ``pseudonyms`` are passed to every report.
+    with ``jobs`` processes (default: one per core), or on the Dask cluster whose scheduler is
+    at ``scheduler`` (see :mod:`pia.cluster`), then the trends report and ``<out>/index.html``.
+    A report whose snapshot, config, notebook, templates and options are unchanged since the
+    last run is kept as it is, unless ``force``. ``redact``, ``pseudonymise`` and
+    ``pseudonyms`` are passed to every report.
 
     Incidents still open are censored at ``as_of``, else at the time the batch runs (in
     ``result.as_of``), in their reports, the index and the trends; a report of an open
@@ -93,70 +101,85 @@ def run_batch(
     wanted = parse_formats(formats)
     window = (parse_time(since, "since"), parse_time(until, "until"))
     stamp = parse_time(as_of, "as_of") or pd.Timestamp.now(tz="UTC").floor("s")
-    measured = measure_all(base, as_of=stamp, progress=progress)
-    as_of = stamp.isoformat().replace("+00:00", "Z")
-    result = BatchResult()
-    for line in measured.failures:
-        result.failed[_incident_of(line, base)] = line
-    table = measured.table
-    if len(table) and any(window):
-        from pia.trends import in_window
+    with _cluster(scheduler, base, folder) as cluster:
+        measured = measure_all(base, as_of=stamp, progress=progress, cluster=cluster)
+        as_of = stamp.isoformat().replace("+00:00", "Z")
+        result = BatchResult()
+        for line in measured.failures:
+            result.failed[_incident_of(line, base)] = line
+        table = measured.table
+        if len(table) and any(window):
+            from pia.trends import in_window
 
-        table = in_window(table, *window)
-    todo = [i for i in table["incident"]] if len(table) else []
-    mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
-    salt = json.dumps([config_hash(base), _inputs_hash(), wanted, tz, redact, pseudonymise, mapping])
-    # a finished incident's report does not depend on as_of; an open one's is censored there
-    still_open = set(table.loc[table["status"] == "open", "incident"]) if len(table) else set()
-    censor = {i: as_of if i in still_open else None for i in todo}
-    result.as_of = stamp if still_open else None
-    keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt + str(censor[i])).encode()).hexdigest() for i in todo}
-    state = folder / STATE
-    titles = {i: _stored(state / i, keys[i]) for i in todo}
-    stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]
-    result.unchanged = [i for i in todo if i not in stale]
-    options = {
-        "data_dir": base,
-        "out": folder,
-        "formats": wanted,
-        "tz": tz,
-        "redact": redact,
-        "pseudonymise": pseudonymise,
-        "pseudonyms": pseudonyms,
-    }
-    for incident, rendered, error in _run(stale, options, censor, jobs, progress):
-        if error:
-            result.failed[incident] = error
-        else:
-            result.rendered.append(incident)
-            titles[incident] = rendered.title
-            state.mkdir(parents=True, exist_ok=True)
-            write_text(state / incident, json.dumps({"key": keys[incident], "title": rendered.title}))
-            result.written += rendered.files.values()
-            for fmt, reason in (rendered.skipped if rendered else {}).items():
-                result.failed.setdefault(f"{incident} ({fmt})", reason)
-    trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
-    if trends and (force or _stored(state / "trends", trends_key) is None or not _written(folder, "trends", ["html"])):
-        try:
-            hide = pseudonymise or pseudonyms is not None
-            made = render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of if still_open else None, pseudonymise=hide)
-            result.written += made.files.values()
-            state.mkdir(parents=True, exist_ok=True)
-            write_text(state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"}))
-        except PiaError as error:
-            result.failed["trends"] = str(error)
-    if trends and "trends" not in result.failed:
-        result.trends = folder / "trends.html"
-    if redact:  # an error can quote its input; the index shows severity and services too
-        from pia.privacy import scrub
-        from pia.privacy.redact import load_redactor
+            table = in_window(table, *window)
+        todo = [i for i in table["incident"]] if len(table) else []
+        mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
+        salt = json.dumps([config_hash(base), _inputs_hash(), wanted, tz, redact, pseudonymise, mapping])
+        # a finished incident's report does not depend on as_of; an open one's is censored there
+        still_open = set(table.loc[table["status"] == "open", "incident"]) if len(table) else set()
+        censor = {i: as_of if i in still_open else None for i in todo}
+        result.as_of = stamp if still_open else None
+        keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt + str(censor[i])).encode()).hexdigest() for i in todo}
+        state = folder / STATE
+        titles = {i: _stored(state / i, keys[i]) for i in todo}
+        stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]
+        result.unchanged = [i for i in todo if i not in stale]
+        options = {
+            "data_dir": base,
+            "out": folder,
+            "formats": wanted,
+            "tz": tz,
+            "redact": redact,
+            "pseudonymise": pseudonymise,
+            "pseudonyms": pseudonyms,
+            "censor": censor,
+        }
+        for incident, rendered, error in _run(stale, options, jobs, progress, cluster):
+            if error:
+                result.failed[incident] = error
+            else:
+                result.rendered.append(incident)
+                titles[incident] = rendered.title
+                state.mkdir(parents=True, exist_ok=True)
+                write_text(state / incident, json.dumps({"key": keys[incident], "title": rendered.title}))
+                result.written += rendered.files.values()
+                for fmt, reason in (rendered.skipped if rendered else {}).items():
+                    result.failed.setdefault(f"{incident} ({fmt})", reason)
+        trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
+        if trends and (force or _stored(state / "trends", trends_key) is None or not _written(folder, "trends", ["html"])):
+            try:
+                hide = pseudonymise or pseudonyms is not None
+                made = render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of if still_open else None, pseudonymise=hide)
+                result.written += made.files.values()
+                state.mkdir(parents=True, exist_ok=True)
+                write_text(state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"}))
+            except PiaError as error:
+                result.failed["trends"] = str(error)
+        if trends and "trends" not in result.failed:
+            result.trends = folder / "trends.html"
+        if redact:  # an error can quote its input; the index shows severity and services too
+            from pia.privacy import scrub
+            from pia.privacy.redact import load_redactor
 
-        redactor = load_redactor(base)
-        result.failed = {incident: redactor.value(reason) for incident, reason in result.failed.items()}
-        table = scrub.frame(table, redactor, None)
-    result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None), load_config(base))
-    result.written.append(result.index)
-    return result
+            redactor = load_redactor(base)
+            result.failed = {incident: redactor.value(reason) for incident, reason in result.failed.items()}
+            table = scrub.frame(table, redactor, None)
+        result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None), load_config(base))
+        result.written.append(result.index)
+        return result
+
+
+@contextmanager
+def _cluster(scheduler: str | None, base: Path, folder: Path) -> Iterator[Cluster | None]:
+    """The cluster at ``scheduler``, checked to see both folders; None for the local pool."""
+    if scheduler is None:
+        yield None
+        return
+    from pia.cluster import Cluster
+
+    with Cluster(scheduler) as cluster:
+        cluster.check_shared(base.resolve(), folder.resolve())
+        yield cluster
 
 
 def _incident_of(line: str, base: Path) -> str:
@@ -185,9 +208,9 @@ def _written(folder: Path, incident: str, formats: list[str]) -> bool:
     return all((folder / f"{incident}.{fmt}").exists() for fmt in formats if fmt != "pdf")
 
 
-def _run(todo: list[str], options: dict[str, Any], censor: Mapping[str, str | None], jobs: int | None, progress: bool):
-    """Yield ``(incident, rendered, error)`` as reports finish, in a process pool; each report
-    censored at ``censor[incident]``."""
+def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: bool, cluster: Cluster | None = None):
+    """Yield ``(incident, rendered, error)`` as reports finish, in a process pool or on the
+    cluster."""
     if not todo:
         return
     workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
@@ -197,19 +220,36 @@ def _run(todo: list[str], options: dict[str, Any], censor: Mapping[str, str | No
 
         bar = tqdm(total=len(todo), desc="reports", unit="report")
     try:
+        if cluster is not None:
+            yield from _run_on(cluster, todo, options, bar)
+            return
         if workers == 1:
             for incident in todo:
-                yield _render_one(incident, options | {"as_of": censor[incident]})
+                yield _render_one(incident, options)
                 bar and bar.update()
             return
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_render_one, incident, options | {"as_of": censor[incident]}) for incident in todo]
+            futures = [pool.submit(_render_one, incident, options) for incident in todo]
             for future in as_completed(futures):
                 yield future.result()
                 bar and bar.update()
     finally:
         if bar is not None:
             bar.close()
+
+
+def _run_on(cluster: Cluster, todo: list[str], options: dict[str, Any], bar: Any):
+    """The reports rendered on the cluster's workers, which get the folders as absolute paths;
+    messages name them as the caller gave them. A worker killed mid-report leaves its staging
+    files behind: they are removed once the report has been written elsewhere."""
+    given = options["data_dir"], options["out"]
+    absolute = {"data_dir": Path(given[0]).resolve(), "out": Path(given[1]).resolve()}
+    for incident, answer, lost in cluster.as_finished(_render_one, todo, options | absolute):
+        _, rendered, error = answer if answer else (incident, None, f"{incident}: {lost}")
+        for leftover in absolute["out"].glob(f".{incident}.*"):
+            leftover.unlink(missing_ok=True)
+        yield incident, rendered, as_given(error, absolute["data_dir"], given[0]) if error else ""
+        bar and bar.update()
 
 
 def _title_mask(base: Path, redact: bool, pseudonymise: bool) -> Callable[[str], str]:

@@ -22,12 +22,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from pia.errors import PiaError
-from pia.snapshot import data_dir, list_incidents, open_incident, snapshot_files
+from pia.snapshot import Incident, data_dir, list_incidents, open_incident, snapshot_files
+
+if TYPE_CHECKING:
+    from pia.cluster import Cluster
 
 CACHE_DIR = ".pia-cache"
 
@@ -82,15 +86,15 @@ def measure_all(
     *,
     as_of: pd.Timestamp | None = None,
     progress: bool = False,
+    cluster: Cluster | None = None,
 ) -> Measured:
     """The metrics of ``ids`` (default: every incident in the data dir): read from the cache
     where an incident's snapshot and the config are unchanged and the row holds at ``as_of``,
-    computed otherwise.
+    computed otherwise (here, or in partitions on the workers of ``cluster``, merged into the
+    one cache).
     One incident that fails becomes a line in ``failures``; the others are still measured."""
-    from pia.metrics import measure_incidents, typed_table
+    from pia.metrics import typed_table
     from pia.milestones import load_config
-    from pia.milestones.detect import compile_rules
-    from pia.people import rosters
 
     base = data_dir(root)
     config = load_config(base)
@@ -109,32 +113,20 @@ def measure_all(
             continue
         if known.get(incident_id) != keys[incident_id]:
             stale.append(incident)
+    parts = _measure_on(cluster, base, stale, as_of, progress) if cluster is not None else [measure_part(stale, base, as_of, progress)]
     fresh_rows, fresh_people = [], []
-    measured, unread = measure_incidents(stale, config, as_of=as_of, rules=compile_rules(config), progress=progress) if stale else ({}, [])
-    failures += unread
-    done = [i for i in stale if i.id in measured]
+    done: set[str] = set()
+    for rows, crew, unread in parts:
+        failures += unread
+        if len(rows):
+            done |= set(rows["incident"])
+            # measured after everything was known, the row is the one measured without as_of
+            timeless = (rows["status"] == "resolved") & (rows["_settled"] <= as_of) if as_of is not None else True
+            fresh_rows.append(rows.assign(_key=rows["incident"].map(keys), _as_of=np.where(timeless, "", str(as_of))))
+            fresh_people.append(crew.assign(_key=crew["incident"].map(keys)))
     for incident in stale:
-        if incident.id not in measured:
+        if incident.id not in done:
             del keys[incident.id]
-    if done:
-        rows = pd.DataFrame([measured[i.id].row for i in done])
-        settled = pd.Series({i.id: _settled(measured[i.id].detection.milestones) for i in done}, dtype="datetime64[ns, UTC]")
-        fresh = typed_table(rows, config).assign(_key=rows["incident"].map(keys), _settled=rows["incident"].map(settled))
-        # measured after everything was known, the row is the one measured without as_of
-        if as_of is not None:
-            fresh["_as_of"] = str(as_of)
-            fresh.loc[(fresh["status"] == "resolved") & (fresh["_settled"] <= as_of), "_as_of"] = ""
-        else:
-            fresh["_as_of"] = ""
-        fresh_rows.append(fresh)
-        crew = rosters(
-            pd.concat([measured[i.id].events for i in done], ignore_index=True),
-            {i.id: i.directory() for i in done},
-            pulled_in=pd.concat([measured[i.id].detection.escalations for i in done], ignore_index=True),
-            pages=pd.concat([measured[i.id].pages for i in done], ignore_index=True),
-        )
-        fresh_people.append(crew[[*crew.columns[1:], "incident"]].assign(_key=crew["incident"].map(keys)))
-    computed = len(done)
     table = _merge(old_rows, fresh_rows, keys)
     people = _merge(old_people, fresh_people, keys)
     if fresh_rows or len(table) != len(old_rows):
@@ -145,7 +137,7 @@ def measure_all(
     table = table[table["incident"].isin(keys)].sort_values("incident", key=lambda s: s.map(order), ignore_index=True)
     people = people[people["incident"].isin(keys)].reset_index(drop=True) if len(people) else people
     private = ["_key", "_settled", "_as_of"]
-    return Measured(table.drop(columns=private, errors="ignore"), people.drop(columns="_key", errors="ignore"), failures, computed, len(keys) - computed)
+    return Measured(table.drop(columns=private, errors="ignore"), people.drop(columns="_key", errors="ignore"), failures, len(done), len(keys) - len(done))
 
 
 def _settled(milestones: pd.DataFrame) -> pd.Timestamp:
@@ -165,6 +157,78 @@ def _holds(rows: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Series:
     settled = pd.to_datetime(rows["_settled"], utc=True)
     timeless = (rows["_as_of"] == "") & (rows["status"] == "resolved") & (settled <= as_of)
     return (rows["_as_of"] == str(as_of)) | timeless
+
+
+Part = tuple[pd.DataFrame, pd.DataFrame, list[str]]
+
+
+def measure_part(incidents: Sequence[Incident], base: Path, as_of: pd.Timestamp | None = None, progress: bool = False) -> Part:
+    """The metrics rows and responder rows of ``incidents`` (one partition, measured together),
+    and a one-line message for each that could not be measured."""
+    from pia.metrics import measure_incidents, typed_table
+    from pia.milestones import load_config
+    from pia.milestones.detect import compile_rules
+    from pia.people import rosters
+
+    if not incidents:
+        return pd.DataFrame(), pd.DataFrame(), []
+    config = load_config(base)
+    measured, failures = measure_incidents(incidents, config, as_of=as_of, rules=compile_rules(config), progress=progress)
+    done = [i for i in incidents if i.id in measured]
+    if not done:
+        return pd.DataFrame(), pd.DataFrame(), failures
+    rows = typed_table(pd.DataFrame([measured[i.id].row for i in done]), config)
+    rows["_settled"] = pd.Series([_settled(measured[i.id].detection.milestones) for i in done], index=rows.index, dtype="datetime64[ns, UTC]")
+    crew = rosters(
+        pd.concat([measured[i.id].events for i in done], ignore_index=True),
+        {i.id: i.directory() for i in done},
+        pulled_in=pd.concat([measured[i.id].detection.escalations for i in done], ignore_index=True),
+        pages=pd.concat([measured[i.id].pages for i in done], ignore_index=True),
+    )
+    return rows, crew[[*crew.columns[1:], "incident"]], failures
+
+
+#: incidents measured in one task on a cluster: enough to amortise the frames, small enough
+#: that a lost worker costs little and every worker gets several
+PARTITION = 200
+
+
+def _measure_on(cluster: Cluster, base: Path, stale: list[Incident], as_of: pd.Timestamp | None, progress: bool) -> list[Part]:
+    """``stale`` measured in partitions on the workers of ``cluster``. Paths go to the workers
+    absolute and come back in messages as the caller gave them."""
+    if not stale:
+        return []
+    absolute = base.resolve()
+    moved = [Incident(i.id, absolute / "incidents" / i.id, i.meta) for i in stale]
+    size = max(1, min(PARTITION, -(-len(moved) // (4 * max(1, cluster.workers)))))
+    chunks = [moved[n : n + size] for n in range(0, len(moved), size)]
+    bar = _bar(len(moved), "metrics", progress)
+    parts: dict[int, Part] = {}
+    try:
+        for chunk, part, error in cluster.as_finished(measure_part, chunks, absolute, as_of):
+            if error:
+                part = (pd.DataFrame(), pd.DataFrame(), [f"{i.id}: {error}" for i in chunk])
+            rows, crew, unread = part
+            parts[chunk[0].id] = (rows, crew, [as_given(line, absolute, base) for line in unread])
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+    return [parts[chunk[0].id] for chunk in chunks if chunk[0].id in parts]  # in the order asked, as measured here
+
+
+def as_given(message: str, absolute: Path, base: Path) -> str:
+    """``message`` naming ``base`` the way the caller wrote it, not by its absolute path."""
+    return message.replace(f"{absolute}/", f"{base}/") if absolute != base else message
+
+
+def _bar(total: int, what: str, progress: bool) -> Any:
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=what, unit="incident")
 
 
 def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -> pd.DataFrame:

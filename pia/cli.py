@@ -260,6 +260,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         force=args.force,
         as_of=args.as_of,
         tz=args.tz,
+        scheduler=args.scheduler,
         **privacy(args),
     )
     for path in result.written:
@@ -423,6 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
         "batch", parents=[common, window, shared], help="render every incident's review, the trends and an index", description=cmd_batch.__doc__
     )
     batch.add_argument("--jobs", type=int, metavar="N", help="parallel reports (default: number of cores)")
+    batch.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster of this scheduler (tcp://host:8786); its workers must see the data dir and --out (needs pia[dask])",
+    )
     batch.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,md,ipynb (default: html)")
     batch.add_argument("--force", action="store_true", help="render again even where nothing changed")
     batch.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone of the reviews (default: UTC)")

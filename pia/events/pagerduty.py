@@ -209,7 +209,7 @@ def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, A
     service = body.get("service") if isinstance(body.get("service"), Mapping) else {}
     return {
         "id": valid_str(body["id"]),
-        "number": body.get("incident_number"),
+        "number": valid_str(number) if isinstance(number := body.get("incident_number"), str) else number,
         "title": valid_str(str(body.get("title") or body.get("summary") or "")),
         "status": valid_str(str(body.get("status") or "")),
         "urgency": valid_str(str(body.get("urgency") or "")),

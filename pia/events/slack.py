@@ -19,7 +19,7 @@ from pia.events.blocks import bot_text
 from pia.events.schema import conform, empty_events
 
 #: Slack's message timestamp: unix seconds, a dot, six digits of sequence (microseconds).
-_TS_PATTERN = r"^\d{1,10}\.\d{1,6}$"
+_TS_PATTERN = r"^[0-9]{1,10}\.[0-9]{1,6}$"
 # datetime64[ns] ends in 2262; a ts past that is not a real Slack timestamp.
 _MAX_SECONDS = 9_223_372_035
 
@@ -96,22 +96,38 @@ def directory(
     return Directory(names, frozenset(bots), rooms, zones, full)
 
 
-def parse_ts(values: pd.Series) -> pd.Series:
-    """Slack ``ts`` strings to UTC datetimes, exactly (integer arithmetic, no float rounding).
+class TimestampError(ValueError):
+    """A value that is not a Slack timestamp, at ``position`` of the values given."""
 
-    Raises ``ValueError`` naming the first value that is not a Slack timestamp.
+    def __init__(self, position: int, problem: str) -> None:
+        self.position = position
+        super().__init__(problem)
+
+
+def parse_ts(values: pd.Series) -> pd.Series:
+    """Slack ``ts`` strings to UTC datetimes, exactly (integer arithmetic, no float rounding),
+    in Arrow's compute kernels: a channel has hundreds of thousands.
+
+    Raises :class:`TimestampError` naming the first value that is not a Slack timestamp.
     """
-    text = values.astype("string")
-    good = text.str.fullmatch(_TS_PATTERN).fillna(False).astype(bool)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(values.astype("string"), type=pa.string())
+        good = pc.fill_null(pc.match_substring_regex(text, _TS_PATTERN), False).to_numpy(zero_copy_only=False)
+    except UnicodeEncodeError:  # a lone surrogate, which no timestamp has: find the first bad one
+        good = values.astype("string").str.fullmatch(_TS_PATTERN).fillna(False).to_numpy(dtype=bool)
     if not good.all():
-        first = values[~good.to_numpy()].iloc[0]
-        raise ValueError(f"ts {first!r} is not a Slack timestamp (seconds.micros)")
-    parts = text.str.split(".", n=1, expand=True)
-    seconds = parts[0].astype("int64")
+        first = int(np.argmin(good))
+        raise TimestampError(first, f"ts {values.iloc[first]!r} is not a Slack timestamp (seconds.micros)")
+    parts = pc.split_pattern(text, ".", max_splits=1)
+    seconds = pc.cast(pc.list_element(parts, 0), pa.int64()).to_numpy()
     if (seconds > _MAX_SECONDS).any():
-        raise ValueError(f"ts {values[seconds > _MAX_SECONDS].iloc[0]!r} is out of range")
-    micros = parts[1].str.pad(6, side="right", fillchar="0").astype("int64")
-    nanos = seconds.to_numpy() * 1_000_000_000 + micros.to_numpy() * 1_000
+        first = int(np.argmax(seconds > _MAX_SECONDS))
+        raise TimestampError(first, f"ts {values.iloc[first]!r} is out of range")
+    micros = pc.cast(pc.utf8_rpad(pc.list_element(parts, 1), 6, "0"), pa.int64()).to_numpy()
+    nanos = seconds * 1_000_000_000 + micros * 1_000
     return pd.Series(pd.to_datetime(nanos, unit="ns", utc=True), index=values.index)
 
 
@@ -174,10 +190,14 @@ def resolve_markup(text: pd.Series, names: Directory) -> pd.Series:
             return f"{label} ({target})"
         return target
 
-    out = text.fillna("").astype("string").str.replace(_MARKUP, one, regex=True)
+    out = text.fillna("").astype("string")
+    marked = out.str.contains("<", regex=False) | out.str.contains("&", regex=False)
+    if not marked.any():  # most messages: nothing to resolve, and no per-message call
+        return out
+    some = out[marked].str.replace(_MARKUP, one, regex=True)
     for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
-        out = out.str.replace(entity, char, regex=False)
-    return out
+        some = some.str.replace(entity, char, regex=False)
+    return out.mask(marked, some)
 
 
 def listed(value: Any) -> list[Any]:
@@ -241,30 +261,63 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
     }
 
 
-def _rows(messages: list[Any], origin: str) -> tuple[list[dict[str, Any]], set[str]]:
-    """Flatten one list of messages into row dicts; also return the ts of deleted messages."""
-    rows, deleted = [], set()
+def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[str, Any], bool]:
+    """An edit as its latest message (flagged edited), a deletion as a trace without text."""
+    subtype = message.get("subtype")
+    if subtype == "message_changed" and isinstance(message.get("message"), Mapping):
+        inner = message["message"]
+        before = message.get("previous_message")
+        before = before if isinstance(before, Mapping) else {}
+        return inner, "edited" in inner or inner.get("text") != before.get("text", inner.get("text"))
+    if subtype == "message_deleted" and "deleted_ts" in message:
+        deleted.add(str(message["deleted_ts"]))
+        return {**message, "ts": message["deleted_ts"], "text": ""}, False
+    return message, False
+
+
+#: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise
+_SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_id", "bot_profile", "reactions", "message", "deleted_ts"})
+_FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
+
+
+def _plain(values: list[Any]) -> list[str]:
+    """``str(value or "")`` of each value, without a call for the strings (nearly all)."""
+    return [v if type(v) is str else (str(v) if v else "") for v in values]
+
+
+def _array(values: list[Any]) -> np.ndarray:
+    """``values`` as a numpy array without pandas' inference (bool where they are)."""
+    array = np.empty(len(values), dtype=bool if values and type(values[0]) is bool else object)
+    array[:] = values
+    return array
+
+
+def _columns(messages: list[Any], origin: str, deleted: set[str]) -> dict[str, list[Any]]:
+    """One file's messages as columns (those of :func:`_row`): read field by field over all
+    messages, and message by message only for the few with edits, files, attachments or
+    reactions (no frame per file: a small incident's file has a few messages). Also adds the
+    ts of deleted messages to ``deleted``."""
     for i, message in enumerate(messages):
         if not isinstance(message, Mapping):
             raise InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object")
-        subtype = message.get("subtype")
-        if subtype == "message_changed" and isinstance(message.get("message"), Mapping):
-            inner = message["message"]
-            before = message.get("previous_message")
-            before = before if isinstance(before, Mapping) else {}
-            changed = "edited" in inner or inner.get("text") != before.get("text", inner.get("text"))
-            message, edited = inner, changed
-        elif subtype == "message_deleted" and "deleted_ts" in message:
-            deleted.add(str(message["deleted_ts"]))
-            message, edited = {**message, "ts": message["deleted_ts"], "text": ""}, False
-        else:
-            edited = False
-        if "ts" not in message or message["ts"] is None:
+    columns: dict[str, list[Any]] = {"raw_ts": [m.get("ts") for m in messages]}
+    for name in _FIELDS:
+        columns[name] = _plain([m.get(name) for m in messages])
+    columns["type"] = [t or "message" for t in columns["type"]]
+    columns["text"] = [t if type(t) is str else "" for t in [m.get("text") for m in messages]]
+    columns["edited"] = [e is not None and isinstance(e, Mapping) for e in [m.get("edited") for m in messages]]
+    columns["reactions"] = [""] * len(messages)
+    for i, message in enumerate(messages):
+        if not _SPECIAL.isdisjoint(message) or message.get("subtype") == "bot_message":  # an app's blocks too
+            inner, changed = _unwrapped(message, deleted)
+            for name, value in _row(inner, changed).items():
+                columns[name][i] = value
+    for i, ts in enumerate(columns["raw_ts"]):
+        if ts is None:
             raise InputError(origin, f"message {i}", "has no 'ts'")
-        if not isinstance(message["ts"], str):
-            raise InputError(origin, f"message {i}", f"ts {message['ts']!r} is not a Slack timestamp string")
-        rows.append(_row(message, edited) | {"place": f"message {i}"})
-    return rows, deleted
+        if type(ts) is not str:
+            raise InputError(origin, f"message {i}", f"ts {ts!r} is not a Slack timestamp string")
+    return columns
 
 
 def messages_to_events(
@@ -285,25 +338,29 @@ def messages_to_events(
     Raises :class:`InputError` naming the origin and message index for a payload that is not a
     list, a message without ``ts`` or a ``ts`` that is not a Slack timestamp.
     """
-    rows: list[dict[str, Any]] = []
+    parts: list[dict[str, list[Any]]] = []
+    origins: list[str] = []
     deleted: set[str] = set()
     for origin, payload in day_files:
         if not isinstance(payload, list):
             raise InputError(
                 origin, "", f"a day file must be a JSON list of messages, not {_json_type(payload)}"
             )
-        more, gone = _rows(payload, origin)
-        rows.extend(dict(row, origin=origin) for row in more)
-        deleted |= gone
-    if not rows:
+        if payload:
+            parts.append(_columns(payload, origin, deleted))
+            origins.append(origin)
+        del payload  # the decoded file goes as soon as its columns are read
+    if not parts:
         return empty_events()
-    raw = pd.DataFrame(rows)
+    # object arrays straight from the lists: pandas would look through each list for dates
+    raw = pd.DataFrame({name: _array([v for part in parts for v in part[name]]) for name in parts[0]}, copy=False)
+    sizes = [len(part["raw_ts"]) for part in parts]
+    del parts
     try:
         ts = parse_ts(raw["raw_ts"])
-    except ValueError as error:
-        bad = raw[~raw["raw_ts"].str.fullmatch(_TS_PATTERN)]
-        first = bad.iloc[0] if len(bad) else raw.iloc[0]
-        raise InputError(first["origin"], first["place"], str(error)) from None
+    except TimestampError as error:
+        file = int(np.searchsorted(np.cumsum(sizes), error.position, side="right"))
+        raise InputError(origins[file], f"message {error.position - sum(sizes[:file])}", str(error)) from None
     return _frame(raw.assign(ts=ts), deleted, incident, channel, channel_id or channel, names)
 
 
@@ -338,11 +395,14 @@ def _frame(
     known = raw["user"].map(names.users).astype("string")
     actor = known.fillna(raw["username"].where(raw["username"] != "", raw["user"]))
     actor = actor.where(actor != "", raw["bot_id"])
-    digits = raw["raw_ts"].str.replace(".", "", regex=False)
-    ref = f"https://slack.com/archives/{channel_id}/p" + digits
+    link = f"https://slack.com/archives/{channel_id}/p"
+    ref = pd.Series([link + ts.replace(".", "") for ts in raw["raw_ts"]], index=raw.index, dtype=object)
     ref = ref.where(~in_thread, ref + "?thread_ts=" + raw["thread_ts"] + f"&cid={channel_id}")
     text = resolve_markup(raw["text"], names).where(kind != "deleted", "")
-    mentions = raw["text"].str.findall(_MENTION).str.join(" ")
+    mentioning = raw["text"].str.contains("<@", regex=False)
+    mentions = pd.Series("", index=raw.index, dtype=object)
+    if mentioning.any():
+        mentions[mentioning] = raw.loc[mentioning, "text"].str.findall(_MENTION).str.join(" ")
     frame = pd.DataFrame(
         {
             "incident": incident,
@@ -362,9 +422,17 @@ def _frame(
         }
     )
     # The same ts in two day files is one message; a deletion supersedes the message itself.
-    frame = frame.drop_duplicates(subset=["ts", "kind"], keep="last")
-    frame = frame[~(frame["ts"].isin(frame.loc[frame["kind"] == "deleted", "ts"]) & (frame["kind"] != "deleted"))]
-    return conform(valid_text(frame.sort_values("ts", kind="stable")))
+    # Each step copies the frame only where it has something to do: a big channel has no copies
+    # of messages and is already in order, and every copy of a million rows costs memory.
+    again = frame.duplicated(subset=["ts", "kind"], keep="last")
+    if again.any():
+        frame = frame[~again]
+    superseded = frame["ts"].isin(frame.loc[frame["kind"] == "deleted", "ts"]) & (frame["kind"] != "deleted")
+    if superseded.any():
+        frame = frame[~superseded]
+    if not frame["ts"].is_monotonic_increasing:
+        frame = frame.sort_values("ts", kind="stable")
+    return conform(valid_text(frame))
 
 
 def _json_type(value: Any) -> str:
