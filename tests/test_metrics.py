@@ -18,9 +18,8 @@ from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
 from test_milestones import T0, login, say, timeline
 
-from conftest import FAKE_TOKEN, write_incident
+from conftest import DATA, FAKE_TOKEN, write_incident
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def minute(m: float) -> pd.Timestamp:

@@ -54,6 +54,31 @@ def test_medians_leave_censored_and_missing_out():
     assert march["n"] == 1 and march["median"] == 2 * 3600 and march["censored"] == 1
 
 
+def test_the_middle_is_the_median_and_p90_the_linear_quantile():
+    # skewed, as incident durations are: the mean (4 h 20 min) is far from the median (2 h)
+    skewed = table([("2026-04-01", "SEV2", 1.0, True), ("2026-04-02", "SEV2", 10.0, True), ("2026-04-03", "SEV2", 2.0, True)])
+    row = trends.duration_summary(skewed, ["time_to_resolve"], "month").iloc[0]
+    assert row["n"] == 3 and row["median"] == 2 * 3600
+    assert row["p90"] == pytest.approx((2 + 0.8 * (10 - 2)) * 3600)  # 90% of the way from the 2nd to the 3rd value
+    assert row["median_low"] <= row["median"] <= row["median_high"]
+
+
+#: skewed durations (seconds), many of them distinct: an unseeded bootstrap would move their intervals
+SPREAD = np.round(np.random.default_rng(7).lognormal(7, 1.2, size=24))
+
+
+def test_the_trends_page_is_reproducible_and_the_seed_is_what_makes_it_so():
+    rows = [(f"2026-05-{1 + i % 28:02d}", "SEV2", seconds / 3600, True) for i, seconds in enumerate(SPREAD)]
+    rows += [(f"2026-06-{1 + i % 28:02d}", "SEV2", seconds / 7200, True) for i, seconds in enumerate(SPREAD[:17])]
+    first = trends.duration_summary(table(rows), ["time_to_resolve"], "month")
+    assert len(first) == 2 and first[["median_low", "median_high", "p90_low", "p90_high"]].notna().all().all()
+    for _ in range(3):  # four intervals each time: unseeded, they would not all come out the same
+        pd.testing.assert_frame_equal(first, trends.duration_summary(table(rows), ["time_to_resolve"], "month"))
+    assert len({trends.bootstrap(SPREAD, 0.5, seed=seed) for seed in range(10)}) > 1  # the seed, not the data alone, fixes it
+    low, high = trends.bootstrap(SPREAD, 0.5)
+    assert SPREAD.min() < low <= np.median(SPREAD) <= high < SPREAD.max()
+
+
 def test_bootstrap_is_seeded_and_brackets_the_median():
     values = np.array([60.0, 120, 180, 240, 300, 360, 3600])
     assert trends.bootstrap(values, 0.5) == trends.bootstrap(values, 0.5)
