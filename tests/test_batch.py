@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 
+from pia.batch import run_batch
 from pia.cache import measure_all
 from pia.cli import main
 
-from conftest import DATA
+from conftest import DATA, write_incident
 
 KEPT = ["2026-11-20-login-outage", "2026-01-17-batch-disk-full", "2026-11-24-search-latency"]
 
@@ -84,6 +85,22 @@ def test_window_selects_incidents(batch, capsys, tmp_path):
     )
     assert "2 rendered" in stdout
     assert sorted(p.stem for p in tmp_path.glob("2026-*.html")) == ["2026-11-20-login-outage", "2026-11-24-search-latency"]
+
+
+def test_a_report_that_fails_to_render_does_not_stop_the_next(tmp_path):
+    """Both snapshots read and measure; the first one's report cannot be written (a folder is
+    in its place), so only its rendering fails, and the batch goes on with the next."""
+    data = tmp_path / "data"
+    for incident in ("a-first", "b-second"):
+        write_incident(data, incident=incident)
+    out = tmp_path / "reports"
+    (out / "a-first.html").mkdir(parents=True)
+    result = run_batch(data, out=out, jobs=1, trends=False, progress=False)
+    assert result.rendered == ["b-second"] and list(result.failed) == ["a-first"]
+    assert "a-first" in result.failed["a-first"] and "\n" not in result.failed["a-first"]
+    assert (out / "b-second.html").is_file()
+    assert "a-first" in (out / "index.html").read_text()
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_metrics_are_cached_per_snapshot(tmp_path):
