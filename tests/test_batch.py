@@ -3,8 +3,10 @@ the index page, and the metrics cache."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
+import pandas as pd
 import pytest
 
 from pia.batch import run_batch
@@ -118,9 +120,55 @@ def test_metrics_are_cached_per_snapshot(tmp_path):
     changed = measure_all(tmp_path)
     assert (changed.computed, changed.cached) == (1, 1)
     assert measure_all(tmp_path, as_of=None).computed == 0
-    import pandas as pd
-
     assert measure_all(tmp_path, as_of=pd.Timestamp("2026-12-01", tz="UTC")).computed == 2  # as_of is part of the key
+
+
+def test_a_change_of_pia_toml_after_the_cache_is_filled_recomputes(tmp_path):
+    write_incident(tmp_path)
+    first = measure_all(tmp_path)
+    assert first.computed == 1 and first.table["time_to_resolve"].iloc[0].round("s") == pd.Timedelta(minutes=30)
+    assert measure_all(tmp_path).cached == 1
+    (tmp_path / "pia.toml").write_text('[durations]\ntime_to_resolve = { from = "detected", to = "restored" }\n')
+    changed = measure_all(tmp_path)
+    assert (changed.computed, changed.cached) == (1, 0)
+    assert changed.table["time_to_resolve"].iloc[0].round("s") == pd.Timedelta(minutes=10)  # restored is stated as 14:10
+    assert measure_all(tmp_path).cached == 1
+
+
+MEASURE = """
+import sys
+from pathlib import Path
+import pia
+from pia.cache import measure_all
+assert Path(pia.__file__).is_relative_to(sys.argv[1]), pia.__file__
+first = measure_all(sys.argv[2])
+rules = Path(sys.argv[1]) / "pia" / "milestones" / "rules.toml"
+rules.write_text(rules.read_text() + "\\n# changed while running\\n")
+print(first.computed, measure_all(sys.argv[2]).computed)
+"""
+
+
+def test_the_cache_key_covers_the_code_read_once_per_process(tmp_path):
+    """A copy of the package (as another version of pia would be) measures a data dir; a change
+    to its rules while it runs is not seen (the code is hashed once per process), and the next
+    process does not take the cache the earlier code left."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "pia", code / "pia", ignore=shutil.ignore_patterns("__pycache__"))
+    data = write_incident(tmp_path / "data")
+
+    def measured() -> str:
+        env = {**os.environ, "PYTHONPATH": str(code)}
+        done = subprocess.run([sys.executable, "-c", MEASURE, str(code), str(data)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.split()
+
+    assert measured() == ["1", "0"]  # computed, then cached: the edit made while running is not seen
+    assert measured() == ["1", "0"]  # a new process sees the rules the last one edited: computed again
 
 
 def test_index_and_trends_in_a_real_browser(batch, browser):
