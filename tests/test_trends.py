@@ -86,6 +86,19 @@ def test_bootstrap_is_seeded_and_brackets_the_median():
     assert low <= np.median(values) <= high
 
 
+def test_two_values_have_an_interval_and_one_has_none():
+    low, high = trends.bootstrap(np.array([60.0, 600.0]), 0.5)
+    assert 60 <= low <= high <= 600
+    assert all(np.isnan(trends.bootstrap(np.array([60.0]), 0.5)))
+
+
+def test_without_observed_flags_every_value_is_observed():
+    bare = SMALL.drop(columns="time_to_resolve_observed").iloc[:4]
+    summary = trends.duration_summary(bare, ["time_to_resolve"], "month")
+    assert summary.set_index("period").loc[pd.Timestamp("2026-03-01"), "n"] == 2
+    assert trends.survival(bare, "time_to_resolve").sizes["all"] == (4, 0)
+
+
 def test_survival_censors_open_incidents():
     result = trends.survival(SMALL, "time_to_resolve")
     assert result.sizes["all"] == (4, 1)  # the missing one is out, the open one censored
@@ -99,6 +112,8 @@ def test_small_groups_are_flagged():
     lines = trends.small_groups(SMALL, ["severity"])
     assert "Only 5 incidents" not in " ".join(lines)
     assert "severity SEV1: 1 incident, too few to tell a change from noise." in lines
+    assert not any(line.startswith("severity SEV2") for line in trends.small_groups(SMALL, ["severity"], minimum=4))  # 4 is enough
+    assert "severity SEV2: 4 incidents, too few to tell a change from noise." in trends.small_groups(SMALL, ["severity"], minimum=5)
 
 
 # --- 542 real incidents ---------------------------------------------------------------------
