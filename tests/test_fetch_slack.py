@@ -33,21 +33,22 @@ START = datetime(2026, 3, 14, 13, 0, tzinfo=timezone.utc)
 RATELIMITED = {"ok": False, "error": "ratelimited"}
 
 
-@pytest.fixture
-def server():
+def serving(users):
     with SlackServer(TOKEN) as running:
-        for user in fixture_users():
+        for user in users:
             running.users[user["id"]] = user
         yield running
+
+
+@pytest.fixture
+def server():
+    yield from serving(fixture_users())
 
 
 @pytest.fixture
 def bare_server():
     """The same server with generated users: tests on it need nothing beside the checkout."""
-    with SlackServer(TOKEN) as running:
-        for user in generated_users():
-            running.users[user["id"]] = user
-        yield running
+    yield from serving(generated_users())
 
 
 def source(server: SlackServer, token: str = TOKEN, **changes) -> SlackSource:
