@@ -98,6 +98,7 @@ def test_without_observed_flags_every_value_is_observed():
     summary = trends.duration_summary(bare, ["time_to_resolve"], "month")
     assert summary.set_index("period").loc[pd.Timestamp("2026-03-01"), "n"] == 2
     assert trends.survival(bare, "time_to_resolve").sizes["all"] == (4, 0)
+    assert trends.by_group(bare, ["time_to_resolve"], "severity").loc["SEV2", "time_to_resolve median"] == 3 * 3600
 
 
 def test_an_unknown_duration_or_an_empty_group_skips_only_itself():
