@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pia.batch import run_batch
-from pia.cache import measure_all
+from pia.cache import measure_all, snapshot_hash
 from pia.cli import main
 
 from conftest import DATA, write_incident
@@ -133,6 +133,26 @@ def test_a_change_of_pia_toml_after_the_cache_is_filled_recomputes(tmp_path):
     assert (changed.computed, changed.cached) == (1, 0)
     assert changed.table["time_to_resolve"].iloc[0].round("s") == pd.Timedelta(minutes=10)  # restored is stated as 14:10
     assert measure_all(tmp_path).cached == 1
+
+
+def test_the_snapshot_hash_covers_names_and_bytes_but_not_hidden_files(tmp_path):
+    folder = write_incident(tmp_path) / "incidents" / "inc"
+    before = snapshot_hash(folder)
+    (folder / ".slack.partial").mkdir()
+    (folder / ".slack.partial" / "users.json").write_text("[]")  # an import being staged
+    assert snapshot_hash(folder) == before
+    day = folder / "slack" / "inc-1" / "2026-11-20.json"
+    day.rename(day.with_name("2026-11-21.json"))
+    assert snapshot_hash(folder) != before
+
+
+def test_a_torn_cache_file_is_a_miss(tmp_path):
+    write_incident(tmp_path)
+    measure_all(tmp_path)
+    (tmp_path / ".pia-cache" / "metrics.parquet").write_bytes(b"PAR1 cut short")
+    again = measure_all(tmp_path)
+    assert (again.computed, again.cached) == (1, 0) and list(again.table["incident"]) == ["inc"]
+    assert measure_all(tmp_path).cached == 1  # and it was written whole again
 
 
 MEASURE = """
