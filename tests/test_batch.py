@@ -152,7 +152,9 @@ def test_a_torn_cache_file_is_a_miss(tmp_path):
     (tmp_path / ".pia-cache" / "metrics.parquet").write_bytes(b"PAR1 cut short")
     again = measure_all(tmp_path)
     assert (again.computed, again.cached) == (1, 0) and list(again.table["incident"]) == ["inc"]
-    assert measure_all(tmp_path).cached == 1  # and it was written whole again
+    written = (tmp_path / ".pia-cache" / "metrics.parquet").stat().st_ino
+    assert measure_all(tmp_path).cached == 1  # it was written whole again
+    assert (tmp_path / ".pia-cache" / "metrics.parquet").stat().st_ino == written  # and a run that only reads leaves it be
 
 
 MEASURE = """
