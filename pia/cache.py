@@ -56,9 +56,13 @@ def code_hash() -> str:
     """sha256 over pia's version, its code and packaged rules, read once per process: a cache
     written before a change of detection, a new milestone or a new duration is never read as
     current, even where the version is the same."""
+    return package_hash(Path(str(resources.files("pia"))))
+
+
+def package_hash(package: Path) -> str:
+    """sha256 over pia's version and the ``.py`` and ``.toml`` files of ``package``."""
     from pia import __version__
 
-    package = Path(str(resources.files("pia")))
     code = [p for p in package.rglob("*") if p.suffix in (".py", ".toml") and p.is_file() and "__pycache__" not in p.parts]
     return hash_files(code, package, hashlib.sha256(__version__.encode())).hexdigest()
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pia.batch import run_batch
-from pia.cache import measure_all, snapshot_hash
+from pia.cache import code_hash, measure_all, package_hash, snapshot_hash
 from pia.cli import main
 
 from conftest import DATA, write_incident
@@ -155,6 +155,32 @@ def test_a_torn_cache_file_is_a_miss(tmp_path):
     written = (tmp_path / ".pia-cache" / "metrics.parquet").stat().st_ino
     assert measure_all(tmp_path).cached == 1  # it was written whole again
     assert (tmp_path / ".pia-cache" / "metrics.parquet").stat().st_ino == written  # and a run that only reads leaves it be
+
+
+def test_the_code_hash_covers_code_and_rules_only(tmp_path):
+    from conftest import ROOT
+
+    package = tmp_path / "pia"
+    shutil.copytree(ROOT / "pia", package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = package_hash(package)
+    assert code_hash() == package_hash(ROOT / "pia")
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "stale.py").write_text("# left by a build\n")
+    (package / "notebooks" / "incident_review.ipynb").write_text("{}")  # reports, not metrics
+    assert package_hash(package) == before
+    for changed in (package / "metrics.py", package / "milestones" / "rules.toml"):
+        text = changed.read_text()
+        changed.write_text(text + "\n")
+        assert package_hash(package) != before, changed.name
+        changed.write_text(text)
+
+
+def test_results_come_in_the_order_asked(tmp_path):
+    for incident in ("a", "b"):
+        write_incident(tmp_path, incident=incident)
+    assert list(measure_all(tmp_path).table["incident"]) == ["a", "b"]
+    reversed_ = measure_all(tmp_path, ["b", "a"]).table
+    assert list(reversed_["incident"]) == ["b", "a"] and list(reversed_.index) == [0, 1]
 
 
 MEASURE = """
