@@ -14,9 +14,9 @@ Not part of the test suite (hours of CPU on a small machine). How it stays affor
 - the third-party libraries are imported once; each mutant runs in a forked child that imports
   pia afresh with the mutated module compiled from the changed syntax tree (nothing is written to
   the source files), in a session and temporary folder of its own, with a timeout;
-- results are appended to ``build/mutation/results.jsonl`` as they come, keyed by the module's
-  source and the mutation, so an interrupted run resumes where it stopped, and an edit to a
-  module re-runs only that module's mutants.
+- results are appended to ``build/mutation/results.jsonl`` as they come, keyed by the module, the
+  mutated line's text and the change, so an interrupted run resumes where it stopped and an edit
+  re-runs only the mutants of the lines it touched (``--again`` re-runs the survivors too).
 
 Mutations: arithmetic and bitwise operators swapped (``+``/``-``, ``*``/``/``, ``&``/``|``),
 comparisons moved across their boundary or negated (``<``/``<=``, ``==``/``!=``, ``in``/``not in``,
@@ -360,6 +360,22 @@ def tests_of_line(saved: dict, line: int) -> list[str]:
     return sorted(found, key=lambda t: seconds.get(t, 0.0))
 
 
+def keys(module: str, source: str) -> list[tuple[Mutant, str]]:
+    """Each mutant with its key: the module, the text of its line, which of the spots on lines
+    of that text it is, and the change; an edit elsewhere in the module keeps the key."""
+    lines = source.splitlines()
+    ordinal: dict[tuple[str, int], int] = {}
+    count: dict[str, int] = defaultdict(int)
+    out = []
+    for mutant in mutants(module, source):
+        text = lines[mutant.line - 1].strip()
+        if (text, mutant.index) not in ordinal:
+            ordinal[text, mutant.index] = count[text]
+            count[text] += 1
+        out.append((mutant, _digest(module, text, str(ordinal[text, mutant.index]), mutant.what)))
+    return out
+
+
 def _load(results: Path) -> dict[str, dict]:
     done = {}
     if results.exists():
@@ -384,8 +400,7 @@ def run(modules: list[str], jobs: int, state: Path, factor: float, limit: int | 
         source = (ROOT / module).read_text()
         saved = baseline(module, state, timeout=3600)
         todo = 0
-        for mutant in mutants(module, source):
-            key = _digest(source, str(mutant.index), str(mutant.choice))
+        for mutant, key in keys(module, source):
             if key in done and not (again and done[key]["status"] in ("survived", "uncovered")):
                 continue
             tests = tests_of_line(saved, mutant.line)
@@ -439,7 +454,7 @@ def report(modules: list[str], state: Path) -> bool:
     print(f"\n{'module':<28} {'mutants':>7} {'run':>5} {'killed':>6} {'timeout':>7} {'survived':>8} {'uncovered':>9} {'error':>5} {'score':>6}")
     for module in modules:
         source = (ROOT / module).read_text()
-        records = [done.get(_digest(source, str(m.index), str(m.choice))) for m in mutants(module, source)]
+        records = [done[key] | {"line": mutant.line} if key in done else None for mutant, key in keys(module, source)]
         seen = [r for r in records if r]
         count = defaultdict(int)
         for r in seen:
@@ -475,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown module {unknown[0]} (known: {', '.join(MODULES)})")
     if not args.report:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        run(modules, args.jobs, args.state, args.timeout_factor, args.limit, args.again)
+        for module in modules:  # one at a time: a module's score is ready before the next is traced
+            run([module], args.jobs, args.state, args.timeout_factor, args.limit, args.again)
     return 0 if report(modules, args.state) else 1
 
 

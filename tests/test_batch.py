@@ -175,6 +175,15 @@ def test_the_code_hash_covers_code_and_rules_only(tmp_path):
         changed.write_text(text)
 
 
+def test_an_incident_that_cannot_be_opened_is_one_failure_and_the_rest_are_measured(tmp_path):
+    for incident in ("a", "b"):
+        write_incident(tmp_path, incident=incident)
+    (tmp_path / "incidents" / "a" / "incident.toml").write_text('id = "a"\ntitle = \n')
+    measured = measure_all(tmp_path)
+    assert list(measured.table["incident"]) == ["b"] and measured.computed == 1
+    assert len(measured.failures) == 1 and "incident.toml" in measured.failures[0] and "malformed TOML" in measured.failures[0]
+
+
 def test_results_come_in_the_order_asked(tmp_path):
     for incident in ("a", "b"):
         write_incident(tmp_path, incident=incident)
