@@ -190,6 +190,8 @@ def test_results_come_in_the_order_asked(tmp_path):
     assert list(measure_all(tmp_path).table["incident"]) == ["a", "b"]
     reversed_ = measure_all(tmp_path, ["b", "a"]).table
     assert list(reversed_["incident"]) == ["b", "a"] and list(reversed_.index) == [0, 1]
+    people = measure_all(tmp_path, ["b"]).responders
+    assert set(people["incident"]) == {"b"} and list(people.index) == list(range(len(people))) and "index" not in people
 
 
 MEASURE = """
