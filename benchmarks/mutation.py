@@ -53,8 +53,8 @@ MODULES: dict[str, list[str]] = {
     "pia/trends.py": ["tests/test_trends.py"],
     "pia/cache.py": ["tests/test_batch.py", "tests/test_metrics.py"],
     "pia/snapshot.py": ["tests/test_snapshot.py", "tests/test_samples.py", "tests/test_events_slack.py", "tests/test_validate.py", "tests/test_cli_timeline.py"],
-    "pia/metrics.py": ["tests/test_metrics.py", "tests/test_accuracy.py", "tests/test_milestones.py"],
-    "pia/milestones/detect.py": ["tests/test_milestones.py", "tests/test_accuracy.py", "tests/test_metrics.py", "tests/test_corpus.py"],
+    "pia/metrics.py": ["tests/test_metrics.py", "tests/test_milestones.py"],
+    "pia/milestones/detect.py": ["tests/test_milestones.py", "tests/test_metrics.py", "tests/test_accuracy.py"],
     "pia/batch.py": ["tests/test_batch.py"],
 }
 #: imported once in the parent, so each child only imports pia itself
