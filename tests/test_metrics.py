@@ -351,3 +351,50 @@ def test_explain_no_redact_json_and_one_line_errors(runners_up: Path, capsys) ->
         assert main(["metrics", "--explain", *args, "--data-dir", str(runners_up)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("pia: error: ") and problem in err and err.count("\n") == 1
+
+
+# --- notebook views and per-person zones -----------------------------------------------------
+
+
+def test_results_show_themselves_in_a_notebook_escaped(tmp_path) -> None:
+    from pia.metrics import explain_milestones
+
+    data = write_incident(tmp_path, toml='severity = "<b>SEV1</b>"\n')
+    table = metrics_table(data, ["inc", "nope"])
+    page = table._repr_html_()
+    assert page.startswith("<table><thead><tr><th>incident</th>") and page.count("<tr>") == 2  # the header and one incident
+    assert "&lt;b&gt;SEV1&lt;/b&gt;" in page and "<b>SEV1" not in page and "<td>30m 00s</td>" in page
+    assert page.endswith("</li></ul>") and "nope" in page.split("<ul>")[1]  # the failure, listed below
+    measured = measure_incident(open_incident("inc", data))
+    shown = measured._repr_html_()
+    assert "<h4>Durations</h4>" in shown and shown.endswith(measured.durations._repr_html_())
+    spans = measured.durations._repr_html_()
+    assert "<td>time_to_resolve</td><td>detected → resolved</td><td>30m 00s</td><td>observed</td>" in spans
+    assert spans.count("<tr>") == 1 + len(measured.durations.frame) and "<ul>" not in spans
+    explained = explain_milestones("inc", data)._repr_html_()
+    assert "&lt;script&gt;" in explained and "<script>" not in explained and "[redacted" in explained
+    assert "<td>2026-11-20 14:10:00</td><td>2026-11-20 14:20:00</td>" in explained  # restored: stated time, then the message's
+
+
+@pytest.mark.parametrize(
+    ("people", "zones"),
+    [
+        (None, {"Bo Li": "Asia/Tokyo"}),
+        ({"PABC": {"slack": "U1", "tz": "Europe/Berlin"}, "PDEF": "U2", "PGHI": {"slack": "U9"}}, {"Bo Li": "Asia/Tokyo", "PABC": "Europe/Berlin", "PDEF": "Asia/Tokyo"}),
+    ],
+)
+def test_people_zones_from_incident_toml_then_slack(people, zones) -> None:
+    from pia.events.slack import Directory
+    from pia.metrics import people_timezones
+
+    directory = Directory(users={"U1": "Ana", "U2": "Bo Li", "U3": "Cy"}, timezones={"U2": "Asia/Tokyo", "U3": "Europe/Paris"})
+    assert people_timezones({"people": people}, directory) == zones | {}  # "Cy" is too short a name to match on
+
+
+@pytest.mark.parametrize(("people", "place"), [(["PABC"], "people"), ({"PABC": 5}, "people.PABC"), ({"PABC": {"tz": "Mars/Base"}}, "people.PABC.tz")])
+def test_people_zones_that_cannot_be_say_where(people, place) -> None:
+    from pia.errors import ConfigError
+    from pia.metrics import people_timezones
+
+    with pytest.raises(ConfigError, match=rf"incident.toml: {place}"):
+        people_timezones({"people": people})
