@@ -18,7 +18,7 @@ from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
 from test_milestones import T0, login, say, timeline
 
-from conftest import DATA, FAKE_TOKEN, write_incident
+from conftest import DATA, FAKE_TOKEN, RUNNERS_UP, write_incident
 
 
 
@@ -398,3 +398,15 @@ def test_people_zones_that_cannot_be_say_where(people, place) -> None:
 
     with pytest.raises(ConfigError, match=rf"incident.toml: {place}"):
         people_timezones({"people": people})
+
+
+def test_messages_count_what_people_said_not_bots_or_joins(tmp_path) -> None:
+    data = write_incident(tmp_path)
+    day = data / "incidents" / "inc" / "slack" / "inc-1" / "2026-11-20.json"
+    messages = json.loads(day.read_text())
+    messages += [
+        {"type": "message", "subtype": "bot_message", "bot_id": "B1", "username": "Datadog", "text": "Triggered: login 5xx", "ts": "1763647260.000100"},
+        {"type": "message", "subtype": "channel_join", "user": "U2", "text": "<@U2> has joined the channel", "ts": "1763647320.000200"},
+    ]
+    day.write_text(json.dumps(messages))
+    assert metrics_table(data).frame["messages"].tolist() == [len(RUNNERS_UP)]
