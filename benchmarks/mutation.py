@@ -245,6 +245,8 @@ def _child(tests: list[str], basetemp: Path, out: Path, serve: _Serve | None = N
         os.dup2(fd, 2)
         sys.dont_write_bytecode = True
         os.chdir(basetemp.parent)  # a command's default output folder lands here, not in the checkout
+        os.environ["TMPDIR"] = str(basetemp.parent)  # and temporary folders too: a killed child leaves nothing
+        tempfile.tempdir = None
         if serve is not None:
             sys.meta_path.insert(0, serve)
         import pytest
