@@ -16,6 +16,7 @@ are readable by their owner only, and it ignores itself for git (``.gitignore``)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
@@ -53,16 +54,26 @@ def snapshot_hash(folder: Path) -> str:
     return hash_files(snapshot_files(folder), folder).hexdigest()
 
 
-def config_hash(root: Path) -> str:
-    """sha256 over what the analysis depends on besides the snapshot: pia's version, its code
-    and packaged rules (so a cache written before a change of detection, a new milestone or
-    a new duration is never read as current, even where the version is the same) and the data
-    dir's ``pia.toml``."""
+@functools.cache
+def code_hash() -> str:
+    """sha256 over pia's version, its code and packaged rules, read once per process: a cache
+    written before a change of detection, a new milestone or a new duration is never read as
+    current, even where the version is the same."""
+    return package_hash(Path(str(resources.files("pia"))))
+
+
+def package_hash(package: Path) -> str:
+    """sha256 over pia's version and the ``.py`` and ``.toml`` files of ``package``."""
     from pia import __version__
 
-    package = Path(str(resources.files("pia")))
     code = [p for p in package.rglob("*") if p.suffix in (".py", ".toml") and p.is_file() and "__pycache__" not in p.parts]
-    digest = hash_files(code, package, hashlib.sha256(__version__.encode()))
+    return hash_files(code, package, hashlib.sha256(__version__.encode())).hexdigest()
+
+
+def config_hash(root: Path) -> str:
+    """sha256 over what the analysis depends on besides the snapshot: pia's code
+    (:func:`code_hash`) and the data dir's ``pia.toml``."""
+    digest = hashlib.sha256(code_hash().encode())
     local = root / "pia.toml"
     if local.exists():
         digest.update(local.read_bytes())

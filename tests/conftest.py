@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,19 @@ import pytest
 from pia.report.render import find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data"
+
+
+def _copy_of_samples() -> Path:
+    """The sample data dir, copied once per run: tests read it and write into it (the metrics
+    cache, reports) without touching the checkout, and a cache left there by another version
+    of the code can never answer for this one."""
+    copy = Path(tempfile.mkdtemp(prefix="pia-samples-")) / "data"
+    shutil.copytree(ROOT / "data", copy, ignore=shutil.ignore_patterns(".*"))
+    atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+    return copy
+
+
+DATA = _copy_of_samples()
 EXTERNAL = ROOT.parent / "shared" / "fixtures" / "external"
 
 

@@ -394,6 +394,20 @@ def fixture_users() -> list[dict[str, Any]]:
     return load("slack", "slackapi-slack-api-specs", "users.list.200.json")["members"]
 
 
+#: the people of a generated channel
+GENERATED_USERS = ["W012A3CDE", "W07QCRPA4", "U0GEN0001", "U0GEN0002"]
+
+
+def generated_users(ids: list[str] = GENERATED_USERS) -> list[dict[str, Any]]:
+    """User objects of the shape users.list gives, made up: for tests that need nothing beside
+    the checkout."""
+    return [
+        {"id": uid, "team_id": "T0001", "name": f"user{n}", "real_name": f"User {n}", "deleted": False, "is_bot": False,
+         "profile": {"display_name": f"user{n}", "real_name": f"User {n}"}}
+        for n, uid in enumerate(ids)
+    ]
+
+
 def generated_channel(
     cid: str,
     name: str,
@@ -407,7 +421,7 @@ def generated_channel(
     """A channel of ``messages`` messages in all, ``threads`` of the top-level ones starting a
     thread; the replies (spread evenly) are part of the count. One reply per thread with 3 or
     more replies is broadcast to the channel, as people do. Returns (channel, top, threads)."""
-    users = users or ["W012A3CDE", "W07QCRPA4", "U0GEN0001", "U0GEN0002"]
+    users = users or GENERATED_USERS
     per_thread = (messages - threads) // (threads + 1) if threads else 0
     replies_total = per_thread * threads
     top_count = messages - replies_total

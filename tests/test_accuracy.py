@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import accuracy  # noqa: E402
+from conftest import DATA  # noqa: E402
 
-DATA = ROOT / "data"
 LABELLED = sorted(p.parent.name for p in (DATA / "incidents").glob("*/expected.toml"))
 
 #: (incident, item, expected second) -> why detection differs from the label.

@@ -3,16 +3,18 @@ the index page, and the metrics cache."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
 import pandas as pd
 import pytest
 
-from pia.cache import measure_all
+from pia.batch import run_batch
+from pia.cache import code_hash, measure_all, package_hash, snapshot_hash
 from pia.cli import main
 
-from conftest import DATA
+from conftest import DATA, write_incident
 
 KEPT = ["2026-11-20-login-outage", "2026-01-17-batch-disk-full", "2026-11-24-search-latency"]
 
@@ -88,6 +90,22 @@ def test_window_selects_incidents(batch, capsys, tmp_path):
     assert sorted(p.stem for p in tmp_path.glob("2026-*.html")) == ["2026-11-20-login-outage", "2026-11-24-search-latency"]
 
 
+def test_a_report_that_fails_to_render_does_not_stop_the_next(tmp_path):
+    """Both snapshots read and measure; the first one's report cannot be written (a folder is
+    in its place), so only its rendering fails, and the batch goes on with the next."""
+    data = tmp_path / "data"
+    for incident in ("a-first", "b-second"):
+        write_incident(data, incident=incident)
+    out = tmp_path / "reports"
+    (out / "a-first.html").mkdir(parents=True)
+    result = run_batch(data, out=out, jobs=1, trends=False, progress=False)
+    assert result.rendered == ["b-second"] and list(result.failed) == ["a-first"]
+    assert "a-first" in result.failed["a-first"] and "\n" not in result.failed["a-first"]
+    assert (out / "b-second.html").is_file()
+    assert "a-first" in (out / "index.html").read_text()
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_metrics_are_cached_per_snapshot(tmp_path):
     for incident in KEPT[:2]:
         shutil.copytree(DATA / "incidents" / incident, tmp_path / "incidents" / incident)
@@ -125,6 +143,113 @@ def test_a_cached_row_holds_at_the_as_of_it_stands_for(tmp_path):
     assert early.computed == 2 and early.table.set_index("incident").loc[KEPT[0], "status"] == "open"
     assert measure_all(tmp_path, as_of=pd.Timestamp("2026-11-20T14:30:00Z")).computed == 0
     assert measure_all(tmp_path).computed == 2  # without as_of, again
+
+
+def test_a_change_of_pia_toml_after_the_cache_is_filled_recomputes(tmp_path):
+    write_incident(tmp_path)
+    first = measure_all(tmp_path)
+    assert first.computed == 1 and first.table["time_to_resolve"].iloc[0].round("s") == pd.Timedelta(minutes=30)
+    assert measure_all(tmp_path).cached == 1
+    (tmp_path / "pia.toml").write_text('[durations]\ntime_to_resolve = { from = "detected", to = "restored" }\n')
+    changed = measure_all(tmp_path)
+    assert (changed.computed, changed.cached) == (1, 0)
+    assert changed.table["time_to_resolve"].iloc[0].round("s") == pd.Timedelta(minutes=10)  # restored is stated as 14:10
+    assert measure_all(tmp_path).cached == 1
+
+
+def test_the_snapshot_hash_covers_names_and_bytes_but_not_hidden_files(tmp_path):
+    folder = write_incident(tmp_path) / "incidents" / "inc"
+    before = snapshot_hash(folder)
+    (folder / ".slack.partial").mkdir()
+    (folder / ".slack.partial" / "users.json").write_text("[]")  # an import being staged
+    assert snapshot_hash(folder) == before
+    day = folder / "slack" / "inc-1" / "2026-11-20.json"
+    day.rename(day.with_name("2026-11-21.json"))
+    assert snapshot_hash(folder) != before
+
+
+def test_a_torn_cache_file_is_a_miss(tmp_path):
+    write_incident(tmp_path)
+    measure_all(tmp_path)
+    (tmp_path / ".pia-cache" / "metrics.parquet").write_bytes(b"PAR1 cut short")
+    again = measure_all(tmp_path)
+    assert (again.computed, again.cached) == (1, 0) and list(again.table["incident"]) == ["inc"]
+    written = (tmp_path / ".pia-cache" / "metrics.parquet").stat().st_ino
+    assert measure_all(tmp_path).cached == 1  # it was written whole again
+    assert (tmp_path / ".pia-cache" / "metrics.parquet").stat().st_ino == written  # and a run that only reads leaves it be
+
+
+def test_the_code_hash_covers_code_and_rules_only(tmp_path):
+    from conftest import ROOT
+
+    package = tmp_path / "pia"
+    shutil.copytree(ROOT / "pia", package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = package_hash(package)
+    assert code_hash() == package_hash(ROOT / "pia")
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "stale.py").write_text("# left by a build\n")
+    (package / "notebooks" / "incident_review.ipynb").write_text("{}")  # reports, not metrics
+    assert package_hash(package) == before
+    for changed in (package / "metrics.py", package / "milestones" / "rules.toml"):
+        text = changed.read_text()
+        changed.write_text(text + "\n")
+        assert package_hash(package) != before, changed.name
+        changed.write_text(text)
+
+
+def test_an_incident_that_cannot_be_opened_is_one_failure_and_the_rest_are_measured(tmp_path):
+    for incident in ("a", "b"):
+        write_incident(tmp_path, incident=incident)
+    (tmp_path / "incidents" / "a" / "incident.toml").write_text('id = "a"\ntitle = \n')
+    measured = measure_all(tmp_path)
+    assert list(measured.table["incident"]) == ["b"] and measured.computed == 1
+    assert len(measured.failures) == 1 and "incident.toml" in measured.failures[0] and "malformed TOML" in measured.failures[0]
+
+
+def test_results_come_in_the_order_asked(tmp_path):
+    for incident in ("a", "b"):
+        write_incident(tmp_path, incident=incident)
+    assert list(measure_all(tmp_path).table["incident"]) == ["a", "b"]
+    reversed_ = measure_all(tmp_path, ["b", "a"]).table
+    assert list(reversed_["incident"]) == ["b", "a"] and list(reversed_.index) == [0, 1]
+    people = measure_all(tmp_path, ["b"]).responders
+    assert set(people["incident"]) == {"b"} and list(people.index) == list(range(len(people))) and "index" not in people
+
+
+MEASURE = """
+import sys
+from pathlib import Path
+import pia
+from pia.cache import measure_all
+assert Path(pia.__file__).is_relative_to(sys.argv[1]), pia.__file__
+first = measure_all(sys.argv[2])
+rules = Path(sys.argv[1]) / "pia" / "milestones" / "rules.toml"
+rules.write_text(rules.read_text() + "\\n# changed while running\\n")
+print(first.computed, measure_all(sys.argv[2]).computed)
+"""
+
+
+def test_the_cache_key_covers_the_code_read_once_per_process(tmp_path):
+    """A copy of the package (as another version of pia would be) measures a data dir; a change
+    to its rules while it runs is not seen (the code is hashed once per process), and the next
+    process does not take the cache the earlier code left."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "pia", code / "pia", ignore=shutil.ignore_patterns("__pycache__"))
+    data = write_incident(tmp_path / "data")
+
+    def measured() -> str:
+        env = {**os.environ, "PYTHONPATH": str(code)}
+        done = subprocess.run([sys.executable, "-c", MEASURE, str(code), str(data)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.split()
+
+    assert measured() == ["1", "0"]  # computed, then cached: the edit made while running is not seen
+    assert measured() == ["1", "0"]  # a new process sees the rules the last one edited: computed again
 
 
 def test_index_and_trends_in_a_real_browser(batch, browser):

@@ -1,4 +1,5 @@
-"""Slack payloads to events: the real exports and API bodies in ../shared, one test per quirk."""
+"""Slack payloads to events: the real exports and API bodies in ../shared, one test per quirk,
+and our own rules on hand-made messages (these need nothing beside the checkout)."""
 
 from __future__ import annotations
 
@@ -227,6 +228,23 @@ def test_duplicate_ts_across_day_files_is_kept_once():
         [("a.json", [message]), ("b.json", [dict(message, text="hi (edited)")])], incident="t", channel="c"
     )
     assert len(events) == 1 and events["text"].iloc[0] == "hi (edited)"
+
+
+def test_a_thread_parent_is_a_message_and_its_replies_are_replies():
+    """Inline, as an export stores a thread: the parent's ``thread_ts`` is its own ``ts``."""
+    parent = "1700000000.000100"
+    events = events_of(
+        [
+            {"type": "message", "user": "U1", "text": "is checkout down?", "ts": parent, "thread_ts": parent, "reply_count": 2},
+            {"type": "message", "user": "U2", "text": "yes, 5xx", "ts": "1700000030.000200", "thread_ts": parent, "parent_user_id": "U1"},
+            {"type": "message", "subtype": "thread_broadcast", "user": "U1", "text": "paging payments", "ts": "1700000060.000300", "thread_ts": parent},
+            {"type": "message", "user": "U2", "text": "unrelated, in the channel", "ts": "1700000090.000400"},
+        ]
+    )
+    assert list(events["kind"]) == ["message", "reply", "reply", "message"]
+    assert list(events["thread"]) == [parent, parent, parent, ""]
+    assert "thread_ts" not in events["ref"].iloc[0] and "thread_ts" not in events["ref"].iloc[3]
+    assert f"thread_ts={parent}" in events["ref"].iloc[1]
 
 
 def test_unknown_subtype_is_kept_under_its_name():

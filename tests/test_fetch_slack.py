@@ -16,6 +16,7 @@ from http_replay import (
     SlackServer,
     fixture_users,
     generated_channel,
+    generated_users,
     load,
     reset,
     short,
@@ -32,12 +33,22 @@ START = datetime(2026, 3, 14, 13, 0, tzinfo=timezone.utc)
 RATELIMITED = {"ok": False, "error": "ratelimited"}
 
 
-@pytest.fixture
-def server():
+def serving(users):
     with SlackServer(TOKEN) as running:
-        for user in fixture_users():
+        for user in users:
             running.users[user["id"]] = user
         yield running
+
+
+@pytest.fixture
+def server():
+    yield from serving(fixture_users())
+
+
+@pytest.fixture
+def bare_server():
+    """The same server with generated users: tests on it need nothing beside the checkout."""
+    yield from serving(generated_users())
 
 
 def source(server: SlackServer, token: str = TOKEN, **changes) -> SlackSource:
@@ -130,6 +141,18 @@ def test_429_waits_for_retry_after_then_succeeds(server):
     assert len(pulled.messages) == 50
     first, second = server.requests("conversations.history")
     assert second.at - first.at >= 1.0
+
+
+@pytest.mark.parametrize(("headers", "least"), [({"Retry_After": "2"}, 2.0), ({}, 1.0)], ids=["with-retry-after", "without"])
+def test_429_is_retried_after_the_wait_asked_for_or_a_second(bare_server, headers, least):
+    """Without ``Retry-After`` the client still waits (a second and a jitter) and retries."""
+    channel(bare_server, messages=30, threads=1)
+    bare_server.inject("conversations.history", status(429, RATELIMITED, **headers))
+    pulled = source(bare_server).pull("inc-42")
+
+    assert len(pulled.messages) == 30 and pulled.threads == 1
+    first, second = bare_server.requests("conversations.history")
+    assert second.at - first.at >= least
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from pia.errors import PiaError
@@ -237,6 +237,8 @@ snapshot = st.fixed_dictionaries(
 
 @settings(FUZZ, max_examples=200)
 @given(snapshot)
+# found by this test: a lone surrogate as the incident's number reached the summary unreplaced
+@example({"pagerduty/incident.json": b'{"incident": {"id": "", "incident_number": "\\ud800"}}', "pagerduty/log_entries.json": b'{"log_entries": []}'})
 def test_a_whole_snapshot(files):
     """Incident.events() on a generated snapshot on disk: the layer that opens the files."""
     with tempfile.TemporaryDirectory() as root:
@@ -258,3 +260,9 @@ def test_lone_surrogates_and_nul_in_text(bad):
     assert len(events) == 1
     assert events.loc[0, "text"] == bad.replace("\ud800", "\ufffd").replace("\udfff", "\ufffd")  # writable, and said so
     assert events.loc[0, "actor_id"] == events.loc[0, "text"]
+
+
+@pytest.mark.parametrize(("number", "kept"), [(42, 42), ("\ud800", "\ufffd"), ("INC-7", "INC-7"), (True, None), ([1], None), (None, None)])
+def test_incident_number_is_a_number_or_writable_text(number, kept):
+    summary = incident_summary(through_json({"incident": {"id": "P1", "incident_number": number}}))
+    assert summary["number"] == kept

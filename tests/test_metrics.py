@@ -21,9 +21,8 @@ from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
 from test_milestones import T0, login, say, timeline
 
-from conftest import FAKE_TOKEN, write_incident
+from conftest import DATA, FAKE_TOKEN, RUNNERS_UP, write_incident
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def minute(m: float) -> pd.Timestamp:
@@ -384,3 +383,62 @@ def test_columns_picks_others_and_csv_carries_every_milestone(tmp_path: Path, ca
         assert milestone in row
     assert row["restored"].startswith("2026-11-20T14:53:00")  # "normal since 14:53", not the message at 15:05
     assert float(row["time_to_restore"]) == pytest.approx(51 * 60, abs=1)
+
+
+# --- notebook views and per-person zones -----------------------------------------------------
+
+
+def test_results_show_themselves_in_a_notebook_escaped(tmp_path) -> None:
+    from pia.metrics import explain_milestones
+
+    data = write_incident(tmp_path, toml='severity = "<b>SEV1</b>"\n')
+    table = metrics_table(data, ["inc", "nope"])
+    page = table._repr_html_()
+    assert page.startswith("<table><thead><tr><th>incident</th>") and page.count("<tr>") == 2  # the header and one incident
+    assert "&lt;b&gt;SEV1&lt;/b&gt;" in page and "<b>SEV1" not in page and "<td>30m 00s</td>" in page
+    assert page.endswith("</li></ul>") and "nope" in page.split("<ul>")[1]  # the failure, listed below
+    measured = measure_incident(open_incident("inc", data))
+    shown = measured._repr_html_()
+    assert "<h4>Durations</h4>" in shown and shown.endswith(measured.durations._repr_html_())
+    spans = measured.durations._repr_html_()
+    assert "<td>time_to_resolve</td><td>detected → resolved</td><td>30m 00s</td><td>observed</td>" in spans
+    assert spans.count("<tr>") == 1 + len(measured.durations.frame) and "<ul>" not in spans
+    explained = explain_milestones("inc", data)._repr_html_()
+    assert "&lt;script&gt;" in explained and "<script>" not in explained and "[redacted" in explained
+    assert "<td>2026-11-20 14:10:00</td><td>2026-11-20 14:20:00</td>" in explained  # restored: stated time, then the message's
+
+
+@pytest.mark.parametrize(
+    ("people", "zones"),
+    [
+        (None, {"Bo Li": "Asia/Tokyo"}),
+        ({"PABC": {"slack": "U1", "tz": "Europe/Berlin"}, "PDEF": "U2", "PGHI": {"slack": "U9"}}, {"Bo Li": "Asia/Tokyo", "PABC": "Europe/Berlin", "PDEF": "Asia/Tokyo"}),
+    ],
+)
+def test_people_zones_from_incident_toml_then_slack(people, zones) -> None:
+    from pia.events.slack import Directory
+    from pia.metrics import people_timezones
+
+    directory = Directory(users={"U1": "Ana", "U2": "Bo Li", "U3": "Cy"}, timezones={"U2": "Asia/Tokyo", "U3": "Europe/Paris"})
+    assert people_timezones({"people": people}, directory) == zones | {}  # "Cy" is too short a name to match on
+
+
+@pytest.mark.parametrize(("people", "place"), [(["PABC"], "people"), ({"PABC": 5}, "people.PABC"), ({"PABC": {"tz": "Mars/Base"}}, "people.PABC.tz")])
+def test_people_zones_that_cannot_be_say_where(people, place) -> None:
+    from pia.errors import ConfigError
+    from pia.metrics import people_timezones
+
+    with pytest.raises(ConfigError, match=rf"incident.toml: {place}"):
+        people_timezones({"people": people})
+
+
+def test_messages_count_what_people_said_not_bots_or_joins(tmp_path) -> None:
+    data = write_incident(tmp_path)
+    day = data / "incidents" / "inc" / "slack" / "inc-1" / "2026-11-20.json"
+    messages = json.loads(day.read_text())
+    messages += [
+        {"type": "message", "subtype": "bot_message", "bot_id": "B1", "username": "Datadog", "text": "Triggered: login 5xx", "ts": "1763647260.000100"},
+        {"type": "message", "subtype": "channel_join", "user": "U2", "text": "<@U2> has joined the channel", "ts": "1763647320.000200"},
+    ]
+    day.write_text(json.dumps(messages))
+    assert metrics_table(data).frame["messages"].tolist() == [len(RUNNERS_UP)]

@@ -226,6 +226,20 @@ def test_marker_wins_over_a_rule_on_the_same_milestone() -> None:
     assert row["ts"] == T0 + pd.Timedelta(minutes=2) and row["source"] == "marker"
 
 
+@pytest.mark.parametrize("marker_minute", [25, 35], ids=["before-the-resolve", "after-the-resolve"])
+def test_a_resolved_marker_wins_over_the_pagerduty_resolve(marker_minute) -> None:
+    events = timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered"),
+        say(10, "ann", "rolling back the deploy"),
+        (30, "pagerduty", "resolve", "Ann", "Resolved by Ann."),
+        say(marker_minute, "ann", "resolved: all clear, closing the channel"),
+    )
+    row = at(detect_incident(events, {"id": "inc"}), "resolved")
+    assert row["source"] == "marker" and row["ts"] == T0 + pd.Timedelta(minutes=marker_minute)
+    without = at(detect_incident(events[events["source"] == "pagerduty"].reset_index(drop=True), {"id": "inc"}), "resolved")
+    assert without["source"] == "pagerduty" and without["ts"] == T0 + pd.Timedelta(minutes=30)
+
+
 # --- precedence, manual, fallbacks ----------------------------------------------------------------
 
 

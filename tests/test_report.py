@@ -21,7 +21,7 @@ from pia.report.render import NOTEBOOKS, render_report
 from pia.report.review import SECTIONS, Review
 from pia.snapshot import list_incidents
 
-from conftest import DATA, FAKE_TOKEN, IMAGE_CHECK, ROOT, open_page, write_incident
+from conftest import DATA, FAKE_TOKEN, IMAGE_CHECK, open_page, write_incident
 
 SAMPLES = list_incidents(DATA)
 LOGIN = "2026-11-20-login-outage"
@@ -34,7 +34,9 @@ HOSTILE = [
     "<style>body{display:none}</style>",
     "# not a heading **not bold** | not | a table",
 ]
-ARTIFACTS = Path(os.environ.get("PIA_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+#: where screenshots of the reports are kept to look at: $PIA_TEST_ARTIFACTS, else the test's
+#: own temporary folder (a test run writes nothing into the checkout)
+ARTIFACTS = os.environ.get("PIA_TEST_ARTIFACTS")
 
 
 def test_notebook_parameters():
@@ -236,7 +238,7 @@ def test_markdown_shows_runners_up_and_both_times_literally(runners_up):
 
 
 @pytest.mark.parametrize("incident", SAMPLES)
-def test_report_in_a_real_browser(browser, rendered, incident):
+def test_report_in_a_real_browser(browser, rendered, incident, tmp_path):
     _, results = rendered
     path = results[incident].files["html"]
     page, problems, requests, dialogs = open_page(browser, path)
@@ -248,8 +250,9 @@ def test_report_in_a_real_browser(browser, rendered, incident):
         images = page.evaluate(IMAGE_CHECK)
         assert images, "no chart on the page"
         assert all(i["ok"] and i["colours"] > 3 for i in images), images
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{incident}.png"), full_page=True)
+        shots = Path(ARTIFACTS) if ARTIFACTS else tmp_path
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"{incident}.png"), full_page=True)
     finally:
         page.close()
 

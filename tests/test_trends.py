@@ -54,11 +54,83 @@ def test_medians_leave_censored_and_missing_out():
     assert march["n"] == 1 and march["median"] == 2 * 3600 and march["censored"] == 1
 
 
+def test_the_middle_is_the_median_and_p90_the_linear_quantile():
+    # skewed, as incident durations are: the mean (4 h 20 min) is far from the median (2 h)
+    skewed = table([("2026-04-01", "SEV2", 1.0, True), ("2026-04-02", "SEV2", 10.0, True), ("2026-04-03", "SEV2", 2.0, True)])
+    row = trends.duration_summary(skewed, ["time_to_resolve"], "month").iloc[0]
+    assert row["n"] == 3 and row["median"] == 2 * 3600 and row["censored"] == 0
+    assert row["p90"] == pytest.approx((2 + 0.8 * (10 - 2)) * 3600)  # 90% of the way from the 2nd to the 3rd value
+    assert row["median_low"] <= row["median"] <= row["median_high"]
+
+
+#: skewed durations (seconds), many of them distinct: an unseeded bootstrap would move their intervals
+SPREAD = np.round(np.random.default_rng(7).lognormal(7, 1.2, size=24))
+
+
+def test_the_trends_page_is_reproducible_and_the_seed_is_what_makes_it_so():
+    rows = [(f"2026-05-{1 + i % 28:02d}", "SEV2", seconds / 3600, True) for i, seconds in enumerate(SPREAD)]
+    rows += [(f"2026-06-{1 + i % 28:02d}", "SEV2", seconds / 7200, True) for i, seconds in enumerate(SPREAD[:17])]
+    first = trends.duration_summary(table(rows), ["time_to_resolve"], "month")
+    assert len(first) == 2 and first[["median_low", "median_high", "p90_low", "p90_high"]].notna().all().all()
+    assert (first["median_low"] < first["median_high"]).all() and (first["p90_low"] < first["p90_high"]).all()
+    for _ in range(3):  # four intervals each time: unseeded, they would not all come out the same
+        pd.testing.assert_frame_equal(first, trends.duration_summary(table(rows), ["time_to_resolve"], "month"))
+    assert len({trends.bootstrap(SPREAD, 0.5, seed=seed) for seed in range(10)}) > 1  # the seed, not the data alone, fixes it
+    low, high = trends.bootstrap(SPREAD, 0.5)
+    assert SPREAD.min() < low <= np.median(SPREAD) <= high < SPREAD.max()
+
+
 def test_bootstrap_is_seeded_and_brackets_the_median():
     values = np.array([60.0, 120, 180, 240, 300, 360, 3600])
     assert trends.bootstrap(values, 0.5) == trends.bootstrap(values, 0.5)
     low, high = trends.bootstrap(values, 0.5)
     assert low <= np.median(values) <= high
+
+
+def test_two_values_have_an_interval_and_one_has_none():
+    # resamples of two: both low (60), one of each (330) or both high (600), a quarter each way
+    assert trends.bootstrap(np.array([60.0, 600.0]), 0.5) == (60.0, 600.0)
+    assert all(np.isnan(trends.bootstrap(np.array([60.0]), 0.5)))
+
+
+def test_without_observed_flags_every_value_is_observed():
+    bare = SMALL.drop(columns="time_to_resolve_observed").iloc[:4]
+    summary = trends.duration_summary(bare, ["time_to_resolve"], "month")
+    assert summary.set_index("period").loc[pd.Timestamp("2026-03-01"), "n"] == 2
+    assert trends.survival(bare, "time_to_resolve").sizes["all"] == (4, 0)
+    assert trends.by_group(bare, ["time_to_resolve"], "severity").loc["SEV2", "time_to_resolve median"] == 3 * 3600
+
+
+def test_an_unknown_duration_or_an_empty_group_skips_only_itself():
+    assert set(trends.duration_summary(SMALL, ["time_to_nothing", "time_to_resolve"], "month")["duration"]) == {"time_to_resolve"}
+    with_empty = pd.concat([table([("2026-03-11", "A-unmeasured", None, False)]), SMALL], ignore_index=True)
+    assert set(trends.survival(with_empty, "time_to_resolve").curves) == {"all", "SEV1", "SEV2"}
+    assert list(trends.by_group(SMALL, ["time_to_nothing", "time_to_resolve"], "severity").columns) == ["incidents", "time_to_resolve median", "time_to_resolve p90"]
+
+
+def test_window_is_inclusive():
+    picked = trends.in_window(SMALL, pd.Timestamp("2026-01-20", tz="UTC"), pd.Timestamp("2026-03-09", tz="UTC"))
+    assert list(picked["incident"]) == ["i1", "i2", "i3"]
+    assert len(trends.in_window(SMALL)) == 5 and list(trends.in_window(SMALL, until=pd.Timestamp("2026-01-05", tz="UTC"))["incident"]) == ["i0"]
+
+
+def test_by_group_counts_each_listed_service_and_takes_observed_values_only():
+    frame = SMALL.assign(services=["api, db", "db", "", "api", "db"])
+    out = trends.by_group(frame, ["time_to_resolve"], "services")
+    assert list(out.index) == ["db", "api", "(none)"] and list(out["incidents"]) == [3, 2, 1]
+    assert out.loc["db", "time_to_resolve median"] == 2 * 3600  # 1 h and 3 h; the open one is out
+    assert out.loc["api", "time_to_resolve p90"] == 3600  # its other incident is still open
+    assert out.loc["db", "time_to_resolve p90"] == pytest.approx(2.8 * 3600)  # 90% of the way from 1 h to 3 h
+
+
+def test_responder_load_sums_per_person_most_incidents_first():
+    people = pd.DataFrame(
+        {"person": ["Ana", "Bo", "Ana", "Cy"], "incident": ["i1", "i1", "i2", "i3"], "messages": [3, 1, 4, 9], "pages": [1, 0, 2, 1], "off_hours_pages": [0, 0, 1, 1]}
+    )
+    load = trends.responder_load(people)
+    assert list(load.index) == ["Ana", "Cy", "Bo"]
+    assert load.loc["Ana"].tolist() == [2, 7, 3, 1] and load.loc["Cy"].tolist() == [1, 9, 1, 1]
+    assert list(trends.responder_load(people.iloc[:0]).columns) == ["incidents", "messages", "pages", "off_hours_pages"]
 
 
 def test_survival_censors_open_incidents():
@@ -74,6 +146,8 @@ def test_small_groups_are_flagged():
     lines = trends.small_groups(SMALL, ["severity"])
     assert "Only 5 incidents" not in " ".join(lines)
     assert "severity SEV1: 1 incident, too few to tell a change from noise." in lines
+    assert not any(line.startswith("severity SEV2") for line in trends.small_groups(SMALL, ["severity"], minimum=4))  # 4 is enough
+    assert "severity SEV2: 4 incidents, too few to tell a change from noise." in trends.small_groups(SMALL, ["severity"], minimum=5)
 
 
 # --- 542 real incidents ---------------------------------------------------------------------

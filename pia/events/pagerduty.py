@@ -191,6 +191,14 @@ def _finish(rows: list[dict[str, Any]], incident: str, origin: str) -> pd.DataFr
     return conform(valid_text(frame.sort_values("ts", kind="stable")))
 
 
+def _number(value: Any) -> int | str | None:
+    """An incident number as PagerDuty gives it (an integer); text is kept, made writable,
+    and anything else is no number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return valid_str(value) if isinstance(value, str) else None
+
+
 def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, Any]:
     """The fields of GET /incidents/{id} that the timeline needs: id, number, title, status,
     urgency, service, created and resolved times, html_url."""
@@ -209,7 +217,7 @@ def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, A
     service = body.get("service") if isinstance(body.get("service"), Mapping) else {}
     return {
         "id": valid_str(body["id"]),
-        "number": valid_str(number) if isinstance(number := body.get("incident_number"), str) else number,
+        "number": _number(body.get("incident_number")),
         "title": valid_str(str(body.get("title") or body.get("summary") or "")),
         "status": valid_str(str(body.get("status") or "")),
         "urgency": valid_str(str(body.get("urgency") or "")),
