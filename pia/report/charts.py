@@ -219,9 +219,10 @@ def incidents_per_period(counts: pd.DataFrame, group_by: str) -> Chart | None:
     return Chart.from_figure(figure, f"{total} incidents per {group_by}, stacked by severity")
 
 
-def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str]) -> Chart | None:
+def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str], periods: pd.Index | None = None) -> Chart | None:
     """One panel per duration: monthly median (line, 95% bootstrap band) and p90 (dashed), the
-    individual incidents as points. Times in hours."""
+    individual incidents as points. Times in hours. ``periods`` is every period of the window:
+    a period without values breaks the lines rather than being bridged by them."""
     names = [n for n in names if n in set(summary.get("duration", []))]
     if not names:
         return None
@@ -230,6 +231,8 @@ def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str
     figure, axes = plt.subplots(rows, cols, figsize=(11, 2.8 * rows), squeeze=False, sharex=True)
     for axis, name in zip(axes.flat, names):
         data = summary[summary["duration"] == name].sort_values("period")
+        if periods is not None:
+            data = data.set_index("period").reindex(periods.union(pd.Index(data["period"]))).rename_axis("period").reset_index()
         hours = 3600
         dots = points[points["duration"] == name]
         axis.scatter(dots["detected"], dots["seconds"] / hours, s=9, color="#9aa5b1", alpha=0.6, zorder=1, label="incidents")

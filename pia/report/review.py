@@ -257,7 +257,7 @@ class Review:
     def censored_note(self) -> str:
         """What ``≥`` means on this page."""
         when = f" at {self.local(self.as_of)}" if self.as_of is not None else ""
-        return f"{CENSORED}: the incident is still open; the value is censored{when} (as_of), so the real duration is at least this long."
+        return f"{CENSORED.strip()}: the incident is still open; the value is censored{when} (as_of), so the real duration is at least this long."
 
     def milestones_table(self) -> pd.DataFrame:
         """Each milestone found: when, how it was found (source and rule) and its evidence."""
