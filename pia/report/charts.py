@@ -187,12 +187,13 @@ def cadence(updates: pd.DataFrame, *, target_minutes: float, tz: str = "UTC") ->
     late = rows["late"].astype(bool)
     labels = [f"→ {t:%H:%M}" for t in _local(rows["ts"], tz)]
     figure, axis = plt.subplots(figsize=(11, 2.8))
-    axis.bar(range(len(rows)), minutes, color=late.map({True: "#b3261e", False: "#1e7a3c"}).tolist())
+    axis.bar(range(len(rows)), minutes, width=0.5 if len(rows) > 3 else 0.35, color=late.map({True: "#b3261e", False: "#1e7a3c"}).tolist())
+    axis.set_ylim(0, max(float(minutes.max()), target_minutes) * 1.3)  # room for the legend above the bars
     axis.axhline(target_minutes, color="#a15c00", linestyle="--", linewidth=1, label=f"target {target_minutes:g} min")
     axis.set_xticks(range(len(rows)), labels, fontsize=8)
     axis.set_ylabel("minutes since previous")
     axis.spines[["top", "right"]].set_visible(False)
-    axis.legend(fontsize=8, frameon=False)
+    axis.legend(fontsize=8, frameon=False, loc="upper right")
     colours = [c for c, shown in (("red bars waited longer than the target", late.any()), ("green bars were on time", (~late).any())) if shown]
     caption = "Each bar is the wait before an update, labelled with the update's time (the first from detection); " + " and ".join(colours) + "."
     return Chart.from_figure(figure, f"Waits before stakeholder updates; {int(late.sum())} of {len(rows)} over the {target_minutes:g}-minute target", caption)

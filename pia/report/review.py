@@ -154,6 +154,12 @@ class Review:
             return ""
         return pd.Timestamp(ts).tz_convert(self.tz).strftime("%Y-%m-%d %H:%M:%S")
 
+    def clock(self, ts: Any) -> str:
+        """A time in the display zone as ``HH:MM:SS`` on the day of detection (the header gives
+        the date), with its date on any other day."""
+        shown, start = self.local(ts), self.local(self.at("detected"))
+        return shown[11:] if shown and start and shown[:10] == start[:10] else shown
+
     def stated(self, ts: Any, evidence_ts: Any) -> str:
         """``stated in a message at 15:10:12`` where a milestone's time (``ts``) was stated in
         a message posted at another time (``evidence_ts``); '' where they are the same. The
@@ -333,7 +339,7 @@ class Review:
         actor = grouped["actor"].fillna(grouped["ref"].map(who))
         return pd.DataFrame(
             {
-                "time": grouped["ts"].map(self.local),
+                "time": grouped["ts"].map(self.clock),
                 "T": grouped["ts"].map(self.since_detection),
                 "what": grouped["what"],
                 "who": self.person(actor.astype("string")),
@@ -384,7 +390,7 @@ class Review:
         hyps = self.detection.hypotheses
         fixed = self.at("working_hypothesis") or self.at("mitigated") or self.at("restored")
         outcome = hypothesis_outcomes(hyps, fixed) if len(hyps) else []
-        return hyps.assign(time=hyps["ts"].map(self.local), T=hyps["ts"].map(self.since_detection), outcome=outcome, actor=self.person(hyps["actor"]))
+        return hyps.assign(time=hyps["ts"].map(self.clock), T=hyps["ts"].map(self.since_detection), outcome=outcome, actor=self.person(hyps["actor"]))
 
     def updates_table(self) -> pd.DataFrame:
         """Status updates with the wait before each (the first from detection)."""
@@ -395,13 +401,13 @@ class Review:
             gaps.iloc[0] = updates["ts"].iloc[0] - start
         late = gaps > pd.Timedelta(minutes=self.cadence_minutes)
         return updates.assign(
-            time=updates["ts"].map(self.local), actor=self.person(updates["actor"]), gap=gaps, wait=gaps.map(human_duration), late=late
+            time=updates["ts"].map(self.clock), actor=self.person(updates["actor"]), gap=gaps, wait=gaps.map(human_duration), late=late
         )
 
     def directives_table(self) -> pd.DataFrame:
         asks = self.detection.directives
         answer = asks["answer_time"].map(human_duration).where(asks["answered"], "no reply")
-        return asks.assign(time=asks["ts"].map(self.local), answer=answer, actor=self.person(asks["actor"]), to_name=self.person(asks["to_name"]))
+        return asks.assign(time=asks["ts"].map(self.clock), answer=answer, actor=self.person(asks["actor"]), to_name=self.person(asks["to_name"]))
 
     def quality_lines(self) -> list[str]:
         """Every data-quality finding as one line of text."""
@@ -536,6 +542,7 @@ class Review:
             rows.assign(on_time=rows["late"].map({True: "late", False: "on time"})),
             ["time", "actor", "wait", "on_time", "update"],
             headers={"actor": "who", "wait": "waited", "on_time": "cadence"},
+            numeric=["wait"],
             cells={"update": lambda r: said(r["text"], r["ref"])},
         )
         from pia.report import charts
