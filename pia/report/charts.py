@@ -141,7 +141,7 @@ def timeline_figure(
     axis.spines[["top", "right"]].set_visible(False)
     handles, labels = axis.get_legend_handles_labels()
     if handles:
-        axis.legend(handles, labels, loc="lower right", fontsize=8, frameon=False)
+        axis.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.005, 1), fontsize=8, frameon=False)  # outside: never over a tick
     if title:
         axis.set_title(title, loc="left", fontsize=11)
     _label_milestones(figure, axis, {_local(ts, tz): names for ts, names in moments.items()})
@@ -154,6 +154,7 @@ def _label_milestones(figure: Figure, axis, moments: dict[pd.Timestamp, list[str
     where it overlaps no label placed before it (measured by the renderer, so it holds however
     close the milestones are); a thin line joins a raised label to its milestone."""
     renderer = figure.canvas.get_renderer()
+    right_edge = axis.get_window_extent(renderer).x1
     placed: list[tuple[float, float, int]] = []  # (left, right, row) in display pixels
     row_height = 11  # points
     for x, names in moments.items():
@@ -164,10 +165,16 @@ def _label_milestones(figure: Figure, axis, moments: dict[pd.Timestamp, list[str
             annotation_clip=False, gid=MILESTONE_LABEL,
         )
         box = label.get_window_extent(renderer)
+        side = 2
+        if box.x1 > right_edge:  # a label past the plot's right end reads leftwards from its line
+            label.set_horizontalalignment("right")
+            side = -2
+            label.xyann = (side, 4)
+            box = label.get_window_extent(renderer)
         pad = 4
         below = [row for left, right, row in placed if left - pad < box.x1 and box.x0 < right + pad]
         row = max(below) + 1 if below else 0
-        label.xyann = (2, 4 + row * row_height)
+        label.xyann = (side, 4 + row * row_height)
         if row:
             axis.annotate(
                 "", xy=(x, 1), xycoords=("data", "axes fraction"), xytext=(0, 4 + row * row_height), textcoords="offset points",

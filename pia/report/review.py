@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 
 from pia.errors import PiaError
@@ -77,7 +78,7 @@ def _note(message: str) -> str:
 
 def _caveat(detail: str) -> str:
     """A data-quality finding beside the value it affects ('' where there is none)."""
-    return f' <span class="caveat">⚠ {text(detail)}</span>' if detail else ""
+    return f'<span class="caveat">⚠ {text(detail)}</span>' if detail else ""
 
 
 def _placeholder(key: str, where: str = "[review]") -> str:
@@ -373,8 +374,8 @@ class Review:
         if until is not None:
             drops = drops[drops < until]
         tried = remedies[remedies["ts"] >= started]
-        failed = [tried[tried["ts"] < drop].tail(1) for drop in drops]
-        failed = pd.concat(failed).drop_duplicates("row") if failed else tried.iloc[:0]
+        last_before = np.searchsorted(tried["ts"].to_numpy(), drops.to_numpy(), side="left") - 1
+        failed = tried.iloc[np.unique(last_before[last_before >= 0])]
         parts = [failed.assign(what="mitigation did not help")]
         if fixed is not None:
             end = self.at("mitigated") or self.at("restored") or self.at("resolved")
@@ -435,7 +436,7 @@ class Review:
             ("Start", text(f["start"]) or "–"),
             ("End", text(f["end"]) or "–"),
             ("Duration", text(f["duration"])),
-            ("Incident commander", (text(f["commander"]) or '<span class="placeholder">unknown</span>') + _caveat(self.caveat("commander"))),
+            ("Incident commander", (text(f["commander"]) or '<span class="placeholder">unknown</span>') + " " + _caveat(self.caveat("commander"))),
             ("Time zone", text(f["tz"])),
         ]
         paged = self.incident.pagerduty_incident()
@@ -462,7 +463,7 @@ class Review:
         body = table(
             rows,
             shown,
-            cells={"value": value, "note": lambda r: f'<span class="caveat">⚠ {text(r["note"])}</span>' if r["note"] else ""},
+            cells={"value": value, "note": lambda r: _caveat(r["note"])},
             numeric=["value"],
             headers={"name": "duration", "start": "from", "end": "to", "note": "data quality"},
         )
