@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
@@ -65,18 +66,11 @@ def _local(ts: pd.Series | pd.Timestamp, tz: str):
     return ts.dt.tz_convert(tz) if isinstance(ts, pd.Series) else ts.tz_convert(tz)
 
 
-def timeline(
-    events: pd.DataFrame,
-    milestones: pd.DataFrame,
-    *,
-    tz: str = "UTC",
-    hypotheses: pd.DataFrame | None = None,
-    title: str = "",
-) -> Chart | None:
+def timeline(events: pd.DataFrame, milestones: pd.DataFrame, **options: Any) -> Chart | None:
     """Lanes per responder (and one per bot and for PagerDuty), a tick per event, milestones as
     labelled vertical lines, the impact window shaded, hypotheses and pivots marked; the caption
-    names what was drawn."""
-    drawn = timeline_figure(events, milestones, tz=tz, hypotheses=hypotheses, title=title)
+    names what was drawn. ``options`` are those of :func:`timeline_figure`."""
+    drawn = timeline_figure(events, milestones, **options)
     return Chart.from_figure(*drawn) if drawn else None
 
 
