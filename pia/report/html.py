@@ -41,25 +41,28 @@ def table(
     numeric: Iterable[str] = (),
     empty: str = "Nothing to show.",
     headers: Mapping[str, str] | None = None,
+    one_line: Iterable[str] = (),
 ) -> str:
     """An HTML table of ``columns`` (default: all) of ``frame``; ``cells`` may give a column an
     HTML maker that receives the whole row, hidden columns included (it must escape what it
     uses). Everything else is escaped. A column's heading is ``headers[column]``, else its name
-    in words (``off_hours_pages`` → ``off hours pages``). Tables here are tens of rows, so rows
+    in words (``off_hours_pages`` → ``off hours pages``); ``one_line`` columns (names, times)
+    do not wrap. Tables here are tens of rows, so rows
     are iterated. Wide tables scroll inside their box rather than widen the page."""
     if frame.empty:
         return f'<p class="note">{text(empty)}</p>'
     shown = list(frame.columns if columns is None else columns)
     cells = dict(cells or {})
-    numeric = set(numeric)
     names = dict(headers or {})
-    head = "".join(f'<th{" class=num" if c in numeric else ""}>{text(names.get(c, c.replace("_", " ")))}</th>' for c in shown)
+    kinds = {c: "num" for c in numeric} | {c: "one-line" for c in one_line if c not in set(numeric)}
+    attrs = {c: f" class={kinds[c]}" if c in kinds else "" for c in shown}
+    head = "".join(f"<th{attrs[c]}>{text(names.get(c, c.replace('_', ' ')))}</th>" for c in shown)
     rows = []
     for _, row in frame.iterrows():
         tds = []
         for column in shown:
             value = cells[column](row) if column in cells else text(row[column])
-            tds.append(f'<td{" class=num" if column in numeric else ""}>{value}</td>')
+            tds.append(f"<td{attrs[column]}>{value}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
     return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 

@@ -509,7 +509,9 @@ class Review:
     def key_events(self) -> Section:
         """Key events in local time and as T+hh:mm from detection."""
         rows = self.key_events_table()
-        body = table(rows, ["time", "T", "what", "who", "evidence"], cells={"evidence": lambda r: said(r["evidence"], r["ref"])}, numeric=["T"], empty="No key events were found.")
+        body = table(
+            rows, ["time", "T", "what", "who", "evidence"], cells={"evidence": lambda r: said(r["evidence"], r["ref"])}, numeric=["T"], one_line=["time", "who"], empty="No key events were found."
+        )
         return Section("Key events", body)
 
     def responders(self) -> Section:
@@ -530,7 +532,7 @@ class Review:
             return Section("Hypotheses", _note("No stated hypothesis was found."))
         pivots = int(rows["pivot"].sum())
         summary = f"<p>{len(rows)} hypotheses, {pivots} pivot{'' if pivots == 1 else 's'}.</p>"
-        body = table(rows, ["time", "T", "actor", "hypothesis", "outcome"], headers={"actor": "who"}, cells={"hypothesis": lambda r: said(r["text"], r["ref"])}, numeric=["T"])
+        body = table(rows, ["time", "T", "actor", "hypothesis", "outcome"], headers={"actor": "who"}, cells={"hypothesis": lambda r: said(r["text"], r["ref"])}, numeric=["T"], one_line=["time", "actor"])
         return Section("Hypotheses", summary + body)
 
     def communication(self) -> Section:
@@ -544,6 +546,7 @@ class Review:
             ["time", "actor", "wait", "on_time", "update"],
             headers={"actor": "who", "wait": "waited", "on_time": "cadence"},
             numeric=["wait"],
+            one_line=["time", "actor"],
             cells={"update": lambda r: said(r["text"], r["ref"])},
         )
         from pia.report import charts
@@ -570,6 +573,7 @@ class Review:
             rows,
             ["time", "actor", "to_name", "directive", "answer"],
             headers={"actor": "from", "to_name": "to"},
+            one_line=["time", "actor", "to_name"],
             cells={"directive": lambda r: said(r["text"], r["ref"]), "answer": lambda r: link(r["answer_ref"], r["answer"]) if r["answered"] else text(r["answer"])},
         )
         return Section("IC directives", summary + body)
