@@ -187,8 +187,8 @@ def cadence(updates: pd.DataFrame, *, target_minutes: float, tz: str = "UTC") ->
     minutes = rows["gap"].dt.total_seconds() / 60
     late = rows["late"].astype(bool)
     labels = [f"→ {t:%H:%M}" for t in _local(rows["ts"], tz)]
-    figure, axis = plt.subplots(figsize=(11, 2.8))
-    axis.bar(range(len(rows)), minutes, width=0.5 if len(rows) > 3 else 0.35, color=late.map({True: "#b3261e", False: "#1e7a3c"}).tolist())
+    figure, axis = plt.subplots(figsize=(min(11, 3.5 + 0.8 * len(rows)), 2.8))  # a few updates, a narrow chart
+    axis.bar(range(len(rows)), minutes, width=0.6, color=late.map({True: "#b3261e", False: "#1e7a3c"}).tolist())
     axis.set_ylim(0, max(float(minutes.max()), target_minutes) * 1.3)  # room for the legend above the bars
     axis.axhline(target_minutes, color="#a15c00", linestyle="--", linewidth=1, label=f"target {target_minutes:g} min")
     axis.set_xticks(range(len(rows)), labels, fontsize=8)
