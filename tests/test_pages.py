@@ -272,7 +272,7 @@ def test_wide_trend_tables_turn(trends_report):
     html = trends_report.by_severity()._repr_html_()
     heads = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", html)
     assert heads == ["", "SEV1", "SEV2", "SEV3", "SEV4"]  # groups across, durations down
-    assert "<td>time to restore</td>" in html
+    assert "<td class=one-line>time to restore</td>" in html
 
 
 # --- at 1280 px in Chromium ----------------------------------------------------------------------

@@ -76,9 +76,9 @@ def _note(message: str) -> str:
     return f'<p class="note">{text(message)}</p>'
 
 
-def _caveat(detail: str) -> str:
-    """A data-quality finding beside the value it affects ('' where there is none)."""
-    return f'<span class="caveat">⚠ {text(detail)}</span>' if detail else ""
+def _caveat(detail: str, before: str = "") -> str:
+    """A data-quality finding beside the value it affects, after ``before``; '' where there is none."""
+    return f'{before}<span class="caveat">⚠ {text(detail)}</span>' if detail else ""
 
 
 def _placeholder(key: str, where: str = "[review]") -> str:
@@ -436,7 +436,7 @@ class Review:
             ("Start", text(f["start"]) or "–"),
             ("End", text(f["end"]) or "–"),
             ("Duration", text(f["duration"])),
-            ("Incident commander", (text(f["commander"]) or '<span class="placeholder">unknown</span>') + " " + _caveat(self.caveat("commander"))),
+            ("Incident commander", (text(f["commander"]) or '<span class="placeholder">unknown</span>') + _caveat(self.caveat("commander"), " ")),
             ("Time zone", text(f["tz"])),
         ]
         paged = self.incident.pagerduty_incident()

@@ -118,8 +118,7 @@ class TrendsReport:
             censored = f"censored at {self.as_of:%H:%M} UTC on {_day(self.as_of)} (as_of)"
         else:
             censored = "not censored: their durations are left out (no as_of)"
-        rows = [("Open incidents", f"{opened}; {censored}" if opened else f"none; {censored}" if self.as_of is not None else "none")]
-        rows.append(("Data", self.source))
+        rows = [("Open incidents", f"{opened or 'none'}" + (f"; {censored}" if opened or self.as_of is not None else "")), ("Data", self.source)]
         grid = "".join(f"<dt>{text(k)}</dt><dd>{text(v)}</dd>" for k, v in rows)
         return Section("Incident trends", f'<p class="lead">{text(lead)}</p><dl class="meta">{grid}</dl>' + self._headline(), level=1)
 
@@ -211,7 +210,7 @@ class TrendsReport:
         shown = pd.DataFrame(rows).T.rename_axis("").reset_index()
         shown.columns = [str(c) for c in shown.columns]
         groups = list(shown.columns[1:])
-        body = table(shown, numeric=groups, headers={"": ""})
+        body = table(shown, numeric=groups, one_line=[""])
         return Section(title, body + _note("Median · p90 of observed values."))
 
     def by_severity(self) -> Section:
