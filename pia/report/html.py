@@ -47,8 +47,8 @@ def table(
     HTML maker that receives the whole row, hidden columns included (it must escape what it
     uses). Everything else is escaped. A column's heading is ``headers[column]``, else its name
     in words (``off_hours_pages`` → ``off hours pages``); ``one_line`` columns (names, times)
-    do not wrap. Tables here are tens of rows, so rows
-    are iterated. Wide tables scroll inside their box rather than widen the page."""
+    do not wrap. Tables here are tens of rows, so rows are iterated. Wide tables scroll inside
+    their box rather than widen the page."""
     if frame.empty:
         return f'<p class="note">{text(empty)}</p>'
     shown = list(frame.columns if columns is None else columns)
