@@ -78,3 +78,48 @@ def _order(events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"check": "order", "ts": early["ts"], "detail": "a thread reply is older than its parent message", "ref": early["ref"]}
     )
+
+
+#: the milestones of the response itself: one that comes after PagerDuty resolved the page
+#: times a follow-up, not the response
+RESPONSE = ("acknowledged", "engaged", "declared", "first_hypothesis", "working_hypothesis", "mitigation_started", "mitigated")
+
+
+def milestone_findings(milestones: pd.DataFrame, events: pd.DataFrame, *, commander_named: bool) -> pd.DataFrame:
+    """Findings about the milestones themselves, each naming the ``milestones`` it affects (so a
+    report can show it next to the numbers built on them): response milestones that come after
+    PagerDuty resolved the incident, ``declared`` taken from the same PagerDuty event as
+    ``detected`` (time to declare is then 0 s by construction), and an IC inferred from the
+    first poster where ``commander_named`` is false (``milestones`` is ``commander`` then).
+    ``short`` says it in a few words, for beside a number."""
+    found = milestones.dropna(subset=["ts"]).set_index("milestone")
+    rows = []
+    resolves = events[(events["source"] == "pagerduty") & (events["kind"] == "resolve")]
+    if len(resolves):
+        resolve = resolves.iloc[0]
+        late = found[found.index.isin(RESPONSE) & (found["ts"] > resolve["ts"])].sort_values("ts")
+        if len(late):
+            how = "resolved" if resolve["is_human"] else "auto-resolved"
+            wait = _minutes(late["ts"].iloc[0] - resolve["ts"])
+            names = ", ".join(late.index.str.replace("_", " "))
+            detail = f"{names} come{'s' if len(late) == 1 else ''} {wait} after PagerDuty {how} the incident; they time the follow-up, not the response"
+            short = f"after PagerDuty {how} at {resolve['ts']:%H:%M:%S}: times the follow-up, not the response"
+            rows.append({"check": "after PagerDuty resolve", "ts": resolve["ts"], "detail": detail, "short": short, "ref": resolve["ref"], "milestones": ",".join(late.index)})
+    if {"declared", "detected"} <= set(found.index):
+        declared, detected = found.loc["declared"], found.loc["detected"]
+        if declared["source"] == "pagerduty" and declared["ref"] and declared["ref"] == detected["ref"]:
+            detail = "declared is the PagerDuty trigger, the same event as detected, so time to declare is 0 s by construction; a declaration in Slack, or declared in incident.toml [milestones], would time it"
+            short = "declared is the PagerDuty trigger, so 0 s by construction"
+            rows.append({"check": "declared is the trigger", "ts": declared["ts"], "detail": detail, "short": short, "ref": declared["ref"], "milestones": "declared"})
+    if not commander_named:
+        spoke = events[events["is_human"] & (events["source"] == "slack") & events["kind"].isin(["message", "reply"])]
+        if len(spoke):
+            first = spoke.iloc[0]
+            detail = f"IC inferred from the first poster ({first['actor']}); set `commander` in incident.toml"
+            rows.append({"check": "IC inferred", "ts": first["ts"], "detail": detail, "short": detail, "ref": first["ref"], "milestones": "commander"})
+    return pd.DataFrame(rows, columns=[*COLUMNS, "short", "milestones"]).astype({"ts": "datetime64[ns, UTC]"})
+
+
+def _minutes(gap: pd.Timedelta) -> str:
+    minutes = int(gap.total_seconds() // 60)
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"

@@ -174,3 +174,30 @@ def small_groups(table: pd.DataFrame, by: list[str], minimum: int = MIN_INCIDENT
         for group, size in sizes[sizes < minimum].items():
             lines.append(f"{column} {group}: {size} incident{'s' if size != 1 else ''}, too few to tell a change from noise.")
     return lines
+
+
+#: the durations of the trends headline: the mission's three
+HEADLINE = ("time_to_engage", "time_to_hypothesis", "time_to_restore")
+
+
+def headline(table: pd.DataFrame, group_by: str = "month", *, end: pd.Timestamp | None = None, names: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """This period (the week or month holding ``end``, else the latest detection) against the
+    one before: per period its ``start``, ``incidents``, and for each of ``names`` the
+    observed ``n``, ``median`` and 95% bootstrap interval (seconds; NaN where none). One row
+    per period, this one first."""
+    if table.empty and end is None:
+        return pd.DataFrame()
+    freq = PERIODS[group_by]
+    last = (end if end is not None else table["detected"].max()).tz_convert("UTC").tz_localize(None).to_period(freq)
+    periods = period(table, group_by) if len(table) else pd.Series(dtype="datetime64[ns]")
+    rows = []
+    for which in (last, last - 1):
+        inside = table[(periods == which.start_time).to_numpy(bool)] if len(table) else table
+        row: dict[str, object] = {"start": which.start_time, "end": which.end_time, "incidents": len(inside)}
+        for name in names:
+            observed = inside.get(f"{name}_observed", pd.Series(True, index=inside.index)).astype(bool)
+            values = inside[name].where(observed).dt.total_seconds().dropna().to_numpy(float) if name in inside else np.array([])
+            low, high = bootstrap(values, 0.5)
+            row |= {f"{name} n": len(values), f"{name} median": float(np.median(values)) if len(values) else np.nan, f"{name} low": low, f"{name} high": high}
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -215,7 +215,8 @@ def test_local_times_either_side_of_the_change(rendered, milestones):
         assert berlin(ts) in page, name
     assert shown["detected"] == "2026-10-25 02:47:10"  # CEST, UTC+2
     assert shown["acknowledged"] == "2026-10-25 02:04:30"  # CET, UTC+1: earlier on the wall clock ...
-    assert "| acknowledged |" in draft and re.search(r"\| 2026-10-25 02:04:30 \| T\+00:17 \|", draft)  # ... 17 minutes later
+    # ... 17 minutes later (key events give the time of day on the day of detection)
+    assert "| acknowledged |" in draft and re.search(r"\| 02:04:30 \| T\+00:17 \| acknowledged", draft)
     assert shown["resolved"] == "2026-10-26 04:14:02"  # 03:14:02 UTC, CET
     assert f"| Time zone | {ZONE} |" in draft
 

@@ -11,7 +11,7 @@ import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import matplotlib
 
@@ -84,16 +84,27 @@ def _local(ts: pd.Series | pd.Timestamp, tz: str):
 
 
 @literal_text
-def timeline(
+def timeline(events: pd.DataFrame, milestones: pd.DataFrame, **options: Any) -> Chart | None:
+    """Lanes per responder (and one per bot and for PagerDuty), a tick per event, milestones as
+    labelled vertical lines, the impact window shaded, hypotheses and pivots marked; the caption
+    names what was drawn. ``options`` are those of :func:`timeline_figure`."""
+    drawn = timeline_figure(events, milestones, **options)
+    return Chart.from_figure(*drawn) if drawn else None
+
+
+#: the gid of each milestone label on the timeline (tests find the labels by it)
+MILESTONE_LABEL = "milestone-label"
+
+
+def timeline_figure(
     events: pd.DataFrame,
     milestones: pd.DataFrame,
     *,
     tz: str = "UTC",
     hypotheses: pd.DataFrame | None = None,
     title: str = "",
-) -> Chart | None:
-    """Lanes per responder (and one per bot and for PagerDuty), a tick per event, milestones as
-    labelled vertical lines, the impact window shaded, hypotheses and pivots marked."""
+) -> tuple[Figure, str, str] | None:
+    """The figure of :func:`timeline` with its alt text and caption, before it is rendered."""
     shown = events[~events["kind"].isin(["deleted"])]
     if shown.empty:
         return None
@@ -107,24 +118,22 @@ def timeline(
     figure, axis = plt.subplots(figsize=(11, height))
     when = _local(shown["ts"], tz)
     axis.scatter(when, lane.map(y), marker="|", s=160, linewidths=1.4, color="#5b6475", zorder=2)
+    caption = ["Ticks are messages and log entries, one lane per person"]
 
     marks = milestones.dropna(subset=["ts"]) if len(milestones) else milestones
     spots = dict(zip(marks["milestone"], marks["ts"])) if len(marks) else {}
-    start = spots.get("impact_start") or spots.get("detected")
-    end = spots.get("restored") or spots.get("resolved")
+    start_name = "impact_start" if "impact_start" in spots else "detected"
+    end_name = "restored" if "restored" in spots else "resolved"
+    start, end = spots.get(start_name), spots.get(end_name)
     if start is not None and end is not None and end > start:
         axis.axvspan(_local(start, tz), _local(end, tz), color="#b3261e", alpha=0.07, zorder=0, label="impact")
-    # milestones: dashed lines, named on a top axis (several at one moment share a label)
+        caption.append(f"the shaded band runs from {start_name.replace('_', ' ')} to {end_name}")
     moments: dict[pd.Timestamp, list[str]] = {}
     for name, ts in sorted(spots.items(), key=lambda item: item[1]):
         moments.setdefault(ts, []).append(name)
         axis.axvline(_local(ts, tz), color=_MILESTONE_COLOURS.get(name, "#37474f"), linewidth=1.1, linestyle="--", zorder=1)
     if moments:
-        top = axis.secondary_xaxis("top")
-        top.set_xticks([_local(ts, tz) for ts in moments], [", ".join(n.replace("_", " ") for n in names) for names in moments.values()])
-        top.tick_params(axis="x", labelsize=8, rotation=35, length=0)
-        for label in top.get_xticklabels():
-            label.set_horizontalalignment("left")
+        caption.append("dashed lines are milestones, named above the chart")
     if hypotheses is not None and len(hypotheses):
         pivots = hypotheses["pivot"].astype(bool) if "pivot" in hypotheses else pd.Series(False, index=hypotheses.index)
         for is_pivot, group in hypotheses.groupby(pivots):
@@ -135,6 +144,7 @@ def timeline(
                 s=90 if is_pivot else 150, color="#00838f" if not is_pivot else "#a15c00", zorder=3,
                 label="pivot" if is_pivot else "hypothesis",
             )
+            caption.append("diamonds are pivots (a new hypothesis after one was dropped)" if is_pivot else "stars are hypotheses")
     axis.set_yticks(list(y.values()), list(y.keys()))
     axis.set_ylim(-0.7, len(order) + 0.6)
     axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=when.dt.tz))
@@ -143,37 +153,70 @@ def timeline(
     axis.spines[["top", "right"]].set_visible(False)
     handles, labels = axis.get_legend_handles_labels()
     if handles:
-        axis.legend(handles, labels, loc="lower right", fontsize=8, frameon=False)
+        axis.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.005, 1), fontsize=8, frameon=False)  # outside: never over a tick
     if title:
         axis.set_title(title, loc="left", fontsize=11)
+    _label_milestones(figure, axis, {_local(ts, tz): names for ts, names in moments.items()})
     alt = f"Timeline of {len(shown)} events across {len(order)} lanes: {', '.join(reversed(list(y)))}"
-    return Chart.from_figure(figure, alt, "Ticks are messages and log entries; dashed lines are milestones; the shaded band is the impact window.")
+    return figure, alt, "; ".join(caption) + "."
+
+
+def _label_milestones(figure: Figure, axis, moments: dict[pd.Timestamp, list[str]]) -> None:
+    """Name each milestone line above the plot, left to right, each label in the lowest row
+    where it overlaps no label placed before it (measured by the renderer, so it holds however
+    close the milestones are); a thin line joins a raised label to its milestone."""
+    renderer = figure.canvas.get_renderer()
+    right_edge = axis.get_window_extent(renderer).x1
+    placed: list[tuple[float, float, int]] = []  # (left, right, row) in display pixels
+    row_height = 11  # points
+    for x, names in moments.items():
+        label = axis.annotate(
+            ", ".join(n.replace("_", " ") for n in names),
+            xy=(x, 1), xycoords=("data", "axes fraction"), xytext=(2, 4), textcoords="offset points",
+            fontsize=8, ha="left", va="bottom", color=_MILESTONE_COLOURS.get(names[0], "#37474f"),
+            annotation_clip=False, gid=MILESTONE_LABEL,
+        )
+        box = label.get_window_extent(renderer)
+        side = 2
+        if box.x1 > right_edge:  # a label past the plot's right end reads leftwards from its line
+            label.set_horizontalalignment("right")
+            side = -2
+            label.xyann = (side, 4)
+            box = label.get_window_extent(renderer)
+        pad = 4
+        below = [row for left, right, row in placed if left - pad < box.x1 and box.x0 < right + pad]
+        row = max(below) + 1 if below else 0
+        label.xyann = (side, 4 + row * row_height)
+        if row:
+            axis.annotate(
+                "", xy=(x, 1), xycoords=("data", "axes fraction"), xytext=(0, 4 + row * row_height), textcoords="offset points",
+                arrowprops={"arrowstyle": "-", "color": "#9aa5b1", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 0}, annotation_clip=False,
+            )
+        placed.append((box.x0, box.x1, row))
 
 
 @literal_text
-def cadence(updates: pd.Series, *, start: pd.Timestamp, end: pd.Timestamp, target_minutes: float, tz: str = "UTC") -> Chart | None:
-    """Gaps between stakeholder updates (from ``start`` to the first, between each, to ``end``)
-    as bars against the target cadence."""
-    points = pd.concat([pd.Series([start]), updates.sort_values(), pd.Series([end])], ignore_index=True)
-    points = points[(points >= start) & (points <= end)].reset_index(drop=True)
-    if len(points) < 2:
+def cadence(updates: pd.DataFrame, *, target_minutes: float, tz: str = "UTC") -> Chart | None:
+    """The wait before each stakeholder update (``ts``, ``gap``, ``late`` as in the review's
+    Communication table) as bars against the target cadence: the table and the chart are one
+    reading of the same rows."""
+    rows = updates.dropna(subset=["gap"])
+    if rows.empty:
         return None
-    gaps = points.diff().dropna().dt.total_seconds() / 60
-    labels = [f"→ {t:%H:%M}" for t in _local(points.iloc[1:], tz)]
-    figure, axis = plt.subplots(figsize=(11, 2.8))
-    colours = ["#b3261e" if g > target_minutes else "#1e7a3c" for g in gaps]
-    axis.bar(range(len(gaps)), gaps, color=colours)
+    minutes = rows["gap"].dt.total_seconds() / 60
+    late = rows["late"].astype(bool)
+    labels = [f"→ {t:%H:%M}" for t in _local(rows["ts"], tz)]
+    figure, axis = plt.subplots(figsize=(min(11, 3.5 + 0.8 * len(rows)), 2.8))  # a few updates, a narrow chart
+    axis.bar(range(len(rows)), minutes, width=0.6, color=late.map({True: "#b3261e", False: "#1e7a3c"}).tolist())
+    axis.set_ylim(0, max(float(minutes.max()), target_minutes) * 1.3)  # room for the legend above the bars
     axis.axhline(target_minutes, color="#a15c00", linestyle="--", linewidth=1, label=f"target {target_minutes:g} min")
-    axis.set_xticks(range(len(gaps)), labels, fontsize=8)
+    axis.set_xticks(range(len(rows)), labels, fontsize=8)
     axis.set_ylabel("minutes since previous")
     axis.spines[["top", "right"]].set_visible(False)
-    axis.legend(fontsize=8, frameon=False)
-    late = int(sum(g > target_minutes for g in gaps))
-    return Chart.from_figure(
-        figure,
-        f"Gaps between stakeholder updates; {late} of {len(gaps)} over the {target_minutes:g}-minute target",
-        "Each bar is the wait before an update (the first from detection, the last until restore); red bars missed the target.",
-    )
+    axis.legend(fontsize=8, frameon=False, loc="upper right")
+    colours = [c for c, shown in (("red bars waited longer than the target", late.any()), ("green bars were on time", (~late).any())) if shown]
+    caption = "Each bar is the wait before an update, labelled with the update's time (the first from detection); " + " and ".join(colours) + "."
+    return Chart.from_figure(figure, f"Waits before stakeholder updates; {int(late.sum())} of {len(rows)} over the {target_minutes:g}-minute target", caption)
 
 
 _SEVERITY_COLOURS = ["#b3261e", "#e07b39", "#e3b341", "#6b9bd2", "#9aa5b1", "#5b6475", "#8e7cc3"]
@@ -199,9 +242,10 @@ def incidents_per_period(counts: pd.DataFrame, group_by: str) -> Chart | None:
 
 
 @literal_text
-def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str]) -> Chart | None:
+def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str], periods: pd.Index | None = None) -> Chart | None:
     """One panel per duration: monthly median (line, 95% bootstrap band) and p90 (dashed), the
-    individual incidents as points. Times in hours."""
+    individual incidents as points. Times in hours. ``periods`` is every period of the window:
+    a period without values breaks the lines rather than being bridged by them."""
     names = [n for n in names if n in set(summary.get("duration", []))]
     if not names:
         return None
@@ -210,6 +254,8 @@ def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str
     figure, axes = plt.subplots(rows, cols, figsize=(11, 2.8 * rows), squeeze=False, sharex=True)
     for axis, name in zip(axes.flat, names):
         data = summary[summary["duration"] == name].sort_values("period")
+        if periods is not None:
+            data = data.set_index("period").reindex(periods.union(pd.Index(data["period"]))).rename_axis("period").reset_index()
         hours = 3600
         dots = points[points["duration"] == name]
         axis.scatter(dots["detected"], dots["seconds"] / hours, s=9, color="#9aa5b1", alpha=0.6, zorder=1, label="incidents")

@@ -47,6 +47,17 @@ def md_link(url: Any, label: Any) -> Link:
     return Link(f"[{md(label)}](<{quote(href, safe=_URL_SAFE)}>)")
 
 
+def md_said(value: Any, ref: Any) -> Link:
+    """What someone said, escaped, with a short link to where it was said (as the HTML report
+    shows it): the text reads as text, not as one long link."""
+    from pia.report.html import source_name
+
+    href = str(ref or "")
+    if not re.match(r"https?://", href, re.IGNORECASE):
+        return Link(md(value))
+    return Link(f"{md(value)} ({md_link(href, source_name(href))})")
+
+
 @dataclass
 class Draft:
     """The postmortem draft: shows as Markdown in a notebook and is written as ``.md``."""

@@ -8,12 +8,14 @@ plain DataFrames, which the Markdown postmortem draft (:meth:`Review.postmortem`
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 
 from pia.errors import PiaError
@@ -25,9 +27,9 @@ from pia.people import full_names, roster
 from pia.privacy import scrub
 from pia.privacy.pseudonyms import for_incident
 from pia.privacy.redact import load_redactor
-from pia.quality import findings
-from pia.report.html import Section, link, table, text
-from pia.report.markdown import Draft, md_link, render_draft
+from pia.quality import findings, milestone_findings
+from pia.report.html import Section, link, said, table, text
+from pia.report.markdown import Draft, md_link, md_said, render_draft
 from pia.snapshot import Incident, open_incident
 from pia.snapshot import data_dir as resolve_data_dir
 
@@ -43,6 +45,9 @@ REVIEW_FIELDS = {
     "went_wrong": "What went wrong",
     "got_lucky": "Where we got lucky",
 }
+
+#: How a censored value (an open incident's, cut at as_of) is written: "≥ 1h 17m".
+CENSORED = "≥ "
 
 #: Section headings in report order; the browser test checks each one is on the page.
 SECTIONS = (
@@ -69,6 +74,11 @@ def _zone(tz: str) -> str:
 
 def _note(message: str) -> str:
     return f'<p class="note">{text(message)}</p>'
+
+
+def _caveat(detail: str, before: str = "") -> str:
+    """A data-quality finding beside the value it affects, after ``before``; '' where there is none."""
+    return f'{before}<span class="caveat">⚠ {text(detail)}</span>' if detail else ""
 
 
 def _placeholder(key: str, where: str = "[review]") -> str:
@@ -147,6 +157,12 @@ class Review:
             return ""
         return pd.Timestamp(ts).tz_convert(self.tz).strftime("%Y-%m-%d %H:%M:%S")
 
+    def clock(self, ts: Any) -> str:
+        """A time in the display zone as ``HH:MM:SS`` on the day of detection (the header gives
+        the date), with its date on any other day."""
+        shown, start = self.local(ts), self.local(self.at("detected"))
+        return shown[11:] if shown and start and shown[:10] == start[:10] else shown
+
     def stated(self, ts: Any, evidence_ts: Any) -> str:
         """``stated in a message at 15:10:12`` where a milestone's time (``ts``) was stated in
         a message posted at another time (``evidence_ts``); '' where they are the same. The
@@ -157,13 +173,14 @@ class Review:
         return f"stated in a message at {posted[11:] if posted[:10] == when[:10] else posted}"
 
     def since_detection(self, ts: Any) -> str:
-        """``T+hh:mm`` from detection (``T-hh:mm`` before it)."""
+        """``T+hh:mm`` from detection (``T-hh:mm`` before it), whole minutes toward zero as
+        durations are written: 3m 12s before detection is ``T-00:03``."""
         start = self.at("detected")
         if ts is None or pd.isna(ts) or start is None:
             return ""
-        minutes = int((pd.Timestamp(ts) - start).total_seconds() // 60)
-        hours, mins = divmod(abs(minutes), 60)
-        return f"T{'-' if minutes < 0 else '+'}{hours:02d}:{mins:02d}"
+        seconds = int((pd.Timestamp(ts) - start).total_seconds())
+        hours, mins = divmod(abs(seconds) // 60, 60)
+        return f"T{'-' if seconds < 0 else '+'}{hours:02d}:{mins:02d}"
 
     @property
     def status(self) -> str:
@@ -173,10 +190,29 @@ class Review:
     def commander(self) -> str:
         ids = self.detection.commander
         who = str(ids.iloc[0]) if len(ids) else str(self.incident.meta.get("commander") or "")
+        if who in self.directory.full_names:
+            return self.directory.full_names[who]
         if who in self.directory.users:
             return self.directory.users[who]
         acted = self.events.loc[self.events["actor_id"] == who, "actor"]  # a PagerDuty user id
         return str(acted.iloc[0]) if len(acted) else who
+
+    def person(self, names: pd.Series) -> pd.Series:
+        """People by the one name the report uses for them everywhere: the full name where the
+        Slack directory knows it ("Priya" is "Priya Raman"), as the responders table does."""
+        return full_names(names.fillna("").astype("string"), self.directory)
+
+    @functools.cached_property
+    def caveats(self) -> pd.DataFrame:
+        """Data-quality findings about the milestones (see :func:`pia.quality.milestone_findings`),
+        each with the ``milestones`` it affects, shown next to the numbers built on them."""
+        events = self.events.assign(actor=self.person(self.events["actor"]))
+        return milestone_findings(self.detection.milestones, events, commander_named=bool(self.incident.meta.get("commander")))
+
+    def caveat(self, *milestones: str) -> str:
+        """The findings that affect any of ``milestones``, as one line ('' where none)."""
+        hit = self.caveats["milestones"].str.split(",").map(lambda names: bool(set(names) & set(milestones)))
+        return "; ".join(self.caveats.loc[hit.astype(bool), "short"])
 
     @property
     def title(self) -> str:
@@ -190,7 +226,7 @@ class Review:
         if start is not None and end is not None:
             duration = human_duration(end - start)
         elif start is not None and self.as_of is not None:
-            duration = f"{human_duration(self.as_of - start)} so far (open as of {self.local(self.as_of)})"
+            duration = f"{CENSORED}{human_duration(self.as_of - start)} (still open at {self.local(self.as_of)})"
         else:
             duration = "–"
         return {
@@ -219,12 +255,18 @@ class Review:
         return pd.DataFrame(
             {
                 "name": frame["duration"].str.replace("_", " "),
-                "value": frame["value"].map(human_duration),
+                "value": frame["value"].map(human_duration).mask(frame["status"] == "censored", lambda v: CENSORED + v),
                 "status": frame["status"],
                 "start": frame["start_milestone"].map(end),
                 "end": frame["end_milestone"].map(end),
+                "note": [self.caveat(a, b) for a, b in zip(frame["start_milestone"], frame["end_milestone"])],
             }
         )
+
+    def censored_note(self) -> str:
+        """What ``≥`` means on this page."""
+        when = f" at {self.local(self.as_of)}" if self.as_of is not None else ""
+        return f"{CENSORED.strip()}: the incident is still open; the value is censored{when} (as_of), so the real duration is at least this long."
 
     def milestones_table(self) -> pd.DataFrame:
         """Each milestone found: when, how it was found (source and rule) and its evidence."""
@@ -259,7 +301,7 @@ class Review:
                 "rank": found["rank"].astype(int),
                 "time": found["ts"].map(self.local),
                 "stated": [self.stated(t, e) for t, e in zip(found["ts"], found["evidence_ts"])],
-                "who": found["actor"].fillna("").astype(str),
+                "who": self.person(found["actor"]),
                 "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
                 "text": found["text"].fillna("").astype(str),
                 "ref": found["ref"].fillna("").astype(str),
@@ -268,32 +310,80 @@ class Review:
         ).reset_index(drop=True)
 
     def key_events_table(self) -> pd.DataFrame:
-        """Milestones, hypotheses, actions, escalations and status updates in time order."""
+        """The story in time order, one row per evidence message naming every milestone and
+        event it marks: milestones, hypotheses and pivots, what was ruled out, mitigations that
+        did not help and the one that worked, escalations and status updates."""
         d = self.detection
-        posted = d.milestones["evidence_ts"] if "evidence_ts" in d.milestones else d.milestones["ts"]
-        stated = pd.Series([self.stated(t, e) for t, e in zip(d.milestones["ts"], posted)], index=d.milestones.index, dtype=object)
+        marks = d.milestones.dropna(subset=["ts"])
+        posted = marks["evidence_ts"].fillna(marks["ts"]) if "evidence_ts" in marks else marks["ts"]
+        stated = pd.Series([self.stated(t, e) for t, e in zip(marks["ts"], posted)], index=marks.index, dtype=object)
+        # a milestone stated in a message ("normal since 14:53") sits at the message, with its own time
+        named = marks["milestone"].str.replace("_", " ") + [f" at {self.local(t)[11:]}" if s else "" for t, s in zip(marks["ts"], stated)]
+        said = self._said()
         parts = [
-            d.milestones.assign(what=d.milestones["milestone"].str.replace("_", " ") + stated.map(lambda s: f" ({s})" if s else "")),
+            marks.assign(ts=posted, what=named),
             d.hypotheses.assign(what=d.hypotheses["pivot"].map({True: "pivot", False: "hypothesis"})),
+            said[said["label"] == "dropped"].assign(what="ruled out"),
+            self._mitigations(said),
             d.escalations.assign(what="escalation"),
             d.status_updates.assign(what="status update"),
         ]
         columns = ["ts", "what", "actor", "text", "ref"]
         rows = pd.concat([p.reindex(columns=columns).astype(object) for p in parts if len(p)], ignore_index=True)
         rows = rows.dropna(subset=["ts"]).sort_values("ts", kind="stable")
+        # one row per message: a manual milestone (no message) keeps a row of its own
+        rows["key"] = rows["ref"].fillna("").where(rows["ref"].fillna("") != "", "row:" + rows.index.astype(str))
+        grouped = rows.groupby("key", sort=False).agg(
+            ts=("ts", "min"), what=("what", _marks), actor=("actor", "first"), text=("text", "first"), ref=("ref", "first")
+        )
+        grouped = grouped.sort_values("ts", kind="stable")
         # milestones carry their evidence's ref; the event behind it says who
         who = self.events.drop_duplicates("ref").set_index("ref")["actor"]
-        rows["actor"] = rows["actor"].fillna(rows["ref"].map(who))
+        actor = grouped["actor"].fillna(grouped["ref"].map(who))
         return pd.DataFrame(
             {
-                "time": rows["ts"].map(self.local),
-                "T": rows["ts"].map(self.since_detection),
-                "what": rows["what"],
-                "who": rows["actor"].fillna(""),
-                "evidence": rows["text"].fillna(""),
-                "ref": rows["ref"].fillna(""),
+                "time": grouped["ts"].map(self.clock),
+                "T": grouped["ts"].map(self.since_detection),
+                "what": grouped["what"],
+                "who": self.person(actor.astype("string")),
+                "evidence": grouped["text"].fillna(""),
+                "ref": grouped["ref"].fillna(""),
             }
+        ).reset_index(drop=True)
+
+    def _said(self) -> pd.DataFrame:
+        """The text-rule signals of this incident with the message each came from."""
+        found = self.detection.signals
+        if found.empty:
+            return pd.DataFrame(columns=["ts", "actor", "text", "ref", "label", "row"])
+        picked = self.events.iloc[found["row"].to_numpy()]
+        return pd.DataFrame(
+            {"ts": picked["ts"].to_numpy(), "actor": picked["actor"].to_numpy(), "text": picked["text"].to_numpy(), "ref": picked["ref"].to_numpy(), "label": found["label"].to_numpy(), "row": found["row"].to_numpy()}
         )
+
+    def _mitigations(self, said: pd.DataFrame) -> pd.DataFrame:
+        """Remedies announced that did not help (the last one before something was ruled out,
+        while the cause was still unknown) and the one that worked (the first after the
+        hypothesis that led to the fix). Messages that state a hypothesis or update stakeholders
+        are not remedies here, though they may name one."""
+        other = said.loc[said["label"].isin(["hypothesis", "status_update"]), "row"]
+        remedies = said[(said["label"] == "mitigation") & ~said["row"].isin(other)].sort_values("ts")
+        started, fixed = self.at("mitigation_started"), self.at("working_hypothesis")
+        if remedies.empty or started is None:
+            return remedies.iloc[:0]
+        until = fixed or self.at("mitigated") or self.at("restored")
+        drops = said.loc[(said["label"] == "dropped") & (said["ts"] > started), "ts"]
+        if until is not None:
+            drops = drops[drops < until]
+        tried = remedies[remedies["ts"] >= started]
+        last_before = np.searchsorted(tried["ts"].to_numpy(), drops.to_numpy(), side="left") - 1
+        failed = tried.iloc[np.unique(last_before[last_before >= 0])]
+        parts = [failed.assign(what="mitigation did not help")]
+        if fixed is not None:
+            end = self.at("mitigated") or self.at("restored") or self.at("resolved")
+            worked = remedies[(remedies["ts"] > fixed) & ((remedies["ts"] <= end) if end is not None else True)].head(1)
+            parts.append(worked.assign(what="mitigation that worked"))
+        return pd.concat(parts, ignore_index=True)
 
     def responders_table(self) -> pd.DataFrame:
         people = roster(self.events, self.directory, pulled_in=self.detection.escalations, pages=self.metrics.pages)
@@ -303,7 +393,7 @@ class Review:
         hyps = self.detection.hypotheses
         fixed = self.at("working_hypothesis") or self.at("mitigated") or self.at("restored")
         outcome = hypothesis_outcomes(hyps, fixed) if len(hyps) else []
-        return hyps.assign(time=hyps["ts"].map(self.local), T=hyps["ts"].map(self.since_detection), outcome=outcome)
+        return hyps.assign(time=hyps["ts"].map(self.clock), T=hyps["ts"].map(self.since_detection), outcome=outcome, actor=self.person(hyps["actor"]))
 
     def updates_table(self) -> pd.DataFrame:
         """Status updates with the wait before each (the first from detection)."""
@@ -313,12 +403,14 @@ class Review:
         if len(updates) and start is not None:
             gaps.iloc[0] = updates["ts"].iloc[0] - start
         late = gaps > pd.Timedelta(minutes=self.cadence_minutes)
-        return updates.assign(time=updates["ts"].map(self.local), wait=gaps.map(human_duration), late=late)
+        return updates.assign(
+            time=updates["ts"].map(self.clock), actor=self.person(updates["actor"]), gap=gaps, wait=gaps.map(human_duration), late=late
+        )
 
     def directives_table(self) -> pd.DataFrame:
         asks = self.detection.directives
         answer = asks["answer_time"].map(human_duration).where(asks["answered"], "no reply")
-        return asks.assign(time=asks["ts"].map(self.local), answer=answer)
+        return asks.assign(time=asks["ts"].map(self.clock), answer=answer, actor=self.person(asks["actor"]), to_name=self.person(asks["to_name"]))
 
     def quality_lines(self) -> list[str]:
         """Every data-quality finding as one line of text."""
@@ -328,6 +420,7 @@ class Review:
             suffix = " (the incident is still open)" if self.status == "open" else ""
             lines.append("Missing milestones: " + ", ".join(m.replace("_", " ") for m in missing) + suffix)
         lines += list(self.metrics.durations.warnings)
+        lines += [f"{r.check}: {r.detail}" for r in self.caveats.itertuples()]
         found = findings(self.events, until=self.at("resolved") or self.as_of)
         lines += [f"{self.local(r.ts)} {r.check}: {r.detail}" for r in found.itertuples()]
         lines += [f"{self.local(r.ts)} {r.check}: {r.detail}" for r in self.detection.notes.itertuples()]
@@ -346,7 +439,7 @@ class Review:
             ("Start", text(f["start"]) or "–"),
             ("End", text(f["end"]) or "–"),
             ("Duration", text(f["duration"])),
-            ("Incident commander", text(f["commander"]) or '<span class="placeholder">unknown</span>'),
+            ("Incident commander", (text(f["commander"]) or '<span class="placeholder">unknown</span>') + _caveat(self.caveat("commander"), " ")),
             ("Time zone", text(f["tz"])),
         ]
         paged = self.incident.pagerduty_incident()
@@ -364,13 +457,22 @@ class Review:
 
         def value(row: pd.Series) -> str:
             if row["status"] == "censored":
-                return f'{text(row["value"])} <span class="flag-censored" title="open: censored at as_of">+ open</span>'
+                return f'<span class="flag-censored" title="{text(self.censored_note())}">{text(row["value"])}</span>'
             if row["value"] == "–":
                 return f'<span class="flag-missing">{text(row["status"])}</span>'
             return text(row["value"])
 
-        body = table(rows, ["name", "value", "start", "end"], cells={"value": value}, numeric=["value"])
-        body += _note("+ open: censored at as_of, the incident is still open. Missing: the milestone never happened or was not found.")
+        shown = ["name", "value", "start", "end"] + (["note"] if rows["note"].any() else [])
+        body = table(
+            rows,
+            shown,
+            cells={"value": value, "note": lambda r: _caveat(r["note"])},
+            numeric=["value"],
+            headers={"name": "duration", "start": "from", "end": "to", "note": "data quality"},
+        )
+        notes = [self.censored_note()] if (rows["status"] == "censored").any() else []
+        notes += ["Missing: the milestone never happened or was not found."] if (rows["status"] == "missing").any() else []
+        body += "".join(_note(n) for n in notes)
         body += "<h3>Milestones and their evidence</h3>"
         found = self.milestones_table()
         others = {key: rows for key, rows in self.candidates_table().groupby("key", sort=False)}
@@ -380,8 +482,8 @@ class Review:
             return text(row["time"]) + note
 
         def evidence(row: pd.Series) -> str:
-            said = link(row["ref"], row["evidence"]) if row["evidence"] else '<span class="note">set in incident.toml</span>'
-            return said + _runners_up(others.get(row["key"]), day=row["time"][:10])
+            shown = said(row["evidence"], row["ref"]) if row["evidence"] else '<span class="note">set in incident.toml</span>'
+            return shown + _runners_up(others.get(row["key"]), day=row["time"][:10])
 
         body += table(
             found,
@@ -402,22 +504,28 @@ class Review:
         """Lanes per responder, milestones as lines, the impact window shaded."""
         from pia.report import charts  # matplotlib only where a chart is drawn
 
-        # lanes by full name, as the responders table names people
-        events = self.events.assign(actor=full_names(self.events["actor"], self.directory))
-        hypotheses = self.detection.hypotheses.assign(actor=full_names(self.detection.hypotheses["actor"], self.directory))
+        events = self.events.assign(actor=self.person(self.events["actor"]))
+        hypotheses = self.detection.hypotheses.assign(actor=self.person(self.detection.hypotheses["actor"]))
         chart = charts.timeline(events, self.detection.milestones, tz=self.tz, hypotheses=hypotheses)
         return Section("Timeline", chart._repr_html_() if chart else _note("No events to chart."))
 
     def key_events(self) -> Section:
         """Key events in local time and as T+hh:mm from detection."""
         rows = self.key_events_table()
-        body = table(rows, ["time", "T", "what", "who", "evidence"], cells={"evidence": lambda r: link(r["ref"], r["evidence"])}, numeric=["T"], empty="No key events were found.")
+        body = table(
+            rows, ["time", "T", "what", "who", "evidence"], cells={"evidence": lambda r: said(r["evidence"], r["ref"])}, numeric=["T"], one_line=["time", "who"], empty="No key events were found."
+        )
         return Section("Key events", body)
 
     def responders(self) -> Section:
         """Who joined when and how (paged, pulled in, volunteered), messages each, first and
         last activity, off-hours pages."""
-        body = table(self.responders_table(), numeric=["messages", "actions", "pages", "off_hours_pages"], empty="No human responded in the data.")
+        body = table(
+            self.responders_table(),
+            numeric=["messages", "actions", "pages", "off_hours_pages"],
+            empty="No human responded in the data.",
+            headers={"how": "came in", "first": "first act", "last": "last act", "off_hours_pages": "off-hours pages"},
+        )
         return Section("Responders", body)
 
     def hypotheses(self) -> Section:
@@ -427,7 +535,7 @@ class Review:
             return Section("Hypotheses", _note("No stated hypothesis was found."))
         pivots = int(rows["pivot"].sum())
         summary = f"<p>{len(rows)} hypotheses, {pivots} pivot{'' if pivots == 1 else 's'}.</p>"
-        body = table(rows, ["time", "T", "actor", "hypothesis", "outcome"], cells={"hypothesis": lambda r: link(r["ref"], r["text"])}, numeric=["T"])
+        body = table(rows, ["time", "T", "actor", "hypothesis", "outcome"], headers={"actor": "who"}, cells={"hypothesis": lambda r: said(r["text"], r["ref"])}, numeric=["T"], one_line=["time", "actor"])
         return Section("Hypotheses", summary + body)
 
     def communication(self) -> Section:
@@ -439,14 +547,15 @@ class Review:
         body += table(
             rows.assign(on_time=rows["late"].map({True: "late", False: "on time"})),
             ["time", "actor", "wait", "on_time", "update"],
-            cells={"update": lambda r: link(r["ref"], r["text"])},
+            headers={"actor": "who", "wait": "waited", "on_time": "cadence"},
+            numeric=["wait"],
+            one_line=["time", "actor"],
+            cells={"update": lambda r: said(r["text"], r["ref"])},
         )
-        start, end = self.at("detected"), self.at("restored") or self.at("resolved") or self.as_of
-        if start is not None and end is not None:
-            from pia.report import charts
+        from pia.report import charts
 
-            chart = charts.cadence(rows["ts"], start=start, end=end, target_minutes=self.cadence_minutes, tz=self.tz)
-            body += chart._repr_html_() if chart else ""
+        chart = charts.cadence(rows, target_minutes=self.cadence_minutes, tz=self.tz)
+        body += chart._repr_html_() if chart else ""
         return Section("Communication", body)
 
     def communication_summary(self, rows: pd.DataFrame) -> str:
@@ -466,7 +575,9 @@ class Review:
         body = table(
             rows,
             ["time", "actor", "to_name", "directive", "answer"],
-            cells={"directive": lambda r: link(r["ref"], r["text"]), "answer": lambda r: link(r["answer_ref"], r["answer"]) if r["answered"] else text(r["answer"])},
+            headers={"actor": "from", "to_name": "to"},
+            one_line=["time", "actor", "to_name"],
+            cells={"directive": lambda r: said(r["text"], r["ref"]), "answer": lambda r: link(r["answer_ref"], r["answer"]) if r["answered"] else text(r["answer"])},
         )
         return Section("IC directives", summary + body)
 
@@ -516,29 +627,39 @@ class Review:
         context = {
             "title": self.title,
             **self.facts(),
+            "commander_note": self.caveat("commander"),
             "review": {key: (self.incident.meta.get("review") or {}).get(key) for key in REVIEW_FIELDS},
-            "durations": [
-                dict(r, value=r["status"] if r["value"] == "–" else r["value"] + (" (open)" if r["status"] == "censored" else ""))
-                for r in durations.to_dict("records")
-            ],
+            "durations": [dict(r, value=r["status"] if r["value"] == "–" else r["value"]) for r in durations.to_dict("records")],
+            "censored_note": self.censored_note() if (durations["status"] == "censored").any() else "",
             "milestones": [
-                dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), evidence=md_link(r["ref"], r["evidence"]) if r["evidence"] else "set in incident.toml")
+                dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), evidence=md_said(r["evidence"], r["ref"]) if r["evidence"] else "set in incident.toml")
                 for r in self.milestones_table().to_dict("records")
             ],
             "runners_up": [
-                {"milestone": name, "candidates": [dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), text=md_link(r["ref"], r["text"])) for r in rows.to_dict("records")]}
+                {"milestone": name, "candidates": [dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), text=md_said(r["text"], r["ref"])) for r in rows.to_dict("records")]}
                 for name, rows in self.candidates_table().groupby("milestone", sort=False)
             ],
-            "key_events": [dict(r, evidence=md_link(r["ref"], r["evidence"])) for r in self.key_events_table().to_dict("records")],
+            "key_events": [dict(r, evidence=md_said(r["evidence"], r["ref"])) for r in self.key_events_table().to_dict("records")],
             "responders": self.responders_table().to_dict("records"),
-            "hypotheses": [dict(r, text=md_link(r["ref"], r["text"])) for r in hyps.to_dict("records")],
+            "hypotheses": [dict(r, text=md_said(r["text"], r["ref"])) for r in hyps.to_dict("records")],
             "communication": self.communication_summary(updates),
-            "updates": [dict(r, text=md_link(r["ref"], r["text"])) for r in updates.to_dict("records")],
+            "updates": [dict(r, text=md_said(r["text"], r["ref"])) for r in updates.to_dict("records")],
             "directives": [{"time": r["time"], "to": r["to_name"], "text": r["text"], "answer": r["answer"]} for r in asks.to_dict("records")],
             "action_items": [dict(r, title=md_link(r["url"], r["title"])) for r in self.action_items_table().to_dict("records")],
             "quality": self.quality_lines(),
         }
         return render_draft(context)
+
+
+#: labels that a more specific one on the same message makes redundant
+_IMPLIED = {"hypothesis": ("first hypothesis", "working hypothesis", "pivot")}
+
+
+def _marks(labels: pd.Series) -> str:
+    """The labels of one message as one cell: each once, in time order, none that a more
+    specific one implies."""
+    unique = list(dict.fromkeys(labels))
+    return ", ".join(u for u in unique if not any(i in unique or any(x.startswith(i) for x in unique) for i in _IMPLIED.get(u, ())))
 
 
 def _runners_up(rows: pd.DataFrame | None, *, day: str = "") -> str:
@@ -553,8 +674,8 @@ def _runners_up(rows: pd.DataFrame | None, *, day: str = "") -> str:
         if r["stated"]:
             when += f' <span class="stated">({text(r["stated"])})</span>'
         who = f" · {text(r['who'])}" if r["who"] else ""
-        said = f'<br>{link(r["ref"], r["text"])}' if r["text"] else ""
-        items.append(f'<li value="{int(r["rank"])}">{when}{who} · <span class="rule">{text(r["found by"])}</span>{said}</li>')
+        message = f'<br>{said(r["text"], r["ref"])}' if r["text"] else ""
+        items.append(f'<li value="{int(r["rank"])}">{when}{who} · <span class="rule">{text(r["found by"])}</span>{message}</li>')
     count = len(items)
     label = f"{count} other candidate{'' if count == 1 else 's'}"
     return f'<details class="candidates"><summary>{label}</summary><ol>{"".join(items)}</ol></details>'

@@ -101,19 +101,47 @@ class TrendsReport:
     def durations(self) -> list[str]:
         return [c.removesuffix("_observed") for c in self.table if c.endswith("_observed")]
 
+    def window_words(self) -> str:
+        """The window in words: "1 January to 30 November 2026" (the ``since``/``until``
+        given, else the first and last detection)."""
+        first = self.since if self.since is not None else (self.table["detected"].min() if len(self.table) else None)
+        last = self.until if self.until is not None else (self.table["detected"].max() if len(self.table) else None)
+        if first is None or last is None or pd.isna(first) or pd.isna(last):
+            return "no incidents"
+        return day_span(first, last)
+
     def header(self) -> Section:
-        first, last = (self.table["detected"].min(), self.table["detected"].max()) if len(self.table) else (None, None)
-        rows = [
-            ("Incidents", str(len(self.table))),
-            ("From", f"{first:%Y-%m-%d}" if first is not None and pd.notna(first) else "–"),
-            ("To", f"{last:%Y-%m-%d}" if last is not None and pd.notna(last) else "–"),
-            ("Window", f"{self.since or '…'} to {self.until or '…'}"),
-            ("Open incidents censored at", str(self.as_of) if self.as_of is not None else "not set (open durations left out)"),
-            ("Grouped by", self.group_by),
-            ("Data", self.source),
-        ]
+        """The window in words, then the headline: this period against the one before."""
+        count = len(self.table)
+        lead = f"{count} incident{'' if count == 1 else 's'} detected {self.window_words()}, grouped by {self.group_by}."
+        opened = int((self.table["status"] == "open").sum()) if "status" in self.table else 0
+        if self.as_of is not None:
+            censored = f"censored at {self.as_of:%H:%M} UTC on {_day(self.as_of)} (as_of)"
+        else:
+            censored = "not censored: their durations are left out (no as_of)"
+        rows = [("Open incidents", f"{opened or 'none'}" + (f"; {censored}" if opened or self.as_of is not None else "")), ("Data", self.source)]
         grid = "".join(f"<dt>{text(k)}</dt><dd>{text(v)}</dd>" for k, v in rows)
-        return Section("Incident trends", f'<dl class="meta">{grid}</dl>', level=1)
+        return Section("Incident trends", f'<p class="lead">{text(lead)}</p><dl class="meta">{grid}</dl>' + self._headline(), level=1)
+
+    def _headline(self) -> str:
+        """This period against the previous one: incidents and the median time to engage, to
+        hypothesis and to restore, each with its 95% bootstrap interval."""
+        rows = trends.headline(self.table, self.group_by, end=self.until)
+        if rows.empty:
+            return ""
+        this, before = rows.iloc[0], rows.iloc[1]
+        names = {"time_to_engage": "Median time to engage", "time_to_hypothesis": "Median time to hypothesis", "time_to_restore": "Median time to restore"}
+        lines = [("Incidents", str(this["incidents"]), str(before["incidents"]))]
+        for name, label in names.items():
+            lines.append((label, *(_median_cell(r, name) for r in (this, before))))
+        head = f"<tr><th></th><th class=num>{text(_period_name(this['start'], self.group_by))}</th><th class=num>{text(_period_name(before['start'], self.group_by))}</th></tr>"
+        body = "".join(f"<tr><th>{text(a)}</th><td class=num>{text(b)}</td><td class=num>{text(c)}</td></tr>" for a, b, c in lines)
+        small = min(this["incidents"], before["incidents"]) < trends.MIN_INCIDENTS
+        note = _note(
+            "Medians of observed values with 95% bootstrap intervals (n observed)."
+            + (f" Fewer than {trends.MIN_INCIDENTS} incidents in a period: too few to tell a change from noise." if small else "")
+        )
+        return f'<div class="headline"><h2>This {self.group_by} against the one before</h2><div class="table"><table>{head}{body}</table></div>{note}</div>'
 
     def incidents(self) -> Section:
         counts = trends.counts(self.table, self.group_by)
@@ -129,18 +157,30 @@ class TrendsReport:
             return Section("Durations", _note("No observed durations in the window."))
         points = self.table.melt(id_vars=["detected"], value_vars=[d for d in CHARTED if d in self.table], var_name="duration", value_name="value")
         points = points.assign(seconds=points["value"].dt.total_seconds()).dropna(subset=["seconds"])
-        chart = charts.duration_trends(summary, points, CHARTED)
-        shown = summary.assign(
-            period=summary["period"].dt.strftime("%Y-%m-%d"),
-            duration=summary["duration"].str.replace("_", " "),
-            median=[_interval(m, lo, hi) for m, lo, hi in zip(summary["median"], summary["median_low"], summary["median_high"])],
-            p90=[_interval(m, lo, hi) for m, lo, hi in zip(summary["p90"], summary["p90_low"], summary["p90_high"])],
+        chart = charts.duration_trends(summary, points, CHARTED, periods=trends.counts(self.table, self.group_by).index)
+        body = (chart._repr_html_() if chart else "") + self._by_period(summary)
+        body += _note(
+            f"Median per {self.group_by} of observed values, with its 95% bootstrap interval where a {self.group_by} has two or more "
+            "(n observed); the chart shows p90 too. Censored (still open) values are left out here and counted in the survival curves."
         )
-        body = (chart._repr_html_() if chart else "") + table(
-            shown, ["duration", "period", "n", "median", "p90", "censored"], numeric=["n", "censored"]
-        )
-        body += _note("Median and p90 of observed values with 95% bootstrap intervals; censored (still open) values are left out here and counted in the survival curves.")
         return Section("Durations", body)
+
+    def _by_period(self, summary: pd.DataFrame) -> str:
+        """One row per duration, one column per period: the median (its interval and n below)."""
+        label = "%b %Y" if self.group_by == "month" else "%d %b"
+        cells = summary.assign(
+            cell=[
+                f'{text(_hours(m))}<br><span class="stated">{text(f"{_hours(lo)}–{_hours(hi)}, " if pd.notna(lo) else "")}n={n}</span>'
+                for m, lo, hi, n in zip(summary["median"], summary["median_low"], summary["median_high"], summary["n"])
+            ]
+        )
+        grid = cells.pivot(index="duration", columns="period", values="cell")
+        grid = grid.reindex([d for d in self.durations if d in grid.index])
+        grid.columns = [f"{p:{label}}" for p in grid.columns]
+        shown = grid.reset_index().fillna("–")
+        shown["duration"] = shown["duration"].str.replace("_", " ")
+        periods = list(shown.columns[1:])
+        return table(shown, cells={p: (lambda r, p=p: r[p]) for p in periods}, numeric=periods)
 
     def survival(self) -> Section:
         results = [trends.survival(self.table, name) for name in SURVIVAL]
@@ -156,13 +196,23 @@ class TrendsReport:
         return Section("Time to restore and resolve", body)
 
     def _group_section(self, title: str, by: str) -> Section:
+        """One column per group, one row per duration (median · p90): the table grows down, not
+        across the page, however many durations there are."""
         grouped = trends.by_group(self.table, self.durations, by)
+        if by == "severity":
+            grouped = grouped.sort_index(key=lambda names: names.astype(str))
         if grouped.empty:
             return Section(title, _note("No incidents in the window."))
-        shown = grouped.reset_index()
-        for column in shown.columns[2:]:
-            shown[column] = shown[column].map(_hours).replace("not reached", "–")
-        return Section(title, table(shown, numeric=list(shown.columns[1:])))
+        rows = {"incidents": grouped["incidents"].astype(str)}
+        for name in self.durations:
+            if f"{name} median" in grouped:
+                median, p90 = (grouped[f"{name} {q}"].map(_hours).replace("not reached", "–") for q in ("median", "p90"))
+                rows[name.replace("_", " ")] = median + " · " + p90
+        shown = pd.DataFrame(rows).T.rename_axis("").reset_index()
+        shown.columns = [str(c) for c in shown.columns]
+        groups = list(shown.columns[1:])
+        body = table(shown, numeric=groups, one_line=[""])
+        return Section(title, body + _note("Median · p90 of observed values."))
 
     def by_severity(self) -> Section:
         return self._group_section("By severity", "severity")
@@ -184,6 +234,33 @@ class TrendsReport:
         if not lines:
             return Section("Warnings", _note("No warnings."))
         return Section("Warnings", "<ul>" + "".join(f"<li>{text(line)}</li>" for line in lines) + "</ul>")
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return f"{ts.day} {ts:%B %Y}"
+
+
+def day_span(first: pd.Timestamp, last: pd.Timestamp) -> str:
+    """Two days as words, the year (and month) said once where they are shared:
+    "1 January to 30 November 2026", "3 to 9 March 2026", "30 December 2025 to 2 January 2026"."""
+    if first.year != last.year:
+        return f"{_day(first)} to {_day(last)}"
+    if first.month != last.month:
+        return f"{first.day} {first:%B} to {_day(last)}"
+    if first.day != last.day:
+        return f"{first.day} to {_day(last)}"
+    return f"on {_day(first)}"
+
+
+def _period_name(start: pd.Timestamp, group_by: str) -> str:
+    return f"{start:%B %Y}" if group_by == "month" else f"week of {_day(start)}"
+
+
+def _median_cell(row: pd.Series, name: str) -> str:
+    n = int(row[f"{name} n"])
+    if not n:
+        return "–"
+    return f"{_interval(row[f'{name} median'], row[f'{name} low'], row[f'{name} high'])}, n={n}"
 
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
