@@ -188,7 +188,8 @@ def test_the_code_hash_covers_code_and_rules_only(tmp_path):
     assert code_hash() == package_hash(ROOT / "pia")
     (package / "__pycache__").mkdir()
     (package / "__pycache__" / "stale.py").write_text("# left by a build\n")
-    (package / "notebooks" / "incident_review.ipynb").write_text("{}")  # reports, not metrics
+    (package / "templates").mkdir()
+    (package / "templates" / "index.html.j2").write_text("{}")  # as in a wheel: reports, not metrics
     assert package_hash(package) == before
     for changed in (package / "metrics.py", package / "milestones" / "rules.toml"):
         text = changed.read_text()
