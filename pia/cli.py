@@ -102,7 +102,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the metrics table: one row per incident with its durations and response counts.
 
     The table shows the headline durations and counts (--columns picks others), durations as
-    human times (a censored one as "≥2h 05m") and a line saying where each starts; CSV and JSON
+    human times (a censored one as "≥ 2h 05m", as on every page) and a line saying where each starts; CSV and JSON
     hold every column, durations in seconds and each milestone's time. An open incident is
     censored at --as-of; without it, its unfinished durations are empty. One incident that cannot be measured prints a one-line error and the
     others still print (exit status 2). Secrets in titles are masked unless --no-redact.

@@ -625,7 +625,7 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
             text = out[name].map(human_duration)
             observed = table.get(f"{name}_observed")
             if observed is not None:
-                text = text.where(observed.astype(bool) | out[name].isna(), "≥" + text)
+                text = text.where(observed.astype(bool) | out[name].isna(), "≥ " + text)
             out[name] = text
         for name in out.columns.intersection(MILESTONES):
             out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M").fillna("")
