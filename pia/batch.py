@@ -51,11 +51,12 @@ class BatchResult:
 
 
 def _render_one(incident: str, options: dict[str, Any]) -> tuple[str, Rendered | None, str]:
-    """Worker: one report, censored at ``options["censor"][incident]``, with any failure turned
-    into a one-line message."""
+    """Worker: one report, an open incident's censored at its ``options["censor"]`` time, with
+    any failure turned into a one-line message."""
     try:
-        report_options = {k: v for k, v in options.items() if k != "censor"}
-        return incident, render_report(incident, as_of=options["censor"].get(incident), **report_options), ""
+        report_options = dict(options)
+        censor = report_options.pop("censor")
+        return incident, render_report(incident, as_of=censor.get(incident), **report_options), ""
     except PiaError as error:
         return incident, None, str(error)
     except Exception as error:  # a worker must report, not die: the batch goes on
@@ -117,9 +118,9 @@ def run_batch(
         salt = json.dumps([config_hash(base), _inputs_hash(), wanted, tz, redact, pseudonymise, mapping])
         # a finished incident's report does not depend on as_of; an open one's is censored there
         still_open = set(table.loc[table["status"] == "open", "incident"]) if len(table) else set()
-        censor = {i: as_of if i in still_open else None for i in todo}
+        censor = {i: as_of for i in todo if i in still_open}  # sent with every report: the open ones only
         result.as_of = stamp if still_open else None
-        keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt + str(censor[i])).encode()).hexdigest() for i in todo}
+        keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt + str(censor.get(i))).encode()).hexdigest() for i in todo}
         state = folder / STATE
         titles = {i: _stored(state / i, keys[i]) for i in todo}
         stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]

@@ -116,6 +116,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         return _explain(args)
     from pia.cache import measure_all
     from pia.metrics import for_output, legend
+    from pia.milestones import load_config
 
     as_of = parse_time(args.as_of, "--as-of")
     options = privacy(args)
@@ -127,7 +128,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         left_out = print_frame(shown, args.format, raw_csv=args.raw_csv, width=None if args.columns else _terminal_width())
         if args.format == "table":
             kept = [c for c in shown if c not in left_out]
-            print(legend(table.table[[c for c in table.table if c in kept or c.removeprefix("time_to_") in kept]], left_out))
+            print(legend(kept, left_out, load_config(data_dir(args.data_dir))))
     for line in table.failures:
         error_line(line, args)
     return 2 if table.failures else 0

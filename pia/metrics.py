@@ -636,14 +636,16 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
     return out
 
 
-def legend(table: pd.DataFrame, left_out: Sequence[str] = (), config: Config | None = None) -> str:
-    """The lines under a terminal table: where each duration shown starts, what ``≥`` means,
-    and the columns ``left_out`` for the terminal's width."""
+def legend(shown: Sequence[str], left_out: Sequence[str] = (), config: Config | None = None) -> str:
+    """The lines under a terminal table of the columns ``shown`` (as :func:`for_output` names
+    them): where each duration starts, what ``≥`` means, and the columns ``left_out`` for the
+    terminal's width."""
     config = config or load_config()
     starts: dict[str, list[str]] = {}
     for spec in config.durations:
-        if spec.name in table:
-            starts.setdefault(spec.since, []).append(spec.name.removeprefix("time_to_"))
+        short = spec.name.removeprefix("time_to_")
+        if short in shown:
+            starts.setdefault(spec.since, []).append(short)
     parts = [f"{', '.join(names)}: {since}" for since, names in starts.items()]
     parts.append("≥: still open, counted to --as-of")
     if left_out:
