@@ -30,9 +30,11 @@ import pandas as pd
 
 from pia.errors import PiaError
 from pia.snapshot import Incident, data_dir, list_incidents, open_incident, snapshot_files
+from pia.times import TimeLike, as_utc
 
 if TYPE_CHECKING:
     from pia.cluster import Cluster
+    from pia.milestones.config import Config
 
 CACHE_DIR = ".pia-cache"
 
@@ -95,7 +97,7 @@ def measure_all(
     root: str | os.PathLike[str] | None = None,
     ids: Sequence[str] | None = None,
     *,
-    as_of: pd.Timestamp | None = None,
+    as_of: TimeLike | None = None,
     progress: bool = False,
     cluster: Cluster | None = None,
 ) -> Measured:
@@ -108,10 +110,11 @@ def measure_all(
     from pia.milestones import load_config
 
     base = data_dir(root)
+    as_of = as_utc(as_of)
     config = load_config(base)
     salt = config_hash(base)
     cache = base / CACHE_DIR
-    old_rows, old_people = _read(cache / "metrics.parquet"), _read(cache / "responders.parquet")
+    old_rows, old_people = _sound(_read(cache / "metrics.parquet"), config), _read(cache / "responders.parquet")
     known = dict(zip(old_rows["incident"], old_rows["_key"].where(_holds(old_rows, as_of)))) if len(old_rows) else {}
     keys: dict[str, str] = {}
     stale, failures = [], []
@@ -257,6 +260,19 @@ def _read(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path) if path.exists() else pd.DataFrame()
     except Exception:  # a torn or foreign cache file is just a miss
         return pd.DataFrame()
+
+
+def _sound(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The cached rows that meet the metrics table's contract; the others are measured again
+    (a whole column amiss: every row)."""
+    from pia.contracts import metrics_contract
+
+    if rows.empty:
+        return rows
+    failures = metrics_contract(rows, [d.name for d in config.durations]).failures(rows)
+    if failures["position"].isna().any():
+        return pd.DataFrame()
+    return rows.drop(rows.index[failures["position"].unique().astype(int)]).reset_index(drop=True)
 
 
 def _write(path: Path, frame: pd.DataFrame) -> None:

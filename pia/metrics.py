@@ -27,6 +27,7 @@ from pia.events.schema import conform
 from pia.milestones import Detection, detect_incidents, manual_milestones
 from pia.milestones.config import MILESTONES, Config, load_config
 from pia.milestones.detect import RuleSet, compile_rules
+from pia.times import TimeLike, as_utc
 
 DURATION_COLUMNS = [
     "incident", "duration", "start_milestone", "end_milestone", "start", "end", "value",
@@ -34,12 +35,6 @@ DURATION_COLUMNS = [
 ]
 # Milestones that cannot come before `detected` (impact_start can, and usually does).
 _AFTER_DETECTED = [m for m in MILESTONES if m not in ("impact_start", "detected")]
-
-
-def _as_utc(as_of: Any) -> pd.Timestamp | None:
-    from pia.output import parse_time
-
-    return parse_time(None if as_of is None else str(as_of), "as_of")
 
 
 @dataclass
@@ -53,7 +48,7 @@ class Durations:
     warnings: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         rows = "".join(
             "<tr>"
@@ -75,7 +70,7 @@ def durations(
     milestones: pd.DataFrame,
     config: Config | None = None,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     incidents: Iterable[str] | None = None,
 ) -> Durations:
     """Every configured duration of every incident in ``milestones``.
@@ -87,8 +82,11 @@ def durations(
     has it): a restore stated as "since 14:53" in a message at 15:10 is not yet known at
     15:00. ``incidents`` adds incidents that have no milestone at all.
     """
+    from pia.contracts import MILESTONES_CONTRACT
+
     config = config or load_config()
-    as_of = _as_utc(as_of)
+    as_of = as_utc(as_of)
+    MILESTONES_CONTRACT.check(milestones)
     ms = milestones if as_of is None else milestones[_known(milestones) <= as_of]
     ids = list(dict.fromkeys([*(incidents or ()), *milestones["incident"].astype(str)]))
     first = ms.drop_duplicates(["incident", "milestone"]).set_index(["incident", "milestone"])["ts"]
@@ -329,7 +327,7 @@ class MetricsTable:
     incidents: dict[str, IncidentMetrics] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         shown = self.frame.copy()
         for name in shown:
@@ -352,19 +350,19 @@ def measure_incident(
     incident: Any,
     config: Config | None = None,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     rules: RuleSet | None = None,
 ) -> IncidentMetrics:
     """Detect and measure one :class:`pia.snapshot.Incident`; a bad snapshot raises."""
     config = config or load_config()
-    return _measure([_read(incident)], config, _as_utc(as_of), rules or compile_rules(config))[incident.id]
+    return _measure([_read(incident)], config, as_utc(as_of), rules or compile_rules(config))[incident.id]
 
 
 def measure_incidents(
     incidents: Iterable[Any],
     config: Config | None = None,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     rules: RuleSet | None = None,
     progress: bool = False,
 ) -> tuple[dict[str, IncidentMetrics], list[str]]:
@@ -389,7 +387,7 @@ def measure_incidents(
             bar.update()
     if bar is not None:
         bar.close()
-    return _measure(read, config, _as_utc(as_of), rules or compile_rules(config)), failures
+    return _measure(read, config, as_utc(as_of), rules or compile_rules(config)), failures
 
 
 @dataclass
@@ -491,7 +489,7 @@ def metrics_table(
     root: str | os.PathLike[str] | None = None,
     ids: Sequence[str] | None = None,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     config: Config | None = None,
 ) -> MetricsTable:
     """The metrics table of ``ids`` (default: every incident in the data dir ``root``).
@@ -505,7 +503,7 @@ def metrics_table(
     base = data_dir(root)
     config = config or load_config(base)
     rules = compile_rules(config)
-    as_of = _as_utc(as_of)
+    as_of = as_utc(as_of)
     ids = ids if ids is not None else list_incidents(base)
     incidents, failures = [], []
     for incident_id in ids:
@@ -615,11 +613,11 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
     wanted = list(columns or (HEADLINE if fmt == "table" else table.columns))
     unknown = [c for c in wanted if c not in table]
     if unknown:
-        raise PiaError(f"--columns: no column {', '.join(map(repr, unknown))}; the columns are {', '.join(table.columns)}")
+        raise PiaError(f"columns: no column {', '.join(map(repr, unknown))}; the table has {', '.join(table.columns)}", parameters=("columns",))
     out = table[wanted].copy()
     spans = [c for c in out if pd.api.types.is_timedelta64_dtype(out[c])]
     if fmt == "table":
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         for name in spans:
             text = out[name].map(human_duration)

@@ -1,4 +1,4 @@
-"""Formatting results for the terminal: tables, CSV and JSON, and parsing time options.
+"""Formatting results for the terminal: tables, CSV and JSON.
 
 Text from snapshots is hostile until shown otherwise: in CSV a value that a spreadsheet would
 run as a formula gets a leading ``'`` (OWASP's advice) and every line break is quoted; on a
@@ -15,8 +15,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from pia.errors import PiaError
-from pia.events.schema import utc_ns
+from pia.times import human_duration
 
 _TEXT_WIDTH = 90
 #: C0 and C1 control characters and DEL: ESC starts terminal commands (retitle, clipboard)
@@ -47,22 +46,6 @@ def spreadsheet_safe(column: pd.Series) -> pd.Series:
     return column.where(~risky, "'" + text)
 
 
-def parse_time(value: str | None, option: str) -> pd.Timestamp | None:
-    """An ISO 8601 option value with an offset, as UTC; None stays None."""
-    if value is None:
-        return None
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError:
-        raise PiaError(f"{option}: {value!r} is not an ISO 8601 time (e.g. 2026-03-14T14:00:00Z)") from None
-    if stamp.tzinfo is None:
-        raise PiaError(f"{option}: {value!r} has no UTC offset (add Z or +00:00)")
-    try:
-        return utc_ns(stamp)
-    except ValueError as error:
-        raise PiaError(f"{option}: {value!r} is {error}") from None
-
-
 def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name in out:
@@ -79,24 +62,6 @@ def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
             width = max(int(text.str.len().max() or 0), len(str(name)))
             out[name] = text.str.pad(width, side="right")
     return out
-
-
-def human_duration(value: object) -> str:
-    """``1h 05m``-style text for a timedelta (or seconds); missing values print as ``–``."""
-    if value is None or pd.isna(value):
-        return "–"
-    seconds = int(value.total_seconds() if isinstance(value, pd.Timedelta) else float(value))
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m {secs:02d}s"
-    return f"{sign}{secs}s"
 
 
 def print_frame(

@@ -110,7 +110,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, pd.Timedelta):
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         return human_duration(value)
     text = str(value)

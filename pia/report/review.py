@@ -21,7 +21,7 @@ import pandas as pd
 from pia.errors import PiaError
 from pia.metrics import IncidentMetrics, measure_incident
 from pia.milestones import MILESTONES, Detection, load_config
-from pia.output import human_duration, parse_time
+from pia.times import TimeLike, as_utc, human_duration
 from pia.events.slack import Directory
 from pia.people import full_names, roster
 from pia.privacy import scrub
@@ -103,7 +103,7 @@ class Review:
         incident_id: str,
         *,
         data_dir: str | os.PathLike[str] | None = None,
-        as_of: str | pd.Timestamp | None = None,
+        as_of: TimeLike | None = None,
         tz: str = "UTC",
         redact: bool = True,
         pseudonymise: bool = False,
@@ -120,7 +120,7 @@ class Review:
         changed."""
         root = resolve_data_dir(data_dir)
         tz = _zone(tz)
-        stamp = parse_time(as_of, "as_of") if isinstance(as_of, str) else as_of
+        stamp = as_utc(as_of)
         config = load_config(root)
         incident = open_incident(incident_id, root)
         measured = measure_incident(incident, config, as_of=stamp)

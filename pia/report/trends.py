@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from pia import trends
-from pia.output import human_duration, parse_time
+from pia.errors import BadValue, InputError
+from pia.times import TimeLike, as_utc, human_duration
 from pia.report import charts
 from pia.report.html import Section, table, text
 
@@ -53,10 +54,10 @@ class TrendsReport:
         cls,
         *,
         data_dir: str | os.PathLike[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
         group_by: str = "month",
-        as_of: str | None = None,
+        as_of: TimeLike | None = None,
         table: str | os.PathLike[str] | None = None,
         pseudonymise: bool = False,
     ) -> TrendsReport:
@@ -86,16 +87,21 @@ class TrendsReport:
 
     @staticmethod
     def check(
-        *, since: str | None, until: str | None, group_by: str, as_of: str | None, table: str | os.PathLike[str] | None
+        *,
+        since: TimeLike | None,
+        until: TimeLike | None,
+        group_by: str,
+        as_of: TimeLike | None,
+        table: str | os.PathLike[str] | None,
     ) -> tuple[tuple[pd.Timestamp | None, pd.Timestamp | None], pd.Timestamp | None]:
         """Parse and check the options; a bad one is a one-line :class:`PiaError`."""
-        from pia.errors import InputError, PiaError
-
         if group_by not in trends.PERIODS:
-            raise PiaError(f"group_by: {group_by!r} is not one of {', '.join(trends.PERIODS)}")
+            raise BadValue("group_by", group_by, f"is not one of {', '.join(trends.PERIODS)}")
         if table is not None and not Path(table).is_file():
             raise InputError(table, "", "no such file")
-        return (parse_time(since, "since"), parse_time(until, "until")), parse_time(as_of, "as_of")
+        if table is not None and Path(table).suffix == ".parquet":
+            _read_table(Path(table))  # a table that breaks the contract fails here, in one line
+        return (as_utc(since, "since"), as_utc(until, "until")), as_utc(as_of)
 
     @property
     def durations(self) -> list[str]:
@@ -264,9 +270,16 @@ def _median_cell(row: pd.Series, name: str) -> str:
 
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """A stage CSV (mapped to milestones) or a metrics table saved as Parquet."""
+    """A stage CSV (mapped to milestones) or a metrics table saved as Parquet (checked against
+    its contract, :func:`pia.contracts.metrics_contract`)."""
     if path.suffix == ".parquet":
-        return pd.read_parquet(path), pd.DataFrame(), []
+        from pia.contracts import metrics_contract
+
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as error:  # pyarrow raises several kinds for a file that is not Parquet
+            raise InputError(path, "", f"not a readable Parquet file ({type(error).__name__})") from None
+        return metrics_contract(frame).check(frame, str(path)), pd.DataFrame(), []
     from pia.sources.stages import stage_table
 
     frame, notes = stage_table(path.read_bytes(), str(path))

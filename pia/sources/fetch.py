@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from pia.errors import ConfigError, FetchError, PiaError
+from pia.errors import BadValue, ConfigError, FetchError, PiaError
 from pia.snapshot import (
     data_dir,
     dump_json,
@@ -156,9 +156,9 @@ def parse_margin(value: str | pd.Timedelta | None) -> pd.Timedelta:
     try:
         margin = pd.Timedelta(value)
     except (ValueError, TypeError):
-        raise PiaError(f"--margin: {value!r} is not a duration (e.g. 1h, 30min, 2d)") from None
+        raise BadValue("margin", value, "is not a duration (e.g. 1h, 30min, 2d)") from None
     if pd.isna(margin) or margin < pd.Timedelta(0):
-        raise PiaError(f"--margin: {value!r} must be a duration of zero or more")
+        raise BadValue("margin", value, "must be a duration of zero or more")
     return margin
 
 
@@ -317,8 +317,9 @@ def _fetch(
     if not channels and not pd_ids:
         where = "its incident.toml names none" if toml.exists() else "there is no snapshot by that id yet"
         raise PiaError(
-            f"nothing to fetch for {incident}: {where}; name a channel (--slack-channel) or a PagerDuty "
-            "incident (--pagerduty-incident)"
+            f"nothing to fetch for {incident}: {where}; name a channel (slack_channels) or a PagerDuty "
+            "incident (pagerduty_incidents)",
+            parameters=("slack_channels", "pagerduty_incidents"),
         )
     # Make the clients first: a missing token fails here, before anything is fetched.
     if pd_ids and not all(i in (pulled or {}) for i in pd_ids):
@@ -593,7 +594,7 @@ def discover(
 
     connections = connections or Connections()
     if until <= since:
-        raise PiaError("--pagerduty-until must be after --pagerduty-since")
+        raise PiaError("until must be after since", parameters=("since", "until"))
     listed = connections.pagerduty.incidents(since.to_pydatetime(), until.to_pydatetime(), services)
     known = snapshots_by_pagerduty_id(root)
     run = Discovery(len(listed))
@@ -629,7 +630,7 @@ def _wants_slack(pull: IncidentPull, pattern: str | None) -> bool:
     return bool(pattern) or bool(linked_channels(pull))
 
 
-def _snapshot_id(pattern: str, incident: Mapping[str, Any], option: str = "--id-pattern") -> str:
+def _snapshot_id(pattern: str, incident: Mapping[str, Any], parameter: str = "id_pattern") -> str:
     created = _time(incident.get("created_at"))
     fields = {
         "date": created.strftime("%Y-%m-%d") if created is not None else "undated",
@@ -639,7 +640,7 @@ def _snapshot_id(pattern: str, incident: Mapping[str, Any], option: str = "--id-
     try:
         return pattern.format(**fields)
     except (KeyError, IndexError, ValueError) as error:
-        raise PiaError(f"{option} {pattern!r}: unknown field {error} (fields: date, number, id)") from None
+        raise BadValue(parameter, pattern, f"has an unknown field {error} (fields: date, number, id)") from None
 
 
 def snapshots_by_pagerduty_id(root: str | os.PathLike[str] | None = None) -> dict[str, str]:
@@ -683,7 +684,7 @@ def incident_channel(
     if slack is None:
         return None, notes
     if pattern:
-        name = _snapshot_id(pattern, pull.incident, "--channel-pattern").lower().lstrip("#")
+        name = _snapshot_id(pattern, pull.incident, "channel_pattern").lower().lstrip("#")
         found = slack.find_channel(name)
         if found is not None:
             return found, notes

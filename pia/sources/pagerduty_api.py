@@ -243,8 +243,9 @@ class _Translate:
                 return CredentialError(
                     "pagerduty",
                     f"{what}: the API key was refused (401); set PAGERDUTY_API_TOKEN to a valid REST API key "
-                    "(and for an EU account use --pagerduty-base-url https://api.eu.pagerduty.com)",
+                    "(and for an EU account use pagerduty_base_url https://api.eu.pagerduty.com)",
                     status=401,
+                    parameters=("pagerduty_base_url",),
                 )
             if status == 403:
                 return CredentialError(
@@ -281,7 +282,8 @@ class _Translate:
             return FetchError(
                 "pagerduty",
                 f"{what}: no answer from {self.source._host} after {settings.network_retries} attempts; "
-                "check the network (or --pagerduty-base-url) and fetch again",
+                "check the network (or pagerduty_base_url) and fetch again",
+                parameters=("pagerduty_base_url",),
             )
         if isinstance(error, (ValueError, KeyError, TypeError)):
             return FetchError("pagerduty", f"{what}: an answer of an unexpected shape ({type(error).__name__})")

@@ -222,7 +222,8 @@ class SlackSource:
             raise FetchError(
                 "slack",
                 f"{method}{context}: {_describe(error)} from {self._host} after retries; "
-                "check the network (or --slack-base-url) and fetch again",
+                "check the network (or slack_base_url) and fetch again",
+                parameters=("slack_base_url",),
             ) from None
         data = response.data
         if not isinstance(data, dict):
@@ -238,8 +239,9 @@ class SlackSource:
             return FetchError(
                 "slack",
                 f"{where}: still rate limited after {self.settings.rate_limit_retries} retries; "
-                "wait a few minutes and fetch again (or lower --slack-rate)",
+                "wait a few minutes and fetch again (or lower slack_rate)",
                 status=status,
+                parameters=("slack_rate",),
             )
         if code in _AUTH_ERRORS:
             return CredentialError(

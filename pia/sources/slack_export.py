@@ -88,7 +88,7 @@ def import_slack_export(
         users = [u for name in ("users.json", "org_users.json") for u in tree.json_or(name, [])]
     finally:
         tree.close()
-    base = data_dir(root) / "incidents" / safe_id(incident, "--incident")
+    base = data_dir(root) / "incidents" / safe_id(incident, "incident id")
     safe_name(folder, "channel name", tree.path)
     existing = base / "slack"
     with staged_folder(existing) as stage:
