@@ -20,7 +20,15 @@ from pia.cache import as_given, config_hash, hash_files, measure_all, snapshot_h
 from pia.errors import PiaError
 from pia.milestones.config import Config, load_config
 from pia.privacy import title_mask
-from pia.report.render import NOTEBOOKS, TEMPLATES, Rendered, parse_formats, render_report, render_trends, write_text
+from pia.report.render import (
+    NOTEBOOKS,
+    TEMPLATES,
+    Rendered,
+    parse_formats,
+    render_report,
+    render_trends,
+    write_text,
+)
 from pia.snapshot import data_dir, list_incidents
 from pia.times import TimeLike, as_utc, human_duration
 
@@ -113,7 +121,7 @@ def run_batch(
             from pia.trends import in_window
 
             table = in_window(table, *window)
-        todo = [i for i in table["incident"]] if len(table) else []
+        todo = list(table["incident"]) if len(table) else []
         mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
         salt = json.dumps([config_hash(base), _inputs_hash(), wanted, tz, redact, pseudonymise, mapping])
         # a finished incident's report does not depend on as_of; an open one's is censored there
@@ -294,7 +302,7 @@ def write_index(
             row[name] = text if record.get(f"{name}_observed", True) or text == "–" else f"≥ {text}"
         rows.append(row)
     listed = {r["incident"] for r in rows}
-    rows += [{"incident": i, "failed": reason, "link": ""} | {d: "" for d in INDEX_DURATIONS} for i, reason in result.failed.items() if i not in listed and i != "trends" and " (" not in i]
+    rows += [{"incident": i, "failed": reason, "link": ""} | dict.fromkeys(INDEX_DURATIONS, "") for i, reason in result.failed.items() if i not in listed and i != "trends" and " (" not in i]
     since = {spec.name: spec.since for spec in (config or load_config()).durations}
     columns = [{"name": d, "label": d.replace("_", " "), "since": since.get(d, "")} for d in INDEX_DURATIONS]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.ChainableUndefined)

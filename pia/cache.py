@@ -115,7 +115,7 @@ def measure_all(
     salt = config_hash(base)
     cache = base / CACHE_DIR
     old_rows, old_people = _sound(_read(cache / "metrics.parquet"), config), _read(cache / "responders.parquet")
-    known = dict(zip(old_rows["incident"], old_rows["_key"].where(_holds(old_rows, as_of)))) if len(old_rows) else {}
+    known = dict(zip(old_rows["incident"], old_rows["_key"].where(_holds(old_rows, as_of)), strict=True)) if len(old_rows) else {}
     keys: dict[str, str] = {}
     stale, failures = [], []
     for incident_id in list(ids) if ids is not None else list_incidents(base):

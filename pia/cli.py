@@ -240,7 +240,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
-    for fmt, reason in rendered.skipped.items():
+    for reason in rendered.skipped.values():
         error_line(reason, args, "pia: ")
     return 0
 
@@ -280,7 +280,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     print(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged, {len(result.failed)} failed")
     if result.as_of is not None:
         print(f"open incidents counted to {result.as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if args.as_of else " (now; --as-of to choose)"))
-    for incident, reason in result.failed.items():
+    for reason in result.failed.values():
         error_line(reason, args, "pia: failed: ")
     return 0 if result.ok else 2
 

@@ -143,7 +143,7 @@ DURATIONS_CONTRACT = Contract(
         "observed": "flag",
         "status": "string",
     },
-    optional={name: "string" for name in ("start_source", "start_ref", "end_source", "end_ref")},
+    optional=dict.fromkeys(("start_source", "start_ref", "end_source", "end_ref"), "string"),
     not_null=("incident", "duration", "status"),
     rows=(
         _one_of("status", DURATION_STATUSES),
@@ -161,7 +161,7 @@ def metrics_contract(frame: pd.DataFrame, durations: Iterable[str] = ()) -> Cont
     names = list(dict.fromkeys([*durations, *(c.removesuffix("_observed") for c in frame if c.endswith("_observed"))]))
     spans = [n for n in names if n in frame or f"{n}_observed" in frame]
     required = {"incident": "string", "detected": "time", "severity": "string", "services": "string", "status": "string"}
-    required |= {n: "duration" for n in spans} | {f"{n}_observed": "flag" for n in spans}
+    required |= dict.fromkeys(spans, "duration") | {f"{n}_observed": "flag" for n in spans}
     optional = {"title": "string", "date": "string", "warnings": "string", "longest_update_gap": "duration", "median_answer_time": "duration"}
     optional |= {m: "time" for m in MILESTONES if m != "detected"}
     counts = ("responders", "messages", "hypotheses", "pivots", "escalations", "status_updates", "late_updates")

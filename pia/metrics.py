@@ -12,8 +12,8 @@ Only :func:`metrics_table` touches the disk, through :mod:`pia.snapshot`.
 from __future__ import annotations
 
 import html
-import textwrap
 import os
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -118,11 +118,11 @@ def durations(
         if as_of is not None:
             value = value.where(~censored, as_of - start)
         value = value.where(~backwards & ~(censored & (value < pd.Timedelta(0))))
-        for incident in at.index[backwards.to_numpy()]:
-            warnings.append(
-                f"{incident}: {spec.end} ({end[incident]:%Y-%m-%d %H:%M:%S}) is before "
-                f"{start_name[incident]} ({start[incident]:%Y-%m-%d %H:%M:%S}); {spec.name} left empty"
-            )
+        warnings += [
+            f"{incident}: {spec.end} ({end[incident]:%Y-%m-%d %H:%M:%S}) is before "
+            f"{start_name[incident]} ({start[incident]:%Y-%m-%d %H:%M:%S}); {spec.name} left empty"
+            for incident in at.index[backwards.to_numpy()]
+        ]
         frames.append(
             pd.DataFrame(
                 {
@@ -182,11 +182,11 @@ def _order_warnings(at: pd.DataFrame) -> list[str]:
     checks += [("first_hypothesis", "working_hypothesis"), ("working_hypothesis", "mitigated")]
     for first, then in checks:
         bad = at[then] < at[first]
-        for incident in at.index[bad.fillna(False).to_numpy(bool)]:
-            out.append(
-                f"{incident}: {then} ({at.at[incident, then]:%Y-%m-%d %H:%M:%S}) is before "
-                f"{first} ({at.at[incident, first]:%Y-%m-%d %H:%M:%S})"
-            )
+        out += [
+            f"{incident}: {then} ({at.at[incident, then]:%Y-%m-%d %H:%M:%S}) is before "
+            f"{first} ({at.at[incident, first]:%Y-%m-%d %H:%M:%S})"
+            for incident in at.index[bad.fillna(False).to_numpy(bool)]
+        ]
     return out
 
 
@@ -214,7 +214,7 @@ def off_hours_pages(
     person = pages["mentions"].str.split().str[0].fillna("")
     incident = pages["incident"].to_numpy(object)
     tables = by_incident if by_incident is not None else dict.fromkeys(pd.unique(incident), timezones)
-    zone = np.array([tables.get(i, {}).get(p) for i, p in zip(incident, person)], dtype=object)
+    zone = np.array([tables.get(i, {}).get(p) for i, p in zip(incident, person, strict=True)], dtype=object)
     # the rest by name in the entry's text, longest name first; pages are few, names per incident too
     text = pages["text"].fillna("").str.casefold().to_numpy(object)
     for row in np.flatnonzero(pd.isna(zone)):
@@ -415,7 +415,7 @@ def _measure(read: list[_Read], config: Config, as_of: pd.Timestamp | None, rule
     events = conform(pd.concat(parts, ignore_index=True)) if len(parts) > 1 else parts[0].reset_index(drop=True) if parts else read[0].events
     found = detect_incidents(events, {r.incident.id: r.incident.meta for r in read}, rules, origins={r.incident.id: r.origin for r in read})
     spans = durations(found.milestones, config, as_of=as_of, incidents=ids)
-    first = dict(zip(ids, np.cumsum([0] + [len(r.events) for r in read])[:-1].tolist()))
+    first = dict(zip(ids, np.cumsum([0] + [len(r.events) for r in read])[:-1].tolist(), strict=True))
     pages = _by_incident(off_hours_pages(events, {}, config, by_incident={r.incident.id: r.zones for r in read}), ids)
     detections = _split_detection(found, events, ids, first)
     span_frames = _by_incident(spans.frame, ids)

@@ -207,11 +207,7 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
 def _folder_members(root: Path, within: Path, what: str) -> list[str]:
     """The JSON files of an export folder, as names relative to it; a link that leads out of
     ``within`` is refused, so an export cannot make pia read files elsewhere."""
-    names = []
-    for path in root.rglob("*.json"):
-        if inside(path, within, what) is not None:
-            names.append(path.relative_to(root).as_posix())
-    return sorted(names)
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*.json") if inside(path, within, what) is not None)
 
 
 def inside(path: Path, folder: Path, what: str = "snapshot") -> Path | None:

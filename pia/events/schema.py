@@ -101,9 +101,11 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     extra = [name for name in frame if name not in COLUMNS]
     if extra:
         problems.append(f"unexpected columns {extra}")
-    for name in _NOT_NULL:
-        if name in frame and frame[name].isna().any():
-            problems.append(f"column {name!r} has {int(frame[name].isna().sum())} null values")
+    problems += [
+        f"column {name!r} has {int(frame[name].isna().sum())} null values"
+        for name in _NOT_NULL
+        if name in frame and frame[name].isna().any()
+    ]
     if "source" in frame:
         unknown = set(frame["source"].dropna().astype(str)) - set(SOURCES)
         if unknown:

@@ -20,7 +20,14 @@ import pandas as pd
 from pia import integrations
 from pia.milestones import repeated
 from pia.milestones.config import LABELS, MILESTONES, Config, Duration, Rule, load_config
-from pia.milestones.detect import RuleSet, compile_rules, default_rules, manual_milestones, milestones, signals
+from pia.milestones.detect import (
+    RuleSet,
+    compile_rules,
+    default_rules,
+    manual_milestones,
+    milestones,
+    signals,
+)
 from pia.quality import DISAGREEMENT
 
 __all__ = [

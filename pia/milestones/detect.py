@@ -25,9 +25,17 @@ import pyarrow.compute as pc
 
 from pia.errors import ConfigError
 from pia.events.schema import utc_ns
+from pia.milestones.config import (
+    LABEL_MILESTONE,
+    LABELS,
+    MILESTONES,
+    PLACEHOLDER,
+    Config,
+    Rule,
+    load_config,
+)
 from pia.milestones.normalise import normal_text
 from pia.milestones.stated import IMPACT, stated_times
-from pia.milestones.config import LABEL_MILESTONE, LABELS, MILESTONES, PLACEHOLDER, Config, Rule, load_config
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
 TEXT_KINDS = ("message", "reply", "note", "annotate")
@@ -199,7 +207,10 @@ def _spread(part: _Part, which: np.ndarray, rows: np.ndarray) -> _Part:
     # positions order[start_i : start_i + count_i] for every hit i, without a loop
     offsets = np.repeat(start - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
     taken = rows[order[offsets]]
-    spread = (lambda v: v if np.ndim(v) == 0 else np.repeat(np.asarray(v, dtype=object), count))
+
+    def spread(value: Any) -> Any:
+        return value if np.ndim(value) == 0 else np.repeat(np.asarray(value, dtype=object), count)
+
     return taken, spread(label), source, spread(rule)
 
 
@@ -738,7 +749,7 @@ class _Best:
         out.insert(0, "incident", pd.array(names.to_numpy(object)[out["code"].to_numpy(np.int64)], dtype="string"))
         out.insert(1, "milestone", pd.array(np.asarray(MILESTONES, dtype=object)[out["step"].to_numpy(np.int64)], dtype="string"))
         strings = ["source", "rule", "actor", "ref", "text"]
-        return out[CANDIDATE_COLUMNS].astype({**{c: "string" for c in strings}, "rank": "int64"})
+        return out[CANDIDATE_COLUMNS].astype({**dict.fromkeys(strings, "string"), "rank": "int64"})
 
 
 def _engaged(events: pd.DataFrame, best: _Best) -> None:

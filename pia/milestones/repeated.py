@@ -225,7 +225,7 @@ def _same_as(
     target = np.full(len(paged), -1, dtype=np.int64)
     code = {value: i for i, value in enumerate(ids)}
     guess = []
-    for j, (p, i) in enumerate(zip(person[paged], incident[paged])):  # people, not events: a handful per incident
+    for j, (p, i) in enumerate(zip(person[paged], incident[paged], strict=True)):  # people, not events: a handful per incident
         known = people.get(names[i], {}) if people else {}
         if ids[p] in known:
             slack_id = known[ids[p]]
@@ -244,7 +244,7 @@ def _same_as(
     count = np.searchsorted(incident[slack], incident[paged[guess]], "right") - lo
     owner = np.repeat(np.arange(len(guess)), count)
     other = slack[np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)]
-    names = list(zip(actor[other], actor[paged[guess][owner]]))
+    names = list(zip(actor[other], actor[paged[guess][owner]], strict=True))
     fits = {pair: _name_fits(*pair) for pair in set(names)}
     fit = np.fromiter((fits[pair] for pair in names), bool, len(names))
     alone = np.bincount(owner[fit], minlength=len(guess)) == 1
@@ -258,4 +258,4 @@ def _name_fits(short: str, full: str) -> bool:
     """Whether each word of ``short`` begins the matching word of ``full`` (case-blind)."""
     a, b = short.casefold().replace("(", " ").split(), full.casefold().split()
     a = [w for w in a if not w.endswith(")")]
-    return bool(a) and len(a) <= len(b) and all(y.startswith(x) for x, y in zip(a, b))
+    return bool(a) and len(a) <= len(b) and all(y.startswith(x) for x, y in zip(a, b, strict=False))

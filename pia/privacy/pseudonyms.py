@@ -68,7 +68,7 @@ class Pseudonyms:
                 forms.setdefault(person, {person})
                 by_form[person.casefold()] = person
         order = list(dict.fromkeys([*order, *(by_form[o.casefold()] for o in others if o)]))
-        acted_as = dict(zip(humans["actor_id"], humans["actor"]))
+        acted_as = dict(zip(humans["actor_id"], humans["actor"], strict=True))
         leader_name = names.users.get(commander) or acted_as.get(commander) or commander
         leader = by_form.get(leader_name.casefold(), names.full_names.get(commander, leader_name))
         chosen = {k.casefold(): v for k, v in (mapping or {}).items()}

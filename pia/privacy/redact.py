@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 
 from pia.errors import ConfigError
 
-
 #: a surrogate that no UTF-8 can hold (from a JSON escape); Arrow takes UTF-8 only
 _SURROGATE = re.compile("([\ud800-\udfff])")
 

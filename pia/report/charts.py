@@ -17,12 +17,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
 
-from pia.report.html import text  # noqa: E402
+from pia.report.html import text
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -121,7 +121,7 @@ def timeline_figure(
     caption = ["Ticks are messages and log entries, one lane per person"]
 
     marks = milestones.dropna(subset=["ts"]) if len(milestones) else milestones
-    spots = dict(zip(marks["milestone"], marks["ts"])) if len(marks) else {}
+    spots = dict(zip(marks["milestone"], marks["ts"], strict=True)) if len(marks) else {}
     start_name = "impact_start" if "impact_start" in spots else "detected"
     end_name = "restored" if "restored" in spots else "resolved"
     start, end = spots.get(start_name), spots.get(end_name)
@@ -252,7 +252,7 @@ def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str
     cols = 2
     rows = (len(names) + 1) // cols
     figure, axes = plt.subplots(rows, cols, figsize=(11, 2.8 * rows), squeeze=False, sharex=True)
-    for axis, name in zip(axes.flat, names):
+    for axis, name in zip(axes.flat, names, strict=False):
         data = summary[summary["duration"] == name].sort_values("period")
         if periods is not None:
             data = data.set_index("period").reindex(periods.union(pd.Index(data["period"]))).rename_axis("period").reset_index()
@@ -280,7 +280,7 @@ def survival_curves(curves: list, labels: dict[str, str]) -> Chart | None:
     if not curves:
         return None
     figure, axes = plt.subplots(1, len(curves), figsize=(11, 3.4), squeeze=False)
-    for axis, result in zip(axes.flat, curves):
+    for axis, result in zip(axes.flat, curves, strict=True):
         for i, (group, curve) in enumerate(result.curves.items()):
             style = {"color": "#1d2330", "linewidth": 2.2} if group == "all" else {"color": _SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)], "linewidth": 1.2}
             n, censored = result.sizes[group]

@@ -342,7 +342,7 @@ def _from_here(message: str, parameters: Mapping[str, Any], folder: Path) -> str
     for value in parameters.values():
         if isinstance(value, str) and value.startswith(".."):
             here = Path(os.path.relpath(folder / value)).as_posix()
-            message = re.sub(rf"{re.escape(value)}(?=[/:\s]|$)", lambda _: here, message)
+            message = re.sub(rf"{re.escape(value)}(?=[/:\s]|$)", lambda _, here=here: here, message)
     return message
 
 

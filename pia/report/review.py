@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pia.errors import PiaError
+from pia.events.slack import Directory
 from pia.metrics import IncidentMetrics, measure_incident
 from pia.milestones import MILESTONES, Detection, load_config
-from pia.times import TimeLike, as_utc, human_duration
-from pia.events.slack import Directory
 from pia.people import full_names, roster
 from pia.privacy import scrub
 from pia.privacy.pseudonyms import for_incident
@@ -32,6 +30,7 @@ from pia.report.html import Section, link, said, table, text
 from pia.report.markdown import Draft, md_link, md_said, render_draft
 from pia.snapshot import Incident, open_incident
 from pia.snapshot import data_dir as resolve_data_dir
+from pia.times import TimeLike, as_utc, human_duration
 
 #: The review text keys of ``incident.toml [review]``, with their headings, in report order.
 REVIEW_FIELDS = {
@@ -259,7 +258,7 @@ class Review:
                 "status": frame["status"],
                 "start": frame["start_milestone"].map(end),
                 "end": frame["end_milestone"].map(end),
-                "note": [self.caveat(a, b) for a, b in zip(frame["start_milestone"], frame["end_milestone"])],
+                "note": [self.caveat(a, b) for a, b in zip(frame["start_milestone"], frame["end_milestone"], strict=True)],
             }
         )
 
@@ -276,7 +275,7 @@ class Review:
             {
                 "milestone": found["milestone"].str.replace("_", " "),
                 "time": found["ts"].map(self.local),
-                "stated": [self.stated(t, e) for t, e in zip(found["ts"], posted)],
+                "stated": [self.stated(t, e) for t, e in zip(found["ts"], posted, strict=True)],
                 "T": found["ts"].map(self.since_detection),
                 "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
                 "evidence": found["text"].fillna(""),
@@ -300,7 +299,7 @@ class Review:
                 "milestone": found["milestone"].astype(str).str.replace("_", " "),
                 "rank": found["rank"].astype(int),
                 "time": found["ts"].map(self.local),
-                "stated": [self.stated(t, e) for t, e in zip(found["ts"], found["evidence_ts"])],
+                "stated": [self.stated(t, e) for t, e in zip(found["ts"], found["evidence_ts"], strict=True)],
                 "who": self.person(found["actor"]),
                 "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
                 "text": found["text"].fillna("").astype(str),
@@ -316,9 +315,9 @@ class Review:
         d = self.detection
         marks = d.milestones.dropna(subset=["ts"])
         posted = marks["evidence_ts"].fillna(marks["ts"]) if "evidence_ts" in marks else marks["ts"]
-        stated = pd.Series([self.stated(t, e) for t, e in zip(marks["ts"], posted)], index=marks.index, dtype=object)
+        stated = pd.Series([self.stated(t, e) for t, e in zip(marks["ts"], posted, strict=True)], index=marks.index, dtype=object)
         # a milestone stated in a message ("normal since 14:53") sits at the message, with its own time
-        named = marks["milestone"].str.replace("_", " ") + [f" at {self.local(t)[11:]}" if s else "" for t, s in zip(marks["ts"], stated)]
+        named = marks["milestone"].str.replace("_", " ") + [f" at {self.local(t)[11:]}" if s else "" for t, s in zip(marks["ts"], stated, strict=True)]
         said = self._said()
         parts = [
             marks.assign(ts=posted, what=named),
@@ -475,7 +474,7 @@ class Review:
         body += "".join(_note(n) for n in notes)
         body += "<h3>Milestones and their evidence</h3>"
         found = self.milestones_table()
-        others = {key: rows for key, rows in self.candidates_table().groupby("key", sort=False)}
+        others = dict(iter(self.candidates_table().groupby("key", sort=False)))
 
         def when(row: pd.Series) -> str:
             note = f'<br><span class="stated">{text(row["stated"])}</span>' if row["stated"] else ""

@@ -11,9 +11,9 @@ import pandas as pd
 
 from pia import trends
 from pia.errors import BadValue, InputError
-from pia.times import TimeLike, as_utc, human_duration
 from pia.report import charts
 from pia.report.html import Section, table, text
+from pia.times import TimeLike, as_utc, human_duration
 
 #: the durations drawn in the trend charts (all are in the tables)
 CHARTED = ["time_to_engage", "time_to_hypothesis", "time_to_diagnose", "time_to_mitigate", "time_to_restore", "time_to_resolve", "time_to_declare"]
@@ -177,7 +177,7 @@ class TrendsReport:
         cells = summary.assign(
             cell=[
                 f'{text(_hours(m))}<br><span class="stated">{text(f"{_hours(lo)}–{_hours(hi)}, " if pd.notna(lo) else "")}n={n}</span>'
-                for m, lo, hi, n in zip(summary["median"], summary["median_low"], summary["median_high"], summary["n"])
+                for m, lo, hi, n in zip(summary["median"], summary["median_low"], summary["median_high"], summary["n"], strict=True)
             ]
         )
         grid = cells.pivot(index="duration", columns="period", values="cell")

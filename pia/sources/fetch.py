@@ -22,7 +22,7 @@ import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -323,9 +323,9 @@ def _fetch(
         )
     # Make the clients first: a missing token fails here, before anything is fetched.
     if pd_ids and not all(i in (pulled or {}) for i in pd_ids):
-        connections.pagerduty
+        _ = connections.pagerduty
     if channels:
-        connections.slack
+        _ = connections.slack
     before = connections.requests()
     wanted = [f"PagerDuty {i}" for i in pd_ids] + [f"#{_label(c)}" for c in channels]
     done: list[str] = []
@@ -502,7 +502,7 @@ def _ts_key(ts: str) -> tuple[int, int]:
 
 
 def _utc_day(ts: str) -> str:
-    return datetime.fromtimestamp(_ts_key(ts)[0], tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(_ts_key(ts)[0], tz=UTC).strftime("%Y-%m-%d")
 
 
 def _write_pagerduty(folder: Path, pulls: Sequence[IncidentPull]) -> None:
@@ -548,7 +548,7 @@ def _record(path: Path, result: FetchResult) -> None:
     previous = read_json(path) if path.exists() else {}
     history = previous.get("fetches", []) if isinstance(previous, dict) else []
     record = {
-        "fetched_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "fetched_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tool": f"pia {__version__}",
         "window": result.window.as_dict(),
         "slack": result.slack,

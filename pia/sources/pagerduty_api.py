@@ -23,7 +23,7 @@ import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -82,7 +82,7 @@ def server_wait(headers: Any, now: float | None = None) -> float | None:
         except (TypeError, ValueError):
             continue
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         current = time.time() if now is None else now
         return max(0.0, when.timestamp() - current)
     return None
@@ -126,7 +126,7 @@ def make_client(token: Secret, settings: PagerDutySettings) -> pagerduty.RestApi
         raise FetchError("pagerduty", f"base URL {settings.base_url!r} must start with https://") from None
     client.timeout = settings.timeout
     client.retry = {429: settings.rate_limit_retries}
-    client.retry.update({status: settings.server_error_retries for status in (500, 502, 503, 504)})
+    client.retry.update(dict.fromkeys((500, 502, 503, 504), settings.server_error_retries))
     client.max_http_attempts = settings.rate_limit_retries + settings.server_error_retries
     client.max_network_attempts = settings.network_retries
     client.sleep_timer = settings.backoff

@@ -410,7 +410,7 @@ class SlackSource:
             self._users.update({i: None for i in missing if i not in self._users})
         elif missing:
             found = self._parallel(self._user_info, missing)
-            self._users.update(zip(missing, found))
+            self._users.update(zip(missing, found, strict=True))
         return [u for u in (self._users.get(i) for i in wanted) if u]
 
     def _user_info(self, user_id: str) -> dict[str, Any] | None:

@@ -56,7 +56,7 @@ def _window(messages: list[Any], since: pd.Timestamp | None, until: pd.Timestamp
         keep &= when >= since
     if until is not None:
         keep &= when <= until
-    return [m for m, k in zip(messages, keep) if k]
+    return [m for m, k in zip(messages, keep, strict=True) if k]
 
 
 def import_slack_export(
