@@ -33,6 +33,8 @@ from pia.snapshot import Incident, data_dir, list_incidents, open_incident, snap
 from pia.times import TimeLike, as_utc
 
 if TYPE_CHECKING:
+    from pandas._libs import NaTType
+
     from pia.cluster import Cluster
     from pia.milestones.config import Config
 
@@ -154,7 +156,7 @@ def measure_all(
     return Measured(table.drop(columns=private, errors="ignore"), people.drop(columns="_key", errors="ignore"), failures, len(done), len(keys) - len(done))
 
 
-def _settled(milestones: pd.DataFrame) -> pd.Timestamp:
+def _settled(milestones: pd.DataFrame) -> pd.Timestamp | NaTType:
     """When the last of an incident's milestones became known (its evidence was posted)."""
     from pia.metrics import _known
 
@@ -217,7 +219,7 @@ def _measure_on(cluster: Cluster, base: Path, stale: list[Incident], as_of: pd.T
     size = max(1, min(PARTITION, -(-len(moved) // (4 * max(1, cluster.workers)))))
     chunks = [moved[n : n + size] for n in range(0, len(moved), size)]
     bar = _bar(len(moved), "metrics", progress)
-    parts: dict[int, Part] = {}
+    parts: dict[str, Part] = {}
     try:
         for chunk, part, error in cluster.as_finished(measure_part, chunks, absolute, as_of):
             if error:
@@ -249,7 +251,7 @@ def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -
     """Cached rows still valid for ``keys`` and not measured again, plus the fresh ones."""
     parts = [p for p in fresh if len(p)]
     if len(old):
-        again = pd.concat(parts)["incident"] if parts else []
+        again: pd.Series | list[str] = pd.concat(parts)["incident"] if parts else []
         parts.insert(0, old[(old["incident"].map(keys) == old["_key"]) & ~old["incident"].isin(again)])
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["incident", "_key"])

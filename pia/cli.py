@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 import pandas as pd
 
@@ -64,7 +65,15 @@ def shown(text: object, args: argparse.Namespace) -> str:
     return terminal_text(text)
 
 
-def privacy(args: argparse.Namespace) -> dict[str, object]:
+class Privacy(TypedDict):
+    """The privacy options every command that shows snapshot text passes on."""
+
+    redact: bool
+    pseudonymise: bool
+    pseudonyms: str | None
+
+
+def privacy(args: argparse.Namespace) -> Privacy:
     """The privacy options of a command, warning on stderr when secrets stay unmasked."""
     if args.no_redact:
         print("pia: warning: secrets are not masked (--no-redact); do not share this output", file=sys.stderr)
@@ -136,7 +145,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         left_out = print_frame(shown, args.format, raw_csv=args.raw_csv, width=None if args.columns else _terminal_width())
         if args.format == "table":
             kept = [c for c in shown if c not in left_out]
-            print(legend(kept, left_out, load_config(data_dir(args.data_dir))))
+            print(legend([str(c) for c in kept], left_out, load_config(data_dir(args.data_dir))))
     for line in table.failures:
         error_line(line, args)
     return 2 if table.failures else 0

@@ -74,7 +74,7 @@ class Contract:
         ``problem``."""
         found: list[pd.DataFrame] = []
 
-        def add(column: str, problem: str, mask: pd.Series | None = None) -> None:
+        def add(column: str, problem: str, mask: np.ndarray | None = None) -> None:
             positions = np.flatnonzero(np.asarray(mask, dtype=bool)) if mask is not None else [pd.NA]
             if len(positions):
                 found.append(pd.DataFrame({"position": pd.array(positions, dtype="Int64"), "column": column, "problem": problem}))
@@ -158,23 +158,36 @@ def metrics_contract(frame: pd.DataFrame, durations: Iterable[str] = ()) -> Cont
     """The contract of a metrics table (one row per incident): ``durations`` (the configured
     ones) and every column of ``frame`` with an ``_observed`` twin are timedeltas, each with
     its ``<name>_observed`` flag, never empty where observed; milestone times are UTC."""
-    names = list(dict.fromkeys([*durations, *(c.removesuffix("_observed") for c in frame if c.endswith("_observed"))]))
+    flagged = [c.removesuffix("_observed") for c in map(str, frame.columns) if c.endswith("_observed")]
+    names = list(dict.fromkeys([*durations, *flagged]))
     spans = [n for n in names if n in frame or f"{n}_observed" in frame]
     required = {"incident": "string", "detected": "time", "severity": "string", "services": "string", "status": "string"}
     required |= dict.fromkeys(spans, "duration") | {f"{n}_observed": "flag" for n in spans}
     optional = {"title": "string", "date": "string", "warnings": "string", "longest_update_gap": "duration", "median_answer_time": "duration"}
     optional |= {m: "time" for m in MILESTONES if m != "detected"}
-    counts = ("responders", "messages", "hypotheses", "pivots", "escalations", "status_updates", "late_updates")
-    counts += ("directives", "directives_answered", "pages", "off_hours_pages", "pages_unknown_zone")
+    counts = ("responders", "messages", "hypotheses", "pivots", "escalations", "status_updates", "late_updates",
+              "directives", "directives_answered", "pages", "off_hours_pages", "pages_unknown_zone")
     optional |= dict.fromkeys(counts, "count")
-    rows = [_one_of("status", ("open", "resolved"))]
-    rows += [("incident", "the same incident on another row", lambda f: f["incident"].duplicated(keep=False))]
+    rows = [_one_of("status", ("open", "resolved")), ("incident", "the same incident on another row", _repeated)]
     for name in spans:
-        rows.append(_negative(name))
-        rows.append((f"{name}+{name}_observed", "empty where observed", lambda f, n=name: f[n].isna() & f[f"{n}_observed"]))
-        # an incident resolved has no duration left to censor
-        rows.append(
-            (f"{name}_observed+status+{name}", "false (censored) in a resolved incident", lambda f, n=name: (f["status"] == "resolved") & f[n].notna() & ~f[f"{n}_observed"])
-        )
-    rows += [(c, "negative", lambda f, c=c: f[c] < 0) for c in counts]
+        rows += [_negative(name), *_flag_checks(name)]
+    rows += [_below_zero(c) for c in counts]
     return Contract("metrics", required, optional, ("incident",), tuple(rows))
+
+
+def _repeated(frame: pd.DataFrame) -> pd.Series:
+    return frame["incident"].duplicated(keep=False)
+
+
+def _below_zero(column: str) -> tuple[str, str, RowCheck]:
+    return column, "negative", lambda f: f[column] < 0
+
+
+def _flag_checks(name: str) -> list[tuple[str, str, RowCheck]]:
+    """A duration's value and its ``_observed`` flag agree: an observed value is there, and a
+    resolved incident has nothing left to censor."""
+    flag = f"{name}_observed"
+    return [
+        (f"{name}+{flag}", "empty where observed", lambda f: f[name].isna() & f[flag]),
+        (f"{flag}+status+{name}", "false (censored) in a resolved incident", lambda f: (f["status"] == "resolved") & f[name].notna() & ~f[flag]),
+    ]

@@ -17,6 +17,7 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -90,10 +91,10 @@ def durations(
     ms = milestones if as_of is None else milestones[_known(milestones) <= as_of]
     ids = list(dict.fromkeys([*(incidents or ()), *milestones["incident"].astype(str)]))
     first = ms.drop_duplicates(["incident", "milestone"]).set_index(["incident", "milestone"])["ts"]
-    present = set(ms["milestone"])
+    recorded = set(ms["milestone"])
     none = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns, UTC]")
     at = pd.DataFrame(
-        {m: first.xs(m, level="milestone").reindex(ids) if m in present else none for m in MILESTONES},
+        {m: first.xs(m, level="milestone").reindex(ids) if m in recorded else none for m in MILESTONES},
         index=pd.Index(ids, name="incident"),
     )
     evidence = ms.set_index(["incident", "milestone"])[["source", "ref"]] if len(ms) else None
@@ -183,8 +184,8 @@ def _order_warnings(at: pd.DataFrame) -> list[str]:
     for first, then in checks:
         bad = at[then] < at[first]
         out += [
-            f"{incident}: {then} ({at.at[incident, then]:%Y-%m-%d %H:%M:%S}) is before "
-            f"{first} ({at.at[incident, first]:%Y-%m-%d %H:%M:%S})"
+            f"{incident}: {then} ({at[then][incident]:%Y-%m-%d %H:%M:%S}) is before "
+            f"{first} ({at[first][incident]:%Y-%m-%d %H:%M:%S})"
             for incident in at.index[bad.fillna(False).to_numpy(bool)]
         ]
     return out
@@ -455,8 +456,13 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
     out = {}
     for i in ids:
         own = {name: parts[i] for name, parts in frames.items()}
-        own["signals"] = own["signals"].drop(columns="incident").assign(row=lambda f, at=first[i]: f["row"] - at)
-        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], _candidates=lambda i=i: candidates()[i])
+        signals_of = own["signals"].drop(columns="incident")
+        own["signals"] = signals_of.assign(row=signals_of["row"] - first[i])
+
+        def own_candidates(incident: str = i) -> pd.DataFrame:
+            return candidates()[incident]
+
+        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], _candidates=own_candidates)
     return out
 
 
@@ -476,10 +482,9 @@ def _row(incident: Any, events: pd.DataFrame, found: Detection, spans: Durations
         "status": "resolved" if "resolved" in at.index and (as_of is None or known["resolved"] <= as_of) else "open",
     }
     row.update({m: at.get(m, pd.NaT) for m in MILESTONES})
-    for r in spans.frame.itertuples():
-        row[r.duration] = r.value
-    for r in spans.frame.itertuples():
-        row[f"{r.duration}_observed"] = bool(r.observed)
+    spans_of = spans.frame
+    row.update(zip(spans_of["duration"].astype(str), spans_of["value"], strict=True))
+    row.update(zip(spans_of["duration"].astype(str) + "_observed", spans_of["observed"].astype(bool), strict=True))
     row.update(incident_metrics(events, found, spans, pages, config))
     row["warnings"] = "; ".join(w.split(": ", 1)[-1] for w in spans.warnings)
     return row
@@ -546,13 +551,18 @@ class Explanation:
                 )
             )
             + "</tr>"
-            for r in self.candidates.itertuples()
+            for r in (SimpleNamespace(**row) for row in records(self.candidates))
         )
         head = "".join(f"<th>{c}</th>" for c in ("milestone", "rank", "time", "stated in a message at", "who", "found by", "text"))
         return (
             f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
             "<p>A value in incident.toml [milestones] wins over anything detected.</p>"
         )
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame``'s rows as dicts by column name."""
+    return [dict(zip(map(str, frame.columns), row, strict=True)) for row in frame.itertuples(index=False)]
 
 
 def explain_milestones(
@@ -597,7 +607,7 @@ def typed_table(table: pd.DataFrame, config: Config) -> pd.DataFrame:
             out[name] = pd.to_timedelta(out[name].astype(object)).astype("timedelta64[ns]")
         elif name in MILESTONES:
             out[name] = pd.to_datetime(out[name], utc=True).dt.as_unit("ns")
-        elif name.endswith("_observed"):
+        elif str(name).endswith("_observed"):
             out[name] = out[name].astype(bool)
     return out
 
@@ -625,10 +635,10 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
             if observed is not None:
                 text = text.where(observed.astype(bool) | out[name].isna(), "≥ " + text)
             out[name] = text
-        for name in out.columns.intersection(MILESTONES):
+        for name in out.columns.intersection(list(MILESTONES)):
             out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M").fillna("")
-        out = out.drop(columns=[c for c in out if c.endswith("_observed")])
-        return out.rename(columns={name: name.removeprefix("time_to_").removeprefix("status_") for name in out})
+        out = out.drop(columns=[c for c in out if str(c).endswith("_observed")])
+        return out.rename(columns={name: str(name).removeprefix("time_to_").removeprefix("status_") for name in out})
     for name in spans:
         out[name] = out[name].dt.total_seconds()
     return out

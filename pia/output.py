@@ -81,9 +81,9 @@ def print_frame(
     out = out or sys.stdout
     if fmt == "csv":
         if not raw_csv:
-            frame = frame.assign(**{name: spreadsheet_safe(frame[name]) for name in frame if _is_text(frame[name])})
+            frame = frame.assign(**{str(name): spreadsheet_safe(frame[name]) for name in frame if _is_text(frame[name])})
         if _is_terminal(out):
-            frame = frame.assign(**{name: terminal_column(frame[name]) for name in frame if _is_text(frame[name])})
+            frame = frame.assign(**{str(name): terminal_column(frame[name]) for name in frame if _is_text(frame[name])})
         # a bare CR ends a row for spreadsheets: with CR in the line terminator, csv quotes it
         frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     elif fmt == "json":
@@ -118,7 +118,7 @@ def _is_terminal(out: TextIO) -> bool:
         return False
 
 
-def _one_line(value: object, width: int) -> str:
+def _one_line(value: str | float | None, width: int) -> str:
     """``value`` on one line (whitespace runs as one space), cut to ``width`` with an ellipsis."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""

@@ -9,8 +9,10 @@ first, and everything past them takes the ``Timestamp`` only.
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from pia.errors import BadValue
@@ -51,10 +53,17 @@ def iso(stamp: pd.Timestamp) -> str:
 
 
 def human_duration(value: object) -> str:
-    """``1h 05m``-style text for a timedelta (or seconds); missing values print as ``–``."""
-    if value is None or pd.isna(value):
+    """``1h 05m``-style text for a timedelta (or seconds); missing values (None, NaT, NaN)
+    print as ``–``."""
+    if isinstance(value, timedelta):
+        total = value.total_seconds()
+    elif isinstance(value, int | float | np.integer | np.floating):
+        total = float(value)
+    else:
         return "–"
-    seconds = int(value.total_seconds() if isinstance(value, pd.Timedelta) else float(value))
+    if math.isnan(total):
+        return "–"
+    seconds = int(total)
     sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)

@@ -79,7 +79,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
             if not (isinstance(column.dtype, pd.CategoricalDtype) and isinstance(column.cat.categories.dtype, pd.StringDtype)):
                 column = column.astype("string").astype("category")
         elif str(column.dtype) != dtype:
-            column = pd.to_datetime(column, utc=True).astype(dtype)
+            column = pd.to_datetime(column, utc=True).astype(pd.DatetimeTZDtype("ns", "UTC"))  # ts, the one time
         columns[name] = column.array
     return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=True)
 

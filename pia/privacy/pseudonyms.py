@@ -125,7 +125,9 @@ class Pseudonyms:
 
     def directory(self, names: Directory) -> Directory:
         """The Slack directory with aliases for names (ids and time zones kept)."""
-        alias = lambda n: self.aliases.get(n.casefold(), n)  # noqa: E731
+        def alias(name: str) -> str:
+            return self.aliases.get(name.casefold(), name)
+
         return replace(
             names,
             users={k: alias(v) for k, v in names.users.items()},

@@ -45,7 +45,7 @@ def frame(data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms 
 def result(obj: Any, redactor: Redactor | None, pseudonyms: Pseudonyms | None) -> Any:
     """Every DataFrame field of a result object (and of the result objects inside it, and the
     frames its lazy fields build) scrubbed."""
-    changes = {}
+    changes: dict[str, Any] = {}
     for spec in fields(obj):
         value = getattr(obj, spec.name)
         if isinstance(value, pd.DataFrame):

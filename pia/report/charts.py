@@ -20,7 +20,9 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from pia.report.html import text
 
@@ -81,6 +83,13 @@ class Chart:
 
 def _local(ts: pd.Series | pd.Timestamp, tz: str):
     return ts.dt.tz_convert(tz) if isinstance(ts, pd.Series) else ts.tz_convert(tz)
+
+
+def _whole_numbers(axis: Axis) -> None:
+    """Ticks on whole numbers only (counts of incidents), by the default locator's own rule."""
+    locator = axis.get_major_locator()
+    assert isinstance(locator, MaxNLocator)  # AutoLocator, the default, is one
+    locator.set_params(integer=True)
 
 
 @literal_text
@@ -165,7 +174,7 @@ def _label_milestones(figure: Figure, axis, moments: dict[pd.Timestamp, list[str
     """Name each milestone line above the plot, left to right, each label in the lowest row
     where it overlaps no label placed before it (measured by the renderer, so it holds however
     close the milestones are); a thin line joins a raised label to its milestone."""
-    renderer = figure.canvas.get_renderer()
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas has it; the base class's stub lacks it
     right_edge = axis.get_window_extent(renderer).x1
     placed: list[tuple[float, float, int]] = []  # (left, right, row) in display pixels
     row_height = 11  # points
@@ -234,7 +243,7 @@ def incidents_per_period(counts: pd.DataFrame, group_by: str) -> Chart | None:
         axis.bar(counts.index, counts[severity], width=width, bottom=bottom, label=str(severity), color=_SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)])
         bottom = bottom + counts[severity]
     axis.set_ylabel(f"incidents per {group_by}")
-    axis.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axis.yaxis)
     axis.spines[["top", "right"]].set_visible(False)
     axis.legend(fontsize=8, frameon=False, ncols=min(6, len(counts.columns)))
     total = int(counts.to_numpy().sum())
@@ -305,6 +314,6 @@ def responder_load(load: pd.DataFrame, top: int = 15) -> Chart | None:
     axis.barh(shown.index.astype(str), shown["incidents"], color="#2456a6", label="incidents")
     axis.barh(shown.index.astype(str), shown["off_hours_pages"], color="#b3261e", height=0.4, label="off-hours pages")
     axis.spines[["top", "right"]].set_visible(False)
-    axis.xaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axis.xaxis)
     axis.legend(fontsize=8, frameon=False)
     return Chart.from_figure(figure, f"Incidents and off-hours pages for the {len(shown)} busiest responders")

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from pia.times import TimeLike, as_utc, iso
 # nbformat imports jsonschema, whose format checker imports rfc3987_syntax if it is installed
 # (jupyterlab brings it); that module builds a grammar at import, about 2 s, for IRI formats
 # that no notebook schema uses. Marking it absent makes jsonschema skip that one checker.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None marks a module absent
 
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -336,13 +336,18 @@ def _from(out: str | os.PathLike[str], path: str | os.PathLike[str] | None) -> s
     return Path(os.path.relpath(Path(path).resolve(), Path(out).resolve())).as_posix()
 
 
+def _literally(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for :func:`re.sub` that puts ``text`` in as it is (no backslash escapes)."""
+    return lambda _: text
+
+
 def _from_here(message: str, parameters: Mapping[str, Any], folder: Path) -> str:
     """``message`` from the kernel with the paths it got (relative to the output folder)
     written relative to where the command runs, as the user gave them."""
     for value in parameters.values():
         if isinstance(value, str) and value.startswith(".."):
             here = Path(os.path.relpath(folder / value)).as_posix()
-            message = re.sub(rf"{re.escape(value)}(?=[/:\s]|$)", lambda _, here=here: here, message)
+            message = re.sub(rf"{re.escape(value)}(?=[/:\s]|$)", _literally(here), message)
     return message
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from pia.errors import PiaError
 from pia.events.slack import Directory
-from pia.metrics import IncidentMetrics, measure_incident
+from pia.metrics import IncidentMetrics, measure_incident, records
 from pia.milestones import MILESTONES, Detection, load_config
 from pia.people import full_names, roster
 from pia.privacy import scrub
@@ -391,7 +391,7 @@ class Review:
     def hypotheses_table(self) -> pd.DataFrame:
         hyps = self.detection.hypotheses
         fixed = self.at("working_hypothesis") or self.at("mitigated") or self.at("restored")
-        outcome = hypothesis_outcomes(hyps, fixed) if len(hyps) else []
+        outcome: pd.Series | list[str] = hypothesis_outcomes(hyps, fixed) if len(hyps) else []
         return hyps.assign(time=hyps["ts"].map(self.clock), T=hyps["ts"].map(self.since_detection), outcome=outcome, actor=self.person(hyps["actor"]))
 
     def updates_table(self) -> pd.DataFrame:
@@ -628,23 +628,23 @@ class Review:
             **self.facts(),
             "commander_note": self.caveat("commander"),
             "review": {key: (self.incident.meta.get("review") or {}).get(key) for key in REVIEW_FIELDS},
-            "durations": [dict(r, value=r["status"] if r["value"] == "–" else r["value"]) for r in durations.to_dict("records")],
+            "durations": [dict(r, value=r["status"] if r["value"] == "–" else r["value"]) for r in records(durations)],
             "censored_note": self.censored_note() if (durations["status"] == "censored").any() else "",
             "milestones": [
                 dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), evidence=md_said(r["evidence"], r["ref"]) if r["evidence"] else "set in incident.toml")
-                for r in self.milestones_table().to_dict("records")
+                for r in records(self.milestones_table())
             ],
             "runners_up": [
-                {"milestone": name, "candidates": [dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), text=md_said(r["text"], r["ref"])) for r in rows.to_dict("records")]}
+                {"milestone": name, "candidates": [dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), text=md_said(r["text"], r["ref"])) for r in records(rows)]}
                 for name, rows in self.candidates_table().groupby("milestone", sort=False)
             ],
-            "key_events": [dict(r, evidence=md_said(r["evidence"], r["ref"])) for r in self.key_events_table().to_dict("records")],
-            "responders": self.responders_table().to_dict("records"),
-            "hypotheses": [dict(r, text=md_said(r["text"], r["ref"])) for r in hyps.to_dict("records")],
+            "key_events": [dict(r, evidence=md_said(r["evidence"], r["ref"])) for r in records(self.key_events_table())],
+            "responders": records(self.responders_table()),
+            "hypotheses": [dict(r, text=md_said(r["text"], r["ref"])) for r in records(hyps)],
             "communication": self.communication_summary(updates),
-            "updates": [dict(r, text=md_said(r["text"], r["ref"])) for r in updates.to_dict("records")],
-            "directives": [{"time": r["time"], "to": r["to_name"], "text": r["text"], "answer": r["answer"]} for r in asks.to_dict("records")],
-            "action_items": [dict(r, title=md_link(r["url"], r["title"])) for r in self.action_items_table().to_dict("records")],
+            "updates": [dict(r, text=md_said(r["text"], r["ref"])) for r in records(updates)],
+            "directives": [{"time": r["time"], "to": r["to_name"], "text": r["text"], "answer": r["answer"]} for r in records(asks)],
+            "action_items": [dict(r, title=md_link(r["url"], r["title"])) for r in records(self.action_items_table())],
             "quality": self.quality_lines(),
         }
         return render_draft(context)

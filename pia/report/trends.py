@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
@@ -105,7 +106,7 @@ class TrendsReport:
 
     @property
     def durations(self) -> list[str]:
-        return [c.removesuffix("_observed") for c in self.table if c.endswith("_observed")]
+        return [c.removesuffix("_observed") for c in map(str, self.table.columns) if c.endswith("_observed")]
 
     def window_words(self) -> str:
         """The window in words: "1 January to 30 November 2026" (the ``since``/``until``
@@ -137,7 +138,7 @@ class TrendsReport:
             return ""
         this, before = rows.iloc[0], rows.iloc[1]
         names = {"time_to_engage": "Median time to engage", "time_to_hypothesis": "Median time to hypothesis", "time_to_restore": "Median time to restore"}
-        lines = [("Incidents", str(this["incidents"]), str(before["incidents"]))]
+        lines: list[tuple[str, ...]] = [("Incidents", str(this["incidents"]), str(before["incidents"]))]
         for name, label in names.items():
             lines.append((label, *(_median_cell(r, name) for r in (this, before))))
         head = f"<tr><th></th><th class=num>{text(_period_name(this['start'], self.group_by))}</th><th class=num>{text(_period_name(before['start'], self.group_by))}</th></tr>"
@@ -186,7 +187,7 @@ class TrendsReport:
         shown = grid.reset_index().fillna("–")
         shown["duration"] = shown["duration"].str.replace("_", " ")
         periods = list(shown.columns[1:])
-        return table(shown, cells={p: (lambda r, p=p: r[p]) for p in periods}, numeric=periods)
+        return table(shown, cells={p: itemgetter(p) for p in periods}, numeric=periods)
 
     def survival(self) -> Section:
         results = [trends.survival(self.table, name) for name in SURVIVAL]

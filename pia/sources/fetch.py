@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from pia.errors import BadValue, ConfigError, FetchError, PiaError
+from pia.events.slack import table_of
 from pia.snapshot import (
     data_dir,
     dump_json,
@@ -477,7 +478,7 @@ def _channel_messages(folder: Path) -> list[dict[str, Any]]:
     """The messages already stored for a channel (every day file), each with a string ts."""
     if not folder.is_dir():
         return []
-    out = []
+    out: list[dict[str, Any]] = []
     for day in sorted(folder.glob("*.json")):
         out.extend(m for m in _load_list(day) if isinstance(m.get("ts"), str))
     return out
@@ -669,9 +670,9 @@ def linked_channels(pull: IncidentPull) -> list[str]:
         for pattern in _CHANNEL_LINKS:
             found.extend(pattern.findall(text))
     for entry in pull.log_entries:
-        channel = entry.get("channel") if isinstance(entry.get("channel"), Mapping) else {}
-        if channel.get("type") == "slack" and isinstance(channel.get("channel"), Mapping):
-            found.append(str(channel["channel"].get("id") or ""))
+        channel = table_of(entry.get("channel"))
+        if channel.get("type") == "slack":
+            found.append(str(table_of(channel.get("channel")).get("id") or ""))
     return [c for c in dict.fromkeys(found) if c]
 
 

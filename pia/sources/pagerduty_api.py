@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pagerduty
@@ -124,7 +124,7 @@ def make_client(token: Secret, settings: PagerDutySettings) -> pagerduty.RestApi
         client = pagerduty.RestApiV2Client(token.reveal(), base_url=settings.base_url, **kwargs)
     except pagerduty.UrlError:
         raise FetchError("pagerduty", f"base URL {settings.base_url!r} must start with https://") from None
-    client.timeout = settings.timeout
+    client.timeout = settings.timeout  # type: ignore[assignment]  # annotated int; requests takes float seconds
     client.retry = {429: settings.rate_limit_retries}
     client.retry.update(dict.fromkeys((500, 502, 503, 504), settings.server_error_retries))
     client.max_http_attempts = settings.rate_limit_retries + settings.server_error_retries
@@ -229,7 +229,7 @@ class _Translate:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> Literal[False]:
         if error is None or isinstance(error, FetchError) or not isinstance(error, Exception):
             return False
         raise self.translate(error) from None

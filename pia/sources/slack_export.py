@@ -29,7 +29,7 @@ from pia.snapshot import (
 def _find_channel(tree: Tree, channel: str) -> tuple[str, dict[str, Any]]:
     """The folder name and channels.json entry of ``channel`` (a name or an id)."""
     wanted = channel.lstrip("#")
-    entries = []
+    entries: list[dict[str, Any]] = []
     for name in ("channels.json", "groups.json", "mpims.json", "dms.json"):
         found = tree.json_or(name, [])
         if isinstance(found, list):
