@@ -1,7 +1,7 @@
 """The on-disk incident snapshot: finding incidents, reading their files, writing atomically.
 
 This is the outer layer that opens paths; it hands decoded payloads to the pure readers in
-:mod:`pia.events`. Layout (design.md)::
+:mod:`pia.events`. Layout (README.md, "The incident snapshot")::
 
     <data-dir>/incidents/<incident-id>/
       incident.toml
@@ -364,7 +364,8 @@ class Incident:
             tree.close()
 
     def events(self) -> pd.DataFrame:
-        """The merged, validated events of this snapshot (design.md's events DataFrame)."""
+        """The merged, validated events of this snapshot (the events DataFrame of
+        :mod:`pia.events.schema`)."""
         frames = []
         source = self.slack_source
         if source is not None:

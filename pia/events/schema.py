@@ -12,8 +12,8 @@ import pandas as pd
 
 from pia.errors import PiaError
 
-#: column -> dtype. The first ten are design.md's contract; the last four carry what the
-#: readers know and the detectors need (see docs/events.md).
+#: column -> dtype, each described in README.md ("The timeline"). The last four carry what the
+#: readers know and the detectors need.
 COLUMNS: dict[str, str] = {
     "incident": "string",
     "ts": "datetime64[ns, UTC]",

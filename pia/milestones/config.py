@@ -18,7 +18,7 @@ from pia.errors import ConfigError
 from pia.integrations import config as integration_config
 from pia.integrations.config import Integration
 
-#: Milestones in their usual order (the order of design.md's table).
+#: Milestones in their usual order (the order of the table in docs/metrics.md, "Milestones").
 #: how a duration's starting point reads in a column header or a legend
 MILESTONE_WORDS = {"impact_start": "impact start", "detected": "detection", "acknowledged": "acknowledgement", "engaged": "engagement"}
 MILESTONES: tuple[str, ...] = (

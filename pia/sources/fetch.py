@@ -1,4 +1,5 @@
-"""Live fetch: Slack and PagerDuty APIs into an incident snapshot (design.md's layout).
+"""Live fetch: Slack and PagerDuty APIs into an incident snapshot (the layout of README.md,
+"The incident snapshot").
 
 Two entry points, both callable from a notebook with the names the CLI uses:
 
