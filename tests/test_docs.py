@@ -123,9 +123,8 @@ def cited_docs(path: Path) -> list[str]:
     """The ``*.md`` files named in the comments and docstrings of a Python file."""
     source = path.read_text(encoding="utf-8")
     texts = [t.string for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.COMMENT]
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            texts.append(ast.get_docstring(node) or "")
+    documented = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    texts += [ast.get_docstring(node) or "" for node in ast.walk(ast.parse(source)) if isinstance(node, documented)]
     return re.findall(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.md)(?![\w.])", "\n".join(texts))
 
 
