@@ -100,8 +100,10 @@ def _shareable(table: pd.DataFrame, root: str | None, *, redact: bool, pseudonym
 
 def cmd_import_slack(args: argparse.Namespace) -> int:
     """Carve one channel of a Slack workspace export (folder or zip) into a snapshot."""
+    from pia.snapshot import safe_id
     from pia.sources.slack_export import import_slack_export
 
+    safe_id(args.incident, "--incident")  # named by its option here; the library says "incident id"
     path = import_slack_export(
         args.export,
         channel=args.channel,
