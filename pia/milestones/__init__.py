@@ -20,7 +20,14 @@ import pandas as pd
 from pia import integrations
 from pia.milestones import repeated
 from pia.milestones.config import LABELS, MILESTONES, Config, Duration, Rule, load_config
-from pia.milestones.detect import RuleSet, compile_rules, default_rules, manual_milestones, milestones, signals
+from pia.milestones.detect import (
+    RuleSet,
+    compile_rules,
+    default_rules,
+    manual_milestones,
+    milestones,
+    signals,
+)
 from pia.quality import DISAGREEMENT
 
 __all__ = [
@@ -110,7 +117,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, pd.Timedelta):
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         return human_duration(value)
     text = str(value)
@@ -167,14 +174,14 @@ def detect_incidents(
     bots = integrations.read(events, rules.config.integrations)
     said = signals(events, rules)
     found = pd.concat([said, bots.signals], ignore_index=True).sort_values("row", kind="stable", ignore_index=True) if len(bots.signals) else said
-    manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items()]
-    manual = [m for m in manual if len(m)]
+    given = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items()]
+    manual = [m for m in given if len(m)]
     # incident.toml names the IC; else the platform's role assignment; else the first to speak
     named = {**bots.commanders, **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}}
     ic = repeated.commanders(events, named)
     # a bot's post is shown as the act of the person it names, in the evidence as in the lists
     credited = bots.attributed(events)
-    table, candidates = milestones(
+    picked = milestones(
         credited,
         found,
         pd.concat(manual, ignore_index=True) if manual else None,
@@ -182,8 +189,10 @@ def detect_incidents(
         runners_up=RUNNERS_UP,
         integrated=bots.evidence,
     )
-    notes = [n for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT)) if len(n)]
-    notes = pd.concat(notes, ignore_index=True) if notes else bots.notes
+    assert isinstance(picked, tuple)  # with runners-up asked for, the candidates come too
+    table, candidates = picked
+    disagreements = [n for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT)) if len(n)]
+    notes = pd.concat(disagreements, ignore_index=True) if disagreements else bots.notes
     return Detection(
         milestones=table,
         _candidates=candidates,

@@ -17,12 +17,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from pia.report.html import text  # noqa: E402
+from pia.report.html import text
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,6 +85,13 @@ def _local(ts: pd.Series | pd.Timestamp, tz: str):
     return ts.dt.tz_convert(tz) if isinstance(ts, pd.Series) else ts.tz_convert(tz)
 
 
+def _whole_numbers(axis: Axis) -> None:
+    """Ticks on whole numbers only (counts of incidents), by the default locator's own rule."""
+    locator = axis.get_major_locator()
+    assert isinstance(locator, MaxNLocator)  # AutoLocator, the default, is one
+    locator.set_params(integer=True)
+
+
 @literal_text
 def timeline(events: pd.DataFrame, milestones: pd.DataFrame, **options: Any) -> Chart | None:
     """Lanes per responder (and one per bot and for PagerDuty), a tick per event, milestones as
@@ -121,7 +130,7 @@ def timeline_figure(
     caption = ["Ticks are messages and log entries, one lane per person"]
 
     marks = milestones.dropna(subset=["ts"]) if len(milestones) else milestones
-    spots = dict(zip(marks["milestone"], marks["ts"])) if len(marks) else {}
+    spots = dict(zip(marks["milestone"], marks["ts"], strict=True)) if len(marks) else {}
     start_name = "impact_start" if "impact_start" in spots else "detected"
     end_name = "restored" if "restored" in spots else "resolved"
     start, end = spots.get(start_name), spots.get(end_name)
@@ -165,7 +174,7 @@ def _label_milestones(figure: Figure, axis, moments: dict[pd.Timestamp, list[str
     """Name each milestone line above the plot, left to right, each label in the lowest row
     where it overlaps no label placed before it (measured by the renderer, so it holds however
     close the milestones are); a thin line joins a raised label to its milestone."""
-    renderer = figure.canvas.get_renderer()
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas has it; the base class's stub lacks it
     right_edge = axis.get_window_extent(renderer).x1
     placed: list[tuple[float, float, int]] = []  # (left, right, row) in display pixels
     row_height = 11  # points
@@ -234,7 +243,7 @@ def incidents_per_period(counts: pd.DataFrame, group_by: str) -> Chart | None:
         axis.bar(counts.index, counts[severity], width=width, bottom=bottom, label=str(severity), color=_SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)])
         bottom = bottom + counts[severity]
     axis.set_ylabel(f"incidents per {group_by}")
-    axis.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axis.yaxis)
     axis.spines[["top", "right"]].set_visible(False)
     axis.legend(fontsize=8, frameon=False, ncols=min(6, len(counts.columns)))
     total = int(counts.to_numpy().sum())
@@ -252,7 +261,7 @@ def duration_trends(summary: pd.DataFrame, points: pd.DataFrame, names: list[str
     cols = 2
     rows = (len(names) + 1) // cols
     figure, axes = plt.subplots(rows, cols, figsize=(11, 2.8 * rows), squeeze=False, sharex=True)
-    for axis, name in zip(axes.flat, names):
+    for axis, name in zip(axes.flat, names, strict=False):
         data = summary[summary["duration"] == name].sort_values("period")
         if periods is not None:
             data = data.set_index("period").reindex(periods.union(pd.Index(data["period"]))).rename_axis("period").reset_index()
@@ -280,7 +289,7 @@ def survival_curves(curves: list, labels: dict[str, str]) -> Chart | None:
     if not curves:
         return None
     figure, axes = plt.subplots(1, len(curves), figsize=(11, 3.4), squeeze=False)
-    for axis, result in zip(axes.flat, curves):
+    for axis, result in zip(axes.flat, curves, strict=True):
         for i, (group, curve) in enumerate(result.curves.items()):
             style = {"color": "#1d2330", "linewidth": 2.2} if group == "all" else {"color": _SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)], "linewidth": 1.2}
             n, censored = result.sizes[group]
@@ -305,6 +314,6 @@ def responder_load(load: pd.DataFrame, top: int = 15) -> Chart | None:
     axis.barh(shown.index.astype(str), shown["incidents"], color="#2456a6", label="incidents")
     axis.barh(shown.index.astype(str), shown["off_hours_pages"], color="#b3261e", height=0.4, label="off-hours pages")
     axis.spines[["top", "right"]].set_visible(False)
-    axis.xaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axis.xaxis)
     axis.legend(fontsize=8, frameon=False)
     return Chart.from_figure(figure, f"Incidents and off-hours pages for the {len(shown)} busiest responders")
