@@ -616,7 +616,7 @@ class _Best:
 
     def frame(self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None) -> pd.DataFrame:
         """The held evidence as milestone rows, with ``manual`` winning over all of it and the
-        incident's resolve standing in for ``restored`` where nothing shows the service back."""
+        :data:`STAND_INS` standing in where nothing else shows a milestone."""
         steps = len(MILESTONES)
         at = np.flatnonzero(self.row >= 0)
         rows, code, step = self.row[at], at // steps, at % steps
@@ -637,7 +637,7 @@ class _Best:
         pick = np.lexsort((-np.arange(len(code)), step, rank[code]))
         key = rank[code[pick]] * steps + step[pick]
         pick = pick[np.r_[True, np.diff(key) != 0]] if len(pick) else pick
-        # where nothing shows the service back, the incident's resolve stands in for restored
+        # where nothing shows a milestone, the next one stands in (STAND_INS)
         final_step, notes = step[pick], np.full(len(pick), None, dtype=object)
         for weak, strong, needs, note in STAND_INS:
             weak, strong = _ORDER[weak], _ORDER[strong]
