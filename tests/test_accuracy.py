@@ -26,7 +26,6 @@ DISPUTED = {
     ("2026-01-17-batch-disk-full", "restored", "2026-01-17T02:36:20Z"): "'batch-07 healthy' has no recovery phrase a general rule should take",
     ("2026-02-10-file-upload-failures", "hypotheses", "2026-02-10T09:22:40Z"): "a confirmation ('confirmed: ... so ...') without a hypothesis cue",
     ("2026-03-12-cdn-cache-hit-ratio", "restored", "2026-03-12T10:41:07Z"): "a recap 39 min after PagerDuty auto-resolved reads as a recovery message; 'auto-resolved at 10:41' is not a stated restore",
-    ("2026-02-10-file-upload-failures", "mitigated", "2026-02-10T09:27:00Z"): "'AccessDenied count back to 0 since the apply, upload success rate 99% and climbing' reads as restored; nothing earlier says the impact was reduced",
     ("2026-04-28-auth-db-cpu", "hypotheses", "2026-04-28T07:35:20Z"): "'v412 went out 07:25' names the change 21 s before anyone says it is the cause",
     ("2026-06-09-order-events-backlog", "status_updates", "2026-06-09T23:03:10Z"): "a handover note that ends 'next stakeholder update due 08:00' reads as an update",
     ("2026-08-14-checkout-tax-flag", "status_updates", "2026-08-14T15:58:30Z"): "'Support update: tickets stopped coming in' relays support to the channel, not the channel to stakeholders",

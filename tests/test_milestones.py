@@ -106,6 +106,46 @@ def test_questions_that_name_a_cause_are_hypotheses(text: str) -> None:
 
 
 
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Statuspage signups are now working as expected. We are continuing to monitor.", "restored"),
+        ("We are no longer experiencing delays, we are continuing to monitor.", "mitigated"),
+        ("A corrective action has been taken by the team and the functionality is currently being monitored.", "mitigated"),
+        ("We have started to see recovery for this issue. We are now monitoring closely and expect recovery shortly.", "mitigated"),
+        ("We've rolled back the change that led to these errors and we're continuing to monitor the results.", "mitigated"),
+        ("We have implemented a fix to resolve the issue and recovery is in progress.", "mitigated"),
+        ("We have identified a fix for the issue and we are working to deploy it.", "hypothesis"),
+        ("A fix has been identified and is in progress.", "hypothesis"),
+        ("The problem is related to load on our network.", "hypothesis"),
+        ("We're already aware of the cause and are working to mitigate now.", "hypothesis"),
+        ("The incident has been identified and resolved.", "resolved"),
+    ],
+)
+def test_status_page_grammar(text: str, label: str) -> None:
+    assert label in labels_of(text)[0]
+
+
+def test_restored_after_a_remediation_stands_in_for_mitigated() -> None:
+    events = timeline(
+        say(0, "status", "We are investigating elevated errors."),
+        say(10, "status", "The issue has been identified and a fix is being implemented."),
+        say(20, "status", "Service has been restored for all customers."),
+        say(40, "status", "This incident has been resolved."),
+    )
+    mitigated = at(detect_incident(events), "mitigated")
+    assert mitigated["ts"] == T0 + pd.Timedelta(minutes=20) and mitigated["rule"] == "restored (no mitigated evidence)"
+    # without a remediation, or where the same message closes the incident, it does not
+    alone = timeline(say(0, "ann", "errors on checkout"), say(5, "bob", "checkout works again"), say(9, "ann", "resolved"))
+    assert at(detect_incident(alone), "mitigated") is None
+    closing = timeline(
+        say(0, "status", "We are investigating elevated errors."),
+        say(10, "status", "We are rolling back the deploy."),
+        say(20, "status", "We deployed a fix, service is restored and this incident has been resolved."),
+    )
+    assert at(detect_incident(closing), "mitigated") is None
+
+
 def test_a_recovery_in_other_words() -> None:
     # back (restored) or faster (mitigated): either is a recovery
     assert labels_of("all primaries are back in East, the site is much faster now")[0] & {"mitigated", "restored"}
@@ -122,6 +162,14 @@ def test_a_recovery_in_other_words() -> None:
         ("should be back shortly", {"restored"}),
         ("is it resolved?", {"resolved"}),
         ("should we roll back?", {"mitigation"}),
+        ("A fix is being deployed and expected to reach the whole production within the next 2-3 hours.", {"mitigated"}),
+        ("The issue has been identified and we are applying the fix. We will continue to monitor.", {"mitigated"}),
+        ("A mitigation is rolling out. Service is expected to be restored within 30 minutes.", {"restored"}),
+        ("We have identified an issue with partner reports. We are investigating the root cause.", {"hypothesis"}),
+        ("We have identified that some users may be unable to log in.", {"hypothesis"}),
+        ("We are investigating reports of out of memory errors in builds.", {"hypothesis"}),
+        ("Some customers cannot reach support, and we expect the situation to be remedied shortly.", {"hypothesis"}),
+        ("Since 10:01 UTC logs are slow for some builds. This is not affecting build velocity or the ability to deploy sites.", {"hypothesis"}),
     ],
 )
 def test_what_is_not_yet_so(text: str, absent: set[str]) -> None:

@@ -80,12 +80,14 @@ def _totals(rows: pd.DataFrame) -> pd.DataFrame:
 
 #: What the rules reach on this sample, less a margin: a rule change that loses more fails here.
 #: (dataset, stage) -> (least recall, most false)
+#: Found-anyway rates of mitigated count the restored posts that stand in for it after a
+#: remediation (the service back after an action is impact stopped, stage or no stage).
 FLOORS = {
-    ("llm-services", "identified"): (0.75, 0.25),
-    ("llm-services", "monitoring"): (0.70, 0.17),
+    ("llm-services", "identified"): (0.75, 0.24),
+    ("llm-services", "monitoring"): (0.74, 0.23),
     ("llm-services", "resolved"): (0.70, 1.0),
-    ("status-pages", "identified"): (0.65, 0.42),
-    ("status-pages", "monitoring"): (0.70, 0.24),
+    ("status-pages", "identified"): (0.70, 0.46),
+    ("status-pages", "monitoring"): (0.75, 0.31),
 }
 
 

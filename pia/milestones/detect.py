@@ -49,6 +49,15 @@ _ORDER = {m: i for i, m in enumerate(MILESTONES)}
 #: rule, unless from one of the rules named: "back to normal" is not also "impact reduced",
 #: but "back to normal, we are monitoring" is the monitoring stage of a status page.
 SUPERSEDES = {"restored": ("mitigated", ("watching",))}
+#: Where nothing shows the first milestone, the second stands in for it (its rule says so):
+#: the incident's resolve for ``restored``; ``restored`` for ``mitigated`` where a remediation
+#: was announced by then and the incident was not closed by the same word, since the service
+#: back after an action is impact stopped by it. The third entry is the milestone the incident
+#: must have by then, if any.
+STAND_INS = (
+    ("restored", "resolved", None, "resolved (no restore evidence)"),
+    ("mitigated", "restored", "mitigation_started", "restored (no mitigated evidence)"),
+)
 MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "text", "evidence_ts"]
 SIGNAL_COLUMNS = ["row", "label", "source", "rule"]
 #: Precedence of evidence, best first. ``fallback`` is the PagerDuty incident's creation
@@ -619,7 +628,7 @@ class _Best:
 
     def frame(self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None) -> pd.DataFrame:
         """The held evidence as milestone rows, with ``manual`` winning over all of it and the
-        incident's resolve standing in for ``restored`` where nothing shows the service back."""
+        :data:`STAND_INS` standing in where nothing else shows a milestone."""
         steps = len(MILESTONES)
         at = np.flatnonzero(self.row >= 0)
         rows, code, step = self.row[at], at // steps, at % steps
@@ -640,12 +649,21 @@ class _Best:
         pick = np.lexsort((-np.arange(len(code)), step, rank[code]))
         key = rank[code[pick]] * steps + step[pick]
         pick = pick[np.r_[True, np.diff(key) != 0]] if len(pick) else pick
-        # where nothing shows the service back, the incident's resolve stands in for restored
+        # where nothing shows a milestone, the next one stands in (STAND_INS)
         final_step, notes = step[pick], np.full(len(pick), None, dtype=object)
-        for weak_name, strong_name, note in (("restored", "resolved", "resolved (no restore evidence)"),):
+        for weak_name, strong_name, needs, note in STAND_INS:
             weak, strong = _ORDER[weak_name], _ORDER[strong_name]
             real = pd.isna(notes)  # a stand-in does not stand in for another milestone
-            stand_in = np.flatnonzero((final_step == strong) & real & ~np.isin(code[pick], code[pick][final_step == weak]))
+            standing = (final_step == strong) & real & ~np.isin(code[pick], code[pick][final_step == weak])
+            if needs:
+                # only where the incident has ``needs`` by then, and before it was closed (a
+                # message that closes it is its resolution, not also its mitigation)
+                first = np.full((2, len(incidents)), np.iinfo(np.int64).max, dtype=np.int64)
+                for bound, milestone in enumerate((needs, "resolved")):
+                    have = pick[final_step == _ORDER[milestone]]
+                    np.minimum.at(first[bound], code[have], when[have])
+                standing &= (first[0][code[pick]] <= when[pick]) & (when[pick] < first[1][code[pick]])
+            stand_in = np.flatnonzero(standing)
             pick = np.r_[pick, pick[stand_in]]
             final_step = np.r_[final_step, np.full(len(stand_in), weak)]
             notes = np.r_[notes, np.full(len(stand_in), note, dtype=object)]
