@@ -19,16 +19,18 @@ import tempfile
 import tomllib
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pia.errors import ConfigError, InputError, PiaError, UnknownIncident
 from pia.events import pagerduty, slack
+from pia.events.schema import conform, empty_events, validate
 from pia.events.timeline import merge, summarise
 
 DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -313,21 +315,49 @@ def channel_days(tree: Tree, channel: str) -> list[str]:
 
 def slack_events(tree: Tree, incident: str, names: slack.Directory | None = None) -> pd.DataFrame:
     """Every channel folder of a snapshot's Slack export, as events."""
+    found = slack.Messages()
+    add_slack(found, tree, incident, names)
+    events = found.events()
+    found.raise_first()
+    return merge([events])
+
+
+def add_slack(found: slack.Messages, tree: Tree, incident: str, names: slack.Directory | None = None) -> None:
+    """Add every channel folder of a snapshot's Slack export to ``found``."""
     names = names or export_directory(tree)
     ids = {name: cid for cid, name in names.channels.items()}
-    channels = sorted({n.split("/", 1)[0] for n in tree.names() if "/" in n})
-    frames = [
-        slack.messages_to_events(
-            ((tree.where(day), tree.json(day)) for day in channel_days(tree, channel)),
-            incident=incident,
-            channel=channel,
-            channel_id=ids.get(channel, channel),
-            names=names,
-        )
-        for channel in channels
-        if channel_days(tree, channel)
-    ]
-    return merge(frames)
+    for channel in sorted({n.split("/", 1)[0] for n in tree.names() if "/" in n}):
+        days = channel_days(tree, channel)
+        if days:
+            found.channel(incident=incident, channel=channel, channel_id=ids.get(channel, channel), names=names)
+            for day in days:
+                found.day_file(tree.where(day), tree.json(day))
+
+
+def read_events(incidents: Sequence[Incident]) -> tuple[pd.DataFrame, dict[str, PiaError]]:
+    """The events of many incidents in one frame (by incident, in the order given, then by
+    time), read file by file but made into frames once for all, and the error of each incident
+    that could not be read (it has no rows; the others are not affected)."""
+    found = slack.Messages()
+    failures: dict[str, PiaError] = {}
+    paged: list[pd.DataFrame] = []
+    for incident in incidents:
+        try:
+            incident.add_events(found, paged)
+        except PiaError as error:
+            failures[incident.id] = error
+            found.discard(incident.id, error)
+    said = found.events()
+    failures.update((i, error) for i, (_, error) in found.failures.items())
+    frames = [f for f in (said, *paged) if len(f)]
+    if len(frames) > 1 or failures:
+        events = pd.concat(frames, ignore_index=True) if frames else empty_events()
+        order = {incident.id: n for n, incident in enumerate(incidents)}
+        position = events["incident"].map(order).to_numpy()
+        keep = ~events["incident"].isin(list(failures)).to_numpy()
+        rows = np.flatnonzero(keep)[np.lexsort((events["ts"].array.asi8[keep], position[keep]))]
+        said = conform(events.take(rows))
+    return validate(said), failures
 
 
 @dataclass
@@ -369,19 +399,26 @@ class Incident:
 
     def events(self) -> pd.DataFrame:
         """The merged, validated events of this snapshot (design.md's events DataFrame)."""
-        frames = []
+        found = slack.Messages()
+        paged: list[pd.DataFrame] = []
+        self.add_events(found, paged)
+        said = found.events()
+        found.raise_first()
+        return merge([said, *paged])
+
+    def add_events(self, found: slack.Messages, paged: list[pd.DataFrame]) -> None:
+        """Add this snapshot's Slack messages to ``found`` and its PagerDuty events to ``paged``."""
         source = self.slack_source
+        if source is None and self.pagerduty_dir is None:
+            raise InputError(self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/")
         if source is not None:
             tree = self._tree(source)
             try:
-                frames.append(slack_events(tree, self.id))
+                add_slack(found, tree, self.id)
             finally:
                 tree.close()
         if self.pagerduty_dir is not None:
-            frames.append(self._pagerduty_events(self.pagerduty_dir))
-        if not frames:
-            raise InputError(self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/")
-        return merge(frames)
+            paged.append(self._pagerduty_events(self.pagerduty_dir))
 
     def _tree(self, source: Path) -> Tree:
         if not source.is_dir():  # slack.zip

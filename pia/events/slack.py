@@ -6,8 +6,9 @@ they came from) so an error can name it. Opening files is the snapshot layer's j
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,8 @@ def parse_ts(values: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     try:
-        text = pa.array(values.astype("string"), type=pa.string())
+        plain = values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string"
+        text = pa.array(values.to_numpy() if plain else values.astype("string"), type=pa.string(), from_pandas=True)
         good = pc.fill_null(pc.match_substring_regex(text, _TS_PATTERN), False).to_numpy(zero_copy_only=False)
     except UnicodeEncodeError:  # a lone surrogate, which no timestamp has: find the first bad one
         good = values.astype("string").str.fullmatch(_TS_PATTERN).fillna(False).to_numpy(dtype=bool)
@@ -169,35 +171,29 @@ _MENTION = r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>"
 def resolve_markup(text: pd.Series, names: Directory) -> pd.Series:
     """Slack markup to readable text: ``<@U1>`` → ``@Name``, ``<#C1|x>`` → ``#x``, links,
     ``<!here>`` → ``@here``, and the ``&amp;``/``&lt;``/``&gt;`` entities decoded last."""
+    plain = text.fillna("").astype(str).to_numpy(dtype=object)
+    return pd.Series(_resolved(names, plain), index=text.index, dtype="string")
 
-    def one(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        target, _, label = inner.partition("|")
-        if target.startswith("@"):
-            return "@" + names.users.get(target[1:], label or target[1:])
-        if target.startswith("#"):
-            return "#" + (label or names.channels.get(target[1:], target[1:]))
-        if target.startswith("!"):
-            command = target[1:]
-            if command.startswith("subteam^"):
-                return label or "@" + command.split("^", 1)[1]
-            if command.startswith("date^"):
-                return label or command
-            return "@" + command
-        if target.startswith("mailto:"):
-            return label or target[len("mailto:") :]
-        if label and label != target:
-            return f"{label} ({target})"
-        return target
 
-    out = text.fillna("").astype("string")
-    marked = out.str.contains("<", regex=False) | out.str.contains("&", regex=False)
-    if not marked.any():  # most messages: nothing to resolve, and no per-message call
-        return out
-    some = out[marked].str.replace(_MARKUP, one, regex=True)
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
-        some = some.str.replace(entity, char, regex=False)
-    return out.mask(marked, some)
+def _resolve_one(names: Directory, match: re.Match[str]) -> str:
+    inner = match.group(1)
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return "@" + names.users.get(target[1:], label or target[1:])
+    if target.startswith("#"):
+        return "#" + (label or names.channels.get(target[1:], target[1:]))
+    if target.startswith("!"):
+        command = target[1:]
+        if command.startswith("subteam^"):
+            return label or "@" + command.split("^", 1)[1]
+        if command.startswith("date^"):
+            return label or command
+        return "@" + command
+    if target.startswith("mailto:"):
+        return label or target[len("mailto:") :]
+    if label and label != target:
+        return f"{label} ({target})"
+    return target
 
 
 def listed(value: Any) -> list[Any]:
@@ -275,49 +271,176 @@ def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[s
     return message, False
 
 
+#: keys read column-wise from every message
+_KEYS = ("ts", "type", "subtype", "user", "bot_id", "username", "text", "thread_ts", "edited")
+_FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
 #: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise
 _SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_id", "bot_profile", "reactions", "message", "deleted_ts"})
-_FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
+#: messages gathered before they become columns: enough to amortise a frame over many small
+#: files, few enough that a big channel's decoded JSON is freed as it is read
+_CHUNK = 20_000
 
 
-def _plain(values: list[Any]) -> list[str]:
-    """``str(value or "")`` of each value, without a call for the strings (nearly all)."""
-    return [v if type(v) is str else (str(v) if v else "") for v in values]
+def _plain(values: np.ndarray) -> np.ndarray:
+    """``str(value or "")`` of each value (a missing key is ""), in one C pass where all are
+    strings or missing (nearly always)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        missing = pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = ""
+        return values
+    return _objects([v if type(v) is str else ("" if v is None or v is np.nan else str(v) if v else "") for v in values])
 
 
-def _array(values: list[Any]) -> np.ndarray:
-    """``values`` as a numpy array without pandas' inference (bool where they are)."""
-    array = np.empty(len(values), dtype=bool if values and type(values[0]) is bool else object)
+def _objects(values: list[Any]) -> np.ndarray:
+    """``values`` as an object array, without numpy or pandas looking inside them."""
+    array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
 
 
-def _columns(messages: list[Any], origin: str, deleted: set[str]) -> dict[str, list[Any]]:
-    """One file's messages as columns (those of :func:`_row`): read field by field over all
-    messages, and message by message only for the few with edits, files, attachments or
-    reactions (no frame per file: a small incident's file has a few messages). Also adds the
-    ts of deleted messages to ``deleted``."""
-    for i, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object")
-    columns: dict[str, list[Any]] = {"raw_ts": [m.get("ts") for m in messages]}
-    for name in _FIELDS:
-        columns[name] = _plain([m.get(name) for m in messages])
-    columns["type"] = [t or "message" for t in columns["type"]]
-    columns["text"] = [t if type(t) is str else "" for t in [m.get("text") for m in messages]]
-    columns["edited"] = [e is not None and isinstance(e, Mapping) for e in [m.get("edited") for m in messages]]
-    columns["reactions"] = [""] * len(messages)
-    for i, message in enumerate(messages):
-        if not _SPECIAL.isdisjoint(message) or message.get("subtype") == "bot_message":  # an app's blocks too
-            inner, changed = _unwrapped(message, deleted)
+@dataclass
+class _Channel:
+    incident: str
+    name: str
+    channel_id: str
+    names: Directory
+    first_file: int
+
+
+@dataclass
+class Messages:
+    """Messages of many channels (of many incidents) gathered into one set of columns, so that
+    a thousand small channels cost one frame, not a thousand. Add each channel with
+    :meth:`channel`, its day files with :meth:`day_file`, then take :meth:`events`.
+
+    A problem in a message is recorded against its incident (:attr:`failures`, the first in
+    file order) and that incident gives no events; the others are not affected."""
+
+    channels: list[_Channel] = field(default_factory=list)
+    failures: dict[str, tuple[int, InputError]] = field(default_factory=dict)
+    _origins: list[str] = field(default_factory=list)
+    _file_channel: list[int] = field(default_factory=list)
+    _sizes: list[int] = field(default_factory=list)
+    _pending: list[Any] = field(default_factory=list)
+    _flushed: int = 0
+    _parts: list[dict[str, np.ndarray]] = field(default_factory=list)
+    #: (channel, ts) of each deleted message
+    _deleted: set[tuple[int, str]] = field(default_factory=set)
+
+    def channel(self, *, incident: str, channel: str, channel_id: str = "", names: Directory = Directory()) -> None:
+        """Start a channel: the day files added next are its own."""
+        self.channels.append(_Channel(incident, channel, channel_id or channel, names, len(self._origins)))
+
+    def day_file(self, origin: str, payload: Any) -> None:
+        """Add one day file's decoded payload (a list of messages) to the current channel."""
+        incident = self.channels[-1].incident
+        if incident in self.failures:
+            return
+        if not isinstance(payload, list):
+            self._fail(len(self._origins), InputError(origin, "", f"a day file must be a JSON list of messages, not {_json_type(payload)}"))
+            return
+        for i, message in enumerate(payload):
+            if not isinstance(message, Mapping):
+                self._fail(len(self._origins), InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object"))
+                return
+        if not payload:
+            return
+        self._origins.append(origin)
+        self._file_channel.append(len(self.channels) - 1)
+        self._sizes.append(len(payload))
+        self._pending.extend(payload)
+        if len(self._pending) >= _CHUNK:
+            self._flush()
+
+    def _fail(self, file: int, error: InputError) -> None:
+        incident = self.channels[self._file_channel[file]].incident if file < len(self._file_channel) else self.channels[-1].incident
+        if incident not in self.failures or self.failures[incident][0] > file:
+            self.failures[incident] = (file, error)
+
+    def _flush(self) -> None:
+        """The pending messages as columns (those of :func:`_row`); the decoded JSON goes."""
+        messages, self._pending = self._pending, []
+        if not messages:
+            return
+        first, self._flushed = self._flushed, len(self._origins)
+        table = pd.DataFrame(messages, columns=list(_KEYS), dtype=object)
+        columns = {"raw_ts": table["ts"].to_numpy()}
+        for name in _FIELDS:
+            columns[name] = _plain(table[name].to_numpy())
+        columns["type"] = np.where(columns["type"] == "", "message", columns["type"]).astype(object)
+        text = table["text"].to_numpy()
+        columns["text"] = _plain(text) if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty") else _objects([t if type(t) is str else "" for t in text])
+        edited = table["edited"].to_numpy()
+        present = np.flatnonzero(pd.notna(edited))
+        columns["edited"] = np.zeros(len(messages), dtype=bool)
+        columns["edited"][present] = [isinstance(edited[i], Mapping) for i in present]
+        columns["reactions"] = np.full(len(messages), "", dtype=object)
+        del table
+        files = np.repeat(np.arange(first, len(self._origins)), self._sizes[first:])
+        special = [i for i, m in enumerate(messages) if not _SPECIAL.isdisjoint(m) or m.get("subtype") == "bot_message"]
+        for i in special:  # an edit, a deletion, files, attachments, reactions, an app's blocks
+            channel = self._file_channel[files[i]]
+            deleted: set[str] = set()
+            inner, changed = _unwrapped(messages[i], deleted)
+            self._deleted.update((channel, ts) for ts in deleted)
             for name, value in _row(inner, changed).items():
                 columns[name][i] = value
-    for i, ts in enumerate(columns["raw_ts"]):
-        if ts is None:
-            raise InputError(origin, f"message {i}", "has no 'ts'")
-        if type(ts) is not str:
-            raise InputError(origin, f"message {i}", f"ts {ts!r} is not a Slack timestamp string")
-    return columns
+        stamps = columns["raw_ts"]
+        for i in [] if pd.api.types.infer_dtype(stamps, skipna=False) == "string" else range(len(stamps)):
+            ts = stamps[i]
+            if type(ts) is not str:
+                file = int(files[i])
+                place = f"message {i - int(np.searchsorted(files, file))}"
+                problem = "has no 'ts'" if ts is None or ts is np.nan else f"ts {ts!r} is not a Slack timestamp string"
+                self._fail(file, InputError(self._origins[file], place, problem))
+        columns["file"] = files
+        self._parts.append(columns)
+
+    def discard(self, incident: str, error: InputError) -> None:
+        """Give no events for ``incident``: reading one of its files failed with ``error``."""
+        if incident not in self.failures:
+            self.failures[incident] = (len(self._origins), error)
+
+    def raise_first(self) -> None:
+        """Raise the first problem recorded (in file order), if any."""
+        if self.failures:
+            raise min(self.failures.values(), key=lambda failure: failure[0])[1]
+
+    def events(self) -> pd.DataFrame:
+        """Every channel's events in one frame, by incident (in the order added) and then by
+        time; the incidents in :attr:`failures` give none."""
+        self._flush()
+        parts, self._parts = self._parts, []
+        if not parts:
+            return empty_events()
+        raw = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        del parts
+        files = raw.pop("file")
+        channel = np.asarray(self._file_channel, dtype=np.int64).take(files)
+        while True:
+            keep = self._keep(channel)
+            if not keep.all():
+                raw = {name: values[keep] for name, values in raw.items()}
+                files, channel = files[keep], channel[keep]
+            if not len(channel):
+                return empty_events()
+            try:
+                ts = parse_ts(pd.Series(raw["raw_ts"], dtype=object, copy=False))
+            except TimestampError as error:
+                file = int(files[error.position])
+                place = error.position - int(np.searchsorted(files, file))
+                self._fail(file, InputError(self._origins[file], f"message {place}", str(error)))
+                continue
+            break
+        raw["ts"] = ts.array
+        raw["channel"] = channel
+        return _frame(raw, self.channels, self._deleted)
+
+    def _keep(self, channel: np.ndarray) -> np.ndarray:
+        failed = [c for c, ch in enumerate(self.channels) if ch.incident in self.failures]
+        return ~np.isin(channel, failed) if failed else np.ones(len(channel), dtype=bool)
 
 
 def messages_to_events(
@@ -338,101 +461,141 @@ def messages_to_events(
     Raises :class:`InputError` naming the origin and message index for a payload that is not a
     list, a message without ``ts`` or a ``ts`` that is not a Slack timestamp.
     """
-    parts: list[dict[str, list[Any]]] = []
-    origins: list[str] = []
-    deleted: set[str] = set()
+    found = Messages()
+    found.channel(incident=incident, channel=channel, channel_id=channel_id, names=names)
     for origin, payload in day_files:
-        if not isinstance(payload, list):
-            raise InputError(
-                origin, "", f"a day file must be a JSON list of messages, not {_json_type(payload)}"
-            )
-        if payload:
-            parts.append(_columns(payload, origin, deleted))
-            origins.append(origin)
-        del payload  # the decoded file goes as soon as its columns are read
-    if not parts:
-        return empty_events()
-    # object arrays straight from the lists: pandas would look through each list for dates
-    raw = pd.DataFrame({name: _array([v for part in parts for v in part[name]]) for name in parts[0]}, copy=False)
-    sizes = [len(part["raw_ts"]) for part in parts]
-    del parts
-    try:
-        ts = parse_ts(raw["raw_ts"])
-    except TimestampError as error:
-        file = int(np.searchsorted(np.cumsum(sizes), error.position, side="right"))
-        raise InputError(origins[file], f"message {error.position - sum(sizes[:file])}", str(error)) from None
-    return _frame(raw.assign(ts=ts), deleted, incident, channel, channel_id or channel, names)
+        found.day_file(origin, payload)
+        del payload  # the decoded file goes as soon as its messages are columns
+    events = found.events()
+    found.raise_first()
+    return events
 
 
-def _frame(
-    raw: pd.DataFrame,
-    deleted: set[str],
-    incident: str,
-    channel: str,
-    channel_id: str,
-    names: Directory,
-) -> pd.DataFrame:
-    subtype = raw["subtype"]
-    in_thread = (raw["thread_ts"] != "") & (raw["thread_ts"] != raw["raw_ts"])
-    is_bot = (
-        (subtype == "bot_message")
-        | (raw["bot_id"] != "")
-        | raw["user"].isin(names.bots)
-        | (raw["user"] == "")
-    )
+def _per_row(values: np.ndarray, channel: np.ndarray, channels: list[_Channel], lookup: Callable[[Directory, np.ndarray], np.ndarray]) -> np.ndarray:
+    """``lookup(names, values)`` with each row's own channel's directory: one call where every
+    channel has the same directory (one channel, or snapshots of one workspace), else one per
+    directory."""
+    directories = {id(c.names): c.names for c in channels}
+    if len(directories) == 1:
+        return lookup(channels[0].names, values)
+    owner = np.array([id(c.names) for c in channels], dtype=object).take(channel)
+    out = np.empty(len(values), dtype=object)
+    for key, names in directories.items():
+        rows = np.flatnonzero(owner == key)
+        if len(rows):
+            out[rows] = lookup(names, values[rows])
+    return out
+
+
+def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tuple[int, str]]) -> pd.DataFrame:
+    """The events of ``raw`` (the columns of many channels, ``channel`` indexing ``channels``),
+    built straight into the contract's dtypes: no casts, no copies of the text."""
+    n = len(raw["raw_ts"])
+    channel = raw["channel"]
+    subtype, user, thread, raw_ts = raw["subtype"], raw["user"], raw["thread_ts"], raw["raw_ts"]
+    in_thread = (thread != "") & (thread != raw_ts)
+    is_bot = (subtype == "bot_message") | (raw["bot_id"] != "") | (user == "")
+    is_bot |= _per_row(user, channel, channels, lambda names, users: pd.Series(users).isin(names.bots).to_numpy()).astype(bool)
+    speech = pd.Series(subtype).isin(list(_SPEECH)).to_numpy()
+    named = pd.Series(subtype).map(_SUBTYPE_KIND)
     kind = np.select(
-        [
-            raw["type"] != "message",
-            subtype.isin(list(_SUBTYPE_KIND)),
-            is_bot & subtype.isin(list(_SPEECH)),
-            subtype.isin(list(_SPEECH)) & in_thread,
-            subtype.isin(list(_SPEECH)),
-        ],
-        [raw["type"], subtype.map(_SUBTYPE_KIND), "bot", "reply", "message"],
+        [raw["type"] != "message", named.notna().to_numpy(), is_bot & speech, speech & in_thread, speech],
+        [raw["type"], named.to_numpy(object), "bot", "reply", "message"],
         default=subtype,
     )
-    kind = pd.Series(kind, index=raw.index).where(~raw["raw_ts"].isin(deleted), "deleted")
-    known = raw["user"].map(names.users).astype("string")
-    actor = known.fillna(raw["username"].where(raw["username"] != "", raw["user"]))
-    actor = actor.where(actor != "", raw["bot_id"])
-    link = f"https://slack.com/archives/{channel_id}/p"
-    ref = pd.Series([link + ts.replace(".", "") for ts in raw["raw_ts"]], index=raw.index, dtype=object)
-    ref = ref.where(~in_thread, ref + "?thread_ts=" + raw["thread_ts"] + f"&cid={channel_id}")
-    text = resolve_markup(raw["text"], names).where(kind != "deleted", "")
-    mentioning = raw["text"].str.contains("<@", regex=False)
-    mentions = pd.Series("", index=raw.index, dtype=object)
-    if mentioning.any():
-        mentions[mentioning] = raw.loc[mentioning, "text"].str.findall(_MENTION).str.join(" ")
-    frame = pd.DataFrame(
-        {
-            "incident": incident,
-            "ts": raw["ts"],
-            "source": "slack",
-            "kind": kind,
-            "actor": actor,
-            "actor_id": raw["user"].where(raw["user"] != "", raw["bot_id"]),
-            "is_human": ~is_bot,
-            "text": text,
-            "ref": ref,
-            "thread": raw["thread_ts"],
-            "channel": channel,
-            "edited": raw["edited"].astype(bool),
-            "reactions": raw["reactions"],
-            "mentions": mentions,
-        }
-    )
-    # The same ts in two day files is one message; a deletion supersedes the message itself.
-    # Each step copies the frame only where it has something to do: a big channel has no copies
-    # of messages and is already in order, and every copy of a million rows costs memory.
-    again = frame.duplicated(subset=["ts", "kind"], keep="last")
-    if again.any():
-        frame = frame[~again]
-    superseded = frame["ts"].isin(frame.loc[frame["kind"] == "deleted", "ts"]) & (frame["kind"] != "deleted")
-    if superseded.any():
-        frame = frame[~superseded]
-    if not frame["ts"].is_monotonic_increasing:
-        frame = frame.sort_values("ts", kind="stable")
-    return conform(valid_text(frame))
+    if deleted:
+        kind[np.array([(c, t) in deleted for c, t in zip(channel.tolist(), raw_ts)], dtype=bool)] = "deleted"
+    known = _per_row(user, channel, channels, lambda names, users: pd.Series(users).map(names.users).to_numpy(object))
+    actor = np.where(pd.isna(known), np.where(raw["username"] != "", raw["username"], user), known)
+    actor = np.where(actor == "", raw["bot_id"], actor)
+    cids = [c.channel_id for c in channels]
+    ref = [f"https://slack.com/archives/{cids[c]}/p{ts.replace('.', '')}" for c, ts in zip(channel.tolist(), raw_ts)]
+    for i in np.flatnonzero(in_thread):
+        ref[i] += f"?thread_ts={thread[i]}&cid={cids[channel[i]]}"
+    text = raw["text"]
+    resolved = _per_row(text, channel, channels, _resolved)
+    resolved[kind == "deleted"] = ""
+    mentions = np.full(n, "", dtype=object)
+    mentioning = np.flatnonzero(["<@" in t for t in text])
+    mentions[mentioning] = [" ".join(_MENTION_RE.findall(text[i])) for i in mentioning]
+    del text
+    incident = np.array([c.incident for c in channels], dtype=object)
+    names = np.array([c.name for c in channels], dtype=object)
+    columns = {
+        "incident": _shared(incident.take(channel)),
+        "ts": raw["ts"],
+        "source": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index(["slack"], dtype="string")),
+        "kind": kind,
+        "actor": _shared(actor),
+        "actor_id": _shared(np.where(user != "", user, raw["bot_id"])),
+        "is_human": ~is_bot,
+        "text": resolved,
+        "ref": _objects(ref),
+        "thread": _shared(thread),
+        "channel": _shared(names.take(channel)),
+        "edited": raw["edited"],
+        "reactions": _shared(raw["reactions"]),
+        "mentions": mentions,
+    }
+    del ref, resolved
+    # The same ts twice in a channel is one message (the last copy); a deletion supersedes the
+    # message itself. Each step takes rows only where it has something to do: a big channel has
+    # no copies of messages and is already in order, and every copy of a million rows costs.
+    key = pd.DataFrame({"channel": channel, "ts": columns["ts"], "kind": columns["kind"]}, copy=False)
+    rows = np.flatnonzero(~key.duplicated(keep="last").to_numpy())
+    gone = kind == "deleted"
+    if gone.any():
+        dropped = pd.MultiIndex.from_arrays([channel[gone], columns["ts"][gone]])
+        superseded = pd.MultiIndex.from_arrays([channel, columns["ts"]]).isin(dropped) & ~gone
+        rows = rows[~superseded[rows]]
+    order = np.lexsort((columns["ts"].asi8[rows], pd.factorize(incident)[0].take(channel)[rows]))
+    if len(rows) < n or (order != np.arange(len(rows))).any():
+        rows = rows[order]
+        columns = {name: values[rows] for name, values in columns.items()}
+    for name in ("incident", "actor", "actor_id", "text", "ref", "thread", "channel", "reactions", "mentions"):
+        columns[name] = _strings(columns[name])
+    columns["kind"] = _category(columns["kind"])
+    return pd.DataFrame(columns, copy=False)
+
+
+_MENTION_RE = re.compile(_MENTION)
+
+
+def _resolved(names: Directory, text: np.ndarray) -> np.ndarray:
+    """:func:`resolve_markup` of ``text`` (an object array of strings) with ``names``."""
+    out = text.copy()
+    marked = np.flatnonzero(["<" in t or "&" in t for t in text])
+    if not len(marked):  # most messages: nothing to resolve, and no per-message call
+        return out
+    one = functools.partial(_resolve_one, names)
+    out[marked] = [
+        _MARKUP.sub(one, text[i]).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for i in marked
+    ]
+    return out
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """``values`` with one string object per distinct value: JSON gives every message its own
+    copy of a user id or a thread's ts, and a million copies cost as much as the text."""
+    codes, uniques = pd.factorize(values)
+    return np.asarray(uniques, dtype=object).take(codes)
+
+
+def _category(values: np.ndarray) -> pd.Categorical:
+    codes, uniques = pd.factorize(values, sort=True)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="string"))
+
+
+def _strings(values: np.ndarray) -> pd.arrays.StringArray:
+    """A ``string`` column of ``values`` (all str), with every lone surrogate replaced by U+FFFD
+    (encoded a slice at a time, so clean text, nearly all, costs no per-row work)."""
+    for start in range(0, len(values), _CHUNK):
+        piece = values[start : start + _CHUNK]
+        try:
+            "".join(piece).encode("utf-8")
+        except UnicodeEncodeError:
+            values[start : start + _CHUNK] = [valid_str(v) for v in piece]
+    return pd.arrays.StringArray(values)
 
 
 def _json_type(value: Any) -> str:
