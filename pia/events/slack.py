@@ -240,9 +240,6 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
     if files:
         text = f"{text} {files}".strip()
     bot_profile = message.get("bot_profile") if isinstance(message.get("bot_profile"), Mapping) else {}
-    reactions = [
-        str(r.get("name")) for r in listed(message.get("reactions")) if isinstance(r, Mapping)
-    ]
     return {
         "raw_ts": message.get("ts"),
         "type": str(message.get("type") or "message"),
@@ -253,8 +250,12 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
         "text": text,
         "thread_ts": str(message.get("thread_ts") or ""),
         "edited": edited or isinstance(message.get("edited"), Mapping),
-        "reactions": ",".join(reactions),
+        "reactions": _reaction_names(message.get("reactions")),
     }
+
+
+def _reaction_names(reactions: Any) -> str:
+    return ",".join(str(r.get("name")) for r in listed(reactions) if isinstance(r, Mapping))
 
 
 def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[str, Any], bool]:
@@ -272,10 +273,10 @@ def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[s
 
 
 #: keys read column-wise from every message
-_KEYS = ("ts", "type", "subtype", "user", "bot_id", "username", "text", "thread_ts", "edited")
+_KEYS = ("ts", "type", "subtype", "user", "bot_id", "username", "text", "thread_ts", "edited", "reactions")
 _FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
 #: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise
-_SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_id", "bot_profile", "reactions", "message", "deleted_ts"})
+_SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_id", "bot_profile", "message", "deleted_ts"})
 #: messages gathered before they become columns: enough to amortise a frame over many small
 #: files, few enough that a big channel's decoded JSON is freed as it is read
 _CHUNK = 20_000
@@ -376,11 +377,15 @@ class Messages:
         present = np.flatnonzero(pd.notna(edited))
         columns["edited"] = np.zeros(len(messages), dtype=bool)
         columns["edited"][present] = [isinstance(edited[i], Mapping) for i in present]
+        reactions = table["reactions"].to_numpy()
         columns["reactions"] = np.full(len(messages), "", dtype=object)
+        for i in np.flatnonzero(pd.notna(reactions)):
+            columns["reactions"][i] = _reaction_names(reactions[i])
         del table
         files = np.repeat(np.arange(first, len(self._origins)), self._sizes[first:])
-        special = [i for i, m in enumerate(messages) if not _SPECIAL.isdisjoint(m) or m.get("subtype") == "bot_message"]
-        for i in special:  # an edit, a deletion, files, attachments, reactions, an app's blocks
+        plain = np.fromiter(map(_SPECIAL.isdisjoint, messages), dtype=bool, count=len(messages))
+        special = np.flatnonzero(~plain | (columns["subtype"] == "bot_message"))
+        for i in special:  # an edit, a deletion, files, attachments, an app's blocks
             channel = self._file_channel[files[i]]
             deleted: set[str] = set()
             inner, changed = _unwrapped(messages[i], deleted)
@@ -471,12 +476,21 @@ def messages_to_events(
     return events
 
 
-def _per_row(values: np.ndarray, channel: np.ndarray, channels: list[_Channel], lookup: Callable[[Directory, np.ndarray], np.ndarray]) -> np.ndarray:
+def _per_row(
+    values: np.ndarray,
+    channel: np.ndarray,
+    channels: list[_Channel],
+    lookup: Callable[[Directory, np.ndarray], np.ndarray],
+    repeated: bool = False,
+) -> np.ndarray:
     """``lookup(names, values)`` with each row's own channel's directory: one call where every
     channel has the same directory (one channel, or snapshots of one workspace), else one per
-    directory."""
+    directory; for ``repeated`` values (user ids) one lookup per distinct value."""
     directories = {id(c.names): c.names for c in channels}
     if len(directories) == 1:
+        if repeated:
+            codes, uniques = pd.factorize(values)
+            return np.asarray(lookup(channels[0].names, np.asarray(uniques, dtype=object))).take(codes)
         return lookup(channels[0].names, values)
     owner = np.array([id(c.names) for c in channels], dtype=object).take(channel)
     out = np.empty(len(values), dtype=object)
@@ -495,7 +509,7 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     subtype, user, thread, raw_ts = raw["subtype"], raw["user"], raw["thread_ts"], raw["raw_ts"]
     in_thread = (thread != "") & (thread != raw_ts)
     is_bot = (subtype == "bot_message") | (raw["bot_id"] != "") | (user == "")
-    is_bot |= _per_row(user, channel, channels, lambda names, users: pd.Series(users).isin(names.bots).to_numpy()).astype(bool)
+    is_bot |= _per_row(user, channel, channels, lambda names, users: pd.Series(users).isin(names.bots).to_numpy(), repeated=True).astype(bool)
     speech = pd.Series(subtype).isin(list(_SPEECH)).to_numpy()
     named = pd.Series(subtype).map(_SUBTYPE_KIND)
     kind = np.select(
@@ -505,7 +519,7 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     )
     if deleted:
         kind[np.array([(c, t) in deleted for c, t in zip(channel.tolist(), raw_ts)], dtype=bool)] = "deleted"
-    known = _per_row(user, channel, channels, lambda names, users: pd.Series(users).map(names.users).to_numpy(object))
+    known = _per_row(user, channel, channels, lambda names, users: pd.Series(users).map(names.users).to_numpy(object), repeated=True)
     actor = np.where(pd.isna(known), np.where(raw["username"] != "", raw["username"], user), known)
     actor = np.where(actor == "", raw["bot_id"], actor)
     cids = [c.channel_id for c in channels]
@@ -522,7 +536,7 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     incident = np.array([c.incident for c in channels], dtype=object)
     names = np.array([c.name for c in channels], dtype=object)
     columns = {
-        "incident": _shared(incident.take(channel)),
+        "incident": incident.take(channel),
         "ts": raw["ts"],
         "source": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index(["slack"], dtype="string")),
         "kind": kind,
@@ -531,10 +545,10 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
         "is_human": ~is_bot,
         "text": resolved,
         "ref": _objects(ref),
-        "thread": _shared(thread),
-        "channel": _shared(names.take(channel)),
+        "thread": thread,
+        "channel": names.take(channel),
         "edited": raw["edited"],
-        "reactions": _shared(raw["reactions"]),
+        "reactions": raw["reactions"],
         "mentions": mentions,
     }
     del ref, resolved
