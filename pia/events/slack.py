@@ -481,16 +481,12 @@ def _per_row(
     channel: np.ndarray,
     channels: list[_Channel],
     lookup: Callable[[Directory, np.ndarray], np.ndarray],
-    repeated: bool = False,
 ) -> np.ndarray:
     """``lookup(names, values)`` with each row's own channel's directory: one call where every
     channel has the same directory (one channel, or snapshots of one workspace), else one per
-    directory; for ``repeated`` values (user ids) one lookup per distinct value."""
+    directory."""
     directories = {id(c.names): c.names for c in channels}
     if len(directories) == 1:
-        if repeated:
-            codes, uniques = pd.factorize(values)
-            return np.asarray(lookup(channels[0].names, np.asarray(uniques, dtype=object))).take(codes)
         return lookup(channels[0].names, values)
     owner = np.array([id(c.names) for c in channels], dtype=object).take(channel)
     out = np.empty(len(values), dtype=object)
@@ -508,8 +504,8 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     channel = raw["channel"]
     subtype, user, thread, raw_ts = raw["subtype"], raw["user"], raw["thread_ts"], raw["raw_ts"]
     in_thread = (thread != "") & (thread != raw_ts)
-    is_bot = (subtype == "bot_message") | (raw["bot_id"] != "") | (user == "")
-    is_bot |= _per_row(user, channel, channels, lambda names, users: pd.Series(users).isin(names.bots).to_numpy(), repeated=True).astype(bool)
+    user, listed_bot, known = _by_user(user, channel, channels)
+    is_bot = (subtype == "bot_message") | (raw["bot_id"] != "") | (user == "") | listed_bot
     speech = pd.Series(subtype).isin(list(_SPEECH)).to_numpy()
     named = pd.Series(subtype).map(_SUBTYPE_KIND)
     kind = np.select(
@@ -519,10 +515,9 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     )
     if deleted:
         kind[np.array([(c, t) in deleted for c, t in zip(channel.tolist(), raw_ts)], dtype=bool)] = "deleted"
-    known = _per_row(user, channel, channels, lambda names, users: pd.Series(users).map(names.users).to_numpy(object), repeated=True)
     actor = np.where(pd.isna(known), np.where(raw["username"] != "", raw["username"], user), known)
     actor = np.where(actor == "", raw["bot_id"], actor)
-    cids = [c.channel_id for c in channels]
+    cids = [valid_str(c.channel_id) for c in channels]
     ref = [f"https://slack.com/archives/{cids[c]}/p{ts.replace('.', '')}" for c, ts in zip(channel.tolist(), raw_ts)]
     for i in np.flatnonzero(in_thread):
         ref[i] += f"?thread_ts={thread[i]}&cid={cids[channel[i]]}"
@@ -533,15 +528,15 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     mentioning = np.flatnonzero(["<@" in t for t in text])
     mentions[mentioning] = [" ".join(_MENTION_RE.findall(text[i])) for i in mentioning]
     del text
-    incident = np.array([c.incident for c in channels], dtype=object)
-    names = np.array([c.name for c in channels], dtype=object)
+    incident = _objects([valid_str(c.incident) for c in channels])
+    names = _objects([valid_str(c.name) for c in channels])
     columns = {
         "incident": incident.take(channel),
         "ts": raw["ts"],
         "source": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index(["slack"], dtype="string")),
         "kind": kind,
-        "actor": _shared(actor),
-        "actor_id": _shared(np.where(user != "", user, raw["bot_id"])),
+        "actor": actor,
+        "actor_id": np.where(user != "", user, raw["bot_id"]),
         "is_human": ~is_bot,
         "text": resolved,
         "ref": _objects(ref),
@@ -555,19 +550,28 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     # The same ts twice in a channel is one message (the last copy); a deletion supersedes the
     # message itself. Each step takes rows only where it has something to do: a big channel has
     # no copies of messages and is already in order, and every copy of a million rows costs.
-    key = pd.DataFrame({"channel": channel, "ts": columns["ts"], "kind": columns["kind"]}, copy=False)
-    rows = np.flatnonzero(~key.duplicated(keep="last").to_numpy())
+    stamps = columns["ts"].asi8
+    if ((np.diff(stamps) > 0) | (channel[1:] != channel[:-1])).all():  # each channel in order, no ts twice
+        rows = np.arange(n)
+    else:
+        key = pd.DataFrame({"channel": channel, "ts": columns["ts"], "kind": columns["kind"]}, copy=False)
+        rows = np.flatnonzero(~key.duplicated(keep="last").to_numpy())
     gone = kind == "deleted"
     if gone.any():
         dropped = pd.MultiIndex.from_arrays([channel[gone], columns["ts"][gone]])
         superseded = pd.MultiIndex.from_arrays([channel, columns["ts"]]).isin(dropped) & ~gone
         rows = rows[~superseded[rows]]
-    order = np.lexsort((columns["ts"].asi8[rows], pd.factorize(incident)[0].take(channel)[rows]))
-    if len(rows) < n or (order != np.arange(len(rows))).any():
-        rows = rows[order]
+    by_incident = pd.factorize(incident)[0].take(channel)[rows]
+    step, later = np.diff(by_incident), np.diff(stamps[rows])
+    if not ((step > 0) | ((step == 0) & (later >= 0))).all():
+        rows = rows[np.lexsort((stamps[rows], by_incident))]
+    if len(rows) < n or (rows != np.arange(n)).any():
         columns = {name: values[rows] for name, values in columns.items()}
-    for name in ("incident", "actor", "actor_id", "text", "ref", "thread", "channel", "reactions", "mentions"):
+    for name in ("actor", "actor_id", "text", "thread", "reactions"):
         columns[name] = _strings(columns[name])
+    # the rest are checked where they come from: the channel's names, or ASCII by construction
+    for name in ("incident", "channel", "ref", "mentions"):
+        columns[name] = pd.arrays.StringArray(columns[name])
     columns["kind"] = _category(columns["kind"])
     return pd.DataFrame(columns, copy=False)
 
@@ -588,11 +592,23 @@ def _resolved(names: Directory, text: np.ndarray) -> np.ndarray:
     return out
 
 
-def _shared(values: np.ndarray) -> np.ndarray:
-    """``values`` with one string object per distinct value: JSON gives every message its own
-    copy of a user id or a thread's ts, and a million copies cost as much as the text."""
-    codes, uniques = pd.factorize(values)
-    return np.asarray(uniques, dtype=object).take(codes)
+def _by_user(user: np.ndarray, channel: np.ndarray, channels: list[_Channel]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's user id (one string object per distinct id: JSON gives every message its own
+    copy, and a million copies cost as much as the text), whether the directory lists it as a
+    bot, and its name there (None where unknown). One lookup per distinct user where all
+    channels share a directory (one channel, or snapshots of one workspace), else per row."""
+    codes, uniques = pd.factorize(user)
+    uniques = np.asarray(uniques, dtype=object)
+    user = uniques.take(codes)
+    directories = {id(c.names) for c in channels}
+    if len(directories) == 1:
+        names = channels[0].names
+        bots = np.array([u in names.bots for u in uniques], dtype=bool)
+        known = _objects([names.users.get(u) for u in uniques])
+        return user, bots.take(codes), known.take(codes)
+    owner = [channels[c].names for c in channel.tolist()]
+    bots = np.array([u in names.bots for u, names in zip(user, owner)], dtype=bool)
+    return user, bots, _objects([names.users.get(u) for u, names in zip(user, owner)])
 
 
 def _category(values: np.ndarray) -> pd.Categorical:
