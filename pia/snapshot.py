@@ -19,7 +19,7 @@ import tempfile
 import tomllib
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -334,30 +334,38 @@ def add_slack(found: slack.Messages, tree: Tree, incident: str, names: slack.Dir
                 found.day_file(tree.where(day), tree.json(day))
 
 
-def read_events(incidents: Sequence[Incident]) -> tuple[pd.DataFrame, dict[str, PiaError]]:
+def read_events(
+    incidents: Sequence[Incident], on_read: Callable[[], Any] | None = None
+) -> tuple[pd.DataFrame, dict[str, PiaError], dict[str, slack.Directory]]:
     """The events of many incidents in one frame (by incident, in the order given, then by
-    time), read file by file but made into frames once for all, and the error of each incident
-    that could not be read (it has no rows; the others are not affected)."""
+    time), read file by file but made into frames once for all; the error of each incident
+    that could not be read (it has no rows; the others are not affected); and each one's Slack
+    directory. ``on_read`` is called after each incident's files are read."""
     found = slack.Messages()
     failures: dict[str, PiaError] = {}
+    directories: dict[str, slack.Directory] = {}
     paged: list[pd.DataFrame] = []
     for incident in incidents:
         try:
-            incident.add_events(found, paged)
+            directories[incident.id] = incident.add_events(found, paged)
         except PiaError as error:
             failures[incident.id] = error
             found.discard(incident.id, error)
+        if on_read is not None:
+            on_read()
     said = found.events()
     failures.update((i, error) for i, (_, error) in found.failures.items())
     frames = [f for f in (said, *paged) if len(f)]
-    if len(frames) > 1 or failures:
-        events = pd.concat(frames, ignore_index=True) if frames else empty_events()
+    if len(frames) == 1 and not failures:
+        said = frames[0]
+    elif frames:
+        events = pd.concat(frames, ignore_index=True)
         order = {incident.id: n for n, incident in enumerate(incidents)}
         position = events["incident"].map(order).to_numpy()
         keep = ~events["incident"].isin(list(failures)).to_numpy()
         rows = np.flatnonzero(keep)[np.lexsort((events["ts"].array.asi8[keep], position[keep]))]
         said = conform(events.take(rows))
-    return validate(said), failures
+    return validate(said), failures, directories
 
 
 @dataclass
@@ -406,19 +414,23 @@ class Incident:
         found.raise_first()
         return merge([said, *paged])
 
-    def add_events(self, found: slack.Messages, paged: list[pd.DataFrame]) -> None:
-        """Add this snapshot's Slack messages to ``found`` and its PagerDuty events to ``paged``."""
+    def add_events(self, found: slack.Messages, paged: list[pd.DataFrame]) -> slack.Directory:
+        """Add this snapshot's Slack messages to ``found`` and its PagerDuty events to
+        ``paged``; return its Slack directory."""
+        names = slack.Directory()
         source = self.slack_source
         if source is None and self.pagerduty_dir is None:
             raise InputError(self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/")
         if source is not None:
             tree = self._tree(source)
             try:
-                add_slack(found, tree, self.id)
+                names = export_directory(tree)
+                add_slack(found, tree, self.id, names)
             finally:
                 tree.close()
         if self.pagerduty_dir is not None:
             paged.append(self._pagerduty_events(self.pagerduty_dir))
+        return names
 
     def _tree(self, source: Path) -> Tree:
         if not source.is_dir():  # slack.zip
