@@ -341,13 +341,13 @@ def read_events(
     time), read file by file but made into frames once for all; the error of each incident
     that could not be read (it has no rows; the others are not affected); and each one's Slack
     directory. ``on_read`` is called after each incident's files are read."""
-    found = slack.Messages()
+    found, entries = slack.Messages(), pagerduty.Entries()
     failures: dict[str, PiaError] = {}
     directories: dict[str, slack.Directory] = {}
     paged: list[pd.DataFrame] = []
     for incident in incidents:
         try:
-            directories[incident.id] = incident.add_events(found, paged)
+            directories[incident.id] = incident.add_events(found, entries, paged)
         except PiaError as error:
             failures[incident.id] = error
             found.discard(incident.id, error)
@@ -355,7 +355,9 @@ def read_events(
             on_read()
     said = found.events()
     failures.update((i, error) for i, (_, error) in found.failures.items())
-    frames = [f for f in (said, *paged) if len(f)]
+    logged, unread = entries.events()
+    failures.update(unread)
+    frames = [f for f in (said, logged, *paged) if len(f)]
     if len(frames) == 1 and not failures:
         said = frames[0]
     elif frames:
@@ -407,16 +409,20 @@ class Incident:
 
     def events(self) -> pd.DataFrame:
         """The merged, validated events of this snapshot (design.md's events DataFrame)."""
-        found = slack.Messages()
+        found, entries = slack.Messages(), pagerduty.Entries()
         paged: list[pd.DataFrame] = []
-        self.add_events(found, paged)
+        self.add_events(found, entries, paged)
         said = found.events()
         found.raise_first()
-        return merge([said, *paged])
+        logged, unread = entries.events()
+        if unread:
+            raise next(iter(unread.values()))
+        return merge([said, logged, *paged])
 
-    def add_events(self, found: slack.Messages, paged: list[pd.DataFrame]) -> slack.Directory:
-        """Add this snapshot's Slack messages to ``found`` and its PagerDuty events to
-        ``paged``; return its Slack directory."""
+    def add_events(self, found: slack.Messages, entries: pagerduty.Entries, paged: list[pd.DataFrame]) -> slack.Directory:
+        """Add this snapshot's Slack messages to ``found`` and its PagerDuty log entries and
+        alerts to ``entries`` (or, where it has notes to set against the log, its PagerDuty
+        events to ``paged``); return its Slack directory."""
         names = slack.Directory()
         source = self.slack_source
         if source is None and self.pagerduty_dir is None:
@@ -428,8 +434,16 @@ class Incident:
                 add_slack(found, tree, self.id, names)
             finally:
                 tree.close()
-        if self.pagerduty_dir is not None:
-            paged.append(self._pagerduty_events(self.pagerduty_dir))
+        folder = self.pagerduty_dir
+        if folder is not None and (folder / "notes.json").exists():
+            paged.append(self._pagerduty_events(folder))
+        elif folder is not None:
+            url, log = self._pagerduty_log(folder)
+            rows = pagerduty.log_entry_rows(self._json(log), origin=str(log), incident_url=url)
+            alerts = folder / "alerts.json"
+            more = pagerduty.alert_rows(self._json(alerts), origin=str(alerts), incident_url=url) if alerts.exists() else []
+            entries.add(self.id, str(log), rows)
+            entries.add(self.id, str(alerts), more)
         return names
 
     def _tree(self, source: Path) -> Tree:
@@ -442,12 +456,16 @@ class Incident:
     def _json(self, path: Path) -> Any:
         return snapshot_json(path, self.path)
 
-    def _pagerduty_events(self, folder: Path) -> pd.DataFrame:
+    def _pagerduty_log(self, folder: Path) -> tuple[str, Path]:
+        """The incident's PagerDuty link and its log of entries (which must be there)."""
         summary = self.pagerduty_incident()
-        url = summary["html_url"] if summary else ""
         log = folder / "log_entries.json"
         if not log.exists():
             raise InputError(log, "", "missing: a PagerDuty snapshot needs log_entries.json")
+        return (summary["html_url"] if summary else ""), log
+
+    def _pagerduty_events(self, folder: Path) -> pd.DataFrame:
+        url, log = self._pagerduty_log(folder)
         frames = [pagerduty.log_entries_to_events(self._json(log), incident=self.id, origin=str(log), incident_url=url)]
         if (folder / "notes.json").exists():
             notes = pagerduty.notes_to_events(

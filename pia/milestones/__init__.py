@@ -167,7 +167,7 @@ def detect_incidents(
     bots = integrations.read(events, rules.config.integrations)
     said = signals(events, rules)
     found = pd.concat([said, bots.signals], ignore_index=True).sort_values("row", kind="stable", ignore_index=True) if len(bots.signals) else said
-    manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items()]
+    manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items() if meta.get("milestones")]
     manual = [m for m in manual if len(m)]
     # incident.toml names the IC; else the platform's role assignment; else the first to speak
     named = {**bots.commanders, **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}}
