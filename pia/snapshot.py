@@ -209,11 +209,22 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
 def _folder_members(root: Path, within: Path, what: str) -> list[str]:
     """The JSON files of an export folder, as names relative to it; a link that leads out of
     ``within`` is refused, so an export cannot make pia read files elsewhere."""
-    names = []
-    for path in root.rglob("*.json"):
-        if inside(path, within, what) is not None:
-            names.append(path.relative_to(root).as_posix())
-    return sorted(names)
+    return sorted(path.relative_to(root).as_posix() for path in files_inside(root, within, what, "*.json"))
+
+
+def files_inside(root: Path, within: Path, what: str = "snapshot", pattern: str = "*") -> Iterator[Path]:
+    """Each file under ``root`` matching ``pattern`` that is inside ``within`` (see
+    :func:`inside`), a link leading out an :class:`InputError`. rglob does not descend into
+    linked folders, so only a file that is itself a link needs resolving (a thousand small
+    snapshots are tens of thousands of paths)."""
+    real_within = within.resolve()
+    plain = root.resolve().is_relative_to(real_within)
+    for path in root.rglob(pattern):
+        if plain and not path.is_symlink():
+            if path.is_file():
+                yield path
+        elif inside(path, within, what) is not None:
+            yield path
 
 
 def inside(path: Path, folder: Path, what: str = "snapshot") -> Path | None:
@@ -234,13 +245,11 @@ def snapshot_files(folder: Path) -> list[Path]:
     the rule for every file pia reads from it: inside the snapshot and at most
     :data:`MAX_FILE_BYTES`."""
     found = []
-    for path in sorted(folder.rglob("*")):
+    for path in sorted(files_inside(folder, folder)):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
-        real = inside(path, folder)
-        if real is not None:
-            _check_size(path, real.stat().st_size)
-            found.append(path)
+        _check_size(path, path.stat().st_size)
+        found.append(path)
     return found
 
 

@@ -5,6 +5,7 @@ Pure: functions take decoded JSON plus ``origin`` for error messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,16 @@ def parse_times(values: pd.Series, origin: str, places: pd.Series) -> pd.Series:
                     origin, places.iloc[i], f"timestamp {value!r} is not an ISO 8601 time"
                 ) from None
         raise
+
+
+def _parse_time(value: str, origin: str, place: str) -> pd.Timestamp:
+    """One time as :func:`parse_times` reads it (without a Series: an incident has three)."""
+    if not re.search(_OFFSET, value):
+        raise InputError(origin, place, f"timestamp {value!r} has no UTC offset (add Z or +00:00)")
+    try:
+        return pd.to_datetime(value, utc=True, format="ISO8601").as_unit("ns")
+    except (ValueError, OverflowError):
+        raise InputError(origin, place, f"timestamp {value!r} is not an ISO 8601 time") from None
 
 
 def log_entries_to_events(
@@ -269,7 +280,7 @@ def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, A
     for key in ("created_at", "resolved_at", "last_status_change_at"):
         value = body.get(key)
         if isinstance(value, str) and value:
-            times[key] = parse_times(pd.Series([value]), origin, pd.Series([f"incident.{key}"])).iloc[0]
+            times[key] = _parse_time(value, origin, f"incident.{key}")
         else:
             times[key] = None
     service = body.get("service") if isinstance(body.get("service"), Mapping) else {}
