@@ -30,7 +30,7 @@ import pandas as pd
 
 from pia.errors import ConfigError, InputError, PiaError, UnknownIncident
 from pia.events import pagerduty, slack
-from pia.events.schema import conform, empty_events, validate
+from pia.events.schema import conform
 from pia.events.timeline import merge, summarise
 
 DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -346,8 +346,8 @@ def add_slack(found: slack.Messages, tree: Tree, incident: str, names: slack.Dir
 def read_events(
     incidents: Sequence[Incident], on_read: Callable[[], Any] | None = None
 ) -> tuple[pd.DataFrame, dict[str, PiaError], dict[str, slack.Directory]]:
-    """The events of many incidents in one frame (by incident, in the order given, then by
-    time), read file by file but made into frames once for all; the error of each incident
+    """The events of many incidents in one frame of the contract's columns (by incident, in the
+    order given, then by time: each incident's rows are its timeline), read file by file but made into frames once for all; the error of each incident
     that could not be read (it has no rows; the others are not affected); and each one's Slack
     directory. ``on_read`` is called after each incident's files are read."""
     found, entries = slack.Messages(), pagerduty.Entries()
@@ -376,7 +376,7 @@ def read_events(
         keep = ~events["incident"].isin(list(failures)).to_numpy()
         rows = np.flatnonzero(keep)[np.lexsort((events["ts"].array.asi8[keep], position[keep]))]
         said = conform(events.take(rows))
-    return validate(said), failures, directories
+    return said, failures, directories
 
 
 @dataclass

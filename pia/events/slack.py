@@ -114,6 +114,9 @@ def parse_ts(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    fixed = _fixed_width_ts(values)
+    if fixed is not None:
+        return pd.Series(pd.to_datetime(fixed, unit="ns", utc=True), index=values.index)
     try:
         plain = values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string"
         text = pa.array(values.to_numpy() if plain else values.astype("string"), type=pa.string(), from_pandas=True)
@@ -131,6 +134,28 @@ def parse_ts(values: pd.Series) -> pd.Series:
     micros = pc.cast(pc.utf8_rpad(pc.list_element(parts, 1), 6, "0"), pa.int64()).to_numpy()
     nanos = seconds * 1_000_000_000 + micros * 1_000
     return pd.Series(pd.to_datetime(nanos, unit="ns", utc=True), index=values.index)
+
+
+def _fixed_width_ts(values: pd.Series) -> np.ndarray | None:
+    """Nanoseconds of ``values`` where every one has Slack's usual form, ten digits, a dot and
+    six (read as one block of bytes, no per-value work), else None."""
+    if values.dtype != object or not len(values):
+        return None
+    try:
+        block = "".join(values.to_numpy()).encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    if len(block) != 17 * len(values):
+        return None
+    digits = np.frombuffer(block, dtype=np.uint8).reshape(-1, 17).astype(np.int64) - ord("0")
+    numbers = np.delete(digits, 10, axis=1)
+    if not ((digits[:, 10] == ord(".") - ord("0")).all() and ((numbers >= 0) & (numbers <= 9)).all()):
+        return None
+    seconds = digits[:, :10] @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
+    if (seconds > _MAX_SECONDS).any():
+        return None  # the general reading says which one
+    micros = digits[:, 11:] @ (10 ** np.arange(5, -1, -1, dtype=np.int64))
+    return seconds * 1_000_000_000 + micros * 1_000
 
 
 # JSON lets a lone surrogate through as an escape ("\ud800"); no encoding can write one, so
