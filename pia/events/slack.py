@@ -17,7 +17,7 @@ import pandas as pd
 
 from pia.errors import InputError
 from pia.events.blocks import bot_text
-from pia.events.schema import conform, empty_events
+from pia.events.schema import empty_events
 
 #: Slack's message timestamp: unix seconds, a dot, six digits of sequence (microseconds).
 _TS_PATTERN = r"^[0-9]{1,10}\.[0-9]{1,6}$"
