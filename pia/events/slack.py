@@ -138,7 +138,8 @@ def parse_ts(values: pd.Series) -> pd.Series:
 
 def _fixed_width_ts(values: pd.Series) -> np.ndarray | None:
     """Nanoseconds of ``values`` where every one has Slack's usual form, ten digits, a dot and
-    six (read as one block of bytes, no per-value work), else None."""
+    six (read as one block of bytes, a digit column at a time: no per-value work, and no
+    temporary bigger than one integer per value), else None."""
     if values.dtype != object or not len(values):
         return None
     try:
@@ -147,14 +148,23 @@ def _fixed_width_ts(values: pd.Series) -> np.ndarray | None:
         return None
     if len(block) != 17 * len(values):
         return None
-    digits = np.frombuffer(block, dtype=np.uint8).reshape(-1, 17).astype(np.int64) - ord("0")
-    numbers = np.delete(digits, 10, axis=1)
-    if not ((digits[:, 10] == ord(".") - ord("0")).all() and ((numbers >= 0) & (numbers <= 9)).all()):
+    digits = np.frombuffer(block, dtype=np.uint8).reshape(-1, 17)
+    if not (digits[:, 10] == ord(".")).all():
         return None
-    seconds = digits[:, :10] @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
+    seconds = np.zeros(len(values), dtype=np.int64)
+    micros = np.zeros(len(values), dtype=np.int64)
+    for column in range(17):
+        if column == 10:
+            continue
+        digit = digits[:, column].astype(np.int64) - ord("0")
+        if ((digit < 0) | (digit > 9)).any():
+            return None
+        if column < 10:
+            seconds = seconds * 10 + digit
+        else:
+            micros = micros * 10 + digit
     if (seconds > _MAX_SECONDS).any():
         return None  # the general reading says which one
-    micros = digits[:, 11:] @ (10 ** np.arange(5, -1, -1, dtype=np.int64))
     return seconds * 1_000_000_000 + micros * 1_000
 
 
@@ -445,7 +455,9 @@ class Messages:
         parts, self._parts = self._parts, []
         if not parts:
             return empty_events()
-        raw = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        # column by column, each part's copy freed as it is joined: a million rows' columns are
+        # never all held twice
+        raw = {name: np.concatenate([part.pop(name) for part in parts]) for name in list(parts[0])}
         del parts
         files = raw.pop("file")
         channel = np.asarray(self._file_channel, dtype=np.int64).take(files)
@@ -526,8 +538,10 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     """The events of ``raw`` (the columns of many channels, ``channel`` indexing ``channels``),
     built straight into the contract's dtypes: no casts, no copies of the text."""
     n = len(raw["raw_ts"])
-    channel = raw["channel"]
-    subtype, user, thread, raw_ts = raw["subtype"], raw["user"], raw["thread_ts"], raw["raw_ts"]
+    channel = raw.pop("channel")
+    # each raw column is taken out as it is used, so its copy of the messages' strings goes
+    # when the last derived column is made
+    subtype, user, thread, raw_ts = raw.pop("subtype"), raw.pop("user"), raw.pop("thread_ts"), raw.pop("raw_ts")
     in_thread = (thread != "") & (thread != raw_ts)
     user, listed_bot, known = _by_user(user, channel, channels)
     is_bot = (subtype == "bot_message") | (raw["bot_id"] != "") | (user == "") | listed_bot
@@ -546,7 +560,8 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     ref = [f"https://slack.com/archives/{cids[c]}/p{ts.replace('.', '')}" for c, ts in zip(channel.tolist(), raw_ts)]
     for i in np.flatnonzero(in_thread):
         ref[i] += f"?thread_ts={thread[i]}&cid={cids[channel[i]]}"
-    text = raw["text"]
+    del raw_ts, subtype, known
+    text = raw.pop("text")
     resolved = _per_row(text, channel, channels, _resolved)
     resolved[kind == "deleted"] = ""
     mentions = np.full(n, "", dtype=object)
