@@ -481,7 +481,7 @@ def measure_together(
             continue
         read.append(incident)
         origins[incident.id] = origin
-    failures = {i.id: failures[i.id] for i in incidents if i.id in failures}  # in the order given
+    failures = {i.id: failures[i.id] for i in incidents if i.id in failures}  # read's and these, in the order given
     if dropped and len(events):
         events = conform(events[~events["incident"].isin(dropped).to_numpy(bool)])
     ids = [i.id for i in read]

@@ -376,7 +376,7 @@ def read_events(
         keep = ~events["incident"].isin(list(failures)).to_numpy()
         rows = np.flatnonzero(keep)[np.lexsort((events["ts"].array.asi8[keep], position[keep]))]
         said = conform(events.take(rows))
-    return said, failures, directories
+    return said, {i.id: failures[i.id] for i in incidents if i.id in failures}, directories
 
 
 @dataclass
