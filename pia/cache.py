@@ -33,7 +33,6 @@ from pia.snapshot import Incident, data_dir, list_incidents, open_incident, snap
 from pia.times import TimeLike, as_utc
 
 if TYPE_CHECKING:
-    from pandas._libs import NaTType
 
     from pia.cluster import Cluster
     from pia.milestones.config import Config
@@ -156,13 +155,6 @@ def measure_all(
     return Measured(table.drop(columns=private, errors="ignore"), people.drop(columns="_key", errors="ignore"), failures, len(done), len(keys) - len(done))
 
 
-def _settled(milestones: pd.DataFrame) -> pd.Timestamp | NaTType:
-    """When the last of an incident's milestones became known (its evidence was posted)."""
-    from pia.metrics import _known
-
-    return _known(milestones).max() if len(milestones) else pd.NaT
-
-
 def _holds(rows: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Series:
     """Which cached rows stand at ``as_of``: those measured at it, and those measured without
     one, where the incident was resolved and settled by then."""
@@ -181,7 +173,7 @@ Part = tuple[pd.DataFrame, pd.DataFrame, list[str]]
 def measure_part(incidents: Sequence[Incident], base: Path, as_of: pd.Timestamp | None = None, progress: bool = False) -> Part:
     """The metrics rows and responder rows of ``incidents`` (one partition, measured together),
     and a one-line message for each that could not be measured."""
-    from pia.metrics import measure_incidents, typed_table
+    from pia.metrics import _known, measure_together, typed_table
     from pia.milestones import load_config
     from pia.milestones.detect import compile_rules
     from pia.people import rosters
@@ -189,18 +181,15 @@ def measure_part(incidents: Sequence[Incident], base: Path, as_of: pd.Timestamp 
     if not incidents:
         return pd.DataFrame(), pd.DataFrame(), []
     config = load_config(base)
-    measured, failures = measure_incidents(incidents, config, as_of=as_of, rules=compile_rules(config), progress=progress)
-    done = [i for i in incidents if i.id in measured]
-    if not done:
+    together, failed = measure_together(incidents, config, as_of=as_of, rules=compile_rules(config), progress=progress)
+    failures = [str(error) for error in failed.values()]
+    if not together.rows or together.detection is None:
         return pd.DataFrame(), pd.DataFrame(), failures
-    rows = typed_table(pd.DataFrame([measured[i.id].row for i in done]), config)
-    rows["_settled"] = pd.Series([_settled(measured[i.id].detection.milestones) for i in done], index=rows.index, dtype="datetime64[ns, UTC]")
-    crew = rosters(
-        pd.concat([measured[i.id].events for i in done], ignore_index=True),
-        {i.id: i.directory() for i in done},
-        pulled_in=pd.concat([measured[i.id].detection.escalations for i in done], ignore_index=True),
-        pages=pd.concat([measured[i.id].pages for i in done], ignore_index=True),
-    )
+    rows = typed_table(pd.DataFrame(together.rows), config)
+    found = together.detection.milestones
+    settled = _known(found).groupby(found["incident"].astype(str).to_numpy(object)).max() if len(found) else pd.Series(dtype="datetime64[ns, UTC]")
+    rows["_settled"] = pd.Series(settled.reindex(rows["incident"]).to_numpy(), index=rows.index, dtype="datetime64[ns, UTC]")
+    crew = rosters(together.events, together.directories, pulled_in=together.detection.escalations, pages=together.pages)
     return rows, crew[[*crew.columns[1:], "incident"]], failures
 
 

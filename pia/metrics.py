@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -279,26 +279,57 @@ def incident_metrics(
     came later than the configured cadence), directives (answered, median answer time),
     pages and off-hours pages."""
     config = config or load_config()
-    speech = events["is_human"] & events["kind"].astype(str).isin(["message", "reply"])
+    ids = pd.unique(pd.concat([events["incident"].astype(str), found.milestones["incident"].astype(str)]))
+    return _metric_values(_counts(events, found, pages, config), str(ids[0]) if len(ids) else "")
+
+
+def _per_incident(frame: pd.DataFrame, column: str | None = None, how: str = "size") -> dict[str, Any]:
+    """``how`` of ``frame[column]`` (or the row count) for each incident that has rows."""
+    if not len(frame):
+        return {}
+    grouped = frame.groupby(frame["incident"].astype(str).to_numpy(object), sort=False)
+    return cast(dict[str, Any], (grouped.size() if column is None else grouped[column].agg(how)).to_dict())
+
+
+def _counts(events: pd.DataFrame, found: Detection, pages: pd.DataFrame, config: Config) -> dict[str, dict[str, Any]]:
+    """Each of :func:`incident_metrics`' counts for every incident, from one grouping of each
+    frame of all incidents: ``{count: {incident: value}}`` (no entry where it has no rows)."""
+    speech = events[(events["is_human"] & events["kind"].astype(str).isin(["message", "reply"])).to_numpy(bool)]
     updates = found.status_updates
-    cadence = pd.Timedelta(minutes=config.cadence_minutes)
-    answered = found.directives[found.directives["answered"]]
+    late = updates["gap"] > pd.Timedelta(minutes=config.cadence_minutes) if len(updates) else None
+    answered = found.directives[found.directives["answered"].to_numpy(bool)] if len(found.directives) else found.directives
+    hypotheses = found.hypotheses
     return {
-        "responders": len(found.responders),
-        "messages": int(speech.sum()),
-        "hypotheses": len(found.hypotheses),
-        "pivots": int(found.hypotheses["pivot"].sum()) if len(found.hypotheses) else 0,
-        "escalations": len(found.escalations),
-        "status_updates": len(updates),
-        "longest_update_gap": updates["gap"].max() if len(updates) > 1 else pd.NaT,
-        "late_updates": int((updates["gap"] > cadence).sum()) if len(updates) else 0,
-        "directives": len(found.directives),
-        "directives_answered": len(answered),
-        "median_answer_time": answered["answer_time"].median() if len(answered) else pd.NaT,
-        "pages": len(pages),
-        "off_hours_pages": int(pages["off_hours"].fillna(False).sum()),
-        "pages_unknown_zone": int(pages["off_hours"].isna().sum()),
+        "responders": _per_incident(found.responders),
+        "messages": _per_incident(speech),
+        "hypotheses": _per_incident(hypotheses),
+        "pivots": _per_incident(hypotheses.assign(pivot=hypotheses["pivot"].astype(bool)) if len(hypotheses) else hypotheses, "pivot", "sum"),
+        "escalations": _per_incident(found.escalations),
+        "status_updates": _per_incident(updates),
+        "longest_update_gap": _per_incident(updates, "gap", "max"),
+        "late_updates": _per_incident(updates.assign(late=late) if len(updates) else updates, "late", "sum"),
+        "directives": _per_incident(found.directives),
+        "directives_answered": _per_incident(answered),
+        "median_answer_time": _per_incident(answered, "answer_time", "median"),
+        "pages": _per_incident(pages),
+        "off_hours_pages": _per_incident(pages.assign(off=pages["off_hours"].fillna(False).astype(bool)), "off", "sum"),
+        "pages_unknown_zone": _per_incident(pages.assign(unknown=pages["off_hours"].isna()), "unknown", "sum"),
     }
+
+
+_TIMES = ("longest_update_gap", "median_answer_time")
+
+
+def _metric_values(counts: dict[str, dict[str, Any]], incident: str) -> dict[str, Any]:
+    """One incident's counts out of :func:`_counts`: 0 or NaT where it has no rows, and no
+    longest gap with fewer than two updates."""
+    out: dict[str, Any] = {}
+    for name, per in counts.items():
+        got = per.get(incident)
+        out[name] = (pd.NaT if got is None or pd.isna(got) else got) if name in _TIMES else int(got or 0)
+    if out["status_updates"] < 2:
+        out["longest_update_gap"] = pd.NaT
+    return out
 
 
 # --- the table ------------------------------------------------------------------------------------
@@ -356,7 +387,10 @@ def measure_incident(
 ) -> IncidentMetrics:
     """Detect and measure one :class:`pia.snapshot.Incident`; a bad snapshot raises."""
     config = config or load_config()
-    return _measure([_read(incident)], config, as_utc(as_of), rules or compile_rules(config))[incident.id]
+    together, failures = measure_together([incident], config, as_of=as_of, rules=rules)
+    if failures:
+        raise next(iter(failures.values()))
+    return together.split()[incident.id]
 
 
 def measure_incidents(
@@ -367,71 +401,110 @@ def measure_incidents(
     rules: RuleSet | None = None,
     progress: bool = False,
 ) -> tuple[dict[str, IncidentMetrics], list[str]]:
-    """Detect and measure many incidents at once, by id: their timelines are read one by one
-    (with a progress bar if ``progress``), then detected and measured together, so a thousand
-    small incidents cost about what one large one does. One that cannot be read becomes a line
-    in the failures; the others are still measured."""
+    """Detect and measure many incidents at once, by id: their timelines are read file by file
+    into one frame (with a progress bar if ``progress``), then detected and measured together,
+    so a thousand small incidents cost about what one large one does. One that cannot be read
+    becomes a line in the failures; the others are still measured."""
+    together, failures = measure_together(incidents, config, as_of=as_of, rules=rules, progress=progress)
+    return together.split(), [str(error) for error in failures.values()]
+
+
+@dataclass
+class Together:
+    """Many incidents measured at once: their merged timeline (``events``, by incident in the
+    order read, then by time), detection, durations, pages and the table's rows, one frame each
+    for all of them."""
+
+    incidents: list[Any]
+    directories: dict[str, Any]
+    events: pd.DataFrame
+    detection: Detection | None
+    durations: Durations | None
+    pages: pd.DataFrame | None
+    rows: list[dict[str, Any]]
+
+    def split(self) -> dict[str, IncidentMetrics]:
+        """One :class:`IncidentMetrics` per incident, each with its own frames."""
+        ids = [i.id for i in self.incidents]
+        if self.detection is None or self.durations is None or self.pages is None:
+            return {}
+        sizes = self.events["incident"].value_counts(sort=False).reindex(ids, fill_value=0).to_numpy()
+        first = dict(zip(ids, np.cumsum(np.concatenate([[0], sizes]))[:-1].tolist(), strict=True))
+        detections = _split_detection(self.detection, self.events, ids, first)
+        pages, spans = _by_incident(self.pages, ids), _by_incident(self.durations.frame, ids)
+        warned = _warnings_by_incident(self.durations.warnings)
+        out = {}
+        for incident, row, size in zip(self.incidents, self.rows, sizes.tolist(), strict=True):
+            own = Durations(spans[incident.id], warned.get(incident.id, []))
+            events = self.events.iloc[first[incident.id] : first[incident.id] + size].reset_index(drop=True)
+            out[incident.id] = IncidentMetrics(incident.id, detections[incident.id], own, pages[incident.id], row, events)
+        return out
+
+
+def measure_together(
+    incidents: Iterable[Any],
+    config: Config | None = None,
+    *,
+    as_of: Any = None,
+    rules: RuleSet | None = None,
+    progress: bool = False,
+) -> tuple[Together, dict[str, PiaError]]:
+    """Read, detect and measure ``incidents`` together (see :class:`Together`), and the error
+    of each that could not be read or measured."""
+    from pia.snapshot import read_events
+
     config = config or load_config()
+    as_of = as_utc(as_of)
+    rules = rules or compile_rules(config)
     incidents = list(incidents)
     bar = None
     if progress and len(incidents) > 1:
         from tqdm import tqdm
 
         bar = tqdm(total=len(incidents), desc="reading", unit="incident", leave=False)
-    read, failures = [], []
-    for incident in incidents:
-        try:
-            read.append(_read(incident))
-        except PiaError as error:
-            failures.append(str(error))
-        if bar is not None:
-            bar.update()
+    events, failures, directories = read_events(incidents, bar.update if bar is not None else None)
     if bar is not None:
         bar.close()
-    return _measure(read, config, as_utc(as_of), rules or compile_rules(config)), failures
-
-
-@dataclass
-class _Read:
-    """One incident as read from disk, its ``incident.toml`` checked."""
-
-    incident: Any
-    events: pd.DataFrame
-    zones: dict[str, str]
-    origin: str
-
-
-def _read(incident: Any) -> _Read:
-    origin = str(incident.path / "incident.toml")
-    events = incident.events()
-    manual_milestones(incident.meta, origin)  # a bad one fails its own incident, not the rest
-    return _Read(incident, events, people_timezones(incident.meta, incident.directory(), origin), origin)
-
-
-def _measure(read: list[_Read], config: Config, as_of: pd.Timestamp | None, rules: RuleSet) -> dict[str, IncidentMetrics]:
+    read, zones, origins, dropped = [], {}, {}, []
+    for incident in incidents:
+        if incident.id in failures:
+            continue
+        origin = str(incident.path / "incident.toml")
+        try:
+            if incident.meta.get("milestones"):
+                manual_milestones(incident.meta, origin)  # a bad one fails its own incident, not the rest
+            zones[incident.id] = people_timezones(incident.meta, directories.get(incident.id), origin)
+        except PiaError as error:
+            failures[incident.id] = error
+            dropped.append(incident.id)
+            continue
+        read.append(incident)
+        origins[incident.id] = origin
+    failures = {i.id: failures[i.id] for i in incidents if i.id in failures}  # read's and these, in the order given
+    if dropped and len(events):
+        events = conform(events[~events["incident"].isin(dropped).to_numpy(bool)])
+    ids = [i.id for i in read]
     if not read:
-        return {}
-    ids = [r.incident.id for r in read]
-    parts = [r.events for r in read if len(r.events)]
-    events = conform(pd.concat(parts, ignore_index=True)) if len(parts) > 1 else parts[0].reset_index(drop=True) if parts else read[0].events
-    found = detect_incidents(events, {r.incident.id: r.incident.meta for r in read}, rules, origins={r.incident.id: r.origin for r in read})
+        return Together([], {}, events, None, None, None, []), failures
+    found = detect_incidents(events, {i.id: i.meta for i in read}, rules, origins=origins)
     spans = durations(found.milestones, config, as_of=as_of, incidents=ids)
-    first = dict(zip(ids, np.cumsum([0] + [len(r.events) for r in read])[:-1].tolist(), strict=True))
-    pages = _by_incident(off_hours_pages(events, {}, config, by_incident={r.incident.id: r.zones for r in read}), ids)
-    detections = _split_detection(found, events, ids, first)
-    span_frames = _by_incident(spans.frame, ids)
-    out = {}
-    for r in read:
-        incident, own, paged = r.incident, detections[r.incident.id], pages[r.incident.id]
-        own_spans = Durations(span_frames[incident.id], [w for w in spans.warnings if w.startswith(f"{incident.id}: ")])
-        out[incident.id] = IncidentMetrics(incident.id, own, own_spans, paged, _row(incident, r.events, own, own_spans, paged, config, as_of), r.events)
-    return out
+    pages = off_hours_pages(events, {}, config, by_incident=zones)
+    rows = _rows(read, events, found, spans, pages, config, as_of)
+    return Together(read, {i: directories.get(i) for i in ids}, events, found, spans, pages, rows), failures
 
 
 def _by_incident(frame: pd.DataFrame, ids: list[str]) -> dict[str, pd.DataFrame]:
     """``frame`` split by its ``incident`` column, an empty frame for ids without rows."""
     groups = {str(k): g.reset_index(drop=True) for k, g in frame.groupby("incident", sort=False, observed=True)} if len(frame) else {}
     return {i: groups.get(i, frame.iloc[:0].reset_index(drop=True)) for i in ids}
+
+
+def _warnings_by_incident(warnings: list[str]) -> dict[str, list[str]]:
+    """Each incident's warnings (they start with its id and a colon)."""
+    out: dict[str, list[str]] = {}
+    for warning in warnings:
+        out.setdefault(warning.split(": ", 1)[0], []).append(warning)
+    return out
 
 
 def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], first: dict[str, int]) -> dict[str, Detection]:
@@ -466,28 +539,47 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
     return out
 
 
-def _row(incident: Any, events: pd.DataFrame, found: Detection, spans: Durations, pages: pd.DataFrame, config: Config, as_of: pd.Timestamp | None) -> dict[str, Any]:
-    """The incident's line in the metrics table."""
-    meta = incident.meta
-    at = found.milestones.set_index("milestone")["ts"]
-    known = _known(found.milestones).set_axis(found.milestones["milestone"])
-    row: dict[str, Any] = {
-        "incident": incident.id,
-        "title": str(meta.get("title", "")),
-        "severity": str(meta.get("severity", "")),
-        "services": ",".join(str(s) for s in meta.get("services", []) or []),
-        "date": (at.get("impact_start", at.get("detected")) or events["ts"].min()).strftime("%Y-%m-%d")
-        if len(events) or len(at)
-        else "",
-        "status": "resolved" if "resolved" in at.index and (as_of is None or known["resolved"] <= as_of) else "open",
-    }
-    row.update({m: at.get(m, pd.NaT) for m in MILESTONES})
-    spans_of = spans.frame
-    row.update(zip(spans_of["duration"].astype(str), spans_of["value"], strict=True))
-    row.update(zip(spans_of["duration"].astype(str) + "_observed", spans_of["observed"].astype(bool), strict=True))
-    row.update(incident_metrics(events, found, spans, pages, config))
-    row["warnings"] = "; ".join(w.split(": ", 1)[-1] for w in spans.warnings)
-    return row
+def _rows(
+    incidents: list[Any],
+    events: pd.DataFrame,
+    found: Detection,
+    spans: Durations,
+    pages: pd.DataFrame,
+    config: Config,
+    as_of: pd.Timestamp | None,
+) -> list[dict[str, Any]]:
+    """Each incident's line in the metrics table, every count and time taken per incident from
+    one grouping of all incidents' frames (see :func:`incident_metrics` for one incident)."""
+    ms = found.milestones
+    keys = list(zip(ms["incident"].astype(str), ms["milestone"].astype(str), strict=True))
+    at = dict(zip(keys, ms["ts"], strict=True))
+    known = dict(zip(keys, _known(ms), strict=True))
+    start = _per_incident(events, "ts", "min")
+    value = dict(zip(zip(spans.frame["incident"], spans.frame["duration"], strict=True), spans.frame["value"], strict=True))
+    observed = dict(zip(zip(spans.frame["incident"], spans.frame["duration"], strict=True), spans.frame["observed"], strict=True))
+    warned = _warnings_by_incident(spans.warnings)
+    counts = _counts(events, found, pages, config)
+    rows = []
+    for incident in incidents:
+        i, meta = incident.id, incident.meta
+        first = at.get((i, "impact_start"), at.get((i, "detected")))
+        happened = i in start or any((i, m) in at for m in MILESTONES)
+        resolved = (i, "resolved") in at and (as_of is None or known[(i, "resolved")] <= as_of)
+        row: dict[str, Any] = {
+            "incident": i,
+            "title": str(meta.get("title", "")),
+            "severity": str(meta.get("severity", "")),
+            "services": ",".join(str(s) for s in meta.get("services", []) or []),
+            "date": (first or start.get(i, pd.NaT)).strftime("%Y-%m-%d") if happened else "",
+            "status": "resolved" if resolved else "open",
+        }
+        row.update({m: at.get((i, m), pd.NaT) for m in MILESTONES})
+        row.update({d.name: value[(i, d.name)] for d in config.durations})
+        row.update({f"{d.name}_observed": bool(observed[(i, d.name)]) for d in config.durations})
+        row.update(_metric_values(counts, i))
+        row["warnings"] = "; ".join(w.split(": ", 1)[-1] for w in warned.get(i, []))
+        rows.append(row)
+    return rows
 
 
 def metrics_table(

@@ -19,16 +19,18 @@ import tempfile
 import tomllib
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pia.errors import ConfigError, InputError, PiaError, UnknownIncident
 from pia.events import pagerduty, slack
+from pia.events.schema import conform
 from pia.events.timeline import merge, summarise
 
 DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -207,7 +209,22 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
 def _folder_members(root: Path, within: Path, what: str) -> list[str]:
     """The JSON files of an export folder, as names relative to it; a link that leads out of
     ``within`` is refused, so an export cannot make pia read files elsewhere."""
-    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*.json") if inside(path, within, what) is not None)
+    return sorted(path.relative_to(root).as_posix() for path in files_inside(root, within, what, "*.json"))
+
+
+def files_inside(root: Path, within: Path, what: str = "snapshot", pattern: str = "*") -> Iterator[Path]:
+    """Each file under ``root`` matching ``pattern`` that is inside ``within`` (see
+    :func:`inside`), a link leading out an :class:`InputError`. rglob does not descend into
+    linked folders, so only a file that is itself a link needs resolving (a thousand small
+    snapshots are tens of thousands of paths)."""
+    real_within = within.resolve()
+    plain = root.resolve().is_relative_to(real_within)
+    for path in root.rglob(pattern):
+        if plain and not path.is_symlink():
+            if path.is_file():
+                yield path
+        elif inside(path, within, what) is not None:
+            yield path
 
 
 def inside(path: Path, folder: Path, what: str = "snapshot") -> Path | None:
@@ -228,13 +245,11 @@ def snapshot_files(folder: Path) -> list[Path]:
     the rule for every file pia reads from it: inside the snapshot and at most
     :data:`MAX_FILE_BYTES`."""
     found = []
-    for path in sorted(folder.rglob("*")):
+    for path in sorted(files_inside(folder, folder)):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
-        real = inside(path, folder)
-        if real is not None:
-            _check_size(path, real.stat().st_size)
-            found.append(path)
+        _check_size(path, path.stat().st_size)
+        found.append(path)
     return found
 
 
@@ -309,21 +324,59 @@ def channel_days(tree: Tree, channel: str) -> list[str]:
 
 def slack_events(tree: Tree, incident: str, names: slack.Directory | None = None) -> pd.DataFrame:
     """Every channel folder of a snapshot's Slack export, as events."""
+    found = slack.Messages()
+    add_slack(found, tree, incident, names)
+    events = found.events()
+    found.raise_first()
+    return merge([events])
+
+
+def add_slack(found: slack.Messages, tree: Tree, incident: str, names: slack.Directory | None = None) -> None:
+    """Add every channel folder of a snapshot's Slack export to ``found``."""
     names = names or export_directory(tree)
     ids = {name: cid for cid, name in names.channels.items()}
-    channels = sorted({n.split("/", 1)[0] for n in tree.names() if "/" in n})
-    frames = [
-        slack.messages_to_events(
-            ((tree.where(day), tree.json(day)) for day in channel_days(tree, channel)),
-            incident=incident,
-            channel=channel,
-            channel_id=ids.get(channel, channel),
-            names=names,
-        )
-        for channel in channels
-        if channel_days(tree, channel)
-    ]
-    return merge(frames)
+    for channel in sorted({n.split("/", 1)[0] for n in tree.names() if "/" in n}):
+        days = channel_days(tree, channel)
+        if days:
+            found.channel(incident=incident, channel=channel, channel_id=ids.get(channel, channel), names=names)
+            for day in days:
+                found.day_file(tree.where(day), tree.json(day))
+
+
+def read_events(
+    incidents: Sequence[Incident], on_read: Callable[[], Any] | None = None
+) -> tuple[pd.DataFrame, dict[str, PiaError], dict[str, slack.Directory]]:
+    """The events of many incidents in one frame of the contract's columns (by incident, in the
+    order given, then by time: each incident's rows are its timeline), read file by file but made into frames once for all; the error of each incident
+    that could not be read (it has no rows; the others are not affected); and each one's Slack
+    directory. ``on_read`` is called after each incident's files are read."""
+    found, entries = slack.Messages(), pagerduty.Entries()
+    failures: dict[str, PiaError] = {}
+    directories: dict[str, slack.Directory] = {}
+    paged: list[pd.DataFrame] = []
+    for incident in incidents:
+        try:
+            directories[incident.id] = incident.add_events(found, entries, paged)
+        except PiaError as error:
+            failures[incident.id] = error
+            found.discard(incident.id, error)
+        if on_read is not None:
+            on_read()
+    said = found.events()
+    failures.update((i, error) for i, (_, error) in found.failures.items())
+    logged, unread = entries.events()
+    failures.update(unread)
+    frames = [f for f in (said, logged, *paged) if len(f)]
+    if len(frames) == 1 and not failures:
+        said = frames[0]
+    elif frames:
+        events = pd.concat(frames, ignore_index=True)
+        order = {incident.id: n for n, incident in enumerate(incidents)}
+        position = events["incident"].map(order).to_numpy()
+        keep = ~events["incident"].isin(list(failures)).to_numpy()
+        rows = np.flatnonzero(keep)[np.lexsort((events["ts"].array.asi8[keep], position[keep]))]
+        said = conform(events.take(rows))
+    return said, {i.id: failures[i.id] for i in incidents if i.id in failures}, directories
 
 
 @dataclass
@@ -364,21 +417,43 @@ class Incident:
             tree.close()
 
     def events(self) -> pd.DataFrame:
-        """The merged, validated events of this snapshot (the events DataFrame of
-        :mod:`pia.events.schema`)."""
-        frames = []
+        """The merged, validated events of this snapshot (design.md's events DataFrame)."""
+        found, entries = slack.Messages(), pagerduty.Entries()
+        paged: list[pd.DataFrame] = []
+        self.add_events(found, entries, paged)
+        said = found.events()
+        found.raise_first()
+        logged, unread = entries.events()
+        if unread:
+            raise next(iter(unread.values()))
+        return merge([said, logged, *paged])
+
+    def add_events(self, found: slack.Messages, entries: pagerduty.Entries, paged: list[pd.DataFrame]) -> slack.Directory:
+        """Add this snapshot's Slack messages to ``found`` and its PagerDuty log entries and
+        alerts to ``entries`` (or, where it has notes to set against the log, its PagerDuty
+        events to ``paged``); return its Slack directory."""
+        names = slack.Directory()
         source = self.slack_source
+        if source is None and self.pagerduty_dir is None:
+            raise InputError(self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/")
         if source is not None:
             tree = self._tree(source)
             try:
-                frames.append(slack_events(tree, self.id))
+                names = export_directory(tree)
+                add_slack(found, tree, self.id, names)
             finally:
                 tree.close()
-        if self.pagerduty_dir is not None:
-            frames.append(self._pagerduty_events(self.pagerduty_dir))
-        if not frames:
-            raise InputError(self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/")
-        return merge(frames)
+        folder = self.pagerduty_dir
+        if folder is not None and (folder / "notes.json").exists():
+            paged.append(self._pagerduty_events(folder))
+        elif folder is not None:
+            url, log = self._pagerduty_log(folder)
+            rows = pagerduty.log_entry_rows(self._json(log), origin=str(log), incident_url=url)
+            alerts = folder / "alerts.json"
+            more = pagerduty.alert_rows(self._json(alerts), origin=str(alerts), incident_url=url) if alerts.exists() else []
+            entries.add(self.id, str(log), rows)
+            entries.add(self.id, str(alerts), more)
+        return names
 
     def _tree(self, source: Path) -> Tree:
         if not source.is_dir():  # slack.zip
@@ -390,12 +465,16 @@ class Incident:
     def _json(self, path: Path) -> Any:
         return snapshot_json(path, self.path)
 
-    def _pagerduty_events(self, folder: Path) -> pd.DataFrame:
+    def _pagerduty_log(self, folder: Path) -> tuple[str, Path]:
+        """The incident's PagerDuty link and its log of entries (which must be there)."""
         summary = self.pagerduty_incident()
-        url = summary["html_url"] if summary else ""
         log = folder / "log_entries.json"
         if not log.exists():
             raise InputError(log, "", "missing: a PagerDuty snapshot needs log_entries.json")
+        return (summary["html_url"] if summary else ""), log
+
+    def _pagerduty_events(self, folder: Path) -> pd.DataFrame:
+        url, log = self._pagerduty_log(folder)
         frames = [pagerduty.log_entries_to_events(self._json(log), incident=self.id, origin=str(log), incident_url=url)]
         if (folder / "notes.json").exists():
             notes = pagerduty.notes_to_events(

@@ -321,3 +321,42 @@ def test_entities_decode_once(text):
 def test_links_keep_label_and_url(url, label):
     out = resolve_markup(pd.Series([f"<{url}|{label}>", f"<{url}>"]), Directory())
     assert list(out) == ([f"{label} ({url})"] if label != url else [url]) + [url]
+
+
+# --- many incidents in one pass -----------------------------------------------------------------
+
+
+def test_many_incidents_read_in_one_pass_as_each_alone(tmp_path):
+    """One frame for many snapshots gives each incident the rows it gives alone, names from its
+    own directory; one with a bad ts and one with malformed JSON are failures and leave no
+    rows, and the others are not affected."""
+    from conftest import write_incident
+
+    from pia.snapshot import list_incidents, open_incident, read_events
+
+    for name in ("a-good", "b-bad-ts", "c-good", "d-broken-json", "e-renamed"):
+        write_incident(tmp_path, incident=name)
+    day = tmp_path / "incidents" / "b-bad-ts" / "slack" / "inc-1" / "2026-11-20.json"
+    rows = json.loads(day.read_text())
+    rows[1]["ts"] = "yesterday"
+    day.write_text(json.dumps(rows))
+    (tmp_path / "incidents" / "d-broken-json" / "slack" / "inc-1" / "2026-11-20.json").write_text('[{"ts": ')
+    users = tmp_path / "incidents" / "e-renamed" / "slack" / "users.json"
+    users.write_text(json.dumps([{"id": "U1", "name": "ana", "profile": {"display_name": "Ana Other"}}]))
+    incidents = [open_incident(i, tmp_path) for i in list_incidents(tmp_path)]
+
+    events, failures, _ = read_events(incidents)
+
+    assert list(failures) == ["b-bad-ts", "d-broken-json"]
+    assert "2026-11-20.json" in str(failures["b-bad-ts"]) and "message 1" in str(failures["b-bad-ts"]) and "yesterday" in str(failures["b-bad-ts"])
+    assert "malformed JSON" in str(failures["d-broken-json"])
+    assert list(pd.unique(events["incident"])) == ["a-good", "c-good", "e-renamed"]
+    for incident in incidents:
+        if incident.id in failures:
+            with pytest.raises(InputError):
+                incident.events()
+            continue
+        own = events[(events["incident"] == incident.id).to_numpy(bool)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(own, incident.events(), check_categorical=False)
+    assert "Ana Other" in set(events.loc[(events["incident"] == "e-renamed").to_numpy(bool), "actor"])
+    assert "Ana Other" not in set(events.loc[(events["incident"] == "a-good").to_numpy(bool), "actor"])

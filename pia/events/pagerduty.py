@@ -5,9 +5,12 @@ Pure: functions take decoded JSON plus ``origin`` for error messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 
 from pia.errors import InputError
@@ -81,6 +84,16 @@ def parse_times(values: pd.Series, origin: str, places: pd.Series) -> pd.Series:
         raise
 
 
+def _parse_time(value: str, origin: str, place: str) -> pd.Timestamp:
+    """One time as :func:`parse_times` reads it (without a Series: an incident has three)."""
+    if not re.search(_OFFSET, value):
+        raise InputError(origin, place, f"timestamp {value!r} has no UTC offset (add Z or +00:00)")
+    try:
+        return pd.to_datetime(value, utc=True, format="ISO8601").as_unit("ns")
+    except (ValueError, OverflowError):
+        raise InputError(origin, place, f"timestamp {value!r} is not an ISO 8601 time") from None
+
+
 def log_entries_to_events(
     payload: Any,
     *,
@@ -95,6 +108,11 @@ def log_entries_to_events(
     entries whose agent is a user. Raises :class:`InputError` for an entry without ``type`` or
     ``created_at``, or with a time that has no offset.
     """
+    return _finish(log_entry_rows(payload, origin=origin, incident_url=incident_url), incident, origin)
+
+
+def log_entry_rows(payload: Any, *, origin: str = "log_entries.json", incident_url: str = "") -> list[dict[str, Any]]:
+    """The rows of :func:`log_entries_to_events`, their times not yet read."""
     rows = []
     for i, entry in enumerate(_entries(payload, origin)):
         place = f"log_entries[{i}]"
@@ -121,7 +139,7 @@ def log_entries_to_events(
                 "mentions": _people(entry),
             }
         )
-    return _finish(rows, incident, origin)
+    return rows
 
 
 def _timed_items(payload: Any, key: str, what: str, origin: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -161,6 +179,11 @@ def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", 
 
 def alerts_to_events(payload: Any, *, incident: str, origin: str = "alerts.json", incident_url: str = "") -> pd.DataFrame:
     """``{"alerts": [...]}`` to ``alert`` events (never human)."""
+    return _finish(alert_rows(payload, origin=origin, incident_url=incident_url), incident, origin)
+
+
+def alert_rows(payload: Any, *, origin: str = "alerts.json", incident_url: str = "") -> list[dict[str, Any]]:
+    """The rows of :func:`alerts_to_events`, their times not yet read."""
     rows = []
     for place, alert in _timed_items(payload, "alerts", "an alert", origin):
         source = alert.get("integration") or alert.get("service") or {}
@@ -177,7 +200,7 @@ def alerts_to_events(payload: Any, *, incident: str, origin: str = "alerts.json"
                 "mentions": "",
             }
         )
-    return _finish(rows, incident, origin)
+    return rows
 
 
 def _finish(rows: list[dict[str, Any]], incident: str, origin: str) -> pd.DataFrame:
@@ -185,10 +208,56 @@ def _finish(rows: list[dict[str, Any]], incident: str, origin: str) -> pd.DataFr
         return empty_events()
     raw = pd.DataFrame(rows)
     ts = parse_times(raw["created_at"], origin, raw["place"])
+    return _frame(raw, ts, incident).sort_values("ts", kind="stable", ignore_index=True)
+
+
+def _frame(raw: pd.DataFrame, ts: pd.Series, incident: Any) -> pd.DataFrame:
     frame = raw.drop(columns=["place", "created_at"]).assign(
         incident=incident, ts=ts, source="pagerduty", channel=incident, thread="", edited=False, reactions=""
     )
-    return conform(valid_text(frame.sort_values("ts", kind="stable")))
+    return conform(valid_text(frame))
+
+
+@dataclass
+class Entries:
+    """The PagerDuty rows (log entries, alerts) of many incidents, made into one frame at the
+    end instead of one per file: add each file's rows with :meth:`add`, then take
+    :meth:`events`."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, incident: str, origin: str, rows: list[dict[str, Any]]) -> None:
+        self.rows.extend({**row, "incident": incident, "origin": origin} for row in rows)
+
+    def events(self) -> tuple[pd.DataFrame, dict[str, InputError]]:
+        """Every incident's rows as events, in the order added (each incident's sorted by time,
+        ties in file order), and the error of each incident with a time that cannot be read
+        (it gives no events)."""
+        if not self.rows:
+            return empty_events(), {}
+        raw = pd.DataFrame(self.rows)
+        try:
+            ts = parse_times(raw["created_at"], "", raw["place"])
+        except InputError:  # rare: find whose, file by file, and leave those out
+            return self._one_by_one(raw)
+        frame = _frame(raw.drop(columns="origin"), ts, raw["incident"])
+        order = np.lexsort((frame["ts"].array.asi8, pd.factorize(raw["incident"])[0]))
+        return conform(frame.take(order)), {}
+
+    def _one_by_one(self, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, InputError]]:
+        failures: dict[str, InputError] = {}
+        frames = []
+        for incident, rows in raw.groupby("incident", sort=False):
+            try:
+                parts = [
+                    _finish(cast(list[dict[str, Any]], part.drop(columns=["incident", "origin"]).to_dict("records")), str(incident), str(origin))
+                    for origin, part in rows.groupby("origin", sort=False)
+                ]
+            except InputError as error:
+                failures[str(incident)] = error
+                continue
+            frames.append(pd.concat(parts, ignore_index=True).sort_values("ts", kind="stable", ignore_index=True))
+        return (conform(pd.concat(frames, ignore_index=True)) if frames else empty_events()), failures
 
 
 def _number(value: Any) -> int | str | None:
@@ -207,11 +276,11 @@ def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, A
         raise InputError(origin, "", "expected an object with an 'incident' object")
     if not isinstance(body.get("id"), str):
         raise InputError(origin, "incident.id", "is missing")
-    times = {}
+    times: dict[str, pd.Timestamp | None] = {}
     for key in ("created_at", "resolved_at", "last_status_change_at"):
         value = body.get(key)
         if isinstance(value, str) and value:
-            times[key] = parse_times(pd.Series([value]), origin, pd.Series([f"incident.{key}"])).iloc[0]
+            times[key] = _parse_time(value, origin, f"incident.{key}")
         else:
             times[key] = None
     service = table_of(body.get("service"))

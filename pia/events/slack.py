@@ -6,17 +6,18 @@ they came from) so an error can name it. Opening files is the snapshot layer's j
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pia.errors import InputError
+from pia.errors import InputError, PiaError
 from pia.events.blocks import bot_text
-from pia.events.schema import conform, empty_events
+from pia.events.schema import empty_events
 
 #: Slack's message timestamp: unix seconds, a dot, six digits of sequence (microseconds).
 _TS_PATTERN = r"^[0-9]{1,10}\.[0-9]{1,6}$"
@@ -113,8 +114,12 @@ def parse_ts(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    fixed = _fixed_width_ts(values)
+    if fixed is not None:
+        return pd.Series(pd.to_datetime(fixed, unit="ns", utc=True), index=values.index)
     try:
-        text = pa.array(values.astype("string"), type=pa.string())
+        plain = values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string"
+        text = pa.array(values.to_numpy() if plain else values.astype("string"), type=pa.string(), from_pandas=True)
         good = pc.fill_null(pc.match_substring_regex(text, _TS_PATTERN), False).to_numpy(zero_copy_only=False)
     except UnicodeEncodeError:  # a lone surrogate, which no timestamp has: find the first bad one
         good = values.astype("string").str.fullmatch(_TS_PATTERN).fillna(False).to_numpy(dtype=bool)
@@ -129,6 +134,38 @@ def parse_ts(values: pd.Series) -> pd.Series:
     micros = pc.cast(pc.utf8_rpad(pc.list_element(parts, 1), 6, "0"), pa.int64()).to_numpy()
     nanos = seconds * 1_000_000_000 + micros * 1_000
     return pd.Series(pd.to_datetime(nanos, unit="ns", utc=True), index=values.index)
+
+
+def _fixed_width_ts(values: pd.Series) -> np.ndarray | None:
+    """Nanoseconds of ``values`` where every one has Slack's usual form, ten digits, a dot and
+    six (read as one block of bytes, a digit column at a time: no per-value work, and no
+    temporary bigger than one integer per value), else None."""
+    if values.dtype != object or not len(values):
+        return None
+    try:
+        block = "".join(values.to_numpy()).encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    if len(block) != 17 * len(values):
+        return None
+    digits = np.frombuffer(block, dtype=np.uint8).reshape(-1, 17)
+    if not (digits[:, 10] == ord(".")).all():
+        return None
+    seconds = np.zeros(len(values), dtype=np.int64)
+    micros = np.zeros(len(values), dtype=np.int64)
+    for column in range(17):
+        if column == 10:
+            continue
+        digit = digits[:, column].astype(np.int64) - ord("0")
+        if ((digit < 0) | (digit > 9)).any():
+            return None
+        if column < 10:
+            seconds = seconds * 10 + digit
+        else:
+            micros = micros * 10 + digit
+    if (seconds > _MAX_SECONDS).any():
+        return None  # the general reading says which one
+    return seconds * 1_000_000_000 + micros * 1_000
 
 
 # JSON lets a lone surrogate through as an escape ("\ud800"); no encoding can write one, so
@@ -169,35 +206,29 @@ _MENTION = r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>"
 def resolve_markup(text: pd.Series, names: Directory) -> pd.Series:
     """Slack markup to readable text: ``<@U1>`` → ``@Name``, ``<#C1|x>`` → ``#x``, links,
     ``<!here>`` → ``@here``, and the ``&amp;``/``&lt;``/``&gt;`` entities decoded last."""
+    plain = text.fillna("").astype(str).to_numpy(dtype=object)
+    return pd.Series(_resolved(names, plain), index=text.index, dtype="string")
 
-    def one(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        target, _, label = inner.partition("|")
-        if target.startswith("@"):
-            return "@" + names.users.get(target[1:], label or target[1:])
-        if target.startswith("#"):
-            return "#" + (label or names.channels.get(target[1:], target[1:]))
-        if target.startswith("!"):
-            command = target[1:]
-            if command.startswith("subteam^"):
-                return label or "@" + command.split("^", 1)[1]
-            if command.startswith("date^"):
-                return label or command
-            return "@" + command
-        if target.startswith("mailto:"):
-            return label or target[len("mailto:") :]
-        if label and label != target:
-            return f"{label} ({target})"
-        return target
 
-    out = text.fillna("").astype("string")
-    marked = out.str.contains("<", regex=False) | out.str.contains("&", regex=False)
-    if not marked.any():  # most messages: nothing to resolve, and no per-message call
-        return out
-    some = out[marked].str.replace(_MARKUP, one, regex=True)
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
-        some = some.str.replace(entity, char, regex=False)
-    return out.mask(marked, some)
+def _resolve_one(names: Directory, match: re.Match[str]) -> str:
+    inner = match.group(1)
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return "@" + names.users.get(target[1:], label or target[1:])
+    if target.startswith("#"):
+        return "#" + (label or names.channels.get(target[1:], target[1:]))
+    if target.startswith("!"):
+        command = target[1:]
+        if command.startswith("subteam^"):
+            return label or "@" + command.split("^", 1)[1]
+        if command.startswith("date^"):
+            return label or command
+        return "@" + command
+    if target.startswith("mailto:"):
+        return label or target[len("mailto:") :]
+    if label and label != target:
+        return f"{label} ({target})"
+    return target
 
 
 def table_of(value: Any) -> Mapping[str, Any]:
@@ -249,9 +280,6 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
     if files:
         text = f"{text} {files}".strip()
     bot_profile = table_of(message.get("bot_profile"))
-    reactions = [
-        str(r.get("name")) for r in listed(message.get("reactions")) if isinstance(r, Mapping)
-    ]
     return {
         "raw_ts": message.get("ts"),
         "type": str(message.get("type") or "message"),
@@ -262,8 +290,12 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
         "text": text,
         "thread_ts": str(message.get("thread_ts") or ""),
         "edited": edited or isinstance(message.get("edited"), Mapping),
-        "reactions": ",".join(reactions),
+        "reactions": _reaction_names(message.get("reactions")),
     }
+
+
+def _reaction_names(reactions: Any) -> str:
+    return ",".join(str(r.get("name")) for r in listed(reactions) if isinstance(r, Mapping))
 
 
 def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[str, Any], bool]:
@@ -280,49 +312,182 @@ def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[s
     return message, False
 
 
-#: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise
-_SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_id", "bot_profile", "reactions", "message", "deleted_ts"})
+#: keys read column-wise from every message
+_KEYS = ("ts", "type", "subtype", "user", "bot_id", "username", "text", "thread_ts", "edited", "reactions")
 _FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
+#: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise
+_SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_id", "bot_profile", "message", "deleted_ts"})
+#: messages gathered before they become columns: enough to amortise a frame over many small
+#: files, few enough that a big channel's decoded JSON is freed as it is read
+_CHUNK = 20_000
 
 
-def _plain(values: list[Any]) -> list[str]:
-    """``str(value or "")`` of each value, without a call for the strings (nearly all)."""
-    return [v if type(v) is str else (str(v) if v else "") for v in values]
+def _plain(values: np.ndarray) -> np.ndarray:
+    """``str(value or "")`` of each value (a missing key is ""), in one C pass where all are
+    strings or missing (nearly always)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        missing = pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = ""
+        return values
+    return _objects([v if type(v) is str else ("" if v is None or v is np.nan else str(v) if v else "") for v in values])
 
 
-def _array(values: list[Any]) -> np.ndarray:
-    """``values`` as a numpy array without pandas' inference (bool where they are)."""
-    array = np.empty(len(values), dtype=bool if values and type(values[0]) is bool else object)
+def _objects(values: list[Any]) -> np.ndarray:
+    """``values`` as an object array, without numpy or pandas looking inside them."""
+    array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
 
 
-def _columns(messages: list[Any], origin: str, deleted: set[str]) -> dict[str, list[Any]]:
-    """One file's messages as columns (those of :func:`_row`): read field by field over all
-    messages, and message by message only for the few with edits, files, attachments or
-    reactions (no frame per file: a small incident's file has a few messages). Also adds the
-    ts of deleted messages to ``deleted``."""
-    for i, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object")
-    columns: dict[str, list[Any]] = {"raw_ts": [m.get("ts") for m in messages]}
-    for name in _FIELDS:
-        columns[name] = _plain([m.get(name) for m in messages])
-    columns["type"] = [t or "message" for t in columns["type"]]
-    columns["text"] = [t if type(t) is str else "" for t in [m.get("text") for m in messages]]
-    columns["edited"] = [e is not None and isinstance(e, Mapping) for e in [m.get("edited") for m in messages]]
-    columns["reactions"] = [""] * len(messages)
-    for i, message in enumerate(messages):
-        if not _SPECIAL.isdisjoint(message) or message.get("subtype") == "bot_message":  # an app's blocks too
-            inner, changed = _unwrapped(message, deleted)
+@dataclass
+class _Channel:
+    incident: str
+    name: str
+    channel_id: str
+    names: Directory
+    first_file: int
+
+
+@dataclass
+class Messages:
+    """Messages of many channels (of many incidents) gathered into one set of columns, so that
+    a thousand small channels cost one frame, not a thousand. Add each channel with
+    :meth:`channel`, its day files with :meth:`day_file`, then take :meth:`events`.
+
+    A problem in a message is recorded against its incident (:attr:`failures`, the first in
+    file order) and that incident gives no events; the others are not affected."""
+
+    channels: list[_Channel] = field(default_factory=list)
+    failures: dict[str, tuple[int, PiaError]] = field(default_factory=dict)
+    _origins: list[str] = field(default_factory=list)
+    _file_channel: list[int] = field(default_factory=list)
+    _sizes: list[int] = field(default_factory=list)
+    _pending: list[Any] = field(default_factory=list)
+    _flushed: int = 0
+    _parts: list[dict[str, np.ndarray]] = field(default_factory=list)
+    #: (channel, ts) of each deleted message
+    _deleted: set[tuple[int, str]] = field(default_factory=set)
+
+    def channel(self, *, incident: str, channel: str, channel_id: str = "", names: Directory = Directory()) -> None:
+        """Start a channel: the day files added next are its own."""
+        self.channels.append(_Channel(incident, channel, channel_id or channel, names, len(self._origins)))
+
+    def day_file(self, origin: str, payload: Any) -> None:
+        """Add one day file's decoded payload (a list of messages) to the current channel."""
+        incident = self.channels[-1].incident
+        if incident in self.failures:
+            return
+        if not isinstance(payload, list):
+            self._fail(len(self._origins), InputError(origin, "", f"a day file must be a JSON list of messages, not {_json_type(payload)}"))
+            return
+        for i, message in enumerate(payload):
+            if not isinstance(message, Mapping):
+                self._fail(len(self._origins), InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object"))
+                return
+        if not payload:
+            return
+        self._origins.append(origin)
+        self._file_channel.append(len(self.channels) - 1)
+        self._sizes.append(len(payload))
+        self._pending.extend(payload)
+        if len(self._pending) >= _CHUNK:
+            self._flush()
+
+    def _fail(self, file: int, error: InputError) -> None:
+        incident = self.channels[self._file_channel[file]].incident if file < len(self._file_channel) else self.channels[-1].incident
+        if incident not in self.failures or self.failures[incident][0] > file:
+            self.failures[incident] = (file, error)
+
+    def _flush(self) -> None:
+        """The pending messages as columns (those of :func:`_row`); the decoded JSON goes."""
+        messages, self._pending = self._pending, []
+        if not messages:
+            return
+        first, self._flushed = self._flushed, len(self._origins)
+        table = pd.DataFrame(messages, columns=list(_KEYS), dtype=object)
+        columns = {"raw_ts": table["ts"].to_numpy()}
+        for name in _FIELDS:
+            columns[name] = _plain(table[name].to_numpy())
+        columns["type"] = np.where(columns["type"] == "", "message", columns["type"]).astype(object)
+        text = table["text"].to_numpy()
+        columns["text"] = _plain(text) if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty") else _objects([t if type(t) is str else "" for t in text])
+        edited = table["edited"].to_numpy()
+        present = np.flatnonzero(pd.notna(edited))
+        columns["edited"] = np.zeros(len(messages), dtype=bool)
+        columns["edited"][present] = [isinstance(edited[i], Mapping) for i in present]
+        reactions = table["reactions"].to_numpy()
+        columns["reactions"] = np.full(len(messages), "", dtype=object)
+        for i in np.flatnonzero(pd.notna(reactions)):
+            columns["reactions"][i] = _reaction_names(reactions[i])
+        del table
+        files = np.repeat(np.arange(first, len(self._origins)), self._sizes[first:])
+        plain = np.fromiter(map(_SPECIAL.isdisjoint, messages), dtype=bool, count=len(messages))
+        special = np.flatnonzero(~plain | (columns["subtype"] == "bot_message"))
+        for i in special:  # an edit, a deletion, files, attachments, an app's blocks
+            channel = self._file_channel[files[i]]
+            deleted: set[str] = set()
+            inner, changed = _unwrapped(messages[i], deleted)
+            self._deleted.update((channel, ts) for ts in deleted)
             for name, value in _row(inner, changed).items():
                 columns[name][i] = value
-    for i, ts in enumerate(columns["raw_ts"]):
-        if ts is None:
-            raise InputError(origin, f"message {i}", "has no 'ts'")
-        if type(ts) is not str:
-            raise InputError(origin, f"message {i}", f"ts {ts!r} is not a Slack timestamp string")
-    return columns
+        stamps = columns["raw_ts"]
+        for row in [] if pd.api.types.infer_dtype(stamps, skipna=False) == "string" else range(len(stamps)):
+            ts = stamps[row]
+            if type(ts) is not str:
+                file = int(files[row])
+                place = f"message {row - int(np.searchsorted(files, file))}"
+                problem = "has no 'ts'" if ts is None or ts is np.nan else f"ts {ts!r} is not a Slack timestamp string"
+                self._fail(file, InputError(self._origins[file], place, problem))
+        columns["file"] = files
+        self._parts.append(columns)
+
+    def discard(self, incident: str, error: PiaError) -> None:
+        """Give no events for ``incident``: reading one of its files failed with ``error``."""
+        if incident not in self.failures:
+            self.failures[incident] = (len(self._origins), error)
+
+    def raise_first(self) -> None:
+        """Raise the first problem recorded (in file order), if any."""
+        if self.failures:
+            raise min(self.failures.values(), key=lambda failure: failure[0])[1]
+
+    def events(self) -> pd.DataFrame:
+        """Every channel's events in one frame, by incident (in the order added) and then by
+        time; the incidents in :attr:`failures` give none."""
+        self._flush()
+        parts, self._parts = self._parts, []
+        if not parts:
+            return empty_events()
+        # column by column, each part's copy freed as it is joined: a million rows' columns are
+        # never all held twice
+        raw = {name: np.concatenate([part.pop(name) for part in parts]) for name in list(parts[0])}
+        del parts
+        files = raw.pop("file")
+        channel = np.asarray(self._file_channel, dtype=np.int64).take(files)
+        while True:
+            keep = self._keep(channel)
+            if not keep.all():
+                raw = {name: values[keep] for name, values in raw.items()}
+                files, channel = files[keep], channel[keep]
+            if not len(channel):
+                return empty_events()
+            try:
+                ts = parse_ts(pd.Series(raw["raw_ts"], dtype=object, copy=False))
+            except TimestampError as error:
+                file = int(files[error.position])
+                place = error.position - int(np.searchsorted(files, file))
+                self._fail(file, InputError(self._origins[file], f"message {place}", str(error)))
+                continue
+            break
+        raw["ts"] = ts.array
+        raw["channel"] = channel
+        return _frame(raw, self.channels, self._deleted)
+
+    def _keep(self, channel: np.ndarray) -> np.ndarray:
+        failed = [c for c, ch in enumerate(self.channels) if ch.incident in self.failures]
+        return ~np.isin(channel, failed) if failed else np.ones(len(channel), dtype=bool)
 
 
 def messages_to_events(
@@ -343,101 +508,169 @@ def messages_to_events(
     Raises :class:`InputError` naming the origin and message index for a payload that is not a
     list, a message without ``ts`` or a ``ts`` that is not a Slack timestamp.
     """
-    parts: list[dict[str, list[Any]]] = []
-    origins: list[str] = []
-    deleted: set[str] = set()
+    found = Messages()
+    found.channel(incident=incident, channel=channel, channel_id=channel_id, names=names)
     for origin, payload in day_files:
-        if not isinstance(payload, list):
-            raise InputError(
-                origin, "", f"a day file must be a JSON list of messages, not {_json_type(payload)}"
-            )
-        if payload:
-            parts.append(_columns(payload, origin, deleted))
-            origins.append(origin)
-        del payload  # the decoded file goes as soon as its columns are read
-    if not parts:
-        return empty_events()
-    # object arrays straight from the lists: pandas would look through each list for dates
-    raw = pd.DataFrame({name: _array([v for part in parts for v in part[name]]) for name in parts[0]}, copy=False)
-    sizes = [len(part["raw_ts"]) for part in parts]
-    del parts
-    try:
-        ts = parse_ts(raw["raw_ts"])
-    except TimestampError as error:
-        file = int(np.searchsorted(np.cumsum(sizes), error.position, side="right"))
-        raise InputError(origins[file], f"message {error.position - sum(sizes[:file])}", str(error)) from None
-    return _frame(raw.assign(ts=ts), deleted, incident, channel, channel_id or channel, names)
+        found.day_file(origin, payload)
+        del payload  # the decoded file goes as soon as its messages are columns
+    events = found.events()
+    found.raise_first()
+    return events
 
 
-def _frame(
-    raw: pd.DataFrame,
-    deleted: set[str],
-    incident: str,
-    channel: str,
-    channel_id: str,
-    names: Directory,
-) -> pd.DataFrame:
-    subtype = raw["subtype"]
-    in_thread = (raw["thread_ts"] != "") & (raw["thread_ts"] != raw["raw_ts"])
-    is_bot = (
-        (subtype == "bot_message")
-        | (raw["bot_id"] != "")
-        | raw["user"].isin(names.bots)
-        | (raw["user"] == "")
-    )
-    chosen = np.select(
-        [
-            raw["type"] != "message",
-            subtype.isin(list(_SUBTYPE_KIND)),
-            is_bot & subtype.isin(list(_SPEECH)),
-            subtype.isin(list(_SPEECH)) & in_thread,
-            subtype.isin(list(_SPEECH)),
-        ],
-        [raw["type"], subtype.map(_SUBTYPE_KIND), "bot", "reply", "message"],
+def _per_row(
+    values: np.ndarray,
+    channel: np.ndarray,
+    channels: list[_Channel],
+    lookup: Callable[[Directory, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``lookup(names, values)`` with each row's own channel's directory: one call where every
+    channel has the same directory (one channel, or snapshots of one workspace), else one per
+    directory."""
+    directories = {id(c.names): c.names for c in channels}
+    if len(directories) == 1:
+        return lookup(channels[0].names, values)
+    owner = np.array([id(c.names) for c in channels], dtype=object).take(channel)
+    out = np.empty(len(values), dtype=object)
+    for key, names in directories.items():
+        rows = np.flatnonzero(owner == key)
+        if len(rows):
+            out[rows] = lookup(names, values[rows])
+    return out
+
+
+def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tuple[int, str]]) -> pd.DataFrame:
+    """The events of ``raw`` (the columns of many channels, ``channel`` indexing ``channels``),
+    built straight into the contract's dtypes: no casts, no copies of the text."""
+    n = len(raw["raw_ts"])
+    channel = raw.pop("channel")
+    # each raw column is taken out as it is used, so its copy of the messages' strings goes
+    # when the last derived column is made
+    subtype, user, thread, raw_ts = raw.pop("subtype"), raw.pop("user"), raw.pop("thread_ts"), raw.pop("raw_ts")
+    in_thread = (thread != "") & (thread != raw_ts)
+    user, listed_bot, known = _by_user(user, channel, channels)
+    is_bot = (subtype == "bot_message") | (raw["bot_id"] != "") | (user == "") | listed_bot
+    speech = pd.Series(subtype).isin(list(_SPEECH)).to_numpy()
+    named = pd.Series(subtype).map(_SUBTYPE_KIND)
+    kind = np.select(
+        [raw["type"] != "message", named.notna().to_numpy(), is_bot & speech, speech & in_thread, speech],
+        [raw["type"], named.to_numpy(object), "bot", "reply", "message"],
         default=subtype,
     )
-    kind = pd.Series(chosen, index=raw.index).where(~raw["raw_ts"].isin(deleted), "deleted")
-    known = raw["user"].map(names.users).astype("string")
-    actor = known.fillna(raw["username"].where(raw["username"] != "", raw["user"]))
-    actor = actor.where(actor != "", raw["bot_id"])
-    link = f"https://slack.com/archives/{channel_id}/p"
-    ref = pd.Series([link + ts.replace(".", "") for ts in raw["raw_ts"]], index=raw.index, dtype=object)
-    ref = ref.where(~in_thread, ref + "?thread_ts=" + raw["thread_ts"] + f"&cid={channel_id}")
-    text = resolve_markup(raw["text"], names).where(kind != "deleted", "")
-    mentioning = raw["text"].str.contains("<@", regex=False)
-    mentions = pd.Series("", index=raw.index, dtype=object)
-    if mentioning.any():
-        mentions[mentioning] = raw.loc[mentioning, "text"].str.findall(_MENTION).str.join(" ")
-    frame = pd.DataFrame(
-        {
-            "incident": incident,
-            "ts": raw["ts"],
-            "source": "slack",
-            "kind": kind,
-            "actor": actor,
-            "actor_id": raw["user"].where(raw["user"] != "", raw["bot_id"]),
-            "is_human": ~is_bot,
-            "text": text,
-            "ref": ref,
-            "thread": raw["thread_ts"],
-            "channel": channel,
-            "edited": raw["edited"].astype(bool),
-            "reactions": raw["reactions"],
-            "mentions": mentions,
-        }
-    )
-    # The same ts in two day files is one message; a deletion supersedes the message itself.
-    # Each step copies the frame only where it has something to do: a big channel has no copies
-    # of messages and is already in order, and every copy of a million rows costs memory.
-    again = frame.duplicated(subset=["ts", "kind"], keep="last")
-    if again.any():
-        frame = frame[~again]
-    superseded = frame["ts"].isin(frame.loc[frame["kind"] == "deleted", "ts"]) & (frame["kind"] != "deleted")
-    if superseded.any():
-        frame = frame[~superseded]
-    if not frame["ts"].is_monotonic_increasing:
-        frame = frame.sort_values("ts", kind="stable")
-    return conform(valid_text(frame))
+    if deleted:
+        kind[np.array([(c, t) in deleted for c, t in zip(channel.tolist(), raw_ts, strict=True)], dtype=bool)] = "deleted"
+    actor = np.where(pd.isna(known), np.where(raw["username"] != "", raw["username"], user), known)
+    actor = np.where(actor == "", raw["bot_id"], actor)
+    cids = [valid_str(c.channel_id) for c in channels]
+    ref = [f"https://slack.com/archives/{cids[c]}/p{ts.replace('.', '')}" for c, ts in zip(channel.tolist(), raw_ts, strict=True)]
+    for i in np.flatnonzero(in_thread):
+        ref[i] += f"?thread_ts={thread[i]}&cid={cids[channel[i]]}"
+    del raw_ts, subtype, known
+    text = raw.pop("text")
+    resolved = _per_row(text, channel, channels, _resolved)
+    resolved[kind == "deleted"] = ""
+    mentions = np.full(n, "", dtype=object)
+    mentioning = np.flatnonzero(["<@" in t for t in text])
+    mentions[mentioning] = [" ".join(_MENTION_RE.findall(text[i])) for i in mentioning]
+    del text
+    incident = _objects([valid_str(c.incident) for c in channels])
+    names = _objects([valid_str(c.name) for c in channels])
+    columns = {
+        "incident": incident.take(channel),
+        "ts": raw["ts"],
+        "source": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index(["slack"], dtype="string")),
+        "kind": kind,
+        "actor": actor,
+        "actor_id": np.where(user != "", user, raw["bot_id"]),
+        "is_human": ~is_bot,
+        "text": resolved,
+        "ref": _objects(ref),
+        "thread": thread,
+        "channel": names.take(channel),
+        "edited": raw["edited"],
+        "reactions": raw["reactions"],
+        "mentions": mentions,
+    }
+    del ref, resolved
+    # The same ts twice in a channel is one message (the last copy); a deletion supersedes the
+    # message itself. Each step takes rows only where it has something to do: a big channel has
+    # no copies of messages and is already in order, and every copy of a million rows costs.
+    stamps = columns["ts"].asi8
+    if ((np.diff(stamps) > 0) | (channel[1:] != channel[:-1])).all():  # each channel in order, no ts twice
+        rows = np.arange(n)
+    else:
+        key = pd.DataFrame({"channel": channel, "ts": columns["ts"], "kind": columns["kind"]}, copy=False)
+        rows = np.flatnonzero(~key.duplicated(keep="last").to_numpy())
+    gone = kind == "deleted"
+    if gone.any():
+        dropped = pd.MultiIndex.from_arrays([channel[gone], columns["ts"][gone]])
+        superseded = pd.MultiIndex.from_arrays([channel, columns["ts"]]).isin(dropped) & ~gone
+        rows = rows[~superseded[rows]]
+    by_incident = pd.factorize(incident)[0].take(channel)[rows]
+    step, later = np.diff(by_incident), np.diff(stamps[rows])
+    if not ((step > 0) | ((step == 0) & (later >= 0))).all():
+        rows = rows[np.lexsort((stamps[rows], by_incident))]
+    if len(rows) < n or (rows != np.arange(n)).any():
+        columns = {name: values[rows] for name, values in columns.items()}
+    for name in ("actor", "actor_id", "text", "thread", "reactions"):
+        columns[name] = _strings(columns[name])
+    # the rest are checked where they come from: the channel's names, or ASCII by construction
+    for name in ("incident", "channel", "ref", "mentions"):
+        columns[name] = pd.arrays.StringArray(columns[name])
+    columns["kind"] = _category(columns["kind"])
+    return pd.DataFrame(columns, copy=False)
+
+
+_MENTION_RE = re.compile(_MENTION)
+
+
+def _resolved(names: Directory, text: np.ndarray) -> np.ndarray:
+    """:func:`resolve_markup` of ``text`` (an object array of strings) with ``names``."""
+    out = text.copy()
+    marked = np.flatnonzero(["<" in t or "&" in t for t in text])
+    if not len(marked):  # most messages: nothing to resolve, and no per-message call
+        return out
+    one = functools.partial(_resolve_one, names)
+    out[marked] = [
+        _MARKUP.sub(one, text[i]).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for i in marked
+    ]
+    return out
+
+
+def _by_user(user: np.ndarray, channel: np.ndarray, channels: list[_Channel]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's user id (one string object per distinct id: JSON gives every message its own
+    copy, and a million copies cost as much as the text), whether the directory lists it as a
+    bot, and its name there (None where unknown). One lookup per distinct user where all
+    channels share a directory (one channel, or snapshots of one workspace), else per row."""
+    codes, uniques = pd.factorize(user)
+    uniques = np.asarray(uniques, dtype=object)
+    user = uniques.take(codes)
+    directories = {id(c.names) for c in channels}
+    if len(directories) == 1:
+        names = channels[0].names
+        bots = np.array([u in names.bots for u in uniques], dtype=bool)
+        known = _objects([names.users.get(u) for u in uniques])
+        return user, bots.take(codes), known.take(codes)
+    owner = [channels[c].names for c in channel.tolist()]
+    bots = np.array([u in names.bots for u, names in zip(user, owner, strict=True)], dtype=bool)
+    return user, bots, _objects([names.users.get(u) for u, names in zip(user, owner, strict=True)])
+
+
+def _category(values: np.ndarray) -> pd.Categorical:
+    codes, uniques = pd.factorize(values, sort=True)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="string"))
+
+
+def _strings(values: np.ndarray) -> pd.arrays.StringArray:
+    """A ``string`` column of ``values`` (all str), with every lone surrogate replaced by U+FFFD
+    (encoded a slice at a time, so clean text, nearly all, costs no per-row work)."""
+    for start in range(0, len(values), _CHUNK):
+        piece = values[start : start + _CHUNK]
+        try:
+            "".join(piece).encode("utf-8")
+        except UnicodeEncodeError:
+            values[start : start + _CHUNK] = [valid_str(v) for v in piece]
+    return pd.arrays.StringArray(values)
 
 
 def _json_type(value: Any) -> str:

@@ -174,8 +174,8 @@ def detect_incidents(
     bots = integrations.read(events, rules.config.integrations)
     said = signals(events, rules)
     found = pd.concat([said, bots.signals], ignore_index=True).sort_values("row", kind="stable", ignore_index=True) if len(bots.signals) else said
-    given = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items()]
-    manual = [m for m in given if len(m)]
+    manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items() if meta.get("milestones")]
+    manual = [m for m in manual if len(m)]
     # incident.toml names the IC; else the platform's role assignment; else the first to speak
     named = {**bots.commanders, **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}}
     ic = repeated.commanders(events, named)
