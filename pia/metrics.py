@@ -24,6 +24,7 @@ import pandas as pd
 
 from pia.errors import ConfigError, PiaError
 from pia.events.schema import conform
+from pia.events.slack import Directory
 from pia.milestones import Detection, detect_incidents, manual_milestones
 from pia.milestones.config import MILESTONES, Config, load_config
 from pia.milestones.detect import RuleSet, compile_rules
@@ -400,13 +401,15 @@ class _Read:
     events: pd.DataFrame
     zones: dict[str, str]
     origin: str
+    directory: Directory
 
 
 def _read(incident: Any) -> _Read:
     origin = str(incident.path / "incident.toml")
     events = incident.events()
     manual_milestones(incident.meta, origin)  # a bad one fails its own incident, not the rest
-    return _Read(incident, events, people_timezones(incident.meta, incident.directory(), origin), origin)
+    directory = incident.directory()
+    return _Read(incident, events, people_timezones(incident.meta, directory, origin), origin, directory)
 
 
 def _measure(read: list[_Read], config: Config, as_of: pd.Timestamp | None, rules: RuleSet) -> dict[str, IncidentMetrics]:
@@ -415,17 +418,19 @@ def _measure(read: list[_Read], config: Config, as_of: pd.Timestamp | None, rule
     ids = [r.incident.id for r in read]
     parts = [r.events for r in read if len(r.events)]
     events = conform(pd.concat(parts, ignore_index=True)) if len(parts) > 1 else parts[0].reset_index(drop=True) if parts else read[0].events
-    found = detect_incidents(events, {r.incident.id: r.incident.meta for r in read}, rules, origins={r.incident.id: r.origin for r in read})
+    found = detect_incidents(
+        events, {r.incident.id: r.incident.meta for r in read}, rules, origins={r.incident.id: r.origin for r in read}, directories={r.incident.id: r.directory for r in read}
+    )
     spans = durations(found.milestones, config, as_of=as_of, incidents=ids)
     first = dict(zip(ids, np.cumsum([0] + [len(r.events) for r in read])[:-1].tolist()))
     pages = _by_incident(off_hours_pages(events, {}, config, by_incident={r.incident.id: r.zones for r in read}), ids)
-    detections = _split_detection(found, events, ids, first)
+    detections = _split_detection(found, events, ids, first, {r.incident.id: len(r.events) for r in read})
     span_frames = _by_incident(spans.frame, ids)
     out = {}
     for r in read:
         incident, own, paged = r.incident, detections[r.incident.id], pages[r.incident.id]
         own_spans = Durations(span_frames[incident.id], [w for w in spans.warnings if w.startswith(f"{incident.id}: ")])
-        out[incident.id] = IncidentMetrics(incident.id, own, own_spans, paged, _row(incident, r.events, own, own_spans, paged, config, as_of), r.events)
+        out[incident.id] = IncidentMetrics(incident.id, own, own_spans, paged, _row(incident, own.events, own, own_spans, paged, config, as_of), own.events)
     return out
 
 
@@ -435,9 +440,9 @@ def _by_incident(frame: pd.DataFrame, ids: list[str]) -> dict[str, pd.DataFrame]
     return {i: groups.get(i, frame.iloc[:0].reset_index(drop=True)) for i in ids}
 
 
-def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], first: dict[str, int]) -> dict[str, Detection]:
+def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], first: dict[str, int], lengths: dict[str, int]) -> dict[str, Detection]:
     """One :class:`Detection` per incident; signal rows become positions in that incident's own
-    timeline (it starts at ``first[id]`` in the merged ``events``). The candidates are split
+    timeline (``lengths[id]`` rows from ``first[id]`` in the merged ``events``). The candidates are split
     when one incident's are first asked for."""
     signals = found.signals.assign(incident=events["incident"].array.take(found.signals["row"].to_numpy()))
     frames = {
@@ -458,7 +463,9 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
     for i in ids:
         own = {name: parts[i] for name, parts in frames.items()}
         own["signals"] = own["signals"].drop(columns="incident").assign(row=lambda f, at=first[i]: f["row"] - at)
-        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], _candidates=lambda i=i: candidates()[i])
+        # the incident's own rows of the credited timeline (its events start at first[i])
+        timeline = found.events.iloc[first[i] : first[i] + lengths[i]].reset_index(drop=True)
+        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], events=timeline, _candidates=lambda i=i: candidates()[i])
     return out
 
 
@@ -581,7 +588,7 @@ def explain_milestones(
     config = config or load_config(base)
     incident = open_incident(incident_id, base)
     origin = str(incident.path / "incident.toml")
-    found = detect_incidents(incident.events(), {incident.id: incident.meta}, compile_rules(config), origins={incident.id: origin})
+    found = detect_incidents(incident.events(), {incident.id: incident.meta}, compile_rules(config), origins={incident.id: origin}, directories={incident.id: incident.directory()})
     candidates = found.candidates.reset_index(drop=True)
     if redact:
         candidates = scrub.frame(candidates, load_redactor(base), None)

@@ -131,6 +131,50 @@ def test_an_echo_of_the_log_is_counted_once_as_the_log_entry(tmp_path, capsys):
     events = open_incident("inc", root).events()
     posts = read(events, load_config(root).integrations).posts
     assert (posts["echo_of"].str.contains("/log_entries/")).all() and len(posts) == 5
+    # nor in the lists: the log's escalation once, Bo Li once (the log's acts, not the echoes')
+    row = metrics_row(root, capsys)
+    assert row["escalations"] == 1 and row["responders"] == 1
+    assert Review.load("inc", data_dir=root).responders_table()["actions"].tolist() == [4]
+
+
+def test_every_kind_of_echo_stands_in_for_a_missing_log(tmp_path, capsys):
+    """No PagerDuty log at all: the trigger, acknowledge, escalation, note and resolve posts
+    are the log entries, each read as the entry would be, and Bo Li (named in plain words,
+    known only from the Slack directory) is the responder, not the bot."""
+    root = snapshot(tmp_path, fixture("pagerduty_app"))
+    candidates = explain(root, capsys)
+    picked = chosen(candidates)
+    # the note is Bo Li's words, read by the rules as a PagerDuty note is
+    assert picked.loc["mitigation_started", "ts"] == at("14:12:40") and picked.loc["mitigation_started", "actor"] == "Bo Li"
+    assert picked.loc["mitigation_started", "text"] == "rolling checkout back to v4.12.0"
+    row = metrics_row(root, capsys)
+    assert row["escalations"] == 1 and row["responders"] == 1 and row["messages"] == 0
+    review = Review.load("inc", data_dir=root)
+    escalated = review.detection.escalations
+    assert list(escalated["to"]) == ["U3"] and escalated["ts"].iloc[0] == at("14:09:00")
+    people = review.responders_table()
+    assert list(people["person"]) == ["Bo Li"] and people["actions"].iloc[0] == 3  # acknowledge, note, resolve
+    assert "PagerDuty" not in set(review.detection.responders["actor"])
+    section = review.responders()._repr_html_()
+    assert "Bo Li" in section and "PagerDuty" not in section
+
+
+def test_echoes_stand_in_only_for_the_entries_the_log_lacks(tmp_path, capsys):
+    """The log has the trigger, acknowledge and resolve but not the escalation or the note:
+    those two echoes stand in, the other three are the log's, each counted once."""
+    log = [("14:02:00", "trigger", "Datadog"), ("14:04:25", "acknowledge", "Bo Li"), ("14:41:00", "resolve", "Bo Li")]
+    root = snapshot(tmp_path, fixture("pagerduty_app"), log=log)
+    candidates = explain(root, capsys)
+    picked = chosen(candidates)
+    assert picked.loc["acknowledged", "rule"] == "first acknowledge" and picked.loc["resolved", "rule"] == "last resolve"
+    assert set(candidates.loc[candidates["rule"].str.contains("Slack app"), "milestone"]) == set()
+    assert picked.loc["mitigation_started", "ts"] == at("14:12:40")
+    row = metrics_row(root, capsys)
+    # Bo Li in the log and Bo Li through the app are one responder; one escalation, the echo's
+    assert row["escalations"] == 1 and row["responders"] == 1
+    assert row["time_to_acknowledge"] == 145 and row["time_to_resolve"] == 39 * 60
+    people = Review.load("inc", data_dir=root).responders_table()
+    assert list(people["person"]) == ["Bo Li"] and people["actions"].iloc[0] == 3  # log ack, note, log resolve
 
 
 def test_an_echo_far_from_its_log_entry_stands_in(tmp_path, capsys):
@@ -170,6 +214,10 @@ def test_a_platform_bot_runs_the_channel(tmp_path, capsys, name):
     updates = review.detection.status_updates
     assert len(updates) >= 1 and set(updates["actor"]) == {"Bo Li"} and set(updates["actor_id"]) == {"U2"}
     assert review.data_quality()._repr_html_().count("integration") == 0
+    # nobody typed a word, yet Ana (who declared) and Bo Li (who ran it) responded; the bot did not
+    assert list(review.responders_table()["person"]) == ["Ana Souza", "Bo Li"]
+    assert review.metrics.row["responders"] == 2 and review.metrics.row["messages"] == 0
+    assert metrics_row(root, capsys)["responders"] == 2
 
 
 def test_platform_status_outranks_human_words_and_the_report_says_they_disagree(tmp_path, capsys):
@@ -244,7 +292,8 @@ def test_bad_posts_give_no_signal_and_a_note_never_a_crash(tmp_path, capsys):
     assert "status 'Blocked' is not a known status name" in text
     assert "status went back to 'Investigating' after 'Monitoring'" in text
     assert "names U999, who is not in the workspace's user directory" in text
-    assert metrics_row(root, capsys)["incident"] == "inc"
+    row = metrics_row(root, capsys)
+    assert row["incident"] == "inc" and row["responders"] == 2  # Ana and Bo Li; not U999, not the bots
 
 
 def test_a_team_maps_its_own_bot_in_pia_toml(tmp_path, capsys):

@@ -15,13 +15,15 @@ RE2 (Arrow's ``extract_regex``; no loop over messages); what a post says becomes
 
 An echo of PagerDuty's log by its Slack app is the same event as the log entry (same incident,
 same kind, within :data:`ECHO_WINDOW`): it is counted once, as the log entry. Where the log
-lacks the entry, the echo stands in for it.
+lacks the entry, the echo stands in for it: :meth:`Readings.credited` gives it the log entry's
+kind, so it is read as the entry would be (a note's words by the rules, an escalation in the
+list of escalations, an acknowledge as an act of the person).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,19 +31,27 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pia.events.slack import Directory
 from pia.integrations.config import GROUPS, STAGES, Integration
 
 #: An echo within this of a log entry of the same kind is that entry.
 ECHO_WINDOW = pd.Timedelta(minutes=2)
 #: PagerDuty Slack app events and the log entry kinds they echo.
 ECHOES = {"trigger": ("trigger",), "acknowledge": ("acknowledge",), "escalate": ("escalate",), "resolve": ("resolve",), "note": ("annotate", "note")}
-#: Events whose ``person`` is a responder acting (a trigger's "by" is usually a service).
-ACTS = ("acknowledge", "escalate", "resolve", "note", "declared", "status", "role", "update")
+#: Events whose ``person`` is a responder acting (a trigger's "by" is usually a service, and
+#: an escalation names whom it went to, not who acted).
+ACTS = ("acknowledge", "resolve", "note", "declared", "status", "role", "update")
+#: Events that name a person the directory should know.
+NAMING = (*ACTS, "escalate")
+#: The log entry kind a PagerDuty Slack app post stands in for where the log lacks it.
+STAND_IN = {"trigger": "trigger", "acknowledge": "acknowledge", "escalate": "escalate", "resolve": "resolve", "note": "annotate"}
+#: The kind of a bot post credited to the person it names (an incident platform's post).
+RELAYED = "relayed"
 #: What a PagerDuty echo standing in for the log is evidence of.
 PAGERDUTY_MILESTONES = {"trigger": ("detected", "declared"), "acknowledge": ("acknowledged", "engaged"), "resolve": ("resolved",)}
 _SEVERITY = r"(?i)\bseverity\b\W*(?P<severity>[A-Za-z]*\s?\d+|critical|major|minor|high|low)"
 _RAW_ID = re.compile(r"^@?[UW][A-Z0-9]{2,}$")
-POST_COLUMNS = ["row", "incident", "ts", "integration", "kind", "event", "person", "person_id", "status", "old", "stage", "role", "severity", "echo_of"]
+POST_COLUMNS = ["row", "incident", "ts", "integration", "kind", "event", "person", "person_id", "status", "old", "stage", "role", "severity", "note", "echo_of"]
 NOTE_COLUMNS = ["incident", "check", "ts", "detail", "ref"]
 EVIDENCE_COLUMNS = ["row", "milestone", "source", "rule", "last"]
 
@@ -56,27 +66,62 @@ class Readings:
     commanders: dict[str, str] = field(default_factory=dict)
     notes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NOTE_COLUMNS))
 
-    def attributed(self, events: pd.DataFrame) -> pd.DataFrame:
-        """``events`` with each bot post that names a known person credited to that person
-        (``actor``, ``actor_id``), as the repeated-event lists show it."""
-        named = self.posts[self.posts["person_id"] != ""].drop_duplicates("row")
-        if not len(named):
+    def credited(self, events: pd.DataFrame) -> pd.DataFrame:
+        """``events`` as the people behind the bots acted: a post that names a known person
+        acting (an acknowledge, a status change, an update, ...) becomes that person's act
+        (``actor``, ``actor_id``, ``is_human``; kind ``relayed`` for a platform's post), and a
+        PagerDuty Slack app post the log lacks becomes the log entry it stands in for (its
+        kind; a note's words as its text; an escalation's person as its ``mentions``). An
+        echo of an entry the log has stays the bot's: the entry is the act, counted once."""
+        posts = self.posts
+        if not len(posts):
             return events
+        pagerduty = (posts["kind"] == "pagerduty").to_numpy(bool)
+        stand_in = pagerduty & (posts["echo_of"] == "").to_numpy(bool)
+        acted = posts["event"].isin(ACTS).to_numpy(bool) & (posts["person_id"] != "").to_numpy(bool) & (~pagerduty | stand_in)
+        changed = posts[stand_in | acted].assign(stand_in=stand_in[stand_in | acted], acted=acted[stand_in | acted])
+        if not len(changed):
+            return events
+        # one change per post: a stand-in's kind before a relayed act, the first act's person
+        changed = changed.sort_values(["row", "stand_in", "acted"], ascending=[True, False, False], kind="stable")
+        main = changed.drop_duplicates("row")
+        rows = main["row"].to_numpy(np.int64)
+        actor = changed[changed["acted"].to_numpy(bool)].drop_duplicates("row").set_index("row")
+        who = actor.reindex(rows)
+        human = who["person_id"].notna().to_numpy(bool)
+        kind = np.where(main["stand_in"].to_numpy(bool), main["event"].map(STAND_IN).to_numpy(object), RELAYED)
         out = events.copy(deep=False)
-        rows = named["row"].to_numpy(np.int64)
-        for column, values in (("actor", named["person"].str.lstrip("@")), ("actor_id", named["person_id"])):
-            array = out[column].array.copy()
-            array[rows] = values.to_numpy(object)
-            out[column] = array
+        out["kind"] = _put(out["kind"], rows, kind)
+        out["is_human"] = _put(out["is_human"], rows[human], True)
+        out["actor"] = _put(out["actor"], rows[human], who["person"].str.lstrip("@").to_numpy(object)[human])
+        out["actor_id"] = _put(out["actor_id"], rows[human], who["person_id"].to_numpy(object)[human])
+        note = main[(main["stand_in"] & (main["event"] == "note") & (main["note"] != "")).to_numpy(bool)]
+        out["text"] = _put(out["text"], note["row"].to_numpy(np.int64), note["note"].to_numpy(object))
+        escalated = main[(main["stand_in"] & (main["event"] == "escalate") & (main["person_id"] != "")).to_numpy(bool)]
+        out["mentions"] = _put(out["mentions"], escalated["row"].to_numpy(np.int64), escalated["person_id"].to_numpy(object))
         return out
 
 
-def read(events: pd.DataFrame, integrations: Sequence[Integration]) -> Readings:
-    """The posts of ``integrations``' bots in ``events`` (one or many incidents), read."""
+def _put(column: pd.Series, rows: np.ndarray, values: object) -> pd.Series:
+    """``column`` with ``values`` at positions ``rows`` (a copy; the same where none)."""
+    if not len(rows):
+        return column
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        new = pd.unique(np.asarray(values, dtype=object).ravel())
+        column = column.cat.add_categories([v for v in new if v not in column.cat.categories])
+    array = column.array.copy()
+    array[rows] = values
+    return pd.Series(array, index=column.index, name=column.name)
+
+
+def read(events: pd.DataFrame, integrations: Sequence[Integration], directories: Mapping[str, Directory] | None = None) -> Readings:
+    """The posts of ``integrations``' bots in ``events`` (one or many incidents), read.
+    ``directories`` (incident -> its Slack directory) name the people a bot names who did
+    nothing else in the incident."""
     posts, silent = _posts(events, integrations)
     if len(posts):
         posts = _stages(posts, integrations)
-        posts = _people(posts, events)
+        posts = _people(posts, events, directories or {})
         posts = _echoes(posts, events)
     notes = [_silent_notes(events, silent), *(_post_notes(posts, events, integrations) if len(posts) else [])]
     evidence, signals = _evidence(posts)
@@ -138,7 +183,7 @@ def _posts(events: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[p
             # each group's value on every distinct text (hits only), then on every post
             position = np.cumsum(hit) - 1
             post = np.flatnonzero(hit[which])
-            part = {g: groups[g][position[which[post]]] if g in groups else "" for g in ("person", "status", "old", "role", "severity")}
+            part = {g: groups[g][position[which[post]]] if g in groups else "" for g in GROUPS}
             parts.append(pd.DataFrame(part, index=range(len(post))).assign(row=bots[at[post]], integration=integration.name, kind=integration.kind, event=event))
     silent_rows = np.concatenate(silent) if silent else np.zeros(0, np.int64)
     if not parts:
@@ -183,9 +228,11 @@ def _stages(posts: pd.DataFrame, integrations: Sequence[Integration]) -> pd.Data
     return posts.assign(stage=_per_distinct(key, stage))
 
 
-def _people(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+def _people(posts: pd.DataFrame, events: pd.DataFrame, directories: Mapping[str, Directory]) -> pd.DataFrame:
     """Each named person's id: the only person the post mentions (``<@U…>``), else a human of
-    the incident with that name (Slack first, then PagerDuty)."""
+    the incident with that name (Slack first, then PagerDuty), else the one user of the
+    incident's Slack directory with that display or full name (someone who acted only
+    through the bot)."""
     name = pd.Series(_per_distinct(posts["person"], lambda v: v.str.lstrip("@").str.strip()), index=posts.index)
     mentioned = pd.Series(events["mentions"].array.take(posts["row"].to_numpy(np.int64)))
     # the post's only mention: its one id where it mentions exactly one person
@@ -204,7 +251,25 @@ def _people(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     looked = pd.DataFrame({"incident": posts["incident"].to_numpy(object), "key": name.str.lower().to_numpy(object)})
     by_name = looked.merge(humans[["incident", "key", "actor_id"]].astype(object), on=["incident", "key"], how="left")["actor_id"].fillna("")
     person_id = np.where(by_mention != "", by_mention, by_name.to_numpy(object))
+    unknown = (person_id == "") & (name != "").to_numpy(bool)
+    if unknown.any() and directories:
+        person_id[unknown] = _in_directory(looked[unknown], directories)
     return posts.assign(person_id=pd.array(person_id, dtype="string").fillna(""))
+
+
+def _in_directory(looked: pd.DataFrame, directories: Mapping[str, Directory]) -> np.ndarray:
+    """The user id of each ``(incident, key)`` (a lower-cased name) in that incident's
+    directory, by display name or full name; '' where no user or several have it."""
+    known = []
+    for incident in pd.unique(looked["incident"]):  # incidents, not posts
+        folder = directories.get(str(incident))
+        if folder is None:
+            continue
+        for names in (folder.users, folder.full_names):
+            known += [(incident, str(name).lower(), user) for user, name in names.items()]
+    users = pd.DataFrame(known, columns=["incident", "key", "user"]).drop_duplicates()
+    users = users[~users.duplicated(["incident", "key"], keep=False)]
+    return looked.merge(users, on=["incident", "key"], how="left")["user"].fillna("").to_numpy(object)
 
 
 def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -316,7 +381,7 @@ def _post_notes(posts: pd.DataFrame, events: pd.DataFrame, integrations: Sequenc
     before = known.groupby(["incident", "integration"])["status"].shift()
     back = known[(order < reached).to_numpy(bool)]
     out.append(_note_frame(back, events, "integration", back["integration"] + " status went back to '" + back["status"] + "' after '" + before[back.index].fillna("") + "'; the first time each stage was reached is used, the last resolve for resolved"))
-    acting = posts[posts["event"].isin(ACTS).to_numpy(bool) & (posts["person"] != "").to_numpy(bool) & (posts["person_id"] == "").to_numpy(bool)]
+    acting = posts[posts["event"].isin(NAMING).to_numpy(bool) & (posts["person"] != "").to_numpy(bool) & (posts["person_id"] == "").to_numpy(bool)]
     raw = acting["person"].str.fullmatch(_RAW_ID.pattern).to_numpy(bool)
     detail = np.where(
         raw,

@@ -70,10 +70,11 @@ def hypotheses(events: pd.DataFrame, found: pd.DataFrame, until: pd.Series | Non
 
 def escalations(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     """Every escalation and responder pulled in: PagerDuty ``escalate`` and ``assign`` entries
-    (except the assignment made when the incident was triggered) and Slack asks to join."""
+    (except the assignment made when the incident was triggered), PagerDuty's Slack app
+    posts standing in for missing entries, and Slack asks to join."""
     kind = events["kind"]
-    is_pd = (events["source"] == "pagerduty").to_numpy(bool, na_value=False)
-    rows = np.flatnonzero(is_pd & kind.isin(["escalate", "assign", "reassign"]).to_numpy())
+    # only the log, or a Slack app post standing in for it, has these kinds
+    rows = np.flatnonzero(kind.isin(["escalate", "assign", "reassign"]).to_numpy())
     triggers = np.flatnonzero((kind == "trigger").to_numpy(bool, na_value=False))
     first_trigger = events["ts"].iloc[triggers].groupby(events["incident"].iloc[triggers], sort=False).min()
     at_trigger = events["ts"].iloc[rows].reset_index(drop=True) == events["incident"].iloc[rows].map(first_trigger).reset_index(drop=True)
