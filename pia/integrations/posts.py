@@ -121,8 +121,9 @@ def read(events: pd.DataFrame, integrations: Sequence[Integration], directories:
     posts, silent = _posts(events, integrations)
     if len(posts):
         posts = _stages(posts, integrations)
-        posts = _people(posts, events, directories or {})
+        # echoes first: an echo of the log is the log's act, so its person need not be found
         posts = _echoes(posts, events)
+        posts = _people(posts, events, directories or {})
     notes = [_silent_notes(events, silent), *(_post_notes(posts, events, integrations) if len(posts) else [])]
     evidence, signals = _evidence(posts)
     return Readings(posts, evidence, signals, _commanders(posts, integrations), _concat(notes, NOTE_COLUMNS))
@@ -157,35 +158,43 @@ def _posts(events: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[p
     """One row per (bot post, event it reports); also the positions of the integrations'
     posts that have no text at all (nothing in text, blocks or attachments)."""
     bots = np.flatnonzero(~events["is_human"].to_numpy(bool) & (events["source"] == "slack").to_numpy(bool, na_value=False) & (events["kind"] != "deleted").to_numpy(bool, na_value=False))
+    if not len(bots):  # the common case: nobody's bot posted
+        return pd.DataFrame(columns=POST_COLUMNS), np.zeros(0, np.int64)
     # who posted, compared on the few distinct names and ids rather than on every post
     names, name_of = pd.factorize(pd.Series(events["actor"].array.take(bots)).fillna(""))
     ids, id_of = pd.factorize(pd.Series(events["actor_id"].array.take(bots)).fillna(""))
     lower = pd.Index(name_of).str.lower()
-    text = pa.array(pd.array(events["text"].array.take(bots), dtype=pd.StringDtype("pyarrow"))).fill_null("")
-    parts, silent, claimed = [], [], np.zeros(len(bots), dtype=bool)
-    for integration in integrations:
-        known = [b.lower() for b in integration.bots]
-        mine = (lower.isin(known)[names] | pd.Index(id_of).isin(integration.bots)[ids]) & ~claimed
-        claimed |= mine
-        at = np.flatnonzero(mine)
-        # each distinct post is read once (a bot repeats itself); its reading goes to every copy
-        said = text.take(pa.array(at))
-        distinct = pc.unique(said)
-        which = pc.index_in(said, value_set=distinct).to_numpy(zero_copy_only=False)
-        empty = pc.equal(pc.utf8_trim_whitespace(distinct), "").to_numpy(zero_copy_only=False)
-        silent.append(bots[at[empty[which]]])
+    owner = np.full(len(bots), -1, dtype=np.int64)
+    for n, integration in enumerate(integrations):
+        mine = lower.isin([b.lower() for b in integration.bots])[names] | pd.Index(id_of).isin(integration.bots)[ids]
+        owner[mine & (owner < 0)] = n
+    bots, owner = bots[owner >= 0], owner[owner >= 0]
+    # each distinct post is read once (a bot repeats itself); its reading goes to every copy
+    which, distinct = pd.factorize(pd.Series(events["text"].array.take(bots)).fillna(""))
+    text = pa.array(np.asarray(distinct, dtype=object), type=pa.string())
+    empty = pc.equal(pc.utf8_trim_whitespace(text), "").to_numpy(zero_copy_only=False)
+    silent = [bots[empty[which]]]
+    owner_sorted = np.argsort(owner, kind="stable")
+    parts = []
+    for n, integration in enumerate(integrations):
+        at = owner_sorted[np.searchsorted(owner[owner_sorted], n) : np.searchsorted(owner[owner_sorted], n, "right")]
+        if not len(at):
+            continue
+        # this integration's distinct texts, and each post's place among them
+        own, mine = np.unique(which[at], return_inverse=True)
+        said = text.take(pa.array(own))
         for event, pattern in integration.events.items():
-            hit, groups = _extract(distinct, pattern)
+            hit, groups = _extract(said, pattern)
             if not hit.any():
                 continue
             if event == "declared":
-                groups["severity"] = _severities(distinct.filter(pa.array(hit)))
+                groups["severity"] = _severities(said.filter(pa.array(hit)))
             # each group's value on every distinct text (hits only), then on every post
             position = np.cumsum(hit) - 1
-            post = np.flatnonzero(hit[which])
-            part = {g: groups[g][position[which[post]]] if g in groups else "" for g in GROUPS}
+            post = np.flatnonzero(hit[mine])
+            part = {g: groups[g][position[mine[post]]] if g in groups else "" for g in GROUPS}
             parts.append(pd.DataFrame(part, index=range(len(post))).assign(row=bots[at[post]], integration=integration.name, kind=integration.kind, event=event))
-    silent_rows = np.concatenate(silent) if silent else np.zeros(0, np.int64)
+    silent_rows = np.sort(np.concatenate(silent))
     if not parts:
         return pd.DataFrame(columns=POST_COLUMNS), silent_rows
     posts = pd.concat(parts, ignore_index=True).sort_values(["row", "event"], kind="stable", ignore_index=True)
@@ -233,28 +242,43 @@ def _people(posts: pd.DataFrame, events: pd.DataFrame, directories: Mapping[str,
     the incident with that name (Slack first, then PagerDuty), else the one user of the
     incident's Slack directory with that display or full name (someone who acted only
     through the bot)."""
+    # an echo of an entry the log has is the log's act: whom it names is the log's to say
+    named = posts[(posts["person"] != "").to_numpy(bool) & (posts["echo_of"] == "").to_numpy(bool)]
+    person_id = np.full(len(posts), "", dtype=object)
+    if len(named):
+        person_id[posts.index.get_indexer(named.index)] = _person_ids(named, events, directories)
+    return posts.assign(person_id=person_id)
+
+
+def _person_ids(posts: pd.DataFrame, events: pd.DataFrame, directories: Mapping[str, Directory]) -> np.ndarray:
+    """The id of the person each of ``posts`` names, '' where none is found (see :func:`_people`)."""
     name = pd.Series(_per_distinct(posts["person"], lambda v: v.str.lstrip("@").str.strip()), index=posts.index)
     mentioned = pd.Series(events["mentions"].array.take(posts["row"].to_numpy(np.int64)))
     # the post's only mention: its one id where it mentions exactly one person
     only = _per_distinct(mentioned, lambda v: v.str.split().map(lambda ids: ids[0] if len(ids) == 1 else ""))
     raw = _per_distinct(name, lambda v: v.str.fullmatch(_RAW_ID.pattern).astype(object)).astype(bool)
-    by_mention = np.where(posts["person"].str.startswith("@").to_numpy(bool) & ~raw, only, "")
-    # the humans who could be meant: those of the posts' incidents whose name is named, found
-    # through the few distinct names, not by lower-casing every event's actor
-    wanted = name[(by_mention == "") & (name != "").to_numpy(bool)].str.lower().unique()
-    codes, actors = pd.factorize(events["actor"].fillna(""))
-    named = pd.Index(actors).str.lower().isin(wanted)[codes] & events["is_human"].to_numpy(bool)
-    named &= events["incident"].isin(posts["incident"].unique()).to_numpy(bool)
-    humans = events.loc[named, ["incident", "actor", "actor_id", "source"]]
-    humans = humans.assign(key=humans["actor"].str.lower(), slack=humans["source"] == "slack")
-    humans = humans.sort_values("slack", ascending=False, kind="stable").drop_duplicates(["incident", "key"])
+    person_id = np.where(posts["person"].str.startswith("@").to_numpy(bool) & ~raw, only, "").astype(object)
     looked = pd.DataFrame({"incident": posts["incident"].to_numpy(object), "key": name.str.lower().to_numpy(object)})
-    by_name = looked.merge(humans[["incident", "key", "actor_id"]].astype(object), on=["incident", "key"], how="left")["actor_id"].fillna("")
-    person_id = np.where(by_mention != "", by_mention, by_name.to_numpy(object))
-    unknown = (person_id == "") & (name != "").to_numpy(bool)
+    unknown = person_id == ""
+    if unknown.any():
+        person_id[unknown] = _among_humans(looked[unknown], events)
+        unknown = person_id == ""
     if unknown.any() and directories:
         person_id[unknown] = _in_directory(looked[unknown], directories)
-    return posts.assign(person_id=pd.array(person_id, dtype="string").fillna(""))
+    return person_id
+
+
+def _among_humans(looked: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+    """The id of a human of the same incident with each ``(incident, key)``'s name (Slack
+    first, then PagerDuty); '' where none. Found through the few distinct names of the
+    humans, not by lower-casing every event's actor."""
+    human = np.flatnonzero(events["is_human"].to_numpy(bool))
+    codes, actors = pd.factorize(pd.Series(events["actor"].array.take(human)).fillna(""))
+    human = human[pd.Index(actors).str.lower().isin(looked["key"].unique())[codes]]
+    humans = pd.DataFrame({c: events[c].array.take(human) for c in ("incident", "actor", "actor_id", "source")})
+    humans = humans.assign(key=humans["actor"].str.lower(), slack=humans["source"] == "slack")
+    humans = humans.sort_values("slack", ascending=False, kind="stable").drop_duplicates(["incident", "key"])
+    return looked.merge(humans[["incident", "key", "actor_id"]].astype(object), on=["incident", "key"], how="left")["actor_id"].fillna("").to_numpy(object)
 
 
 def _in_directory(looked: pd.DataFrame, directories: Mapping[str, Directory]) -> np.ndarray:
@@ -281,17 +305,21 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     log = events.loc[(events["source"] == "pagerduty").to_numpy(bool, na_value=False), ["incident", "ts", "kind", "ref"]]
     if not len(log):
         return posts
-    # a note echo may be either kind of log row: one candidate per kind it may echo
-    count = echo["event"].map({e: len(k) for e, k in ECHOES.items()}).to_numpy(np.int64)
+    # a note echo may be either kind of log row: one candidate per kind it may echo; incident
+    # and kind as one integer key (merge_asof groups integers far faster than strings)
+    kind_code = {k: i for i, k in enumerate(sorted({k for ks in ECHOES.values() for k in ks}))}
+    echoed = np.array([[kind_code[k] for k in ks] + [-1] * (2 - len(ks)) for ks in ECHOES.values()], dtype=np.int64)
+    count = (echoed >= 0).sum(axis=1)[echo["event"].map({e: i for i, e in enumerate(ECHOES)}).to_numpy(np.int64)]
     nth = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     each = np.repeat(np.arange(len(echo)), count)
-    kinds = np.array([list(k) + [""] * (2 - len(k)) for k in ECHOES.values()], dtype=object)
-    kind = kinds[echo["event"].map({e: i for i, e in enumerate(ECHOES)}).to_numpy(np.int64)[each], nth]
-    left = pd.DataFrame({"at": echo.index.to_numpy()[each], "incident": echo["incident"].to_numpy(object)[each], "ts": echo["ts"].array.take(each), "kind": kind})
-    right = pd.DataFrame({"incident": log["incident"].to_numpy(object), "ts": log["ts"].array, "kind": log["kind"].astype(str).to_numpy(object), "log_ref": log["ref"].fillna("").to_numpy(object)})
-    matched = pd.merge_asof(
-        left.sort_values("ts", kind="stable"), right.sort_values("ts", kind="stable"), on="ts", by=["incident", "kind"], tolerance=ECHO_WINDOW, direction="nearest"
-    )
+    kind = echoed[echo["event"].map({e: i for i, e in enumerate(ECHOES)}).to_numpy(np.int64)[each], nth]
+    log_kind = log["kind"].map(kind_code).to_numpy(float)
+    log, log_kind = log[~np.isnan(log_kind)], log_kind[~np.isnan(log_kind)].astype(np.int64)
+    incident, _ = pd.factorize(np.r_[echo["incident"].to_numpy(object)[each], log["incident"].to_numpy(object)])
+    key = incident.astype(np.int64) * len(kind_code) + np.r_[kind, log_kind]
+    left = pd.DataFrame({"at": echo.index.to_numpy()[each], "key": key[: len(each)], "ts": echo["ts"].array.take(each)})
+    right = pd.DataFrame({"key": key[len(each) :], "ts": log["ts"].array, "log_ref": log["ref"].fillna("").to_numpy(object)})
+    matched = pd.merge_asof(left.sort_values("ts", kind="stable"), right.sort_values("ts", kind="stable"), on="ts", by="key", tolerance=ECHO_WINDOW, direction="nearest")
     matched = matched[matched["log_ref"].notna()].drop_duplicates("at")
     out = posts.copy()
     out.loc[matched["at"].to_numpy(), "echo_of"] = matched["log_ref"].replace("", "(log entry)").to_numpy(object)
@@ -302,52 +330,63 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _evidence(posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Milestone candidates and status-update signals of ``posts``."""
-    parts = []
-    kind, event = posts["kind"], posts["event"]
-    label = posts["integration"] + " " + event
+    """Milestone candidates and status-update signals of ``posts``, worked out once per
+    distinct kind of post (integration, event, stage, status, severity) and spread to every
+    post of that kind: a channel's bots say the same few things many times."""
+    if not len(posts):
+        none = np.zeros(0, dtype=object)
+        return _concat([], EVIDENCE_COLUMNS).astype({"row": "int64", "last": bool}), _signal_frame(np.zeros(0, np.int64), none, none)
     # PagerDuty echoes stand in only where the log lacks the entry
-    alone = posts[(kind == "pagerduty").to_numpy(bool) & (posts["echo_of"] == "").to_numpy(bool)]
-    for name, milestones in PAGERDUTY_MILESTONES.items():
-        hit = alone[alone["event"] == name]
-        for milestone in milestones:
-            parts.append(_rows(hit, milestone, "pagerduty", "Slack app " + name + " (no log entry)", last=name == "resolve"))
-    declared = posts[(kind == "platform").to_numpy(bool) & (event == "declared").to_numpy(bool)]
-    parts.append(_rows(declared, "declared", "platform", label[declared.index] + _severity(declared)))
-    for source in ("platform", "statuspage"):
-        changes = posts[(kind == source).to_numpy(bool) & event.isin(["status", "stage"]).to_numpy(bool) & (posts["stage"] != "").to_numpy(bool)]
-        for stage, (_, milestones) in STAGES.items():
-            hit = changes[changes["stage"] == stage]
-            for milestone in milestones:
-                parts.append(_rows(hit, milestone, source, label[hit.index] + " → " + hit["status"], last=milestone == "resolved"))
-    alerts = posts[(kind == "alert").to_numpy(bool)]
-    parts.append(_rows(alerts[alerts["event"] == "firing"], "detected", "alert", label[alerts[alerts["event"] == "firing"].index]))
-    parts.append(_rows(alerts[alerts["event"] == "resolved"], "restored", "alert", label[alerts[alerts["event"] == "resolved"].index], last=True))
-    evidence = _concat(parts, EVIDENCE_COLUMNS).astype({"row": "int64", "last": bool})
-    updates = posts[((kind == "platform") & (event == "update") | (kind == "statuspage") & (event == "stage")).to_numpy(bool)]
-    signals = pd.DataFrame(
+    alone = (posts["kind"] == "pagerduty").to_numpy(bool) & (posts["echo_of"] == "").to_numpy(bool)
+    fields = posts[["integration", "kind", "event", "stage", "status", "severity"]].astype(object).assign(alone=alone)
+    code = fields.groupby(list(fields.columns), sort=False, dropna=False).ngroup().to_numpy(np.int64)
+    first = np.unique(code, return_index=True)[1]
+    kinds = [_what(*combo) for combo in fields.iloc[first].itertuples(index=False)]  # distinct kinds, not posts
+    table = pd.DataFrame([(c, *e) for c, (evidence, _) in enumerate(kinds) for e in evidence], columns=["code", "milestone", "source", "rule", "last"])
+    rows = posts["row"].to_numpy(np.int64)
+    evidence = pd.DataFrame({"row": rows, "code": code}).merge(table, on="code")[EVIDENCE_COLUMNS].astype({"row": "int64", "last": bool})
+    # status updates: each kind's (source, rule), spread to its posts
+    update = np.array([u is not None for _, u in kinds])[code]
+    source = np.array([u[0] if u else "" for _, u in kinds], dtype=object)[code[update]]
+    rule = np.array([u[1] if u else "" for _, u in kinds], dtype=object)[code[update]]
+    return evidence.sort_values("row", kind="stable", ignore_index=True), _signal_frame(rows[update], source, rule)
+
+
+def _what(integration: str, kind: str, event: str, stage: str, status: str, severity: str, alone: bool) -> tuple[list[tuple[str, str, str, bool]], tuple[str, str] | None]:
+    """What one kind of post is evidence of, as ``(milestone, source, rule, last)`` rows, and
+    the ``(source, rule)`` of it as a status update (None where it is none)."""
+    label = f"{integration} {event}"
+    if kind == "pagerduty":
+        milestones = PAGERDUTY_MILESTONES.get(event, ()) if alone else ()
+        return [(m, "pagerduty", f"Slack app {event} (no log entry)", event == "resolve") for m in milestones], None
+    if kind == "platform" and event == "declared":
+        return [("declared", "platform", label + (f" ({severity})" if severity else ""), False)], None
+    if kind == "platform" and event == "update":
+        return [], (kind, label)
+    if kind in ("platform", "statuspage") and event in ("status", "stage"):
+        changed = [(m, kind, f"{label} → {status}", m == "resolved") for m in (STAGES[stage][1] if stage else ())]
+        return changed, (kind, label) if kind == "statuspage" else None
+    if kind == "alert":
+        return [("detected", "alert", label, False) if event == "firing" else ("restored", "alert", label, True)], None
+    return [], None
+
+
+def _signal_frame(rows: np.ndarray, source: np.ndarray, rule: np.ndarray) -> pd.DataFrame:
+    """Status updates as signal rows (one per post)."""
+    frame = pd.DataFrame(
         {
-            "row": updates["row"].to_numpy(np.int64),
-            "label": pd.array(["status_update"] * len(updates), dtype="string"),
-            "source": pd.array(updates["kind"].to_numpy(object), dtype="string"),
-            "rule": pd.array((updates["integration"] + " " + updates["event"]).to_numpy(object), dtype="string"),
+            "row": rows.astype(np.int64),
+            "label": pd.array(np.full(len(rows), "status_update", dtype=object), dtype="string"),
+            "source": pd.array(source, dtype="string"),
+            "rule": pd.array(rule, dtype="string"),
         }
-    ).drop_duplicates("row")
-    return evidence.sort_values("row", kind="stable", ignore_index=True), signals.reset_index(drop=True)
-
-
-def _severity(posts: pd.DataFrame) -> pd.Series:
-    return (" (" + posts["severity"] + ")").where(posts["severity"] != "", "")
+    )
+    return frame.drop_duplicates("row").reset_index(drop=True)
 
 
 def _folded(names: pd.Series) -> pd.Series:
     """Status or role names as :func:`~pia.integrations.config.fold` compares them."""
     return names.str.lower().str.replace("_", " ", regex=False).str.split().str.join(" ")
-
-
-def _rows(posts: pd.DataFrame, milestone: str, source: str, rule: object, *, last: bool = False) -> pd.DataFrame:
-    rule = rule.to_numpy(object) if isinstance(rule, pd.Series) else rule
-    return pd.DataFrame({"row": posts["row"].to_numpy(np.int64), "milestone": milestone, "source": source, "rule": rule, "last": last})
 
 
 def _commanders(posts: pd.DataFrame, integrations: Sequence[Integration]) -> dict[str, str]:
@@ -381,7 +420,8 @@ def _post_notes(posts: pd.DataFrame, events: pd.DataFrame, integrations: Sequenc
     before = known.groupby(["incident", "integration"])["status"].shift()
     back = known[(order < reached).to_numpy(bool)]
     out.append(_note_frame(back, events, "integration", back["integration"] + " status went back to '" + back["status"] + "' after '" + before[back.index].fillna("") + "'; the first time each stage was reached is used, the last resolve for resolved"))
-    acting = posts[posts["event"].isin(NAMING).to_numpy(bool) & (posts["person"] != "").to_numpy(bool) & (posts["person_id"] == "").to_numpy(bool)]
+    # whom an echo of the log names is the log's to say
+    acting = posts[posts["event"].isin(NAMING).to_numpy(bool) & (posts["person"] != "").to_numpy(bool) & (posts["person_id"] == "").to_numpy(bool) & (posts["echo_of"] == "").to_numpy(bool)]
     raw = acting["person"].str.fullmatch(_RAW_ID.pattern).to_numpy(bool)
     detail = np.where(
         raw,
@@ -398,23 +438,31 @@ def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame
     milestone, naming both times. ``found`` are the text signals of ``events``. Words of
     recovery before the first remediation (said, or a status that says a fix is under way)
     are not read as one, as in detection."""
-    said = found[found["source"].isin(["rule", "marker"]).to_numpy(bool)]
-    acts = said.loc[(said["label"] == "mitigation").to_numpy(bool), "row"].to_numpy(np.int64)
-    fixing = posts[(posts["stage"] == "fixing").to_numpy(bool)] if len(posts) else posts
-    starts = [pd.Series(events["ts"].array.take(acts), index=events["incident"].array.take(acts)), pd.Series(fixing["ts"].array, index=fixing["incident"].to_numpy(object))]
-    starts = [s for s in starts if len(s)]
-    since = pd.concat(starts).groupby(level=0).min() if starts else pd.Series(dtype="datetime64[ns, UTC]")
+    #: milestone: the labels of people's words, the platform stages that say it
+    compared = {"mitigated": (("mitigated", "restored"), ("mitigated", "monitoring")), "resolved": (("resolved",), ("resolved", "closed"))}
+    platform = posts[(posts["kind"] == "platform").to_numpy(bool)] if len(posts) else posts
+    if not len(platform) or not platform["stage"].isin([s for _, stages in compared.values() for s in stages]).any():
+        return _concat([], NOTE_COLUMNS)  # the common case: no platform status to compare with
+    # only the words of the incidents a platform's status speaks for, found on the few labels
+    wanted = found[found["label"].isin(["mitigation", "mitigated", "restored", "resolved"]).to_numpy(bool)]
+    wanted = wanted[wanted["source"].isin(["rule", "marker"]).to_numpy(bool)]
+    said = pd.DataFrame({"row": wanted["row"].to_numpy(np.int64), "label": wanted["label"].to_numpy(object)})
+    said = said.assign(incident=events["incident"].array.take(said["row"].to_numpy()), ts=events["ts"].array.take(said["row"].to_numpy()))
+    said = said[said["incident"].isin(platform["incident"].unique()).to_numpy(bool)].sort_values("row", kind="stable")
+    # words of recovery count from the first remediation: said, or a status of a fix under way
+    fixing = platform[(platform["stage"] == "fixing").to_numpy(bool)]
+    starts = [p for p in (said.loc[(said["label"] == "mitigation").to_numpy(bool), ["incident", "ts"]], fixing[["incident", "ts"]].astype({"incident": object})) if len(p)]
+    since = pd.concat(starts).groupby("incident")["ts"].min() if starts else pd.Series(dtype="datetime64[ns, UTC]")
     parts = []
-    for milestone, labels, stages in (("mitigated", ("mitigated", "restored"), ("mitigated", "monitoring")), ("resolved", ("resolved",), ("resolved", "closed"))):
-        rows = np.sort(said.loc[said["label"].isin(labels).to_numpy(bool), "row"].to_numpy(np.int64))
-        words = pd.DataFrame({"incident": events["incident"].array.take(rows), "said": events["ts"].array.take(rows)})
+    for milestone, (labels, stages) in compared.items():
+        words = said.loc[said["label"].isin(labels).to_numpy(bool), ["incident", "ts", "row"]].rename(columns={"ts": "said", "row": "said_row"})
         if milestone == "mitigated":
-            start = pd.to_datetime(words["incident"].map(since), utc=True)
+            start = words["incident"].map(since)
             words = words[(start.isna() | (words["said"] >= start)).to_numpy(bool)]
         words = words.drop_duplicates("incident")
-        bot = posts[(posts["kind"] == "platform").to_numpy(bool) & posts["stage"].isin(stages).to_numpy(bool)].drop_duplicates("incident")
+        bot = platform[platform["stage"].isin(stages).to_numpy(bool)].drop_duplicates("incident")
         both = words.merge(bot[["incident", "ts", "row", "integration", "status"]].astype({"incident": object}), on="incident")
-        both = both[(pd.to_datetime(both["said"], utc=True) - pd.to_datetime(both["ts"], utc=True)).abs() > margin]
+        both = both[(both["said"] - both["ts"]).abs() > margin]
         if not len(both):
             continue
         early = both["said"] < both["ts"]
