@@ -302,9 +302,10 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     echo = posts[(posts["kind"] == "pagerduty").to_numpy(bool)]
     if not len(echo):
         return posts
-    log = events.loc[(events["source"] == "pagerduty").to_numpy(bool, na_value=False), ["incident", "ts", "kind", "ref"]]
-    if not len(log):
+    at = np.flatnonzero((events["source"] == "pagerduty").to_numpy(bool, na_value=False))
+    if not len(at):
         return posts
+    log = pd.DataFrame({c: events[c].array.take(at) for c in ("incident", "ts", "kind", "ref")})
     # a note echo may be either kind of log row: one candidate per kind it may echo; incident
     # and kind as one integer key (merge_asof groups integers far faster than strings)
     kind_code = {k: i for i, k in enumerate(sorted({k for ks in ECHOES.values() for k in ks}))}

@@ -101,9 +101,14 @@ def commanders(events: pd.DataFrame, named: Mapping[str, str] | None = None) -> 
     first = spoke.groupby("incident", sort=False)["actor_id"].first()
     ids = pd.Series(events["incident"].unique(), dtype="string")
     out = pd.Series(ids.map(first).to_numpy(), index=ids.to_numpy(), dtype="string")
-    for incident, commander in (named or {}).items():
-        if commander and incident in out.index:
-            out[incident] = commander
+    named = {i: c for i, c in (named or {}).items() if c}
+    if named:
+        # one placement for all (a bot may name the IC of thousands of incidents in a batch)
+        given = pd.Series(named, dtype="string")
+        at = out.index.get_indexer(given.index)
+        values = out.array.copy()
+        values[at[at >= 0]] = given.array[at >= 0]
+        out = pd.Series(values, index=out.index, dtype="string")
     return out
 
 
