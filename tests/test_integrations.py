@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pia.cli import main
 from pia.events.blocks import bot_text
+from pia.milestones import MILESTONES
 from pia.milestones.detect import PRIORITY
 from pia.report.review import Review
 
@@ -294,6 +297,77 @@ def test_bad_posts_give_no_signal_and_a_note_never_a_crash(tmp_path, capsys):
     assert "names U999, who is not in the workspace's user directory" in text
     row = metrics_row(root, capsys)
     assert row["incident"] == "inc" and row["responders"] == 2  # Ana and Bo Li; not U999, not the bots
+
+
+def test_stand_ins_naming_nobody_known_give_notes_not_people(tmp_path, capsys):
+    """PagerDuty's app names people the directory does not know, a note has no words and a
+    block is of the wrong shape: the acknowledge still times the page, nobody unknown becomes
+    a responder, the escalation is listed without a target, and the report says why."""
+    def app(clock: str, text: str, **extra) -> dict:
+        post = {"type": "message", "text": text, "ts": f"{int(at(clock).timestamp())}.000000", "user": "UPDAPP", "bot_id": "BPDAPP", "bot_profile": {"id": "BPDAPP", "name": "PagerDuty"}}
+        return {**post, **extra}
+
+    posts = [
+        app("14:02:00", "Triggered | Service: Checkout API"),
+        app("14:04:00", "Acknowledged by Zed Nobody | Service: Checkout API"),
+        app("14:06:00", "Escalated to Q. Ghost | Level 2", blocks=[{"type": "section", "text": 7}, None, {"type": "context", "elements": "x"}]),
+        app("14:08:00", "Zed Nobody added a note"),
+        app("14:30:00", "Resolved by Zed Nobody"),
+    ]
+    root = snapshot(tmp_path, posts)
+    picked = chosen(explain(root, capsys))
+    assert picked.loc["acknowledged", "ts"] == at("14:04:00") and picked.loc["acknowledged", "actor"] == "PagerDuty"
+    assert picked.loc["resolved", "ts"] == at("14:30:00")
+    row = metrics_row(root, capsys)
+    assert row["responders"] == 0 and row["escalations"] == 1 and row["time_to_acknowledge"] == 120
+    review = Review.load("inc", data_dir=root)
+    assert review.detection.escalations["to"].tolist() == [""]
+    lines = [line for line in review.quality_lines() if "integration" in line]
+    assert sum("names someone who is not among this incident's people" in line for line in lines) == 4, lines  # ack, escalate, note, resolve
+    assert review.responders_table().empty
+
+
+BOT_LINES = [
+    "Triggered | Service: {x}", "Acknowledged by {p} | Service: {x}", "Escalated to {p} | Level 2", "{p} added a note: {x}", "Resolved by {p}",
+    "Incident declared by {p}", "{p} is now *{x}*", "{p} updated the status from *{s}* to *{s}*", "{p} shared an update", "Milestone changed from *{s}* to *{s}* by {p}",
+    "{s} - {x}", "[FIRING:1] {x}", "[RESOLVED] {x}", "Recovered: {x}", "*Severity:* {x}",
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["PagerDuty", "incident.io", "FireHydrant", "Rootly", "Statuspage", "Alertmanager", "Datadog", "Someone's bot"]),
+            st.lists(st.sampled_from(BOT_LINES), min_size=0, max_size=3),
+            st.sampled_from(["@Bo Li", "Bo Li", "@U999", "", "@", "Zed *Nobody*", "@Bo Li.", "@U2 @U3"]),
+            st.sampled_from(["Investigating", "Fixing", "Monitoring", "Closed", "Resolved", "Blocked", "", "Mitigated", "resolved"]),
+            st.text(max_size=12),
+            st.booleans(),
+        ),
+        max_size=12,
+    ),
+)
+def test_any_bot_post_gives_evidence_or_nothing_never_an_error(posts):
+    """Bot posts of every known integration in any order, with names nobody knows, unknown
+    or backward statuses and empty text: detection runs, and only humans respond."""
+    from pia.events.schema import conform
+    from pia.milestones import detect_incident
+
+    start = at("14:00:00")
+    rows = [{"ts": start, "source": "slack", "kind": "message", "actor": "Bo Li", "actor_id": "U2", "is_human": True, "text": "checkout 502s", "mentions": ""}]
+    for i, (bot, lines, person, status, words, logged) in enumerate(posts, 1):
+        text = "\n".join(line.format(p=person, s=status, x=words) for line in lines)
+        mentions = "U2" if person.startswith("@Bo") else "U2 U3" if person == "@U2 @U3" else ""
+        rows.append({"ts": start + pd.Timedelta(minutes=i), "source": "slack", "kind": "bot", "actor": bot, "actor_id": "B" + bot[:3].upper(), "is_human": False, "text": text, "mentions": mentions})
+        if logged:
+            rows.append({"ts": start + pd.Timedelta(minutes=i), "source": "pagerduty", "kind": "acknowledge", "actor": "Bo Li", "actor_id": "PBO", "is_human": True, "text": "Acknowledged by Bo Li.", "mentions": ""})
+    events = conform(pd.DataFrame([{**row, "incident": "inc", "ref": f"ref-{n}"} for n, row in enumerate(rows)]))
+    found = detect_incident(events, {"id": "inc"})
+    assert set(found.milestones["milestone"]) <= set(MILESTONES)
+    assert set(found.responders["id"].dropna()) <= {"U2", "PBO"}
+    assert not found.events["is_human"].to_numpy(bool)[(found.events["actor_id"].str.startswith("B")).to_numpy(bool)].any()
+    assert set(found.notes["check"]) <= {"integration", "disagreement"}
 
 
 def test_a_team_maps_its_own_bot_in_pia_toml(tmp_path, capsys):
