@@ -175,7 +175,7 @@ def _posts(events: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[p
     empty = pc.equal(pc.utf8_trim_whitespace(text), "").to_numpy(zero_copy_only=False)
     silent = [bots[empty[which]]]
     owner_sorted = np.argsort(owner, kind="stable")
-    parts = []
+    parts: list[dict[str, np.ndarray]] = []
     for n, integration in enumerate(integrations):
         at = owner_sorted[np.searchsorted(owner[owner_sorted], n) : np.searchsorted(owner[owner_sorted], n, "right")]
         if not len(at):
@@ -192,12 +192,15 @@ def _posts(events: pd.DataFrame, integrations: Sequence[Integration]) -> tuple[p
             # each group's value on every distinct text (hits only), then on every post
             position = np.cumsum(hit) - 1
             post = np.flatnonzero(hit[mine])
-            part = {g: groups[g][position[mine[post]]] if g in groups else "" for g in GROUPS}
-            parts.append(pd.DataFrame(part, index=range(len(post))).assign(row=bots[at[post]], integration=integration.name, kind=integration.kind, event=event))
+            part = {g: groups[g][position[mine[post]]] if g in groups else np.full(len(post), "", dtype=object) for g in GROUPS}
+            constant = {"integration": integration.name, "kind": integration.kind, "event": event}
+            parts.append({**part, "row": bots[at[post]], **{k: np.full(len(post), v, dtype=object) for k, v in constant.items()}})
     silent_rows = np.sort(np.concatenate(silent))
     if not parts:
         return pd.DataFrame(columns=POST_COLUMNS), silent_rows
-    posts = pd.concat(parts, ignore_index=True).sort_values(["row", "event"], kind="stable", ignore_index=True)
+    columns = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    order = np.lexsort((pd.factorize(columns["event"], sort=True)[0], columns["row"]))
+    posts = pd.DataFrame({c: v[order] for c, v in columns.items()})
     rows = posts["row"].to_numpy(np.int64)
     posts = posts.assign(
         incident=events["incident"].array.take(rows),
@@ -302,20 +305,20 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     echo = posts[(posts["kind"] == "pagerduty").to_numpy(bool)]
     if not len(echo):
         return posts
-    at = np.flatnonzero((events["source"] == "pagerduty").to_numpy(bool, na_value=False))
+    kinds = sorted({k for ks in ECHOES.values() for k in ks})
+    at = np.flatnonzero((events["source"] == "pagerduty").to_numpy(bool, na_value=False) & events["kind"].isin(kinds).to_numpy(bool))
     if not len(at):
         return posts
     log = pd.DataFrame({c: events[c].array.take(at) for c in ("incident", "ts", "kind", "ref")})
     # a note echo may be either kind of log row: one candidate per kind it may echo; incident
     # and kind as one integer key (merge_asof groups integers far faster than strings)
-    kind_code = {k: i for i, k in enumerate(sorted({k for ks in ECHOES.values() for k in ks}))}
+    kind_code = {k: i for i, k in enumerate(kinds)}
     echoed = np.array([[kind_code[k] for k in ks] + [-1] * (2 - len(ks)) for ks in ECHOES.values()], dtype=np.int64)
     count = (echoed >= 0).sum(axis=1)[echo["event"].map({e: i for i, e in enumerate(ECHOES)}).to_numpy(np.int64)]
     nth = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     each = np.repeat(np.arange(len(echo)), count)
     kind = echoed[echo["event"].map({e: i for i, e in enumerate(ECHOES)}).to_numpy(np.int64)[each], nth]
-    log_kind = log["kind"].map(kind_code).to_numpy(float)
-    log, log_kind = log[~np.isnan(log_kind)], log_kind[~np.isnan(log_kind)].astype(np.int64)
+    log_kind = log["kind"].map(kind_code).to_numpy(np.int64)
     incident, _ = pd.factorize(np.r_[echo["incident"].to_numpy(object)[each], log["incident"].to_numpy(object)])
     key = incident.astype(np.int64) * len(kind_code) + np.r_[kind, log_kind]
     left = pd.DataFrame({"at": echo.index.to_numpy()[each], "key": key[: len(each)], "ts": echo["ts"].array.take(each)})
@@ -340,12 +343,28 @@ def _evidence(posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     # PagerDuty echoes stand in only where the log lacks the entry
     alone = (posts["kind"] == "pagerduty").to_numpy(bool) & (posts["echo_of"] == "").to_numpy(bool)
     fields = posts[["integration", "kind", "event", "stage", "status", "severity"]].astype(object).assign(alone=alone)
-    code = fields.groupby(list(fields.columns), sort=False, dropna=False).ngroup().to_numpy(np.int64)
-    first = np.unique(code, return_index=True)[1]
+    combined = np.zeros(len(posts), dtype=np.int64)
+    for column in fields:
+        codes, uniques = pd.factorize(fields[column])
+        # kept dense (codes below the number of posts), so no product of columns overflows
+        combined = np.unique(combined * (len(uniques) + 1) + codes, return_inverse=True)[1].reshape(-1)
+    _, first, code = np.unique(combined, return_index=True, return_inverse=True)
     kinds = [_what(*combo) for combo in fields.iloc[first].itertuples(index=False)]  # distinct kinds, not posts
-    table = pd.DataFrame([(c, *e) for c, (evidence, _) in enumerate(kinds) for e in evidence], columns=["code", "milestone", "source", "rule", "last"])
+    # every post's evidence rows: its kind's, spread by position (no merge on strings)
+    table = [(c, *e) for c, (evidence, _) in enumerate(kinds) for e in evidence]
+    owner = np.array([t[0] for t in table], dtype=np.int64)
+    count = np.bincount(owner, minlength=len(kinds))[code]
+    start = np.searchsorted(owner, code)
+    pick = np.repeat(start - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
     rows = posts["row"].to_numpy(np.int64)
-    evidence = pd.DataFrame({"row": rows, "code": code}).merge(table, on="code")[EVIDENCE_COLUMNS].astype({"row": "int64", "last": bool})
+    columns = list(zip(*table)) if table else [(), (), (), (), ()]
+    evidence = pd.DataFrame(
+        {
+            "row": np.repeat(rows, count),
+            **{name: np.asarray(values, dtype=object)[pick] for name, values in zip(["milestone", "source", "rule"], columns[1:4])},
+            "last": np.asarray(columns[4], dtype=bool)[pick],
+        }
+    )[EVIDENCE_COLUMNS].astype({"row": "int64", "last": bool})
     # status updates: each kind's (source, rule), spread to its posts
     update = np.array([u is not None for _, u in kinds])[code]
     source = np.array([u[0] if u else "" for _, u in kinds], dtype=object)[code[update]]
