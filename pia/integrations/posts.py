@@ -93,7 +93,7 @@ class Readings:
         out = events.copy(deep=False)
         out["kind"] = _put(out["kind"], rows, kind)
         out["is_human"] = _put(out["is_human"], rows[human], True)
-        out["actor"] = _put(out["actor"], rows[human], who["person"].str.lstrip("@").to_numpy(object)[human])
+        out["actor"] = _put(out["actor"], rows[human], _per_distinct(who["person"], lambda v: v.str.lstrip("@"))[human])
         out["actor_id"] = _put(out["actor_id"], rows[human], who["person_id"].to_numpy(object)[human])
         note = main[(main["stand_in"] & (main["event"] == "note") & (main["note"] != "")).to_numpy(bool)]
         out["text"] = _put(out["text"], note["row"].to_numpy(np.int64), note["note"].to_numpy(object))
@@ -255,13 +255,15 @@ def _people(posts: pd.DataFrame, events: pd.DataFrame, directories: Mapping[str,
 
 def _person_ids(posts: pd.DataFrame, events: pd.DataFrame, directories: Mapping[str, Directory]) -> np.ndarray:
     """The id of the person each of ``posts`` names, '' where none is found (see :func:`_people`)."""
+    # every string operation runs on the distinct names (a bot names the same few people)
     name = pd.Series(_per_distinct(posts["person"], lambda v: v.str.lstrip("@").str.strip()), index=posts.index)
     mentioned = pd.Series(events["mentions"].array.take(posts["row"].to_numpy(np.int64)))
     # the post's only mention: its one id where it mentions exactly one person
     only = _per_distinct(mentioned, lambda v: v.str.split().map(lambda ids: ids[0] if len(ids) == 1 else ""))
     raw = _per_distinct(name, lambda v: v.str.fullmatch(_RAW_ID.pattern).astype(object)).astype(bool)
-    person_id = np.where(posts["person"].str.startswith("@").to_numpy(bool) & ~raw, only, "").astype(object)
-    looked = pd.DataFrame({"incident": posts["incident"].to_numpy(object), "key": name.str.lower().to_numpy(object)})
+    at = _per_distinct(posts["person"], lambda v: v.str.startswith("@").astype(object)).astype(bool)
+    person_id = np.where(at & ~raw, only, "").astype(object)
+    looked = pd.DataFrame({"incident": posts["incident"].to_numpy(object), "key": _per_distinct(name, lambda v: v.str.lower())})
     unknown = person_id == ""
     if unknown.any():
         person_id[unknown] = _among_humans(looked[unknown], events)
@@ -307,9 +309,14 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
         return posts
     kinds = sorted({k for ks in ECHOES.values() for k in ks})
     at = np.flatnonzero((events["source"] == "pagerduty").to_numpy(bool, na_value=False) & events["kind"].isin(kinds).to_numpy(bool))
+    # only the entries of the incidents that have echoes, found by looking each one up among
+    # those few incidents rather than hashing them all together
+    names = pd.Index(pd.unique(echo["incident"].to_numpy(object)))
+    log_incident = names.get_indexer(events["incident"].array.take(at))
+    at, log_incident = at[log_incident >= 0], log_incident[log_incident >= 0]
     if not len(at):
         return posts
-    log = pd.DataFrame({c: events[c].array.take(at) for c in ("incident", "ts", "kind", "ref")})
+    log = pd.DataFrame({c: events[c].array.take(at) for c in ("ts", "kind", "ref")})
     # a note echo may be either kind of log row: one candidate per kind it may echo; incident
     # and kind as one integer key (merge_asof groups integers far faster than strings)
     kind_code = {k: i for i, k in enumerate(kinds)}
@@ -319,7 +326,7 @@ def _echoes(posts: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     each = np.repeat(np.arange(len(echo)), count)
     kind = echoed[echo["event"].map({e: i for i, e in enumerate(ECHOES)}).to_numpy(np.int64)[each], nth]
     log_kind = log["kind"].map(kind_code).to_numpy(np.int64)
-    incident, _ = pd.factorize(np.r_[echo["incident"].to_numpy(object)[each], log["incident"].to_numpy(object)])
+    incident = np.r_[names.get_indexer(echo["incident"].to_numpy(object))[each], log_incident]
     key = incident.astype(np.int64) * len(kind_code) + np.r_[kind, log_kind]
     left = pd.DataFrame({"at": echo.index.to_numpy()[each], "key": key[: len(each)], "ts": echo["ts"].array.take(each)})
     right = pd.DataFrame({"key": key[len(each) :], "ts": log["ts"].array, "log_ref": log["ref"].fillna("").to_numpy(object)})
