@@ -475,7 +475,8 @@ def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame
     wanted = wanted[wanted["source"].isin(["rule", "marker"]).to_numpy(bool)]
     said = pd.DataFrame({"row": wanted["row"].to_numpy(np.int64), "label": wanted["label"].to_numpy(object)})
     said = said.assign(incident=events["incident"].array.take(said["row"].to_numpy()), ts=events["ts"].array.take(said["row"].to_numpy()))
-    said = said[said["incident"].isin(platform["incident"].unique()).to_numpy(bool)].sort_values("row", kind="stable")
+    said = said[pd.Index(pd.unique(platform["incident"].to_numpy(object))).get_indexer(said["incident"].to_numpy(object)) >= 0]
+    said = said.iloc[np.argsort(said["row"].to_numpy(), kind="stable")]
     # words of recovery count from the first remediation: said, or a status of a fix under way
     fixing = platform[(platform["stage"] == "fixing").to_numpy(bool)]
     starts = [p for p in (said.loc[(said["label"] == "mitigation").to_numpy(bool), ["incident", "ts"]], fixing[["incident", "ts"]].astype({"incident": object})) if len(p)]
@@ -492,13 +493,13 @@ def disagreements(events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame
         both = both[(both["said"] - both["ts"]).abs() > margin]
         if not len(both):
             continue
-        early = both["said"] < both["ts"]
-        when = lambda s: s.dt.strftime("%H:%M")  # noqa: E731
-        detail = np.where(
-            early,
-            "people said " + milestone + " at " + when(both["said"]) + ", but the " + both["integration"] + " status became '" + both["status"] + "' only at " + when(both["ts"]),
-            "the " + both["integration"] + " status became '" + both["status"] + "' at " + when(both["ts"]) + ", but people said " + milestone + " only at " + when(both["said"]),
-        )
+        # each wording built only for the notes it is for
+        early = (both["said"] < both["ts"]).to_numpy(bool)
+        said_at, status_at = both["said"].dt.strftime("%H:%M"), both["ts"].dt.strftime("%H:%M")
+        status = both["integration"] + " status became '" + both["status"] + "'"
+        detail = np.empty(len(both), dtype=object)
+        detail[early] = ("people said " + milestone + " at " + said_at + ", but the " + status + " only at " + status_at)[early].to_numpy(object)
+        detail[~early] = ("the " + status + " at " + status_at + ", but people said " + milestone + " only at " + said_at)[~early].to_numpy(object)
         parts.append(
             pd.DataFrame(
                 {
