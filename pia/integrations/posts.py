@@ -364,11 +364,11 @@ def _evidence(posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     start = np.searchsorted(owner, code)
     pick = np.repeat(start - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
     rows = posts["row"].to_numpy(np.int64)
-    columns = list(zip(*table)) if table else [(), (), (), (), ()]
+    columns = list(zip(*table, strict=True)) if table else [(), (), (), (), ()]
     evidence = pd.DataFrame(
         {
             "row": np.repeat(rows, count),
-            **{name: np.asarray(values, dtype=object)[pick] for name, values in zip(["milestone", "source", "rule"], columns[1:4])},
+            **{name: np.asarray(values, dtype=object)[pick] for name, values in zip(["milestone", "source", "rule"], columns[1:4], strict=True)},
             "last": np.asarray(columns[4], dtype=bool)[pick],
         }
     )[EVIDENCE_COLUMNS].astype({"row": "int64", "last": bool})
