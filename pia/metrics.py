@@ -430,14 +430,13 @@ class Together:
             return {}
         sizes = self.events["incident"].value_counts(sort=False).reindex(ids, fill_value=0).to_numpy()
         first = dict(zip(ids, np.cumsum(np.concatenate([[0], sizes]))[:-1].tolist(), strict=True))
-        detections = _split_detection(self.detection, self.events, ids, first)
+        detections = _split_detection(self.detection, self.events, ids, first, dict(zip(ids, sizes.tolist(), strict=True)))
         pages, spans = _by_incident(self.pages, ids), _by_incident(self.durations.frame, ids)
         warned = _warnings_by_incident(self.durations.warnings)
         out = {}
-        for incident, row, size in zip(self.incidents, self.rows, sizes.tolist(), strict=True):
-            own = Durations(spans[incident.id], warned.get(incident.id, []))
-            events = self.events.iloc[first[incident.id] : first[incident.id] + size].reset_index(drop=True)
-            out[incident.id] = IncidentMetrics(incident.id, detections[incident.id], own, pages[incident.id], row, events)
+        for incident, row in zip(self.incidents, self.rows, strict=True):
+            own, found = Durations(spans[incident.id], warned.get(incident.id, [])), detections[incident.id]
+            out[incident.id] = IncidentMetrics(incident.id, found, own, pages[incident.id], row, found.events)
         return out
 
 
@@ -486,11 +485,14 @@ def measure_together(
     ids = [i.id for i in read]
     if not read:
         return Together([], {}, events, None, None, None, []), failures
-    found = detect_incidents(events, {i.id: i.meta for i in read}, rules, origins=origins)
+    seen = {i: directories[i] for i in ids if directories.get(i) is not None}
+    found = detect_incidents(events, {i.id: i.meta for i in read}, rules, origins=origins, directories=seen)
     spans = durations(found.milestones, config, as_of=as_of, incidents=ids)
     pages = off_hours_pages(events, {}, config, by_incident=zones)
-    rows = _rows(read, events, found, spans, pages, config, as_of)
-    return Together(read, {i: directories.get(i) for i in ids}, events, found, spans, pages, rows), failures
+    # from here on the timeline as detection read it: bot posts credited to the people they name
+    credited = found.events
+    rows = _rows(read, credited, found, spans, pages, config, as_of)
+    return Together(read, {i: directories.get(i) for i in ids}, credited, found, spans, pages, rows), failures
 
 
 def _by_incident(frame: pd.DataFrame, ids: list[str]) -> dict[str, pd.DataFrame]:
@@ -507,9 +509,9 @@ def _warnings_by_incident(warnings: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], first: dict[str, int]) -> dict[str, Detection]:
+def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], first: dict[str, int], lengths: dict[str, int]) -> dict[str, Detection]:
     """One :class:`Detection` per incident; signal rows become positions in that incident's own
-    timeline (it starts at ``first[id]`` in the merged ``events``). The candidates are split
+    timeline (``lengths[id]`` rows from ``first[id]`` in the merged ``events``). The candidates are split
     when one incident's are first asked for."""
     signals = found.signals.assign(incident=events["incident"].array.take(found.signals["row"].to_numpy()))
     frames = {
@@ -531,11 +533,13 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
         own = {name: parts[i] for name, parts in frames.items()}
         signals_of = own["signals"].drop(columns="incident")
         own["signals"] = signals_of.assign(row=signals_of["row"] - first[i])
+        # the incident's own rows of the credited timeline (its events start at first[i])
+        timeline = found.events.iloc[first[i] : first[i] + lengths[i]].reset_index(drop=True)
 
         def own_candidates(incident: str = i) -> pd.DataFrame:
             return candidates()[incident]
 
-        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], _candidates=own_candidates)
+        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], events=timeline, _candidates=own_candidates)
     return out
 
 
@@ -681,7 +685,7 @@ def explain_milestones(
     config = config or load_config(base)
     incident = open_incident(incident_id, base)
     origin = str(incident.path / "incident.toml")
-    found = detect_incidents(incident.events(), {incident.id: incident.meta}, compile_rules(config), origins={incident.id: origin})
+    found = detect_incidents(incident.events(), {incident.id: incident.meta}, compile_rules(config), origins={incident.id: origin}, directories={incident.id: incident.directory()})
     candidates = found.candidates.reset_index(drop=True)
     if redact:
         candidates = scrub.frame(candidates, load_redactor(base), None)

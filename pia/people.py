@@ -13,7 +13,8 @@ import pandas as pd
 
 from pia.events.slack import Directory
 
-ACTS = ("message", "reply", "acknowledge", "assign", "escalate", "annotate", "resolve", "note", "reassign", "snooze")
+#: What a person does: speech, PagerDuty actions, and a bot's post of their act (``relayed``).
+ACTS = ("message", "reply", "acknowledge", "assign", "escalate", "annotate", "resolve", "note", "reassign", "snooze", "relayed")
 COLUMNS = ["person", "joined", "how", "first", "last", "messages", "actions", "pages", "off_hours_pages"]
 _NOTIFIED = r"^Notified (?P<name>.+?) (?:by|via)\b"
 

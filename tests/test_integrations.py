@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pia.cli import main
 from pia.events.blocks import bot_text
+from pia.milestones import MILESTONES
 from pia.milestones.detect import PRIORITY
 from pia.report.review import Review
 
@@ -131,6 +134,50 @@ def test_an_echo_of_the_log_is_counted_once_as_the_log_entry(tmp_path, capsys):
     events = open_incident("inc", root).events()
     posts = read(events, load_config(root).integrations).posts
     assert (posts["echo_of"].str.contains("/log_entries/")).all() and len(posts) == 5
+    # nor in the lists: the log's escalation once, Bo Li once (the log's acts, not the echoes')
+    row = metrics_row(root, capsys)
+    assert row["escalations"] == 1 and row["responders"] == 1
+    assert Review.load("inc", data_dir=root).responders_table()["actions"].tolist() == [4]
+
+
+def test_every_kind_of_echo_stands_in_for_a_missing_log(tmp_path, capsys):
+    """No PagerDuty log at all: the trigger, acknowledge, escalation, note and resolve posts
+    are the log entries, each read as the entry would be, and Bo Li (named in plain words,
+    known only from the Slack directory) is the responder, not the bot."""
+    root = snapshot(tmp_path, fixture("pagerduty_app"))
+    candidates = explain(root, capsys)
+    picked = chosen(candidates)
+    # the note is Bo Li's words, read by the rules as a PagerDuty note is
+    assert picked.loc["mitigation_started", "ts"] == at("14:12:40") and picked.loc["mitigation_started", "actor"] == "Bo Li"
+    assert picked.loc["mitigation_started", "text"] == "rolling checkout back to v4.12.0"
+    row = metrics_row(root, capsys)
+    assert row["escalations"] == 1 and row["responders"] == 1 and row["messages"] == 0
+    review = Review.load("inc", data_dir=root)
+    escalated = review.detection.escalations
+    assert list(escalated["to"]) == ["U3"] and escalated["ts"].iloc[0] == at("14:09:00")
+    people = review.responders_table()
+    assert list(people["person"]) == ["Bo Li"] and people["actions"].iloc[0] == 3  # acknowledge, note, resolve
+    assert "PagerDuty" not in set(review.detection.responders["actor"])
+    section = review.responders()._repr_html_()
+    assert "Bo Li" in section and "PagerDuty" not in section
+
+
+def test_echoes_stand_in_only_for_the_entries_the_log_lacks(tmp_path, capsys):
+    """The log has the trigger, acknowledge and resolve but not the escalation or the note:
+    those two echoes stand in, the other three are the log's, each counted once."""
+    log = [("14:02:00", "trigger", "Datadog"), ("14:04:25", "acknowledge", "Bo Li"), ("14:41:00", "resolve", "Bo Li")]
+    root = snapshot(tmp_path, fixture("pagerduty_app"), log=log)
+    candidates = explain(root, capsys)
+    picked = chosen(candidates)
+    assert picked.loc["acknowledged", "rule"] == "first acknowledge" and picked.loc["resolved", "rule"] == "last resolve"
+    assert set(candidates.loc[candidates["rule"].str.contains("Slack app"), "milestone"]) == set()
+    assert picked.loc["mitigation_started", "ts"] == at("14:12:40")
+    row = metrics_row(root, capsys)
+    # Bo Li in the log and Bo Li through the app are one responder; one escalation, the echo's
+    assert row["escalations"] == 1 and row["responders"] == 1
+    assert row["time_to_acknowledge"] == 145 and row["time_to_resolve"] == 39 * 60
+    people = Review.load("inc", data_dir=root).responders_table()
+    assert list(people["person"]) == ["Bo Li"] and people["actions"].iloc[0] == 3  # log ack, note, log resolve
 
 
 def test_an_echo_far_from_its_log_entry_stands_in(tmp_path, capsys):
@@ -170,6 +217,10 @@ def test_a_platform_bot_runs_the_channel(tmp_path, capsys, name):
     updates = review.detection.status_updates
     assert len(updates) >= 1 and set(updates["actor"]) == {"Bo Li"} and set(updates["actor_id"]) == {"U2"}
     assert review.data_quality()._repr_html_().count("integration") == 0
+    # nobody typed a word, yet Ana (who declared) and Bo Li (who ran it) responded; the bot did not
+    assert list(review.responders_table()["person"]) == ["Ana Souza", "Bo Li"]
+    assert review.metrics.row["responders"] == 2 and review.metrics.row["messages"] == 0
+    assert metrics_row(root, capsys)["responders"] == 2
 
 
 def test_platform_status_outranks_human_words_and_the_report_says_they_disagree(tmp_path, capsys):
@@ -244,7 +295,79 @@ def test_bad_posts_give_no_signal_and_a_note_never_a_crash(tmp_path, capsys):
     assert "status 'Blocked' is not a known status name" in text
     assert "status went back to 'Investigating' after 'Monitoring'" in text
     assert "names U999, who is not in the workspace's user directory" in text
-    assert metrics_row(root, capsys)["incident"] == "inc"
+    row = metrics_row(root, capsys)
+    assert row["incident"] == "inc" and row["responders"] == 2  # Ana and Bo Li; not U999, not the bots
+
+
+def test_stand_ins_naming_nobody_known_give_notes_not_people(tmp_path, capsys):
+    """PagerDuty's app names people the directory does not know, a note has no words and a
+    block is of the wrong shape: the acknowledge still times the page, nobody unknown becomes
+    a responder, the escalation is listed without a target, and the report says why."""
+    def app(clock: str, text: str, **extra) -> dict:
+        post = {"type": "message", "text": text, "ts": f"{int(at(clock).timestamp())}.000000", "user": "UPDAPP", "bot_id": "BPDAPP", "bot_profile": {"id": "BPDAPP", "name": "PagerDuty"}}
+        return {**post, **extra}
+
+    posts = [
+        app("14:02:00", "Triggered | Service: Checkout API"),
+        app("14:04:00", "Acknowledged by Zed Nobody | Service: Checkout API"),
+        app("14:06:00", "Escalated to Q. Ghost | Level 2", blocks=[{"type": "section", "text": 7}, None, {"type": "context", "elements": "x"}]),
+        app("14:08:00", "Zed Nobody added a note"),
+        app("14:30:00", "Resolved by Zed Nobody"),
+    ]
+    root = snapshot(tmp_path, posts)
+    picked = chosen(explain(root, capsys))
+    assert picked.loc["acknowledged", "ts"] == at("14:04:00") and picked.loc["acknowledged", "actor"] == "PagerDuty"
+    assert picked.loc["resolved", "ts"] == at("14:30:00")
+    row = metrics_row(root, capsys)
+    assert row["responders"] == 0 and row["escalations"] == 1 and row["time_to_acknowledge"] == 120
+    review = Review.load("inc", data_dir=root)
+    assert review.detection.escalations["to"].tolist() == [""]
+    lines = [line for line in review.quality_lines() if "integration" in line]
+    assert sum("names someone who is not among this incident's people" in line for line in lines) == 4, lines  # ack, escalate, note, resolve
+    assert review.responders_table().empty
+
+
+BOT_LINES = [
+    "Triggered | Service: {x}", "Acknowledged by {p} | Service: {x}", "Escalated to {p} | Level 2", "{p} added a note: {x}", "Resolved by {p}",
+    "Incident declared by {p}", "{p} is now *{x}*", "{p} updated the status from *{s}* to *{s}*", "{p} shared an update", "Milestone changed from *{s}* to *{s}* by {p}",
+    "{s} - {x}", "[FIRING:1] {x}", "[RESOLVED] {x}", "Recovered: {x}", "*Severity:* {x}",
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["PagerDuty", "incident.io", "FireHydrant", "Rootly", "Statuspage", "Alertmanager", "Datadog", "Someone's bot"]),
+            st.lists(st.sampled_from(BOT_LINES), min_size=0, max_size=3),
+            st.sampled_from(["@Bo Li", "Bo Li", "@U999", "", "@", "Zed *Nobody*", "@Bo Li.", "@U2 @U3"]),
+            st.sampled_from(["Investigating", "Fixing", "Monitoring", "Closed", "Resolved", "Blocked", "", "Mitigated", "resolved"]),
+            st.text(max_size=12),
+            st.booleans(),
+        ),
+        max_size=12,
+    ),
+)
+def test_any_bot_post_gives_evidence_or_nothing_never_an_error(posts):
+    """Bot posts of every known integration in any order, with names nobody knows, unknown
+    or backward statuses and empty text: detection runs, and only humans respond."""
+    from pia.events.schema import conform
+    from pia.milestones import detect_incident
+
+    start = at("14:00:00")
+    rows = [{"ts": start, "source": "slack", "kind": "message", "actor": "Bo Li", "actor_id": "U2", "is_human": True, "text": "checkout 502s", "mentions": ""}]
+    for i, (bot, lines, person, status, words, logged) in enumerate(posts, 1):
+        text = "\n".join(line.format(p=person, s=status, x=words) for line in lines)
+        mentions = "U2" if person.startswith("@Bo") else "U2 U3" if person == "@U2 @U3" else ""
+        rows.append({"ts": start + pd.Timedelta(minutes=i), "source": "slack", "kind": "bot", "actor": bot, "actor_id": "B" + bot[:3].upper(), "is_human": False, "text": text, "mentions": mentions})
+        if logged:
+            rows.append({"ts": start + pd.Timedelta(minutes=i), "source": "pagerduty", "kind": "acknowledge", "actor": "Bo Li", "actor_id": "PBO", "is_human": True, "text": "Acknowledged by Bo Li.", "mentions": ""})
+    events = conform(pd.DataFrame([{**row, "incident": "inc", "ref": f"ref-{n}"} for n, row in enumerate(rows)]))
+    found = detect_incident(events, {"id": "inc"})
+    assert set(found.milestones["milestone"]) <= set(MILESTONES)
+    assert set(found.responders["id"].dropna()) <= {"U2", "PBO"}
+    assert not found.events["is_human"].to_numpy(bool)[(found.events["actor_id"].str.startswith("B")).to_numpy(bool)].any()
+    assert set(found.notes["check"]) <= {"integration", "disagreement"}
 
 
 def test_a_team_maps_its_own_bot_in_pia_toml(tmp_path, capsys):

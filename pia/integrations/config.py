@@ -10,7 +10,7 @@
     fixing = "fixing"
 
 Named groups carry what an event says: ``person`` (who did it), ``status`` and ``old``,
-``severity``, ``role``. Everything is checked when loaded (:class:`~pia.errors.ConfigError`).
+``severity``, ``role``, ``note`` (the words of a PagerDuty note). Everything is checked when loaded (:class:`~pia.errors.ConfigError`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ STAGES: dict[str, tuple[int, tuple[str, ...]]] = {
     "cancelled": (6, ()),
 }
 
-GROUPS = ("person", "status", "old", "severity", "role")
+GROUPS = ("person", "status", "old", "severity", "role", "note")
 PACKAGED = "integrations.toml"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from pia import integrations
+from pia.events.slack import Directory
 from pia.milestones import repeated
 from pia.milestones.config import LABELS, MILESTONES, Config, Duration, Rule, load_config
 from pia.milestones.detect import (
@@ -66,6 +67,9 @@ class Detection:
     commander: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
     #: data-quality findings of the bots' posts (incident, check, ts, detail, ref)
     notes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=integrations.NOTE_COLUMNS))
+    #: the timeline as detection read it: bot posts credited to the people they name
+    #: (:meth:`pia.integrations.Readings.credited`)
+    events: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     #: The candidates as built, or a function that builds them when first asked for.
     _candidates: pd.DataFrame | Callable[[], pd.DataFrame] = field(default_factory=pd.DataFrame, repr=False)
 
@@ -165,22 +169,25 @@ def detect_incidents(
     config: Config | RuleSet | None = None,
     *,
     origins: Mapping[str, str] | None = None,
+    directories: Mapping[str, Directory] | None = None,
 ) -> Detection:
     """Milestones and repeated events of many incidents at once: ``events`` is their merged
     timeline and ``metas`` each one's ``incident.toml`` dict by id. One pass over all of them
     gives what :func:`detect_incident` gives for each. ``origins`` names each ``incident.toml``
-    for the :class:`~pia.errors.ConfigError` of a bad manual milestone."""
+    for the :class:`~pia.errors.ConfigError` of a bad manual milestone; ``directories`` each
+    incident's Slack directory, to know the people a bot names who did nothing else."""
     rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
-    bots = integrations.read(events, rules.config.integrations)
-    said = signals(events, rules)
+    bots = integrations.read(events, rules.config.integrations, directories)
+    # a bot's post is the act of the person it names, and a PagerDuty Slack app post the log
+    # lacks is that log entry: read so everywhere, in the evidence as in the lists
+    credited = bots.credited(events)
+    said = signals(credited, rules)
     found = pd.concat([said, bots.signals], ignore_index=True).sort_values("row", kind="stable", ignore_index=True) if len(bots.signals) else said
     manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items() if meta.get("milestones")]
     manual = [m for m in manual if len(m)]
     # incident.toml names the IC; else the platform's role assignment; else the first to speak
     named = {**bots.commanders, **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}}
     ic = repeated.commanders(events, named)
-    # a bot's post is shown as the act of the person it names, in the evidence as in the lists
-    credited = bots.attributed(events)
     picked = milestones(
         credited,
         found,
@@ -197,11 +204,12 @@ def detect_incidents(
         milestones=table,
         _candidates=candidates,
         signals=found,
-        hypotheses=repeated.hypotheses(events, found, _response_end(table)),
-        escalations=repeated.escalations(events, found),
+        hypotheses=repeated.hypotheses(credited, found, _response_end(table)),
+        escalations=repeated.escalations(credited, found),
         status_updates=repeated.status_updates(credited, found),
         directives=repeated.directives(events, found, ic),
-        responders=repeated.responders(events, {i: _people(meta) for i, meta in metas.items()}),
+        responders=repeated.responders(credited, {i: _people(meta) for i, meta in metas.items()}),
+        events=credited,
         commander=ic,
         notes=notes.sort_values(["incident", "ts"], kind="stable", ignore_index=True),
     )

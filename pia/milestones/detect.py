@@ -39,10 +39,12 @@ from pia.milestones.stated import IMPACT, stated_times
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
 TEXT_KINDS = ("message", "reply", "note", "annotate")
-#: Event kinds that are a person acting (engaging) rather than a trace of one.
-ACT_KINDS = ("message", "reply", "acknowledge", "annotate", "note", "assign", "escalate", "resolve", "reassign")
-#: Slack kinds that count as "a message in the channel" for detection.
-CHANNEL_KINDS = ("message", "reply", "bot")
+#: Event kinds that are a person acting (engaging) rather than a trace of one; ``relayed`` is
+#: a bot's post of a person's act (see :meth:`pia.integrations.Readings.credited`).
+ACT_KINDS = ("message", "reply", "acknowledge", "annotate", "note", "assign", "escalate", "resolve", "reassign", "relayed")
+#: Slack kinds that count as "a message in the channel" for detection: a bot's post keeps
+#: counting when it is credited to a person or stands in for a PagerDuty log entry.
+CHANNEL_KINDS = ("message", "reply", "bot", "relayed", "trigger", "acknowledge", "escalate", "resolve", "annotate")
 _ORDER = {m: i for i, m in enumerate(MILESTONES)}
 
 #: A message with the first label (from any source) does not also carry the second from a

@@ -70,10 +70,11 @@ def hypotheses(events: pd.DataFrame, found: pd.DataFrame, until: pd.Series | Non
 
 def escalations(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     """Every escalation and responder pulled in: PagerDuty ``escalate`` and ``assign`` entries
-    (except the assignment made when the incident was triggered) and Slack asks to join."""
+    (except the assignment made when the incident was triggered), PagerDuty's Slack app
+    posts standing in for missing entries, and Slack asks to join."""
     kind = events["kind"]
-    is_pd = (events["source"] == "pagerduty").to_numpy(bool, na_value=False)
-    rows = np.flatnonzero(is_pd & kind.isin(["escalate", "assign", "reassign"]).to_numpy())
+    # only the log, or a Slack app post standing in for it, has these kinds
+    rows = np.flatnonzero(kind.isin(["escalate", "assign", "reassign"]).to_numpy())
     triggers = np.flatnonzero((kind == "trigger").to_numpy(bool, na_value=False))
     first_trigger = events["ts"].iloc[triggers].groupby(events["incident"].iloc[triggers], sort=False).min()
     at_trigger = events["ts"].iloc[rows].reset_index(drop=True) == events["incident"].iloc[rows].map(first_trigger).reset_index(drop=True)
@@ -100,9 +101,14 @@ def commanders(events: pd.DataFrame, named: Mapping[str, str] | None = None) -> 
     first = spoke.groupby("incident", sort=False)["actor_id"].first()
     ids = pd.Series(events["incident"].unique(), dtype="string")
     out = pd.Series(ids.map(first).to_numpy(), index=ids.to_numpy(), dtype="string")
-    for incident, commander in (named or {}).items():
-        if commander and incident in out.index:
-            out[incident] = commander
+    named = {i: c for i, c in (named or {}).items() if c}
+    if named:
+        # one placement for all (a bot may name the IC of thousands of incidents in a batch)
+        given = pd.Series(named, dtype="string")
+        at = out.index.get_indexer(given.index)
+        values = out.array.copy()
+        values[at[at >= 0]] = given.array[at >= 0]
+        out = pd.Series(values, index=out.index, dtype="string")
     return out
 
 
