@@ -506,7 +506,7 @@ class Review:
 
         events = self.events.assign(actor=self.person(self.events["actor"]))
         hypotheses = self.detection.hypotheses.assign(actor=self.person(self.detection.hypotheses["actor"]))
-        chart = charts.timeline(events, self.detection.milestones, tz=self.tz, hypotheses=hypotheses)
+        chart = charts.timeline_chart(events, self.detection.milestones, tz=self.tz, hypotheses=hypotheses)
         return Section("Timeline", chart._repr_html_() if chart else _note("No events to chart."))
 
     def key_events(self) -> Section:
@@ -554,7 +554,7 @@ class Review:
         )
         from pia.report import charts
 
-        chart = charts.cadence(rows, target_minutes=self.cadence_minutes, tz=self.tz)
+        chart = charts.cadence_chart(rows, target_minutes=self.cadence_minutes, tz=self.tz)
         body += chart._repr_html_() if chart else ""
         return Section("Communication", body)
 
