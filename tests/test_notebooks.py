@@ -92,3 +92,55 @@ def test_a_kernel_error_names_paths_as_the_user_gave_them(project, capsys, monke
     assert main(["report", LOGIN, "--out", "out/deeper/still", "--pseudonyms", "names.toml"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("pia: error: names.toml: ") and "malformed TOML" in err, err
+    kept = Path("out/deeper/still") / f"{LOGIN}.failed.ipynb"
+    assert err.count("\n") == 1 and err.rstrip().endswith(f"(the notebook as it ran: {kept})"), err
+    failed = nbformat.read(kept, as_version=4)
+    nbformat.validate(failed)
+    (error,) = [o for c in failed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert error.ename == "ConfigError" and "malformed TOML" in error.evalue
+
+    Path("names.toml").write_text('"Priya Raman" = "On-call lead"\n')  # fixed: the next run succeeds and drops the evidence
+    assert main(["report", LOGIN, "--out", "out/deeper/still", "--pseudonyms", "names.toml"]) == 0
+    assert not kept.exists() and kept.with_name(f"{LOGIN}.ipynb").exists()
+
+
+def test_a_failing_notebook_keeps_its_evidence(tmp_path):
+    """As papermill does: the notebook as it ran up to the failing cell is written beside the
+    reports, the error cell marked and named at the top, and the one-line error names the file;
+    an error that quotes a pasted token has it masked there too."""
+    from conftest import FAKE_TOKEN
+
+    from pia.privacy.redact import mask_text
+    from pia.report.render import ReportError, render_notebook
+
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook.cells = [
+        nbformat.v4.new_code_cell("pasted = 'pasted.txt'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('the first step ran')"),
+        nbformat.v4.new_code_cell("raise ValueError('cannot read: ' + open(pasted).read())"),
+        nbformat.v4.new_code_cell("print('never reached')"),
+    ]
+    path = tmp_path / "step.ipynb"
+    nbformat.write(notebook, path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "pasted.txt").write_text(f"rotate {FAKE_TOKEN} now")
+    with pytest.raises(ReportError) as caught:
+        render_notebook(path, "inc", {"pasted": "pasted.txt"}, out=out, mask=mask_text)
+    kept = out / "inc.failed.ipynb"
+    message = str(caught.value)
+    assert "\n" not in message and caught.value.notebook == kept
+    assert re.match(r"step.ipynb failed in cell \d+: ValueError: cannot read: rotate ", message), message  # the CLI masks its line
+    assert message.endswith(f"(the notebook as it ran: {kept})")
+    assert not (out / "inc.ipynb").exists()  # nothing passes for a finished notebook
+
+    failed = nbformat.read(kept, as_version=4)
+    nbformat.validate(failed)
+    assert "An Exception was encountered" in failed.cells[0].source  # papermill's note, linking the cell
+    ran = [c for c in failed.cells if c.cell_type == "code"]
+    assert ran[1].outputs[0].text == "the first step ran\n"
+    (error,) = ran[2].outputs
+    assert error.output_type == "error" and error.ename == "ValueError"
+    assert not ran[3].outputs and ran[3].execution_count is None
+    assert FAKE_TOKEN not in kept.read_text() and "[redacted: " in error.evalue
+    assert "start_time" not in kept.read_text()  # no clock times, as a finished notebook

@@ -8,6 +8,7 @@ PDF by printing the HTML in headless Chromium where it is installed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,12 @@ CELL_TIMEOUT = 600
 
 
 class ReportError(PiaError):
-    """A report could not be made; the message says which incident and why."""
+    """A report could not be made; the message says which incident and why. ``notebook`` is
+    the notebook as it ran up to the failing cell (``<name>.failed.ipynb``), where one was kept."""
+
+    def __init__(self, message: str, notebook: Path | None = None) -> None:
+        super().__init__(message)
+        self.notebook = notebook
 
 
 @dataclass
@@ -83,11 +89,21 @@ _TIED_TO_PARENT = (
 )
 
 
-def execute(notebook: Path, parameters: Mapping[str, Any], *, cwd: Path | None = None) -> Any:
-    """Execute ``notebook`` with papermill; returns the executed notebook node (papermill
-    writes no file: the caller writes it, atomically, where it belongs).
+def execute(
+    notebook: Path,
+    parameters: Mapping[str, Any],
+    *,
+    cwd: Path | None = None,
+    failed: Path | None = None,
+    mask: Callable[[str], str] | None = None,
+) -> Any:
+    """Execute ``notebook`` with papermill; returns the executed notebook node (the caller
+    writes it, atomically, where it belongs).
 
-    A failing cell becomes a :class:`ReportError` naming the notebook and the exception."""
+    A failing cell becomes a :class:`ReportError` naming the notebook and the exception. As
+    papermill does, the notebook as it ran is kept as evidence: at ``failed``, with the error
+    cell marked and papermill's note at the top, its errors passed through ``mask``."""
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
@@ -96,13 +112,15 @@ def execute(notebook: Path, parameters: Mapping[str, Any], *, cwd: Path | None =
     # kernels running side by side (a batch) cannot pick the same socket names.
     with tempfile.TemporaryDirectory(prefix="pia-kernel-") as sockets:
         settings = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        ran = Path(sockets) / "ran.ipynb"  # papermill writes it at the end, marked where a cell failed
         try:
             return papermill.execute_notebook(
                 str(notebook),
-                None,
+                str(ran),
                 parameters=dict(parameters),
                 kernel_name="python3",
                 progress_bar=False,
+                request_save_on_cell_execute=False,
                 cwd=str(cwd or Path.cwd()),
                 config=settings,
                 # it keeps its logs to itself, and does not outlive this process
@@ -111,11 +129,26 @@ def execute(notebook: Path, parameters: Mapping[str, Any], *, cwd: Path | None =
                 execution_timeout=CELL_TIMEOUT,
             )
         except PapermillExecutionError as error:
+            kept = None
+            if failed is not None and ran.exists():
+                kept = _keep_failed(nbformat.read(ran, as_version=4), parameters, failed, mask)
             if error.ename in _pia_errors():
                 # the library's own error (a bad snapshot, an unknown incident): its message says it all
-                raise ReportError(error.evalue) from None
+                raise ReportError(error.evalue, kept) from None
             detail = error.evalue or next((line for line in reversed(_plain(error.traceback)) if line.strip()), "")
-            raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}") from None
+            raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}", kept) from None
+
+
+def _keep_failed(ran: Any, parameters: Mapping[str, Any], path: Path, mask: Callable[[str], str] | None) -> Path:
+    """Write the notebook that failed to ``path``: re-runnable like a finished one (the run's
+    parameters in its first cell), its error outputs masked where they quote the input."""
+    _fold_parameters(ran, parameters)
+    for cell in ran.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and mask is not None:
+                output["evalue"] = mask(output.get("evalue", ""))
+                output["traceback"] = [mask(line) for line in output.get("traceback", [])]
+    return write_text(path, _without_timings(ran))
 
 
 _TIMINGS = ("start_time", "end_time", "duration", "input_path", "output_path")
@@ -274,6 +307,7 @@ def render_report(
     Secrets are masked unless ``redact`` is false; ``pseudonymise`` / ``pseudonyms`` replace
     names (see :meth:`pia.report.review.Review.load`). Raises :class:`ReportError` when the
     notebook fails, naming the cell and the error."""
+    from pia.privacy.redact import mask_text
     from pia.snapshot import data_dir as resolve
     from pia.snapshot import open_incident
 
@@ -288,7 +322,8 @@ def render_report(
         "pseudonymise": pseudonymise,
         "pseudonyms": _from(out, pseudonyms),
     }
-    return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats)
+    mask = functools.partial(mask_text, data_dir=root) if redact else None
+    return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats, mask=mask)
 
 def write_review_notebook(incident_id: str, *, out: str | os.PathLike[str] = "reviews", force: bool = False, **options: Any) -> Path:
     """``<out>/<incident_id>.ipynb``: the review notebook for that incident, executed, to open in
@@ -352,17 +387,27 @@ def render_notebook(
     out: str | os.PathLike[str],
     formats: Iterable[str] = ("html",),
     title: str | None = None,
+    mask: Callable[[str], str] | None = None,
 ) -> Rendered:
     """Run ``notebook`` with ``parameters`` and write ``<out>/<name>.ipynb`` and the formats
-    asked for (``html``, ``pdf``; ``md`` only where the notebook shows a postmortem draft)."""
+    asked for (``html``, ``pdf``; ``md`` only where the notebook shows a postmortem draft).
+
+    Where a cell fails, the notebook as it ran is kept as ``<out>/<name>.failed.ipynb`` (its
+    errors passed through ``mask``) and the :class:`ReportError` names it; a later run that
+    succeeds removes it."""
     wanted = parse_formats(formats)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result = Rendered(name)
+    failed = folder / f"{name}.failed.ipynb"
     try:
-        executed = execute(notebook, parameters, cwd=folder)
+        executed = execute(notebook, parameters, cwd=folder, failed=failed, mask=mask)
     except ReportError as error:
-        raise ReportError(_from_here(str(error), parameters, folder)) from None
+        message = _from_here(str(error), parameters, folder)
+        if error.notebook is not None:
+            message += f" (the notebook as it ran: {error.notebook})"
+        raise ReportError(message, error.notebook) from None
+    failed.unlink(missing_ok=True)
     _fold_parameters(executed, parameters)
     executed_path = write_text(folder / f"{name}.ipynb", _without_timings(executed))
     result.files["ipynb"] = executed_path
@@ -404,6 +449,7 @@ def render_trends(
 ) -> Rendered:
     """Run the trends notebook over the data dir (or ``table``) into ``<out>/trends.*``;
     ``pseudonymise`` hides responders' names."""
+    from pia.privacy.redact import mask_text
     from pia.report.trends import TrendsReport
     from pia.snapshot import data_dir as resolve
 
@@ -419,4 +465,5 @@ def render_trends(
         "table": _from(out, table),
         "pseudonymise": pseudonymise,
     }
-    return render_notebook(NOTEBOOKS / "trends.ipynb", "trends", parameters, out=out, formats=formats, title="Incident trends")
+    mask = functools.partial(mask_text, data_dir=root)
+    return render_notebook(NOTEBOOKS / "trends.ipynb", "trends", parameters, out=out, formats=formats, title="Incident trends", mask=mask)
