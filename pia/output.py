@@ -82,7 +82,24 @@ def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def human_duration(value: object) -> str:
-    """``1h 05m``-style text for a timedelta (or seconds); missing values print as ``–``."""
+    """A duration as the reports write it: ``1h 05m``, ``7m 03s``, ``2d 3h 00m``.
+
+    Parameters
+    ----------
+    value : Timedelta, float or None
+        A timedelta, or a number of seconds.
+
+    Returns
+    -------
+    str
+        Whole units toward zero, the two largest; ``–`` for a missing value.
+
+    Examples
+    --------
+    >>> import pandas as pd, pia
+    >>> pia.human_duration(pd.Timedelta(minutes=65)), pia.human_duration(423), pia.human_duration(None)
+    ('1h 05m', '7m 03s', '–')
+    """
     if value is None or pd.isna(value):
         return "–"
     seconds = int(value.total_seconds() if isinstance(value, pd.Timedelta) else float(value))

@@ -87,7 +87,39 @@ def _placeholder(key: str, where: str = "[review]") -> str:
 
 @dataclass
 class Review:
-    """One incident's review, ready to show."""
+    """One incident's review, ready to show: what the review notebook and its HTML report are
+    made of.
+
+    Made by :meth:`load`. Each section method (``header``, ``durations``, ``timeline``,
+    ``key_events``, ``responders``, ``hypotheses``, ``communication``, ``directives``,
+    ``review_text``, ``action_items``, ``data_quality``) returns the HTML the report shows;
+    the ``*_table`` methods give the same content as DataFrames, and :meth:`postmortem` the
+    Markdown draft. Everything shown has secrets masked (and names replaced where asked).
+
+    Attributes
+    ----------
+    incident : Incident
+        The snapshot, its ``incident.toml`` masked.
+    events : DataFrame
+        The timeline, masked.
+    metrics : IncidentMetrics
+        Detection, durations, pages and the metrics row, masked.
+    as_of : Timestamp or None
+        Where an open incident's durations are censored.
+    tz : str
+        The display zone.
+    cadence_minutes : float
+        The target wait between stakeholder updates.
+
+    Examples
+    --------
+    >>> import pia
+    >>> review = pia.Review.load("2026-11-20-login-outage", tz="Europe/Berlin")
+    >>> review.facts()["start"], review.facts()["duration"]
+    ('2026-11-20 15:02:00', '1h 22m')
+    >>> review.hypotheses_table().query("outcome == 'led to the fix'")["time"].tolist()
+    ['15:39:02']
+    """
 
     incident: Incident
     events: pd.DataFrame
@@ -109,15 +141,50 @@ class Review:
         pseudonymise: bool = False,
         pseudonyms: str | os.PathLike[str] | None = None,
     ) -> Review:
-        """Read and analyse ``incident_id``. ``as_of`` (ISO 8601 with an offset) is where an
-        open incident's durations are censored; without it, an open incident is censored at its
-        last recorded event, so the same snapshot always gives the same report. ``tz`` is the
-        display zone (IANA name).
+        """Read and analyse one incident, then mask what will be shown.
 
-        Secrets pasted into the channel are masked unless ``redact`` is false; with
-        ``pseudonymise`` people's names become ``IC``, ``Responder 1``, … (or the aliases of
-        the ``pseudonyms`` file). Detection runs on the original text; only what is shown is
-        changed."""
+        Detection runs on the original text (with the data dir's ``pia.toml``); only what is
+        shown is changed.
+
+        Parameters
+        ----------
+        incident_id : str
+            The incident.
+        data_dir : str or PathLike, optional
+            The data dir (see :func:`pia.data_dir`).
+        as_of : str or Timestamp, optional
+            ISO 8601 with an offset: where an open incident's durations are censored. Without
+            it, an open incident is censored at its last recorded event, so the same snapshot
+            always gives the same report.
+        tz : str
+            The display zone (an IANA name).
+        redact : bool
+            Mask secrets pasted into the channel (tokens, keys, passwords).
+        pseudonymise : bool
+            Replace people's names by ``IC``, ``Responder 1``, …
+        pseudonyms : str or PathLike, optional
+            A TOML file of ``"Real Name" = "Alias"`` (implies ``pseudonymise``).
+
+        Returns
+        -------
+        Review
+
+        Raises
+        ------
+        UnknownIncident
+            No snapshot by that id.
+        InputError
+            A file of the snapshot, ``pia.toml`` or the pseudonyms file is malformed.
+        PiaError
+            An unknown time zone or a bad ``as_of``.
+
+        Examples
+        --------
+        >>> import pia
+        >>> review = pia.Review.load("2026-11-24-search-latency", as_of="2026-11-24T12:00:00Z")
+        >>> review.status, str(review.as_of)
+        ('open', '2026-11-24 12:00:00+00:00')
+        """
         root = resolve_data_dir(data_dir)
         tz = _zone(tz)
         stamp = parse_time(as_of, "as_of") if isinstance(as_of, str) else as_of
