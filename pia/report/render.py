@@ -46,6 +46,9 @@ _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chro
 CHROMIUM_TIMEOUT = 60
 #: seconds one notebook cell may run before the report is abandoned
 CELL_TIMEOUT = 600
+#: the tag of a notebook's tutorial cells (prose, and the DataFrames behind each section):
+#: the HTML report leaves them out, so a report run skips them; ``pia notebook`` runs them all
+NOTEBOOK_ONLY = "notebook-only"
 
 
 class ReportError(PiaError):
@@ -96,9 +99,10 @@ def execute(
     cwd: Path | None = None,
     failed: Path | None = None,
     mask: Callable[[str], str] | None = None,
+    skip: str | None = None,
 ) -> Any:
     """Execute ``notebook`` with papermill; returns the executed notebook node (the caller
-    writes it, atomically, where it belongs).
+    writes it, atomically, where it belongs). Code cells tagged ``skip`` are left unrun.
 
     A failing cell becomes a :class:`ReportError` naming the notebook and the exception. As
     papermill does, the notebook as it ran is kept as evidence: at ``failed``, with the error
@@ -127,6 +131,7 @@ def execute(
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL", f"--IPKernelApp.exec_lines={json.dumps([_TIED_TO_PARENT])}"],
                 start_timeout=120,
                 execution_timeout=CELL_TIMEOUT,
+                skip_cells_with_tag=skip or "skip-execution",  # nbclient's own default
             )
         except PapermillExecutionError as error:
             kept = None
@@ -300,13 +305,15 @@ def render_report(
     redact: bool = True,
     pseudonymise: bool = False,
     pseudonyms: str | os.PathLike[str] | None = None,
+    tutorial: bool = False,
 ) -> Rendered:
     """Run the review notebook for ``incident_id`` and write ``<out>/<id>.ipynb`` (always) and
     the ``formats`` asked for (``html``, ``pdf``, ``md``). A PDF that cannot be made (no
     Chromium) is listed in ``skipped`` with the reason; the other formats are still written.
     Secrets are masked unless ``redact`` is false; ``pseudonymise`` / ``pseudonyms`` replace
-    names (see :meth:`pia.report.review.Review.load`). Raises :class:`ReportError` when the
-    notebook fails, naming the cell and the error."""
+    names (see :meth:`pia.report.review.Review.load`). The notebook's tutorial cells, which
+    the report leaves out, run only where ``tutorial`` is true. Raises :class:`ReportError`
+    when the notebook fails, naming the cell and the error."""
     from pia.privacy.redact import mask_text
     from pia.snapshot import data_dir as resolve
     from pia.snapshot import open_incident
@@ -323,19 +330,20 @@ def render_report(
         "pseudonyms": _from(out, pseudonyms),
     }
     mask = functools.partial(mask_text, data_dir=root) if redact else None
-    return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats, mask=mask)
+    skip = None if tutorial else NOTEBOOK_ONLY
+    return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats, mask=mask, skip=skip)
 
 def write_review_notebook(incident_id: str, *, out: str | os.PathLike[str] = "reviews", force: bool = False, **options: Any) -> Path:
-    """``<out>/<incident_id>.ipynb``: the review notebook for that incident, executed, to open in
-    JupyterLab and write the review in. A notebook there that was changed after pia wrote it
-    (cells edited or run) is never replaced unless ``force``; ``options`` are those of
-    :func:`render_report`."""
+    """``<out>/<incident_id>.ipynb``: the review notebook for that incident, every cell executed
+    (the tutorial's too), to open in JupyterLab and write the review in. A notebook there that
+    was changed after pia wrote it (cells edited or run) is never replaced unless ``force``;
+    ``options`` are those of :func:`render_report`."""
     import nbformat
 
     path = Path(out) / f"{incident_id}.ipynb"
     if path.exists() and not force and _edited(path):
         raise PiaError(f"{path}: changed since pia wrote it, so it is kept (--force replaces it)")
-    written = render_report(incident_id, out=out, formats=["ipynb"], **options).files["ipynb"]
+    written = render_report(incident_id, out=out, formats=["ipynb"], tutorial=True, **options).files["ipynb"]
     notebook = nbformat.read(written, as_version=4)
     notebook.metadata["pia"] = {"cells": _cells_digest(notebook)}
     write_text(written, nbformat.writes(notebook))
@@ -388,9 +396,11 @@ def render_notebook(
     formats: Iterable[str] = ("html",),
     title: str | None = None,
     mask: Callable[[str], str] | None = None,
+    skip: str | None = None,
 ) -> Rendered:
     """Run ``notebook`` with ``parameters`` and write ``<out>/<name>.ipynb`` and the formats
     asked for (``html``, ``pdf``; ``md`` only where the notebook shows a postmortem draft).
+    Code cells tagged ``skip`` are left unrun.
 
     Where a cell fails, the notebook as it ran is kept as ``<out>/<name>.failed.ipynb`` (its
     errors passed through ``mask``) and the :class:`ReportError` names it; a later run that
@@ -401,7 +411,7 @@ def render_notebook(
     result = Rendered(name)
     failed = folder / f"{name}.failed.ipynb"
     try:
-        executed = execute(notebook, parameters, cwd=folder, failed=failed, mask=mask)
+        executed = execute(notebook, parameters, cwd=folder, failed=failed, mask=mask, skip=skip)
     except ReportError as error:
         message = _from_here(str(error), parameters, folder)
         if error.notebook is not None:

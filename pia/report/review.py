@@ -269,11 +269,16 @@ class Review:
         Slack directory knows it ("Priya" is "Priya Raman"), as the responders table does."""
         return full_names(names.fillna("").astype("string"), self.directory)
 
+    def with_names(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (the events, the hypotheses, ...) with its ``actor`` column in the one name
+        the report uses per person (see :meth:`person`), as the timeline chart draws them."""
+        return frame.assign(actor=self.person(frame["actor"]))
+
     @functools.cached_property
     def caveats(self) -> pd.DataFrame:
         """Data-quality findings about the milestones (see :func:`pia.quality.milestone_findings`),
         each with the ``milestones`` it affects, shown next to the numbers built on them."""
-        events = self.events.assign(actor=self.person(self.events["actor"]))
+        events = self.with_names(self.events)
         return milestone_findings(self.detection.milestones, events, commander_named=bool(self.incident.meta.get("commander")))
 
     def caveat(self, *milestones: str) -> str:
@@ -571,9 +576,7 @@ class Review:
         """Lanes per responder, milestones as lines, the impact window shaded."""
         from pia.report import charts  # matplotlib only where a chart is drawn
 
-        events = self.events.assign(actor=self.person(self.events["actor"]))
-        hypotheses = self.detection.hypotheses.assign(actor=self.person(self.detection.hypotheses["actor"]))
-        chart = charts.timeline_chart(events, self.detection.milestones, tz=self.tz, hypotheses=hypotheses)
+        chart = charts.timeline_chart(self.with_names(self.events), self.detection.milestones, tz=self.tz, hypotheses=self.with_names(self.detection.hypotheses))
         return Section("Timeline", chart._repr_html_() if chart else _note("No events to chart."))
 
     def key_events(self) -> Section:
