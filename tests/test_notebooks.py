@@ -179,3 +179,22 @@ def test_a_failing_notebook_keeps_its_evidence(tmp_path):
     assert not ran[3].outputs and ran[3].execution_count is None
     assert FAKE_TOKEN not in kept.read_text() and "[redacted: " in error.evalue
     assert "start_time" not in kept.read_text()  # no clock times, as a finished notebook
+
+
+def test_the_tutorial_shows_nothing_the_review_masks(tmp_path, monkeypatch, capsys):
+    """The tutorial's cells call the pipeline on the raw snapshot; what they show is counts,
+    times and rules, or the review's masked frames: a pasted token and people's names never
+    reach the executed notebook when the review masks them."""
+    from conftest import FAKE_TOKEN, write_incident
+
+    write_incident(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    assert main(["notebook", "inc", "--pseudonymise"]) == 0, capsys.readouterr().err
+    text = (tmp_path / "reviews" / "inc.ipynb").read_text()
+    notebook = nbformat.reads(text, as_version=4)
+    assert not [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert FAKE_TOKEN not in text and "[redacted: " in text
+    for name in ("Ana", "Bo Li", "U1", "U2"):
+        assert not re.search(rf"\b{name}\b", text), name
+    assert "Responder 1" in text
+
