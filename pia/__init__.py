@@ -41,8 +41,8 @@ if TYPE_CHECKING:
         metrics_table,
     )
     from pia.milestones import Config, Detection, detect_incident, detect_incidents, load_config
-    from pia.output import human_duration
     from pia.report.review import Review
+    from pia.times import human_duration
 
 __version__ = "0.1.0"
 
@@ -62,7 +62,7 @@ _LAZY = {
     "measure_incident": "pia.metrics",
     "measure_incidents": "pia.metrics",
     "metrics_table": "pia.metrics",
-    "human_duration": "pia.output",
+    "human_duration": "pia.times",
     "Review": "pia.report.review",
 }
 

@@ -19,9 +19,18 @@ import pandas as pd
 from pia.cache import as_given, config_hash, hash_files, measure_all, snapshot_hash
 from pia.errors import PiaError
 from pia.milestones.config import Config, load_config
-from pia.output import human_duration, parse_time
-from pia.report.render import NOTEBOOKS, TEMPLATES, Rendered, parse_formats, render_report, render_trends, write_text
+from pia.privacy import title_mask
+from pia.report.render import (
+    NOTEBOOKS,
+    TEMPLATES,
+    Rendered,
+    parse_formats,
+    render_report,
+    render_trends,
+    write_text,
+)
 from pia.snapshot import data_dir, list_incidents
+from pia.times import TimeLike, as_utc, human_duration
 
 if TYPE_CHECKING:
     from pia.cluster import Cluster
@@ -74,11 +83,11 @@ def run_batch(
     *,
     out: str | os.PathLike[str] = "reports",
     formats: Iterable[str] = ("html",),
-    since: str | None = None,
-    until: str | None = None,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     jobs: int | None = None,
     force: bool = False,
-    as_of: str | None = None,
+    as_of: TimeLike | None = None,
     tz: str = "UTC",
     trends: bool = True,
     progress: bool = True,
@@ -100,11 +109,10 @@ def run_batch(
     base = data_dir(root)
     folder = Path(out)
     wanted = parse_formats(formats)
-    window = (parse_time(since, "since"), parse_time(until, "until"))
-    stamp = parse_time(as_of, "as_of") or pd.Timestamp.now(tz="UTC").floor("s")
+    window = (as_utc(since, "since"), as_utc(until, "until"))
+    stamp = as_utc(as_of) or pd.Timestamp.now(tz="UTC").floor("s").as_unit("ns")
     with _cluster(scheduler, base, folder) as cluster:
         measured = measure_all(base, as_of=stamp, progress=progress, cluster=cluster)
-        as_of = stamp.isoformat().replace("+00:00", "Z")
         result = BatchResult()
         for line in measured.failures:
             result.failed[_incident_of(line, base)] = line
@@ -113,14 +121,14 @@ def run_batch(
             from pia.trends import in_window
 
             table = in_window(table, *window)
-        todo = [i for i in table["incident"]] if len(table) else []
+        todo = list(table["incident"]) if len(table) else []
         mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
         salt = json.dumps([config_hash(base), _inputs_hash(), wanted, tz, redact, pseudonymise, mapping])
         # a finished incident's report does not depend on as_of; an open one's is censored there
         still_open = set(table.loc[table["status"] == "open", "incident"]) if len(table) else set()
-        censor = {i: as_of for i in todo if i in still_open}  # sent with every report: the open ones only
+        censor = {i: stamp for i in todo if i in still_open}  # sent with every report: the open ones only
         result.as_of = stamp if still_open else None
-        keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt + str(censor.get(i))).encode()).hexdigest() for i in todo}
+        keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt + str(censor.get(i, ""))).encode()).hexdigest() for i in todo}
         state = folder / STATE
         titles = {i: _stored(state / i, keys[i]) for i in todo}
         stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]
@@ -146,11 +154,11 @@ def run_batch(
                 result.written += rendered.files.values()
                 for fmt, reason in (rendered.skipped if rendered else {}).items():
                     result.failed.setdefault(f"{incident} ({fmt})", reason)
-        trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, since, until]).encode()).hexdigest()
+        trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, *map(str, window)]).encode()).hexdigest()
         if trends and (force or _stored(state / "trends", trends_key) is None or not _written(folder, "trends", ["html"])):
             try:
                 hide = pseudonymise or pseudonyms is not None
-                made = render_trends(data_dir=base, out=folder, since=since, until=until, as_of=as_of if still_open else None, pseudonymise=hide)
+                made = render_trends(data_dir=base, out=folder, since=window[0], until=window[1], as_of=stamp if still_open else None, pseudonymise=hide)
                 result.written += made.files.values()
                 state.mkdir(parents=True, exist_ok=True)
                 write_text(state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"}))
@@ -165,7 +173,8 @@ def run_batch(
             redactor = load_redactor(base)
             result.failed = {incident: redactor.value(reason) for incident, reason in result.failed.items()}
             table = scrub.frame(table, redactor, None)
-        result.index = write_index(folder, table, result, titles, _title_mask(base, redact, pseudonymise or pseudonyms is not None), load_config(base))
+        mask = title_mask(base, redact=redact, pseudonymise=pseudonymise or pseudonyms is not None) or (lambda title: "")
+        result.index = write_index(folder, table, result, titles, mask, load_config(base))
         result.written.append(result.index)
         return result
 
@@ -254,17 +263,6 @@ def _run_on(cluster: Cluster, todo: list[str], options: dict[str, Any], bar: Any
         bar and bar.update()
 
 
-def _title_mask(base: Path, redact: bool, pseudonymise: bool) -> Callable[[str], str]:
-    """How the index shows the title of an incident without a report to take it from."""
-    if pseudonymise:
-        return lambda title: ""  # the aliases come from the report: without one, nothing is safe to show
-    if redact:
-        from pia.privacy.redact import load_redactor
-
-        return load_redactor(base).value
-    return str
-
-
 def report_link(incident: str) -> str:
     """The index's link to an incident's review: relative and percent-encoded, so no id can
     make it a link elsewhere (``https:evil.example``, ``javascript:``)."""
@@ -305,7 +303,7 @@ def write_index(
             row[name] = text if record.get(f"{name}_observed", True) or text == "–" else f"≥ {text}"
         rows.append(row)
     listed = {r["incident"] for r in rows}
-    rows += [{"incident": i, "failed": reason, "link": ""} | {d: "" for d in INDEX_DURATIONS} for i, reason in result.failed.items() if i not in listed and i != "trends" and " (" not in i]
+    rows += [{"incident": i, "failed": reason, "link": ""} | dict.fromkeys(INDEX_DURATIONS, "") for i, reason in result.failed.items() if i not in listed and i != "trends" and " (" not in i]
     since = {spec.name: spec.since for spec in (config or load_config()).durations}
     columns = [{"name": d, "label": d.replace("_", " "), "since": since.get(d, "")} for d in INDEX_DURATIONS]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.ChainableUndefined)

@@ -30,9 +30,13 @@ import pandas as pd
 
 from pia.errors import PiaError
 from pia.snapshot import Incident, data_dir, list_incidents, open_incident, snapshot_files
+from pia.times import TimeLike, as_utc
 
 if TYPE_CHECKING:
+    from pandas._libs import NaTType
+
     from pia.cluster import Cluster
+    from pia.milestones.config import Config
 
 CACHE_DIR = ".pia-cache"
 
@@ -95,7 +99,7 @@ def measure_all(
     root: str | os.PathLike[str] | None = None,
     ids: Sequence[str] | None = None,
     *,
-    as_of: pd.Timestamp | None = None,
+    as_of: TimeLike | None = None,
     progress: bool = False,
     cluster: Cluster | None = None,
 ) -> Measured:
@@ -108,11 +112,12 @@ def measure_all(
     from pia.milestones import load_config
 
     base = data_dir(root)
+    as_of = as_utc(as_of)
     config = load_config(base)
     salt = config_hash(base)
     cache = base / CACHE_DIR
-    old_rows, old_people = _read(cache / "metrics.parquet"), _read(cache / "responders.parquet")
-    known = dict(zip(old_rows["incident"], old_rows["_key"].where(_holds(old_rows, as_of)))) if len(old_rows) else {}
+    old_rows, old_people = _sound(_read(cache / "metrics.parquet"), config), _read(cache / "responders.parquet")
+    known = dict(zip(old_rows["incident"], old_rows["_key"].where(_holds(old_rows, as_of)), strict=True)) if len(old_rows) else {}
     keys: dict[str, str] = {}
     stale, failures = [], []
     for incident_id in list(ids) if ids is not None else list_incidents(base):
@@ -151,7 +156,7 @@ def measure_all(
     return Measured(table.drop(columns=private, errors="ignore"), people.drop(columns="_key", errors="ignore"), failures, len(done), len(keys) - len(done))
 
 
-def _settled(milestones: pd.DataFrame) -> pd.Timestamp:
+def _settled(milestones: pd.DataFrame) -> pd.Timestamp | NaTType:
     """When the last of an incident's milestones became known (its evidence was posted)."""
     from pia.metrics import _known
 
@@ -214,7 +219,7 @@ def _measure_on(cluster: Cluster, base: Path, stale: list[Incident], as_of: pd.T
     size = max(1, min(PARTITION, -(-len(moved) // (4 * max(1, cluster.workers)))))
     chunks = [moved[n : n + size] for n in range(0, len(moved), size)]
     bar = _bar(len(moved), "metrics", progress)
-    parts: dict[int, Part] = {}
+    parts: dict[str, Part] = {}
     try:
         for chunk, part, error in cluster.as_finished(measure_part, chunks, absolute, as_of):
             if error:
@@ -246,7 +251,7 @@ def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -
     """Cached rows still valid for ``keys`` and not measured again, plus the fresh ones."""
     parts = [p for p in fresh if len(p)]
     if len(old):
-        again = pd.concat(parts)["incident"] if parts else []
+        again: pd.Series | list[str] = pd.concat(parts)["incident"] if parts else []
         parts.insert(0, old[(old["incident"].map(keys) == old["_key"]) & ~old["incident"].isin(again)])
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["incident", "_key"])
@@ -257,6 +262,19 @@ def _read(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path) if path.exists() else pd.DataFrame()
     except Exception:  # a torn or foreign cache file is just a miss
         return pd.DataFrame()
+
+
+def _sound(rows: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The cached rows that meet the metrics table's contract; the others are measured again
+    (a whole column amiss: every row)."""
+    from pia.contracts import metrics_contract
+
+    if rows.empty:
+        return rows
+    failures = metrics_contract(rows, [d.name for d in config.durations]).failures(rows)
+    if failures["position"].isna().any():
+        return pd.DataFrame()
+    return rows.drop(rows.index[failures["position"].unique().astype(int)]).reset_index(drop=True)
 
 
 def _write(path: Path, frame: pd.DataFrame) -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 import pandas as pd
 
 from pia import __version__
 from pia.errors import PiaError
-from pia.output import parse_time, print_frame, terminal_text
+from pia.output import print_frame, terminal_text
 from pia.snapshot import data_dir, list_incidents, open_incident, summary_table
+from pia.times import as_utc
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -39,6 +41,11 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 2 if failures else 0
 
 
+def option(parameter: str) -> str:
+    """The option that gives a library function's ``parameter``: ``as_of`` is ``--as-of``."""
+    return "--" + parameter.replace("_", "-")
+
+
 def error_line(text: object, args: argparse.Namespace, prefix: str = "pia: error: ") -> None:
     """One line on stderr: an error can quote its input, so secrets in it are masked (unless
     --no-redact) and control characters shown escaped."""
@@ -59,7 +66,15 @@ def shown(text: object, args: argparse.Namespace) -> str:
     return terminal_text(text)
 
 
-def privacy(args: argparse.Namespace) -> dict[str, object]:
+class Privacy(TypedDict):
+    """The privacy options every command that shows snapshot text passes on."""
+
+    redact: bool
+    pseudonymise: bool
+    pseudonyms: str | None
+
+
+def privacy(args: argparse.Namespace) -> Privacy:
     """The privacy options of a command, warning on stderr when secrets stay unmasked."""
     if args.no_redact:
         print("pia: warning: secrets are not masked (--no-redact); do not share this output", file=sys.stderr)
@@ -70,29 +85,33 @@ def _shareable(table: pd.DataFrame, root: str | None, *, redact: bool, pseudonym
     """``table`` (a line per incident) with secrets masked in every text column (title,
     severity, services, ...); pseudonymised, without titles (a title's names can only be
     replaced where the incident's people are read, in a report)."""
+    from pia.privacy import scrub, title_mask
+    from pia.privacy.redact import load_redactor
+
     if table.empty:
         return table
-    if "title" in table and (pseudonymise or pseudonyms is not None):
-        table = table.drop(columns="title")
-    if redact:
-        from pia.privacy import scrub
-        from pia.privacy.redact import load_redactor
-
-        return scrub.frame(table, load_redactor(data_dir(root)), None)
-    return table
+    base = data_dir(root)
+    mask = title_mask(base, redact=redact, pseudonymise=pseudonymise or pseudonyms is not None)
+    rest = table.drop(columns="title", errors="ignore")
+    rest = scrub.frame(rest, load_redactor(base), None) if redact else rest
+    if "title" not in table or mask is None:
+        return rest
+    return rest.assign(title=table["title"].map(mask, na_action="ignore"))[list(table.columns)]
 
 
 def cmd_import_slack(args: argparse.Namespace) -> int:
     """Carve one channel of a Slack workspace export (folder or zip) into a snapshot."""
+    from pia.snapshot import safe_id
     from pia.sources.slack_export import import_slack_export
 
+    safe_id(args.incident, "--incident")  # named by its option here; the library says "incident id"
     path = import_slack_export(
         args.export,
         channel=args.channel,
         incident=args.incident,
         root=args.data_dir,
-        since=parse_time(args.since, "--since"),
-        until=parse_time(args.until, "--until"),
+        since=as_utc(args.since, "since"),
+        until=as_utc(args.until, "until"),
     )
     events = open_incident(args.incident, args.data_dir).events()
     print(terminal_text(f"imported #{args.channel} into {path} ({len(events)} events)"))
@@ -119,7 +138,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from pia.metrics import for_output, legend
     from pia.milestones import load_config
 
-    as_of = parse_time(args.as_of, "--as-of")
+    as_of = as_utc(args.as_of)
     options = privacy(args)
     table = measure_all(args.data_dir, args.incident or None, as_of=as_of, progress=sys.stderr.isatty())
     if table.table.empty and not table.failures:
@@ -129,7 +148,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         left_out = print_frame(shown, args.format, raw_csv=args.raw_csv, width=None if args.columns else _terminal_width())
         if args.format == "table":
             kept = [c for c in shown if c not in left_out]
-            print(legend(kept, left_out, load_config(data_dir(args.data_dir))))
+            print(legend([str(c) for c in kept], left_out, load_config(data_dir(args.data_dir))))
     for line in table.failures:
         error_line(line, args)
     return 2 if table.failures else 0
@@ -173,13 +192,16 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     margin = parse_margin(args.margin)
+    # the library's parameters by the names of this command's options
+    args.options = {"slack_channels": "--slack-channel", "pagerduty_incidents": "--pagerduty-incident"}
     if args.pagerduty_since or args.pagerduty_until:
         if args.incident or args.slack_channel or args.pagerduty_incident:
             raise PiaError("discovery (--pagerduty-since/--pagerduty-until) takes no INCIDENT, --slack-channel or --pagerduty-incident")
-        since = parse_time(args.pagerduty_since, "--pagerduty-since")
-        until = parse_time(args.pagerduty_until, "--pagerduty-until")
+        since = as_utc(args.pagerduty_since, "pagerduty_since")
+        until = as_utc(args.pagerduty_until, "pagerduty_until")
         if since is None or until is None:
             raise PiaError("discovery needs both --pagerduty-since and --pagerduty-until")
+        args.options = {"since": "--pagerduty-since", "until": "--pagerduty-until"}
         run = discover(
             since,
             until,
@@ -205,8 +227,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         root=args.data_dir,
         slack_channels=args.slack_channel,
         pagerduty_incidents=args.pagerduty_incident,
-        since=parse_time(args.since, "--since"),
-        until=parse_time(args.until, "--until"),
+        since=as_utc(args.since, "since"),
+        until=as_utc(args.until, "until"),
         margin=margin,
         connections=connections,
     )
@@ -230,7 +252,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     for fmt, path in rendered.files.items():
         print(f"{fmt:5} {path}")
-    for fmt, reason in rendered.skipped.items():
+    for reason in rendered.skipped.values():
         error_line(reason, args, "pia: ")
     return 0
 
@@ -270,7 +292,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     print(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged, {len(result.failed)} failed")
     if result.as_of is not None:
         print(f"open incidents counted to {result.as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if args.as_of else " (now; --as-of to choose)"))
-    for incident, reason in result.failed.items():
+    for reason in result.failed.values():
         error_line(reason, args, "pia: failed: ")
     return 0 if result.ok else 2
 
@@ -468,10 +490,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.data_dir = getattr(args, "data_dir", None)
     try:
-        parse_time(getattr(args, "as_of", None), "--as-of")  # checked here for every command
+        as_utc(getattr(args, "as_of", None))  # checked here for every command
         return int(args.run(args))
     except PiaError as error:
-        error_line(error, args)
+        error_line(error.worded(lambda name: getattr(args, "options", {}).get(name, option(name))), args)
         return error.exit_code
     except KeyboardInterrupt:
         print("pia: interrupted", file=sys.stderr)

@@ -32,7 +32,7 @@ class Cluster:
         try:
             from distributed import Client
         except ImportError:
-            raise ClusterError("--scheduler needs Dask's distributed scheduler: pip install 'pia[dask]'") from None
+            raise ClusterError("scheduler needs Dask's distributed package: pip install 'pia[dask]'", parameters=("scheduler",)) from None
         self.address = address
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)

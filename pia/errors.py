@@ -4,7 +4,11 @@ Every error pia raises on purpose derives from :class:`PiaError`; its ``str`` is
 says what went wrong, where, and (where there is one) what to do about it. The CLI prints that
 line and exits with :attr:`PiaError.exit_code`, never a traceback.
 
+An error speaks of the values a function was given by their parameter names (``since``,
+``as_of``), listed in :attr:`PiaError.parameters`; the CLI names its own options instead.
+
     PiaError
+    ├── BadValue            a value passed in cannot be used (parameter, value, problem)
     ├── InputError          a file on disk is malformed (file, place, problem)
     │   └── ConfigError     a config file (incident.toml, pia.toml, rules) is wrong
     ├── UnknownIncident     no snapshot by that id (lists the known ones)
@@ -13,14 +17,38 @@ line and exits with :attr:`PiaError.exit_code`, never a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from os import PathLike
 
 
 class PiaError(Exception):
-    """Base of every error pia raises on purpose."""
+    """Base of every error pia raises on purpose; ``parameters`` are the parameter names its
+    message mentions, for a caller (the CLI) that calls them something else."""
 
     exit_code = 2
+
+    def __init__(self, *args: object, parameters: Iterable[str] = ()) -> None:
+        super().__init__(*args)
+        self.parameters = tuple(parameters)
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """The message with each of :attr:`parameters` called ``name(parameter)``."""
+        message = str(self)
+        for parameter in self.parameters:
+            message = re.sub(rf"(?<![\w/.-]){re.escape(parameter)}(?![\w/.-])", name(parameter), message)
+        return message
+
+
+class BadValue(PiaError):
+    """A value passed to a pia function that it cannot use: ``parameter`` names it as the
+    function does, ``value`` is what was given, ``problem`` what is wrong with it."""
+
+    def __init__(self, parameter: str, value: object, problem: str) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{parameter}: {value!r} {problem}", parameters=(parameter,))
 
 
 class InputError(PiaError):
@@ -58,8 +86,8 @@ class UnknownIncident(PiaError):
 class FetchError(PiaError):
     """An API call to Slack or PagerDuty failed; the message names the fix."""
 
-    def __init__(self, service: str, problem: str, *, status: int | None = None) -> None:
+    def __init__(self, service: str, problem: str, *, status: int | None = None, parameters: Iterable[str] = ()) -> None:
         self.service = service
         self.status = status
         self.problem = problem
-        super().__init__(f"{service}: {problem}")
+        super().__init__(f"{service}: {problem}", parameters=parameters)

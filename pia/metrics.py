@@ -12,11 +12,12 @@ Only :func:`metrics_table` touches the disk, through :mod:`pia.snapshot`.
 from __future__ import annotations
 
 import html
-import textwrap
 import os
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from pia.events.schema import conform
 from pia.milestones import Detection, detect_incidents, manual_milestones
 from pia.milestones.config import MILESTONES, Config, load_config
 from pia.milestones.detect import RuleSet, compile_rules
+from pia.times import TimeLike, as_utc
 
 DURATION_COLUMNS = [
     "incident", "duration", "start_milestone", "end_milestone", "start", "end", "value",
@@ -34,12 +36,6 @@ DURATION_COLUMNS = [
 ]
 # Milestones that cannot come before `detected` (impact_start can, and usually does).
 _AFTER_DETECTED = [m for m in MILESTONES if m not in ("impact_start", "detected")]
-
-
-def _as_utc(as_of: Any) -> pd.Timestamp | None:
-    from pia.output import parse_time
-
-    return parse_time(None if as_of is None else str(as_of), "as_of")
 
 
 @dataclass
@@ -71,7 +67,7 @@ class Durations:
     warnings: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         rows = "".join(
             "<tr>"
@@ -93,7 +89,7 @@ def durations(
     milestones: pd.DataFrame,
     config: Config | None = None,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     incidents: Iterable[str] | None = None,
 ) -> Durations:
     """Every configured duration of every incident in ``milestones``: the pipeline's last step.
@@ -134,15 +130,18 @@ def durations(
     >>> restore["value"], bool(restore["observed"]), restore["status"]
     (Timedelta('0 days 00:28:00'), False, 'censored')
     """
+    from pia.contracts import MILESTONES_CONTRACT
+
     config = config or load_config()
-    as_of = _as_utc(as_of)
+    as_of = as_utc(as_of)
+    MILESTONES_CONTRACT.check(milestones)
     ms = milestones if as_of is None else milestones[_known(milestones) <= as_of]
     ids = list(dict.fromkeys([*(incidents or ()), *milestones["incident"].astype(str)]))
     first = ms.drop_duplicates(["incident", "milestone"]).set_index(["incident", "milestone"])["ts"]
-    present = set(ms["milestone"])
+    recorded = set(ms["milestone"])
     none = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns, UTC]")
     at = pd.DataFrame(
-        {m: first.xs(m, level="milestone").reindex(ids) if m in present else none for m in MILESTONES},
+        {m: first.xs(m, level="milestone").reindex(ids) if m in recorded else none for m in MILESTONES},
         index=pd.Index(ids, name="incident"),
     )
     evidence = ms.set_index(["incident", "milestone"])[["source", "ref"]] if len(ms) else None
@@ -167,11 +166,11 @@ def durations(
         if as_of is not None:
             value = value.where(~censored, as_of - start)
         value = value.where(~backwards & ~(censored & (value < pd.Timedelta(0))))
-        for incident in at.index[backwards.to_numpy()]:
-            warnings.append(
-                f"{incident}: {spec.end} ({end[incident]:%Y-%m-%d %H:%M:%S}) is before "
-                f"{start_name[incident]} ({start[incident]:%Y-%m-%d %H:%M:%S}); {spec.name} left empty"
-            )
+        warnings += [
+            f"{incident}: {spec.end} ({end[incident]:%Y-%m-%d %H:%M:%S}) is before "
+            f"{start_name[incident]} ({start[incident]:%Y-%m-%d %H:%M:%S}); {spec.name} left empty"
+            for incident in at.index[backwards.to_numpy()]
+        ]
         frames.append(
             pd.DataFrame(
                 {
@@ -231,11 +230,11 @@ def _order_warnings(at: pd.DataFrame) -> list[str]:
     checks += [("first_hypothesis", "working_hypothesis"), ("working_hypothesis", "mitigated")]
     for first, then in checks:
         bad = at[then] < at[first]
-        for incident in at.index[bad.fillna(False).to_numpy(bool)]:
-            out.append(
-                f"{incident}: {then} ({at.at[incident, then]:%Y-%m-%d %H:%M:%S}) is before "
-                f"{first} ({at.at[incident, first]:%Y-%m-%d %H:%M:%S})"
-            )
+        out += [
+            f"{incident}: {then} ({at[then][incident]:%Y-%m-%d %H:%M:%S}) is before "
+            f"{first} ({at[first][incident]:%Y-%m-%d %H:%M:%S})"
+            for incident in at.index[bad.fillna(False).to_numpy(bool)]
+        ]
     return out
 
 
@@ -263,7 +262,7 @@ def off_hours_pages(
     person = pages["mentions"].str.split().str[0].fillna("")
     incident = pages["incident"].to_numpy(object)
     tables = by_incident if by_incident is not None else dict.fromkeys(pd.unique(incident), timezones)
-    zone = np.array([tables.get(i, {}).get(p) for i, p in zip(incident, person)], dtype=object)
+    zone = np.array([tables.get(i, {}).get(p) for i, p in zip(incident, person, strict=True)], dtype=object)
     # the rest by name in the entry's text, longest name first; pages are few, names per incident too
     text = pages["text"].fillna("").str.casefold().to_numpy(object)
     for row in np.flatnonzero(pd.isna(zone)):
@@ -417,7 +416,7 @@ class MetricsTable:
     incidents: dict[str, IncidentMetrics] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         shown = self.frame.copy()
         for name in shown:
@@ -440,7 +439,7 @@ def measure_incident(
     incident: Any,
     config: Config | None = None,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     rules: RuleSet | None = None,
 ) -> IncidentMetrics:
     """Read, detect and measure one incident: the pipeline after :func:`open_incident` in one
@@ -476,14 +475,14 @@ def measure_incident(
     '51m 00s'
     """
     config = config or load_config()
-    return _measure([_read(incident)], config, _as_utc(as_of), rules or compile_rules(config))[incident.id]
+    return _measure([_read(incident)], config, as_utc(as_of), rules or compile_rules(config))[incident.id]
 
 
 def measure_incidents(
     incidents: Iterable[Any],
     config: Config | None = None,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     rules: RuleSet | None = None,
     progress: bool = False,
 ) -> tuple[dict[str, IncidentMetrics], list[str]]:
@@ -535,7 +534,7 @@ def measure_incidents(
             bar.update()
     if bar is not None:
         bar.close()
-    return _measure(read, config, _as_utc(as_of), rules or compile_rules(config)), failures
+    return _measure(read, config, as_utc(as_of), rules or compile_rules(config)), failures
 
 
 @dataclass
@@ -563,7 +562,7 @@ def _measure(read: list[_Read], config: Config, as_of: pd.Timestamp | None, rule
     events = conform(pd.concat(parts, ignore_index=True)) if len(parts) > 1 else parts[0].reset_index(drop=True) if parts else read[0].events
     found = detect_incidents(events, {r.incident.id: r.incident.meta for r in read}, rules, origins={r.incident.id: r.origin for r in read})
     spans = durations(found.milestones, config, as_of=as_of, incidents=ids)
-    first = dict(zip(ids, np.cumsum([0] + [len(r.events) for r in read])[:-1].tolist()))
+    first = dict(zip(ids, np.cumsum([0] + [len(r.events) for r in read])[:-1].tolist(), strict=True))
     pages = _by_incident(off_hours_pages(events, {}, config, by_incident={r.incident.id: r.zones for r in read}), ids)
     detections = _split_detection(found, events, ids, first)
     span_frames = _by_incident(spans.frame, ids)
@@ -603,8 +602,13 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
     out = {}
     for i in ids:
         own = {name: parts[i] for name, parts in frames.items()}
-        own["signals"] = own["signals"].drop(columns="incident").assign(row=lambda f, at=first[i]: f["row"] - at)
-        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], _candidates=lambda i=i: candidates()[i])
+        signals_of = own["signals"].drop(columns="incident")
+        own["signals"] = signals_of.assign(row=signals_of["row"] - first[i])
+
+        def own_candidates(incident: str = i) -> pd.DataFrame:
+            return candidates()[incident]
+
+        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], _candidates=own_candidates)
     return out
 
 
@@ -624,10 +628,9 @@ def _row(incident: Any, events: pd.DataFrame, found: Detection, spans: Durations
         "status": "resolved" if "resolved" in at.index and (as_of is None or known["resolved"] <= as_of) else "open",
     }
     row.update({m: at.get(m, pd.NaT) for m in MILESTONES})
-    for r in spans.frame.itertuples():
-        row[r.duration] = r.value
-    for r in spans.frame.itertuples():
-        row[f"{r.duration}_observed"] = bool(r.observed)
+    spans_of = spans.frame
+    row.update(zip(spans_of["duration"].astype(str), spans_of["value"], strict=True))
+    row.update(zip(spans_of["duration"].astype(str) + "_observed", spans_of["observed"].astype(bool), strict=True))
     row.update(incident_metrics(events, found, spans, pages, config))
     row["warnings"] = "; ".join(w.split(": ", 1)[-1] for w in spans.warnings)
     return row
@@ -637,7 +640,7 @@ def metrics_table(
     root: str | os.PathLike[str] | None = None,
     ids: Sequence[str] | None = None,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     config: Config | None = None,
 ) -> MetricsTable:
     """The metrics table: one row per incident, as ``pia metrics`` prints it.
@@ -677,7 +680,7 @@ def metrics_table(
     base = data_dir(root)
     config = config or load_config(base)
     rules = compile_rules(config)
-    as_of = _as_utc(as_of)
+    as_of = as_utc(as_of)
     ids = ids if ids is not None else list_incidents(base)
     incidents, failures = [], []
     for incident_id in ids:
@@ -735,13 +738,18 @@ class Explanation:
                 )
             )
             + "</tr>"
-            for r in self.candidates.itertuples()
+            for r in (SimpleNamespace(**row) for row in records(self.candidates))
         )
         head = "".join(f"<th>{c}</th>" for c in ("milestone", "rank", "time", "stated in a message at", "who", "found by", "text"))
         return (
             f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
             "<p>A value in incident.toml [milestones] wins over anything detected.</p>"
         )
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame``'s rows as dicts by column name."""
+    return [dict(zip(map(str, frame.columns), row, strict=True)) for row in frame.itertuples(index=False)]
 
 
 def explain_milestones(
@@ -810,7 +818,7 @@ def typed_table(table: pd.DataFrame, config: Config) -> pd.DataFrame:
             out[name] = pd.to_timedelta(out[name].astype(object)).astype("timedelta64[ns]")
         elif name in MILESTONES:
             out[name] = pd.to_datetime(out[name], utc=True).dt.as_unit("ns")
-        elif name.endswith("_observed"):
+        elif str(name).endswith("_observed"):
             out[name] = out[name].astype(bool)
     return out
 
@@ -826,11 +834,11 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
     wanted = list(columns or (HEADLINE if fmt == "table" else table.columns))
     unknown = [c for c in wanted if c not in table]
     if unknown:
-        raise PiaError(f"--columns: no column {', '.join(map(repr, unknown))}; the columns are {', '.join(table.columns)}")
+        raise PiaError(f"columns: no column {', '.join(map(repr, unknown))}; the table has {', '.join(table.columns)}", parameters=("columns",))
     out = table[wanted].copy()
     spans = [c for c in out if pd.api.types.is_timedelta64_dtype(out[c])]
     if fmt == "table":
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         for name in spans:
             text = out[name].map(human_duration)
@@ -838,10 +846,10 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
             if observed is not None:
                 text = text.where(observed.astype(bool) | out[name].isna(), "≥ " + text)
             out[name] = text
-        for name in out.columns.intersection(MILESTONES):
+        for name in out.columns.intersection(list(MILESTONES)):
             out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M").fillna("")
-        out = out.drop(columns=[c for c in out if c.endswith("_observed")])
-        return out.rename(columns={name: name.removeprefix("time_to_").removeprefix("status_") for name in out})
+        out = out.drop(columns=[c for c in out if str(c).endswith("_observed")])
+        return out.rename(columns={name: str(name).removeprefix("time_to_").removeprefix("status_") for name in out})
     for name in spans:
         out[name] = out[name].dt.total_seconds()
     return out

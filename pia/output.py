@@ -1,4 +1,4 @@
-"""Formatting results for the terminal: tables, CSV and JSON, and parsing time options.
+"""Formatting results for the terminal: tables, CSV and JSON.
 
 Text from snapshots is hostile until shown otherwise: in CSV a value that a spreadsheet would
 run as a formula gets a leading ``'`` (OWASP's advice) and every line break is quoted; on a
@@ -15,8 +15,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from pia.errors import PiaError
-from pia.events.schema import utc_ns
+from pia.times import human_duration
 
 _TEXT_WIDTH = 90
 #: C0 and C1 control characters and DEL: ESC starts terminal commands (retitle, clipboard)
@@ -47,22 +46,6 @@ def spreadsheet_safe(column: pd.Series) -> pd.Series:
     return column.where(~risky, "'" + text)
 
 
-def parse_time(value: str | None, option: str) -> pd.Timestamp | None:
-    """An ISO 8601 option value with an offset, as UTC; None stays None."""
-    if value is None:
-        return None
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError:
-        raise PiaError(f"{option}: {value!r} is not an ISO 8601 time (e.g. 2026-03-14T14:00:00Z)") from None
-    if stamp.tzinfo is None:
-        raise PiaError(f"{option}: {value!r} has no UTC offset (add Z or +00:00)")
-    try:
-        return utc_ns(stamp)
-    except ValueError as error:
-        raise PiaError(f"{option}: {value!r} is {error}") from None
-
-
 def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name in out:
@@ -79,41 +62,6 @@ def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
             width = max(int(text.str.len().max() or 0), len(str(name)))
             out[name] = text.str.pad(width, side="right")
     return out
-
-
-def human_duration(value: object) -> str:
-    """A duration as the reports write it: ``1h 05m``, ``7m 03s``, ``2d 3h 00m``.
-
-    Parameters
-    ----------
-    value : Timedelta, float or None
-        A timedelta, or a number of seconds.
-
-    Returns
-    -------
-    str
-        Whole units toward zero, the two largest; ``–`` for a missing value.
-
-    Examples
-    --------
-    >>> import pandas as pd, pia
-    >>> pia.human_duration(pd.Timedelta(minutes=65)), pia.human_duration(423), pia.human_duration(None)
-    ('1h 05m', '7m 03s', '–')
-    """
-    if value is None or pd.isna(value):
-        return "–"
-    seconds = int(value.total_seconds() if isinstance(value, pd.Timedelta) else float(value))
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m {secs:02d}s"
-    return f"{sign}{secs}s"
 
 
 def print_frame(
@@ -133,9 +81,9 @@ def print_frame(
     out = out or sys.stdout
     if fmt == "csv":
         if not raw_csv:
-            frame = frame.assign(**{name: spreadsheet_safe(frame[name]) for name in frame if _is_text(frame[name])})
+            frame = frame.assign(**{str(name): spreadsheet_safe(frame[name]) for name in frame if _is_text(frame[name])})
         if _is_terminal(out):
-            frame = frame.assign(**{name: terminal_column(frame[name]) for name in frame if _is_text(frame[name])})
+            frame = frame.assign(**{str(name): terminal_column(frame[name]) for name in frame if _is_text(frame[name])})
         # a bare CR ends a row for spreadsheets: with CR in the line terminator, csv quotes it
         frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     elif fmt == "json":
@@ -170,7 +118,7 @@ def _is_terminal(out: TextIO) -> bool:
         return False
 
 
-def _one_line(value: object, width: int) -> str:
+def _one_line(value: str | float | None, width: int) -> str:
     """``value`` on one line (whitespace runs as one space), cut to ``width`` with an ellipsis."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""

@@ -1,7 +1,7 @@
 """The on-disk incident snapshot: finding incidents, reading their files, writing atomically.
 
 This is the outer layer that opens paths; it hands decoded payloads to the pure readers in
-:mod:`pia.events`. Layout (design.md)::
+:mod:`pia.events`. Layout (README.md, "The incident snapshot")::
 
     <data-dir>/incidents/<incident-id>/
       incident.toml
@@ -242,11 +242,7 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
 def _folder_members(root: Path, within: Path, what: str) -> list[str]:
     """The JSON files of an export folder, as names relative to it; a link that leads out of
     ``within`` is refused, so an export cannot make pia read files elsewhere."""
-    names = []
-    for path in root.rglob("*.json"):
-        if inside(path, within, what) is not None:
-            names.append(path.relative_to(root).as_posix())
-    return sorted(names)
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*.json") if inside(path, within, what) is not None)
 
 
 def inside(path: Path, folder: Path, what: str = "snapshot") -> Path | None:

@@ -16,10 +16,31 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pia.contracts import ContractError
+
 #: a group with fewer incidents than this gets a plain warning
 MIN_INCIDENTS = 5
 BOOTSTRAP = 1000
 PERIODS = {"week": "W-MON", "month": "M"}
+
+
+def observed_flags(table: pd.DataFrame, name: str) -> pd.Series:
+    """Whether each value of duration ``name`` was observed (not censored): its
+    ``<name>_observed`` column, else derived where the data tells: a resolved incident has
+    nothing left to censor. A value of an incident not known to be resolved, without the flag,
+    is a :class:`~pia.contracts.ContractError`: taken as observed, a censored value would bias
+    medians and survival curves toward short durations."""
+    flag = f"{name}_observed"
+    if flag in table:
+        return table[flag].astype(bool)
+    values = table[name]
+    resolved = table["status"].eq("resolved") if "status" in table else pd.Series(False, index=table.index)
+    unknown = (values.notna() & ~resolved).to_numpy(bool)
+    if unknown.any():
+        problem = "missing, and the incident is not known to be resolved, so its value may be censored"
+        failures = pd.DataFrame({"position": pd.array(np.flatnonzero(unknown), dtype="Int64"), "column": flag, "problem": problem})
+        raise ContractError("metrics", failures)
+    return values.notna()
 
 
 def in_window(table: pd.DataFrame, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -72,7 +93,7 @@ def duration_summary(table: pd.DataFrame, names: list[str], group_by: str = "mon
         if name not in table:
             continue
         seconds = table[name].dt.total_seconds()
-        observed = table.get(f"{name}_observed", pd.Series(True, index=table.index)).astype(bool)
+        observed = observed_flags(table, name)
         for start, group in seconds[observed & seconds.notna()].groupby(periods):
             values = group.to_numpy(float)
             median_ci, p90_ci = bootstrap(values, 0.5), bootstrap(values, 0.9)
@@ -111,7 +132,7 @@ def survival(table: pd.DataFrame, name: str, by: str = "severity") -> Survival:
     if name not in table:
         return Survival(name, {}, {}, {})
     seconds = table[name].dt.total_seconds()
-    observed = table.get(f"{name}_observed", pd.Series(True, index=table.index)).astype(bool)
+    observed = observed_flags(table, name)
     usable = seconds.notna()
     groups = {"all": usable} | {
         str(g): usable & (table[by] == g) for g in sorted(table[by].dropna().unique(), key=str)
@@ -140,7 +161,7 @@ def by_group(table: pd.DataFrame, names: list[str], by: str) -> pd.DataFrame:
     for name in names:
         if name not in frame:
             continue
-        observed = frame.get(f"{name}_observed", pd.Series(True, index=frame.index)).astype(bool)
+        observed = observed_flags(frame, name)
         values = frame[name].where(observed).dt.total_seconds()
         grouped = values.groupby(frame[by])
         out[f"{name} median"] = grouped.median()
@@ -195,8 +216,7 @@ def headline(table: pd.DataFrame, group_by: str = "month", *, end: pd.Timestamp 
         inside = table[(periods == which.start_time).to_numpy(bool)] if len(table) else table
         row: dict[str, object] = {"start": which.start_time, "end": which.end_time, "incidents": len(inside)}
         for name in names:
-            observed = inside.get(f"{name}_observed", pd.Series(True, index=inside.index)).astype(bool)
-            values = inside[name].where(observed).dt.total_seconds().dropna().to_numpy(float) if name in inside else np.array([])
+            values = inside[name].where(observed_flags(inside, name)).dt.total_seconds().dropna().to_numpy(float) if name in inside else np.array([])
             low, high = bootstrap(values, 0.5)
             row |= {f"{name} n": len(values), f"{name} median": float(np.median(values)) if len(values) else np.nan, f"{name} low": low, f"{name} high": high}
         rows.append(row)

@@ -77,9 +77,9 @@ def check_data(incident: Incident, result: Validation) -> None:
     if duplicates:
         result.add("warning", f"{duplicates} events appear twice")
     found = findings(events)
-    for row in found.itertuples():
-        level = "warning" if row.check in _WARNINGS else "note"
-        result.add(level, f"{pd.Timestamp(row.ts):%Y-%m-%d %H:%M:%S} {row.check}: {row.detail}")
+    for ts, check, detail in zip(found["ts"], found["check"], found["detail"], strict=True):
+        level = "warning" if check in _WARNINGS else "note"
+        result.add(level, f"{pd.Timestamp(ts):%Y-%m-%d %H:%M:%S} {check}: {detail}")
     result.add("note", f"{len(events)} events, {events['ts'].min():%Y-%m-%d %H:%M} to {events['ts'].max():%Y-%m-%d %H:%M} UTC" if len(events) else "no events")
 
 

@@ -173,7 +173,7 @@ def test_without_distributed_the_flag_says_what_to_install(twenty, tmp_path):
         timeout=120,
     )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == ["pia: error: --scheduler needs Dask's distributed scheduler: pip install 'pia[dask]'"]
+    assert done.stderr.strip().splitlines() == ["pia: error: --scheduler needs Dask's distributed package: pip install 'pia[dask]'"]
 
 
 def test_metrics_are_measured_on_the_workers_into_the_one_cache(cluster, twenty, tmp_path):

@@ -7,34 +7,19 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import zipfile
 from collections import Counter
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+from helpers import good_snapshot, time_limit
 from corpus.cases import CASES, EXPORTS, MESSAGE, Case, Link, Sparse, export, zip_of
 from pia.cli import main
 
 #: seconds one input may take before it counts as a hang
 HANG = 60
-
-
-def good_snapshot(root: Path) -> Path:
-    folder = root / "data" / "incidents" / "inc"
-    files = {
-        "incident.toml": 'id = "inc"\ntitle = "corpus"\n',
-        "slack/users.json": json.dumps([{"id": "U1", "name": "ana", "real_name": "Ana"}]),
-        "slack/channels.json": json.dumps([{"id": "C1", "name": "inc-1"}]),
-        "slack/inc-1/2026-03-14.json": json.dumps([MESSAGE]),
-        "pagerduty/log_entries.json": json.dumps({"log_entries": [{"id": "R1", "type": "trigger_log_entry", "created_at": "2026-03-14T14:04:00Z"}]}),
-    }
-    for name, text in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text)
-    return folder
 
 
 def apply(case: Case, folder: Path) -> list[str]:
@@ -81,20 +66,6 @@ def apply(case: Case, folder: Path) -> list[str]:
             archive.write_bytes(export())
     incident = case.import_args or ["--incident", "imported"]
     return ["import", "slack-export", str(archive), "--channel", case.channel, *incident, "--data-dir", str(data)]
-
-
-@contextmanager
-def time_limit(seconds: int):
-    def hang(signum, frame):
-        raise TimeoutError(f"still running after {seconds}s")
-
-    previous = signal.signal(signal.SIGALRM, hang)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def run(args: list[str]) -> tuple[int | str, str, str]:

@@ -343,7 +343,7 @@ def test_an_emoji_channel_name_gives_a_readable_incident_toml(tmp_path):
 
 
 def test_an_error_that_quotes_a_secret_masks_it_everywhere_it_goes(tmp_path):
-    from test_corpus import good_snapshot
+    from helpers import good_snapshot
 
     from pia.batch import run_batch
     from pia.report.trends import TrendsReport

@@ -19,7 +19,7 @@ from pia.milestones import detect_incident, detect_incidents
 from pia.milestones.config import MILESTONES
 from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
-from test_milestones import T0, login, say, timeline
+from helpers import T0, login, say, timeline
 
 from conftest import DATA, FAKE_TOKEN, RUNNERS_UP, write_incident
 

@@ -223,7 +223,7 @@ def test_every_pattern_masks_100_kb_of_its_worst_case_within_the_limit():
     pattern within the limit; the hang guard is the same for every pattern."""
     from corpus.cases import SECRET_WORST_CASES
     from pia.privacy.redact import Redactor
-    from test_corpus import time_limit
+    from helpers import time_limit
 
     secrets = load_redactor().secrets
     assert {s.name for s in secrets} <= set(SECRET_WORST_CASES), "a packaged pattern without a worst case"
@@ -241,7 +241,7 @@ PATTERN_LIMIT = 5
 
 def test_three_long_hostile_messages_through_the_command(tmp_path):
     """The report's shape of the hang: three 40,000-space "pd key" messages in a channel."""
-    from test_corpus import good_snapshot, time_limit
+    from helpers import good_snapshot, time_limit
 
     folder = good_snapshot(tmp_path)
     day = folder / "slack" / "inc-1" / "2026-03-14.json"

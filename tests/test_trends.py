@@ -93,12 +93,41 @@ def test_two_values_have_an_interval_and_one_has_none():
     assert all(np.isnan(trends.bootstrap(np.array([60.0]), 0.5)))
 
 
-def test_without_observed_flags_every_value_is_observed():
-    bare = SMALL.drop(columns="time_to_resolve_observed").iloc[:4]
-    summary = trends.duration_summary(bare, ["time_to_resolve"], "month")
-    assert summary.set_index("period").loc[pd.Timestamp("2026-03-01"), "n"] == 2
-    assert trends.survival(bare, "time_to_resolve").sizes["all"] == (4, 0)
-    assert trends.by_group(bare, ["time_to_resolve"], "severity").loc["SEV2", "time_to_resolve median"] == 3 * 3600
+def test_without_observed_flags_a_value_is_never_taken_as_observed():
+    """A table without ``<name>_observed`` cannot tell a censored value from a finished one:
+    every function of pia.trends refuses it, naming the flag and every row in doubt."""
+    from pia.contracts import ContractError
+
+    bare = SMALL.drop(columns="time_to_resolve_observed")
+    calls = [
+        lambda t: trends.duration_summary(t, ["time_to_resolve"], "month"),
+        lambda t: trends.survival(t, "time_to_resolve"),
+        lambda t: trends.by_group(t, ["time_to_resolve"], "severity"),
+        lambda t: trends.headline(t, "month", names=("time_to_resolve",)),
+    ]
+    for call in calls:
+        with pytest.raises(ContractError) as raised:
+            call(bare)
+        assert list(raised.value.failures["column"].unique()) == ["time_to_resolve_observed"]
+    # the whole table: every row with a value is in doubt, the one without is not
+    with pytest.raises(ContractError, match=r"time_to_resolve_observed: missing.* at positions 0, 1, 2, 3$"):
+        trends.survival(bare, "time_to_resolve")
+    # an open incident among resolved ones: only its row is in doubt
+    status = bare.assign(status=["resolved", "resolved", "resolved", "open", "open"])
+    with pytest.raises(ContractError, match=r"at position 3$"):
+        trends.survival(status, "time_to_resolve")
+
+
+def test_without_observed_flags_resolved_incidents_are_derived_observed():
+    """Where every incident with a value is resolved, nothing can be censored: the flags are
+    derived from the data and the results are those of the flagged table."""
+    flagged = SMALL.iloc[:3].assign(status="resolved")
+    bare = flagged.drop(columns="time_to_resolve_observed")
+    pd.testing.assert_frame_equal(
+        trends.duration_summary(bare, ["time_to_resolve"], "month"), trends.duration_summary(flagged, ["time_to_resolve"], "month")
+    )
+    assert trends.survival(bare, "time_to_resolve").sizes["all"] == (3, 0)
+    assert trends.by_group(bare, ["time_to_resolve"], "severity").loc["SEV2", "time_to_resolve median"] == 2.5 * 3600
 
 
 def test_an_unknown_duration_or_an_empty_group_skips_only_itself():

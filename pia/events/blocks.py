@@ -81,7 +81,8 @@ def attachment_lines(attachments: Any) -> Iterator[str]:
 def bot_text(message: Mapping[str, Any]) -> str:
     """``message``'s ``text`` and then each line of its blocks and attachments that the text
     does not already contain."""
-    text = message.get("text") if isinstance(message.get("text"), str) else ""
+    given = message.get("text")
+    text = given if isinstance(given, str) else ""
     lines = [text] if text else []
     seen = text
     for line in (*block_lines(message.get("blocks")), *attachment_lines(message.get("attachments"))):

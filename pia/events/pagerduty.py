@@ -12,7 +12,7 @@ import pandas as pd
 
 from pia.errors import InputError
 from pia.events.schema import conform, empty_events
-from pia.events.slack import listed, valid_str, valid_text
+from pia.events.slack import listed, table_of, valid_str, valid_text
 
 _HUMAN_AGENTS = {"user_reference", "user"}
 # PagerDuty spells the same entry two ways across API versions and docs.
@@ -42,8 +42,8 @@ def _people(entry: Mapping[str, Any]) -> str:
 
 
 def _detail(entry: Mapping[str, Any]) -> str:
-    channel = entry.get("channel") if isinstance(entry.get("channel"), Mapping) else {}
-    details = entry.get("event_details") if isinstance(entry.get("event_details"), Mapping) else {}
+    channel = table_of(entry.get("channel"))
+    details = table_of(entry.get("event_details"))
     for value in (channel.get("summary"), details.get("description"), channel.get("subject")):
         if isinstance(value, str) and value:
             return value
@@ -103,7 +103,7 @@ def log_entries_to_events(
         for key in ("type", "created_at"):
             if not isinstance(entry.get(key), str) or not entry[key]:
                 raise InputError(origin, place, f"has no {key!r}")
-        agent = entry.get("agent") if isinstance(entry.get("agent"), Mapping) else {}
+        agent = table_of(entry.get("agent"))
         kind = entry["type"].removesuffix("_log_entry").removesuffix("_reference")
         summary = str(entry.get("summary") or kind)
         detail = _detail(entry)
@@ -142,7 +142,7 @@ def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", 
     """``{"notes": [...]}`` to ``note`` events (the note's text, its author)."""
     rows = []
     for place, note in _timed_items(payload, "notes", "a note", origin):
-        user = note.get("user") if isinstance(note.get("user"), Mapping) else {}
+        user = table_of(note.get("user"))
         rows.append(
             {
                 "place": place,
@@ -214,7 +214,7 @@ def incident_summary(payload: Any, origin: str = "incident.json") -> dict[str, A
             times[key] = parse_times(pd.Series([value]), origin, pd.Series([f"incident.{key}"])).iloc[0]
         else:
             times[key] = None
-    service = body.get("service") if isinstance(body.get("service"), Mapping) else {}
+    service = table_of(body.get("service"))
     return {
         "id": valid_str(body["id"]),
         "number": _number(body.get("incident_number")),

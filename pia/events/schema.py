@@ -12,8 +12,8 @@ import pandas as pd
 
 from pia.errors import PiaError
 
-#: column -> dtype. The first ten are design.md's contract; the last four carry what the
-#: readers know and the detectors need (see docs/events.md).
+#: column -> dtype, each described in README.md ("The timeline"). The last four carry what the
+#: readers know and the detectors need.
 COLUMNS: dict[str, str] = {
     "incident": "string",
     "ts": "datetime64[ns, UTC]",
@@ -79,7 +79,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
             if not (isinstance(column.dtype, pd.CategoricalDtype) and isinstance(column.cat.categories.dtype, pd.StringDtype)):
                 column = column.astype("string").astype("category")
         elif str(column.dtype) != dtype:
-            column = pd.to_datetime(column, utc=True).astype(dtype)
+            column = pd.to_datetime(column, utc=True).astype(pd.DatetimeTZDtype("ns", "UTC"))  # ts, the one time
         columns[name] = column.array
     return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=True)
 
@@ -101,9 +101,11 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     extra = [name for name in frame if name not in COLUMNS]
     if extra:
         problems.append(f"unexpected columns {extra}")
-    for name in _NOT_NULL:
-        if name in frame and frame[name].isna().any():
-            problems.append(f"column {name!r} has {int(frame[name].isna().sum())} null values")
+    problems += [
+        f"column {name!r} has {int(frame[name].isna().sum())} null values"
+        for name in _NOT_NULL
+        if name in frame and frame[name].isna().any()
+    ]
     if "source" in frame:
         unknown = set(frame["source"].dropna().astype(str)) - set(SOURCES)
         if unknown:

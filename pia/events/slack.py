@@ -53,7 +53,7 @@ class Directory:
 
 def display_name(user: Mapping[str, Any]) -> str:
     """A user's name as Slack shows it: display_name, else real_name, else name, else id."""
-    profile = user.get("profile") if isinstance(user.get("profile"), Mapping) else {}
+    profile = table_of(user.get("profile"))
     for candidate in (
         profile.get("display_name"),
         profile.get("real_name"),
@@ -84,7 +84,7 @@ def directory(
             bots.add(user["id"])
         if isinstance(user.get("tz"), str) and user["tz"]:
             zones[user["id"]] = user["tz"]
-        profile = user.get("profile") if isinstance(user.get("profile"), Mapping) else {}
+        profile = table_of(user.get("profile"))
         real = profile.get("real_name") or user.get("real_name")
         if isinstance(real, str) and real.strip():
             full[user["id"]] = real.strip()
@@ -200,6 +200,11 @@ def resolve_markup(text: pd.Series, names: Directory) -> pd.Series:
     return out.mask(marked, some)
 
 
+def table_of(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else empty: a field of the wrong type is ignored."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def listed(value: Any) -> list[Any]:
     """``value`` if it is a JSON list, else empty: a field of the wrong type is ignored."""
     return value if isinstance(value, list) else []
@@ -243,7 +248,7 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
     files = _file_text(message, text)
     if files:
         text = f"{text} {files}".strip()
-    bot_profile = message.get("bot_profile") if isinstance(message.get("bot_profile"), Mapping) else {}
+    bot_profile = table_of(message.get("bot_profile"))
     reactions = [
         str(r.get("name")) for r in listed(message.get("reactions")) if isinstance(r, Mapping)
     ]
@@ -380,7 +385,7 @@ def _frame(
         | raw["user"].isin(names.bots)
         | (raw["user"] == "")
     )
-    kind = np.select(
+    chosen = np.select(
         [
             raw["type"] != "message",
             subtype.isin(list(_SUBTYPE_KIND)),
@@ -391,7 +396,7 @@ def _frame(
         [raw["type"], subtype.map(_SUBTYPE_KIND), "bot", "reply", "message"],
         default=subtype,
     )
-    kind = pd.Series(kind, index=raw.index).where(~raw["raw_ts"].isin(deleted), "deleted")
+    kind = pd.Series(chosen, index=raw.index).where(~raw["raw_ts"].isin(deleted), "deleted")
     known = raw["user"].map(names.users).astype("string")
     actor = known.fillna(raw["username"].where(raw["username"] != "", raw["user"]))
     actor = actor.where(actor != "", raw["bot_id"])

@@ -178,7 +178,7 @@ def _stages(posts: pd.DataFrame, integrations: Sequence[Integration]) -> pd.Data
 
     def stage(keys: pd.Series) -> pd.Series:
         pair = keys.str.split("\x1f", n=1, expand=True).reindex(columns=[0, 1], fill_value="")
-        return pd.Series([known.get(k, "") for k in zip(pair[0], _folded(pair[1]))], dtype=object)
+        return pd.Series([known.get(k, "") for k in zip(pair[0], _folded(pair[1]), strict=True)], dtype=object)
 
     return posts.assign(stage=_per_distinct(key, stage))
 
@@ -245,16 +245,15 @@ def _evidence(posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     alone = posts[(kind == "pagerduty").to_numpy(bool) & (posts["echo_of"] == "").to_numpy(bool)]
     for name, milestones in PAGERDUTY_MILESTONES.items():
         hit = alone[alone["event"] == name]
-        for milestone in milestones:
-            parts.append(_rows(hit, milestone, "pagerduty", "Slack app " + name + " (no log entry)", last=name == "resolve"))
+        parts += [_rows(hit, m, "pagerduty", "Slack app " + name + " (no log entry)", last=name == "resolve") for m in milestones]
     declared = posts[(kind == "platform").to_numpy(bool) & (event == "declared").to_numpy(bool)]
     parts.append(_rows(declared, "declared", "platform", label[declared.index] + _severity(declared)))
     for source in ("platform", "statuspage"):
         changes = posts[(kind == source).to_numpy(bool) & event.isin(["status", "stage"]).to_numpy(bool) & (posts["stage"] != "").to_numpy(bool)]
         for stage, (_, milestones) in STAGES.items():
             hit = changes[changes["stage"] == stage]
-            for milestone in milestones:
-                parts.append(_rows(hit, milestone, source, label[hit.index] + " → " + hit["status"], last=milestone == "resolved"))
+            said = label[hit.index] + " → " + hit["status"]
+            parts += [_rows(hit, m, source, said, last=m == "resolved") for m in milestones]
     alerts = posts[(kind == "alert").to_numpy(bool)]
     parts.append(_rows(alerts[alerts["event"] == "firing"], "detected", "alert", label[alerts[alerts["event"] == "firing"].index]))
     parts.append(_rows(alerts[alerts["event"] == "resolved"], "restored", "alert", label[alerts[alerts["event"] == "resolved"].index], last=True))
@@ -292,7 +291,7 @@ def _commanders(posts: pd.DataFrame, integrations: Sequence[Integration]) -> dic
     roles = pd.DataFrame([(i.name, r) for i in integrations for r in i.commander_roles], columns=["integration", "folded"])
     named = posts[(posts["event"] == "role").to_numpy(bool) & (posts["person_id"] != "").to_numpy(bool)]
     first = named.assign(folded=_folded(named["role"])).merge(roles, on=["integration", "folded"]).sort_values("row").drop_duplicates("incident")
-    return dict(zip(first["incident"].astype(str), first["person_id"].astype(str)))
+    return dict(zip(first["incident"].astype(str), first["person_id"].astype(str), strict=True))
 
 
 # --- data-quality notes ---------------------------------------------------------------------

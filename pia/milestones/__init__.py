@@ -20,7 +20,14 @@ import pandas as pd
 from pia import integrations
 from pia.milestones import repeated
 from pia.milestones.config import LABELS, MILESTONES, Config, Duration, Rule, load_config
-from pia.milestones.detect import RuleSet, compile_rules, default_rules, manual_milestones, milestones, signals
+from pia.milestones.detect import (
+    RuleSet,
+    compile_rules,
+    default_rules,
+    manual_milestones,
+    milestones,
+    signals,
+)
 from pia.quality import DISAGREEMENT
 
 __all__ = [
@@ -92,9 +99,13 @@ class Detection:
     responders: pd.DataFrame
     commander: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
     #: data-quality findings of the bots' posts (incident, check, ts, detail, ref)
-    notes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=integrations.NOTE_COLUMNS))
+    notes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=integrations.NOTE_COLUMNS)
+    )
     #: The candidates as built, or a function that builds them when first asked for.
-    _candidates: pd.DataFrame | Callable[[], pd.DataFrame] = field(default_factory=pd.DataFrame, repr=False)
+    _candidates: pd.DataFrame | Callable[[], pd.DataFrame] = field(
+        default_factory=pd.DataFrame, repr=False
+    )
 
     @property
     def candidates(self) -> pd.DataFrame:
@@ -117,7 +128,11 @@ class Detection:
         return rows["ts"].iloc[0] if len(rows) else None
 
     def _repr_html_(self) -> str:
-        parts = [_html_table("Milestones", self.milestones, ["milestone", "ts", "source", "rule", "text"])]
+        parts = [
+            _html_table(
+                "Milestones", self.milestones, ["milestone", "ts", "source", "rule", "text"]
+            )
+        ]
         for title, frame, cols in (
             ("Hypotheses", self.hypotheses, ["ts", "actor", "pivot", "text"]),
             ("Escalations", self.escalations, ["ts", "source", "actor", "text"]),
@@ -144,7 +159,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, pd.Timedelta):
-        from pia.output import human_duration
+        from pia.times import human_duration
 
         return human_duration(value)
     text = str(value)
@@ -155,7 +170,11 @@ def _response_end(milestones: pd.DataFrame) -> pd.Series:
     """Each incident's end of response: when the message that showed the service back (or the
     resolve standing in for it) was posted."""
     back = milestones[(milestones["milestone"] == "restored").to_numpy(bool)]
-    return pd.Series(back["evidence_ts"].array, index=back["incident"].to_numpy(object), dtype="datetime64[ns, UTC]")
+    return pd.Series(
+        back["evidence_ts"].array,
+        index=back["incident"].to_numpy(object),
+        dtype="datetime64[ns, UTC]",
+    )
 
 
 def _people(meta: Mapping[str, Any]) -> dict[str, str]:
@@ -163,7 +182,11 @@ def _people(meta: Mapping[str, Any]) -> dict[str, str]:
     table = meta.get("people") or {}
     if not isinstance(table, Mapping):
         return {}
-    pairs = {k: (v if isinstance(v, str) else v.get("slack", "")) for k, v in table.items() if isinstance(v, (str, Mapping))}
+    pairs = {
+        k: (v if isinstance(v, str) else v.get("slack", ""))
+        for k, v in table.items()
+        if isinstance(v, (str, Mapping))
+    }
     return {k: str(v) for k, v in pairs.items() if v}
 
 
@@ -213,7 +236,9 @@ def detect_incident(
     meta = dict(meta or {})
     if "id" not in meta and len(events):
         meta["id"] = str(events["incident"].iloc[0])
-    return detect_incidents(events, {str(meta.get("id", "")): meta}, config, origins={str(meta.get("id", "")): origin})
+    return detect_incidents(
+        events, {str(meta.get("id", "")): meta}, config, origins={str(meta.get("id", "")): origin}
+    )
 
 
 def detect_incidents(
@@ -256,18 +281,36 @@ def detect_incidents(
     >>> found.milestones.groupby("incident").size().tolist()
     [11, 9]
     """
-    rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
+    rules = (
+        config
+        if isinstance(config, RuleSet)
+        else compile_rules(config)
+        if config
+        else default_rules()
+    )
     bots = integrations.read(events, rules.config.integrations)
     said = signals(events, rules)
-    found = pd.concat([said, bots.signals], ignore_index=True).sort_values("row", kind="stable", ignore_index=True) if len(bots.signals) else said
-    manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items()]
-    manual = [m for m in manual if len(m)]
+    found = (
+        pd.concat([said, bots.signals], ignore_index=True).sort_values(
+            "row", kind="stable", ignore_index=True
+        )
+        if len(bots.signals)
+        else said
+    )
+    given = [
+        manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml"))
+        for i, meta in metas.items()
+    ]
+    manual = [m for m in given if len(m)]
     # incident.toml names the IC; else the platform's role assignment; else the first to speak
-    named = {**bots.commanders, **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}}
+    named = {
+        **bots.commanders,
+        **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")},
+    }
     ic = repeated.commanders(events, named)
     # a bot's post is shown as the act of the person it names, in the evidence as in the lists
     credited = bots.attributed(events)
-    table, candidates = milestones(
+    picked = milestones(
         credited,
         found,
         pd.concat(manual, ignore_index=True) if manual else None,
@@ -275,8 +318,14 @@ def detect_incidents(
         runners_up=RUNNERS_UP,
         integrated=bots.evidence,
     )
-    notes = [n for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT)) if len(n)]
-    notes = pd.concat(notes, ignore_index=True) if notes else bots.notes
+    assert isinstance(picked, tuple)  # with runners-up asked for, the candidates come too
+    table, candidates = picked
+    disagreements = [
+        n
+        for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT))
+        if len(n)
+    ]
+    notes = pd.concat(disagreements, ignore_index=True) if disagreements else bots.notes
     return Detection(
         milestones=table,
         _candidates=candidates,

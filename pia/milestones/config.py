@@ -18,7 +18,7 @@ from pia.errors import ConfigError
 from pia.integrations import config as integration_config
 from pia.integrations.config import Integration
 
-#: Milestones in their usual order (the order of design.md's table).
+#: Milestones in their usual order (the order of the table in docs/metrics.md, "Milestones").
 #: how a duration's starting point reads in a column header or a legend
 MILESTONE_WORDS = {"impact_start": "impact start", "detected": "detection", "acknowledged": "acknowledgement", "engaged": "engagement"}
 MILESTONES: tuple[str, ...] = (
@@ -327,11 +327,8 @@ def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
         raise ConfigError(path, f"{key}.vetoes", "must be a list of labels")
     for label in vetoes:
         _label(path, f"{key}.vetoes", label)
-    label = spec.get("label")
-    if vetoes:
-        label = str(label or name)
-    else:
-        label = _label(path, f"{key}.label", label)
+    given = spec.get("label")
+    label = str(given or name) if vetoes else _label(path, f"{key}.label", given)
     scope = spec.get("scope", "message")
     if scope not in SCOPES:
         raise ConfigError(path, f"{key}.scope", f"unknown scope {scope!r} (known: {', '.join(SCOPES)})")

@@ -25,9 +25,17 @@ import pyarrow.compute as pc
 
 from pia.errors import ConfigError
 from pia.events.schema import utc_ns
+from pia.milestones.config import (
+    LABEL_MILESTONE,
+    LABELS,
+    MILESTONES,
+    PLACEHOLDER,
+    Config,
+    Rule,
+    load_config,
+)
 from pia.milestones.normalise import normal_text
 from pia.milestones.stated import IMPACT, stated_times
-from pia.milestones.config import LABEL_MILESTONE, LABELS, MILESTONES, PLACEHOLDER, Config, Rule, load_config
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
 TEXT_KINDS = ("message", "reply", "note", "annotate")
@@ -199,7 +207,10 @@ def _spread(part: _Part, which: np.ndarray, rows: np.ndarray) -> _Part:
     # positions order[start_i : start_i + count_i] for every hit i, without a loop
     offsets = np.repeat(start - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
     taken = rows[order[offsets]]
-    spread = (lambda v: v if np.ndim(v) == 0 else np.repeat(np.asarray(v, dtype=object), count))
+
+    def spread(value: Any) -> Any:
+        return value if np.ndim(value) == 0 else np.repeat(np.asarray(value, dtype=object), count)
+
     return taken, spread(label), source, spread(rule)
 
 
@@ -461,6 +472,7 @@ def _integrated(evidence: pd.DataFrame, best: _Best) -> None:
     last of an incident's rows where the row says so (a resolve, a recovery), else the
     earliest. PagerDuty's creation stands in for ``declared`` only as the fallback."""
     for (milestone, source, last), part in evidence.groupby(["milestone", "source", "last"], sort=False):
+        milestone, source = str(milestone), str(source)
         rows = part["row"].to_numpy(np.int64)
         order = np.argsort(rows, kind="stable")
         rows, rule = rows[order], part["rule"].to_numpy(object)[order]
@@ -512,7 +524,7 @@ def _when(stated: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray, stamps
 
 
 def _code(uniques: pd.Index, value: str) -> int:
-    where = uniques.get_indexer([value])[0]
+    where = uniques.get_indexer(pd.Index([value]))[0]
     return int(where) if where >= 0 else -2
 
 
@@ -616,8 +628,8 @@ class _Best:
         if manual is not None:
             # manual rows come last and win: one row per (incident, milestone)
             known, theirs = np.asarray(incidents, dtype=object), manual["incident"].to_numpy(object)
-            names = pd.Index(np.r_[known, pd.unique(theirs[pd.Index(known).get_indexer(theirs) < 0])], dtype=object)
-            code = np.r_[code, names.get_indexer(theirs)]
+            names = pd.Index(np.r_[known, pd.unique(theirs[pd.Index(known).get_indexer(pd.Index(theirs)) < 0])], dtype=object)
+            code = np.r_[code, names.get_indexer(pd.Index(theirs))]
             step = np.r_[step, manual["milestone"].map(_ORDER).to_numpy(np.int64)]
             source = np.r_[source, manual["source"].to_numpy(object)]
             rule = np.r_[rule, manual["rule"].to_numpy(object)]
@@ -630,8 +642,8 @@ class _Best:
         pick = pick[np.r_[True, np.diff(key) != 0]] if len(pick) else pick
         # where nothing shows the service back, the incident's resolve stands in for restored
         final_step, notes = step[pick], np.full(len(pick), None, dtype=object)
-        for weak, strong, note in (("restored", "resolved", "resolved (no restore evidence)"),):
-            weak, strong = _ORDER[weak], _ORDER[strong]
+        for weak_name, strong_name, note in (("restored", "resolved", "resolved (no restore evidence)"),):
+            weak, strong = _ORDER[weak_name], _ORDER[strong_name]
             real = pd.isna(notes)  # a stand-in does not stand in for another milestone
             stand_in = np.flatnonzero((final_step == strong) & real & ~np.isin(code[pick], code[pick][final_step == weak]))
             pick = np.r_[pick, pick[stand_in]]
@@ -721,11 +733,11 @@ class _Best:
                             "rank": 1,
                             "ts": manual["ts"].array,
                             "evidence_ts": manual["ts"].array,
-                            "source": pd.array(manual["source"], dtype="string"),
-                            "rule": pd.array(manual["rule"], dtype="string"),
+                            "source": manual["source"].astype("string").array,
+                            "rule": manual["rule"].astype("string").array,
                             "actor": pd.array([""] * len(manual), dtype="string"),
-                            "ref": pd.array(manual["ref"], dtype="string"),
-                            "text": pd.array(manual["text"], dtype="string"),
+                            "ref": manual["ref"].astype("string").array,
+                            "text": manual["text"].astype("string").array,
                         }
                     ),
                 ],
@@ -738,7 +750,7 @@ class _Best:
         out.insert(0, "incident", pd.array(names.to_numpy(object)[out["code"].to_numpy(np.int64)], dtype="string"))
         out.insert(1, "milestone", pd.array(np.asarray(MILESTONES, dtype=object)[out["step"].to_numpy(np.int64)], dtype="string"))
         strings = ["source", "rule", "actor", "ref", "text"]
-        return out[CANDIDATE_COLUMNS].astype({**{c: "string" for c in strings}, "rank": "int64"})
+        return out[CANDIDATE_COLUMNS].astype({**dict.fromkeys(strings, "string"), "rank": "int64"})
 
 
 def _engaged(events: pd.DataFrame, best: _Best) -> None:

@@ -35,15 +35,13 @@ BARE_CONTRACTIONS = {
 }
 #: Words whose "'s" is "is" (or "has"); after any other word it is a possessive and dropped.
 _IS_AFTER = frozenset(
-    "it that there here what who where how when why he she everything nothing something "
-    "someone everyone this".split()
+    ["it", "that", "there", "here", "what", "who", "where", "how", "when", "why", "he", "she", "everything", "nothing", "something", "someone", "everyone", "this"]
 )
 _SUFFIXES = (("n't", " not"), ("'re", " be"), ("'ve", " have"), ("'ll", " will"), ("'m", " be"), ("'d", " would"))
 #: Words kept as written: modals, and the -ing forms whose aspect is the meaning ("is
 #: recovering" is not "has recovered"; "is being implemented" is not "has been").
 KEEP = frozenset(
-    "should could would might must will can may shall being recovering improving stabilizing "
-    "stabilising returning normalizing normalising declining gone paging".split()
+    ["should", "could", "would", "might", "must", "will", "can", "may", "shall", "being", "recovering", "improving", "stabilizing", "stabilising", "returning", "normalizing", "normalising", "declining", "gone", "paging"]
 )
 _IRREGULAR_NOT = {"won't": "will not", "can't": "can not", "shan't": "shall not", "ain't": "be not"}
 #: Marks stripped from a token's edges (markup, quotes, brackets); sentence punctuation is kept.

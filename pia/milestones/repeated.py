@@ -168,14 +168,14 @@ def responders(events: pd.DataFrame, people: Mapping[str, Mapping[str, str]] | N
     slack = _firsts(pair, (acts["source"] == "slack").to_numpy(bool, na_value=False))
     paged = _firsts(pair, (acts["source"] != "slack").to_numpy(bool, na_value=False))
     target = _same_as(acts["actor"].to_numpy(object), incident, np.asarray(incidents, dtype=object), person, ids, slack, paged, people or {})
-    key = person
+    key = np.asarray(person)
     if (target >= 0).any():
         at = pd.Index(pair[paged[target >= 0]]).get_indexer(pair)
         key = np.where(at >= 0, target[target >= 0][at], person)
     # one row per (incident, id), in order of first appearance (ids that are NA drop out)
-    ids = np.asarray(ids, dtype=object)
-    valid = np.flatnonzero((incident >= 0) & ~pd.isna(ids)[key]) if len(ids) else np.flatnonzero(incident >= 0)
-    group = incident[valid].astype(np.int64) * (len(ids) + 1) + key[valid]
+    known = np.asarray(ids, dtype=object)
+    valid = np.flatnonzero((incident >= 0) & ~pd.isna(known)[key]) if len(known) else np.flatnonzero(incident >= 0)
+    group = incident[valid].astype(np.int64) * (len(known) + 1) + key[valid]
     _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
     order = np.lexsort((_nat_last(acts["ts"])[valid], inverse))
     earliest = order[np.r_[0, np.flatnonzero(np.diff(inverse[order])) + 1].astype(np.int64)] if len(order) else order
@@ -184,7 +184,7 @@ def responders(events: pd.DataFrame, people: Mapping[str, Mapping[str, str]] | N
         {
             "incident": acts["incident"].array.take(valid[first[seen]]),
             # no acts at all: an empty float column, as pandas gives an empty list
-            "id": ids[key[valid[first[seen]]]] if len(acts) else np.array([], dtype=float),
+            "id": known[key[valid[first[seen]]]] if len(acts) else np.array([], dtype=float),
             "first": acts["ts"].array.take(valid[earliest[seen]]),
             "acts": np.bincount(inverse, minlength=len(seen))[seen].astype(np.int64),
         }
@@ -224,8 +224,8 @@ def _same_as(
     ``people`` names and ``ids`` lacks are appended."""
     target = np.full(len(paged), -1, dtype=np.int64)
     code = {value: i for i, value in enumerate(ids)}
-    guess = []
-    for j, (p, i) in enumerate(zip(person[paged], incident[paged])):  # people, not events: a handful per incident
+    guesses: list[int] = []
+    for j, (p, i) in enumerate(zip(person[paged], incident[paged], strict=True)):  # people, not events: a handful per incident
         known = people.get(names[i], {}) if people else {}
         if ids[p] in known:
             slack_id = known[ids[p]]
@@ -234,8 +234,8 @@ def _same_as(
                 ids.append(slack_id)
             target[j] = code[slack_id]
         else:
-            guess.append(j)
-    guess = np.asarray(guess, dtype=np.int64)
+            guesses.append(j)
+    guess = np.asarray(guesses, dtype=np.int64)
     if not len(guess) or not len(slack):
         return target
     # every (PagerDuty person, Slack user of the same incident) pair
@@ -244,9 +244,9 @@ def _same_as(
     count = np.searchsorted(incident[slack], incident[paged[guess]], "right") - lo
     owner = np.repeat(np.arange(len(guess)), count)
     other = slack[np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)]
-    names = list(zip(actor[other], actor[paged[guess][owner]]))
-    fits = {pair: _name_fits(*pair) for pair in set(names)}
-    fit = np.fromiter((fits[pair] for pair in names), bool, len(names))
+    named = list(zip(actor[other], actor[paged[guess][owner]], strict=True))
+    fits = {pair: _name_fits(*pair) for pair in set(named)}
+    fit = np.fromiter((fits[pair] for pair in named), bool, len(named))
     alone = np.bincount(owner[fit], minlength=len(guess)) == 1
     match = np.full(len(guess), -1, dtype=np.int64)
     match[owner[fit]] = person[other[fit]]
@@ -258,4 +258,4 @@ def _name_fits(short: str, full: str) -> bool:
     """Whether each word of ``short`` begins the matching word of ``full`` (case-blind)."""
     a, b = short.casefold().replace("(", " ").split(), full.casefold().split()
     a = [w for w in a if not w.endswith(")")]
-    return bool(a) and len(a) <= len(b) and all(y.startswith(x) for x, y in zip(a, b))
+    return bool(a) and len(a) <= len(b) and all(y.startswith(x) for x, y in zip(a, b, strict=False))

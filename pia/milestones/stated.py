@@ -73,7 +73,7 @@ def stated_times(text: pd.Series, ts: pd.Series, restored: np.ndarray, mitigated
     places ``impact_start`` at a "since" / "started at" time. The text is read once per
     distinct message; only the clock arithmetic is done per message.
     """
-    values = pa.array(pd.array(text, dtype=pd.StringDtype("pyarrow")))
+    values = pa.array(text.astype(pd.StringDtype("pyarrow")).array)
     if not len(values):
         return _empty()
     distinct = pc.unique(values)

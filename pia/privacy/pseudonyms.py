@@ -68,7 +68,7 @@ class Pseudonyms:
                 forms.setdefault(person, {person})
                 by_form[person.casefold()] = person
         order = list(dict.fromkeys([*order, *(by_form[o.casefold()] for o in others if o)]))
-        acted_as = dict(zip(humans["actor_id"], humans["actor"]))
+        acted_as = dict(zip(humans["actor_id"], humans["actor"], strict=True))
         leader_name = names.users.get(commander) or acted_as.get(commander) or commander
         leader = by_form.get(leader_name.casefold(), names.full_names.get(commander, leader_name))
         chosen = {k.casefold(): v for k, v in (mapping or {}).items()}
@@ -125,7 +125,9 @@ class Pseudonyms:
 
     def directory(self, names: Directory) -> Directory:
         """The Slack directory with aliases for names (ids and time zones kept)."""
-        alias = lambda n: self.aliases.get(n.casefold(), n)  # noqa: E731
+        def alias(name: str) -> str:
+            return self.aliases.get(name.casefold(), name)
+
         return replace(
             names,
             users={k: alias(v) for k, v in names.users.items()},

@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 
 from pia.errors import ConfigError, PiaError
 
-
 #: a surrogate that no UTF-8 can hold (from a JSON escape); Arrow takes UTF-8 only
 _SURROGATE = re.compile("([\ud800-\udfff])")
 
@@ -60,7 +59,7 @@ class Redactor:
 
     def text(self, column: pd.Series) -> pd.Series:
         """``column`` with every secret masked; missing values stay missing, the dtype stays."""
-        values = column.astype("string").to_numpy(dtype=object, na_value=None)
+        values = column.astype("string").to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]  # pandas-stubs leave None out of na_value; pandas takes it
         odd = np.zeros(len(values), dtype=bool)
         try:
             text = pa.array(values, type=pa.string())
@@ -101,7 +100,7 @@ class Redactor:
 def arrow_text(column: pd.Series) -> pa.Array:
     """A text column as an Arrow string array, to look for cues in. Arrow takes UTF-8 only:
     where a lone surrogate (from a JSON escape) is in the way, it is looked at as ``?``."""
-    values = column.astype("string").to_numpy(dtype=object, na_value=None)
+    values = column.astype("string").to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]  # pandas-stubs leave None out of na_value; pandas takes it
     try:
         return pa.array(values, type=pa.string())
     except UnicodeEncodeError:

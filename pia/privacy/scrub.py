@@ -26,7 +26,7 @@ def frame(data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms 
         return out
     for column in out.columns:
         kind = out[column].dtype
-        if not (kind == object or isinstance(kind, pd.StringDtype)):
+        if not (pd.api.types.is_object_dtype(kind) or isinstance(kind, pd.StringDtype)):
             continue
         values = out[column].astype("string")
         if pseudonyms is not None and column in NAME_COLUMNS:  # a whole name first, then its parts
@@ -35,7 +35,7 @@ def frame(data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms 
             values = redactor.text(values)
         if pseudonyms is not None and column in TEXT_COLUMNS:
             values = pseudonyms.text(values)
-        if kind == object:  # missing values keep their kind (None, NaN)
+        if pd.api.types.is_object_dtype(kind):  # missing values keep their kind (None, NaN)
             out[column] = values.astype(object).where(values.notna(), out[column])
         else:
             out[column] = values.astype(kind)
@@ -45,7 +45,7 @@ def frame(data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms 
 def result(obj: Any, redactor: Redactor | None, pseudonyms: Pseudonyms | None) -> Any:
     """Every DataFrame field of a result object (and of the result objects inside it, and the
     frames its lazy fields build) scrubbed."""
-    changes = {}
+    changes: dict[str, Any] = {}
     for spec in fields(obj):
         value = getattr(obj, spec.name)
         if isinstance(value, pd.DataFrame):

@@ -26,8 +26,10 @@ import matplotlib
 import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from pia.report.html import text
 
@@ -119,6 +121,13 @@ def _lanes(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[str]]:
 
 def _timeline_size(lanes: int) -> tuple[float, float]:
     return 11, max(2.6, 0.38 * lanes + 1.6)
+
+
+def _whole_numbers(axis: Axis) -> None:
+    """Ticks on whole numbers only (counts of incidents), by the default locator's own rule."""
+    locator = axis.get_major_locator()
+    assert isinstance(locator, MaxNLocator)  # AutoLocator, the default, is one
+    locator.set_params(integer=True)
 
 
 @literal_text
@@ -214,7 +223,7 @@ def _draw_timeline(
     caption = ["Ticks are messages and log entries, one lane per person"]
 
     marks = milestones.dropna(subset=["ts"]) if len(milestones) else milestones
-    spots = dict(zip(marks["milestone"], marks["ts"])) if len(marks) else {}
+    spots = dict(zip(marks["milestone"], marks["ts"], strict=True)) if len(marks) else {}
     start_name = "impact_start" if "impact_start" in spots else "detected"
     end_name = "restored" if "restored" in spots else "resolved"
     start, end = spots.get(start_name), spots.get(end_name)
@@ -383,7 +392,7 @@ def incidents_per_period(counts: pd.DataFrame, group_by: str, *, ax: Axes | None
         axis.bar(counts.index, counts[severity], width=width, bottom=bottom, label=str(severity), color=_SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)])
         bottom = bottom + counts[severity]
     axis.set_ylabel(f"incidents per {group_by}")
-    axis.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axis.yaxis)
     axis.spines[["top", "right"]].set_visible(False)
     axis.legend(fontsize=8, frameon=False, ncols=min(6, len(counts.columns)))
     return axis
@@ -459,7 +468,7 @@ def duration_trends_chart(summary: pd.DataFrame, points: pd.DataFrame, names: li
     rows = (len(names) + 1) // cols
     figure = _figure(11, 2.8 * rows)
     axes = figure.subplots(rows, cols, squeeze=False, sharex=True)
-    for axis, name in zip(axes.flat, names):
+    for axis, name in zip(axes.flat, names, strict=False):
         duration_trend(summary, points, name, periods=periods, ax=axis)
     for axis in list(axes.flat)[len(names):]:
         axis.set_visible(False)
@@ -493,7 +502,7 @@ def survival_curves(result: Any, *, title: str | None = None, ax: Axes | None = 
     """
     axis = ax if ax is not None else _new_axes(5.5, 3.4)
     for i, (group, curve) in enumerate(result.curves.items()):
-        style = {"color": "#1d2330", "linewidth": 2.2} if group == "all" else {"color": _SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)], "linewidth": 1.2}
+        style: dict[str, Any] = {"color": "#1d2330", "linewidth": 2.2} if group == "all" else {"color": _SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)], "linewidth": 1.2}
         n, censored = result.sizes[group]
         axis.step(curve["seconds"] / 3600, curve["survival"], where="post", label=f"{group} (n={n}, {censored} open)", **style)
     axis.set_xscale("symlog", linthresh=1)
@@ -515,7 +524,7 @@ def survival_chart(results: list, labels: dict[str, str]) -> Chart | None:
         return None
     figure = _figure(11, 3.4)
     axes = figure.subplots(1, len(results), squeeze=False)
-    for axis, result in zip(axes.flat, results):
+    for axis, result in zip(axes.flat, results, strict=True):
         survival_curves(result, title=labels.get(result.duration, result.duration), ax=axis)
     return Chart.from_figure(figure, "Kaplan–Meier curves of time to restore and time to resolve by severity; open incidents censored at as_of")
 
@@ -554,7 +563,7 @@ def responder_load(load: pd.DataFrame, top: int = 15, *, ax: Axes | None = None)
     axis.barh(shown.index.astype(str), shown["incidents"], color="#2456a6", label="incidents")
     axis.barh(shown.index.astype(str), shown["off_hours_pages"], color="#b3261e", height=0.4, label="off-hours pages")
     axis.spines[["top", "right"]].set_visible(False)
-    axis.xaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axis.xaxis)
     axis.legend(fontsize=8, frameon=False)
     return axis
 

@@ -54,7 +54,7 @@ def table(
     shown = list(frame.columns if columns is None else columns)
     cells = dict(cells or {})
     names = dict(headers or {})
-    kinds = {c: "num" for c in numeric} | {c: "one-line" for c in one_line if c not in set(numeric)}
+    kinds = dict.fromkeys(numeric, "num") | {c: "one-line" for c in one_line if c not in set(numeric)}
     attrs = {c: f" class={kinds[c]}" if c in kinds else "" for c in shown}
     head = "".join(f"<th{attrs[c]}>{text(names.get(c, c.replace('_', ' ')))}</th>" for c in shown)
     rows = []

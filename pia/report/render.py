@@ -23,11 +23,12 @@ from typing import Any
 
 from pia.errors import PiaError
 from pia.snapshot import atomic_write
+from pia.times import TimeLike, as_utc, iso
 
 # nbformat imports jsonschema, whose format checker imports rfc3987_syntax if it is installed
 # (jupyterlab brings it); that module builds a grammar at import, about 2 s, for IRI formats
 # that no notebook schema uses. Marking it absent makes jsonschema skip that one checker.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None marks a module absent
 
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -300,7 +301,7 @@ def render_report(
     data_dir: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] = "reports",
     formats: Iterable[str] = ("html",),
-    as_of: str | None = None,
+    as_of: TimeLike | None = None,
     tz: str = "UTC",
     redact: bool = True,
     pseudonymise: bool = False,
@@ -320,10 +321,11 @@ def render_report(
 
     root = resolve(data_dir)
     open_incident(incident_id, root)  # an unknown id fails here, before a kernel starts
+    stamp = as_utc(as_of)
     parameters = {
         "incident_id": incident_id,
         "data_dir": _from(out, root),
-        "as_of": as_of,
+        "as_of": iso(stamp) if stamp is not None else None,
         "tz": tz,
         "redact": redact,
         "pseudonymise": pseudonymise,
@@ -342,7 +344,7 @@ def write_review_notebook(incident_id: str, *, out: str | os.PathLike[str] = "re
 
     path = Path(out) / f"{incident_id}.ipynb"
     if path.exists() and not force and _edited(path):
-        raise PiaError(f"{path}: changed since pia wrote it, so it is kept (--force replaces it)")
+        raise PiaError(f"{path}: changed since pia wrote it, so it is kept (force replaces it)", parameters=("force",))
     written = render_report(incident_id, out=out, formats=["ipynb"], tutorial=True, **options).files["ipynb"]
     notebook = nbformat.read(written, as_version=4)
     notebook.metadata["pia"] = {"cells": _cells_digest(notebook)}
@@ -377,13 +379,18 @@ def _from(out: str | os.PathLike[str], path: str | os.PathLike[str] | None) -> s
     return Path(os.path.relpath(Path(path).resolve(), Path(out).resolve())).as_posix()
 
 
+def _literally(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for :func:`re.sub` that puts ``text`` in as it is (no backslash escapes)."""
+    return lambda _: text
+
+
 def _from_here(message: str, parameters: Mapping[str, Any], folder: Path) -> str:
     """``message`` from the kernel with the paths it got (relative to the output folder)
     written relative to where the command runs, as the user gave them."""
     for value in parameters.values():
         if isinstance(value, str) and value.startswith(".."):
             here = Path(os.path.relpath(folder / value)).as_posix()
-            message = re.sub(rf"{re.escape(value)}(?=[/:\s]|$)", lambda _: here, message)
+            message = re.sub(rf"{re.escape(value)}(?=[/:\s]|$)", _literally(here), message)
     return message
 
 
@@ -450,10 +457,10 @@ def render_trends(
     data_dir: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] = "reports",
     formats: Iterable[str] = ("html",),
-    since: str | None = None,
-    until: str | None = None,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     group_by: str = "month",
-    as_of: str | None = None,
+    as_of: TimeLike | None = None,
     table: str | os.PathLike[str] | None = None,
     pseudonymise: bool = False,
 ) -> Rendered:
@@ -465,7 +472,9 @@ def render_trends(
 
     root = resolve(data_dir)
     # check the options in-process first: a bad one fails here with pia's one-line message
-    TrendsReport.check(since=since, until=until, group_by=group_by, as_of=as_of, table=table)
+    window, stamp = TrendsReport.check(since=since, until=until, group_by=group_by, as_of=as_of, table=table)
+    # notebook parameters are text: each time as ISO 8601 in UTC
+    since, until, as_of = (iso(t) if t is not None else None for t in (*window, stamp))
     parameters = {
         "data_dir": _from(out, root),
         "since": since,

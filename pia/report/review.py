@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pia.errors import PiaError
-from pia.metrics import IncidentMetrics, measure_incident
-from pia.milestones import MILESTONES, Detection, load_config
-from pia.output import human_duration, parse_time
 from pia.events.slack import Directory
+from pia.metrics import IncidentMetrics, measure_incident, records
+from pia.milestones import MILESTONES, Detection, load_config
 from pia.people import full_names, roster
 from pia.privacy import scrub
 from pia.privacy.pseudonyms import for_incident
@@ -32,6 +30,7 @@ from pia.report.html import Section, link, said, table, text
 from pia.report.markdown import Draft, md_link, md_said, render_draft
 from pia.snapshot import Incident, open_incident
 from pia.snapshot import data_dir as resolve_data_dir
+from pia.times import TimeLike, as_utc, human_duration
 
 #: The review text keys of ``incident.toml [review]``, with their headings, in report order.
 REVIEW_FIELDS = {
@@ -135,7 +134,7 @@ class Review:
         incident_id: str,
         *,
         data_dir: str | os.PathLike[str] | None = None,
-        as_of: str | pd.Timestamp | None = None,
+        as_of: TimeLike | None = None,
         tz: str = "UTC",
         redact: bool = True,
         pseudonymise: bool = False,
@@ -187,7 +186,7 @@ class Review:
         """
         root = resolve_data_dir(data_dir)
         tz = _zone(tz)
-        stamp = parse_time(as_of, "as_of") if isinstance(as_of, str) else as_of
+        stamp = as_utc(as_of)
         config = load_config(root)
         incident = open_incident(incident_id, root)
         measured = measure_incident(incident, config, as_of=stamp)
@@ -331,7 +330,7 @@ class Review:
                 "status": frame["status"],
                 "start": frame["start_milestone"].map(end),
                 "end": frame["end_milestone"].map(end),
-                "note": [self.caveat(a, b) for a, b in zip(frame["start_milestone"], frame["end_milestone"])],
+                "note": [self.caveat(a, b) for a, b in zip(frame["start_milestone"], frame["end_milestone"], strict=True)],
             }
         )
 
@@ -348,7 +347,7 @@ class Review:
             {
                 "milestone": found["milestone"].str.replace("_", " "),
                 "time": found["ts"].map(self.local),
-                "stated": [self.stated(t, e) for t, e in zip(found["ts"], posted)],
+                "stated": [self.stated(t, e) for t, e in zip(found["ts"], posted, strict=True)],
                 "T": found["ts"].map(self.since_detection),
                 "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
                 "evidence": found["text"].fillna(""),
@@ -372,7 +371,7 @@ class Review:
                 "milestone": found["milestone"].astype(str).str.replace("_", " "),
                 "rank": found["rank"].astype(int),
                 "time": found["ts"].map(self.local),
-                "stated": [self.stated(t, e) for t, e in zip(found["ts"], found["evidence_ts"])],
+                "stated": [self.stated(t, e) for t, e in zip(found["ts"], found["evidence_ts"], strict=True)],
                 "who": self.person(found["actor"]),
                 "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
                 "text": found["text"].fillna("").astype(str),
@@ -388,9 +387,9 @@ class Review:
         d = self.detection
         marks = d.milestones.dropna(subset=["ts"])
         posted = marks["evidence_ts"].fillna(marks["ts"]) if "evidence_ts" in marks else marks["ts"]
-        stated = pd.Series([self.stated(t, e) for t, e in zip(marks["ts"], posted)], index=marks.index, dtype=object)
+        stated = pd.Series([self.stated(t, e) for t, e in zip(marks["ts"], posted, strict=True)], index=marks.index, dtype=object)
         # a milestone stated in a message ("normal since 14:53") sits at the message, with its own time
-        named = marks["milestone"].str.replace("_", " ") + [f" at {self.local(t)[11:]}" if s else "" for t, s in zip(marks["ts"], stated)]
+        named = marks["milestone"].str.replace("_", " ") + [f" at {self.local(t)[11:]}" if s else "" for t, s in zip(marks["ts"], stated, strict=True)]
         said = self._said()
         parts = [
             marks.assign(ts=posted, what=named),
@@ -464,7 +463,7 @@ class Review:
     def hypotheses_table(self) -> pd.DataFrame:
         hyps = self.detection.hypotheses
         fixed = self.at("working_hypothesis") or self.at("mitigated") or self.at("restored")
-        outcome = hypothesis_outcomes(hyps, fixed) if len(hyps) else []
+        outcome: pd.Series | list[str] = hypothesis_outcomes(hyps, fixed) if len(hyps) else []
         return hyps.assign(time=hyps["ts"].map(self.clock), T=hyps["ts"].map(self.since_detection), outcome=outcome, actor=self.person(hyps["actor"]))
 
     def updates_table(self) -> pd.DataFrame:
@@ -547,7 +546,7 @@ class Review:
         body += "".join(_note(n) for n in notes)
         body += "<h3>Milestones and their evidence</h3>"
         found = self.milestones_table()
-        others = {key: rows for key, rows in self.candidates_table().groupby("key", sort=False)}
+        others = dict(iter(self.candidates_table().groupby("key", sort=False)))
 
         def when(row: pd.Series) -> str:
             note = f'<br><span class="stated">{text(row["stated"])}</span>' if row["stated"] else ""
@@ -699,23 +698,23 @@ class Review:
             **self.facts(),
             "commander_note": self.caveat("commander"),
             "review": {key: (self.incident.meta.get("review") or {}).get(key) for key in REVIEW_FIELDS},
-            "durations": [dict(r, value=r["status"] if r["value"] == "–" else r["value"]) for r in durations.to_dict("records")],
+            "durations": [dict(r, value=r["status"] if r["value"] == "–" else r["value"]) for r in records(durations)],
             "censored_note": self.censored_note() if (durations["status"] == "censored").any() else "",
             "milestones": [
                 dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), evidence=md_said(r["evidence"], r["ref"]) if r["evidence"] else "set in incident.toml")
-                for r in self.milestones_table().to_dict("records")
+                for r in records(self.milestones_table())
             ],
             "runners_up": [
-                {"milestone": name, "candidates": [dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), text=md_said(r["text"], r["ref"])) for r in rows.to_dict("records")]}
+                {"milestone": name, "candidates": [dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), text=md_said(r["text"], r["ref"])) for r in records(rows)]}
                 for name, rows in self.candidates_table().groupby("milestone", sort=False)
             ],
-            "key_events": [dict(r, evidence=md_said(r["evidence"], r["ref"])) for r in self.key_events_table().to_dict("records")],
-            "responders": self.responders_table().to_dict("records"),
-            "hypotheses": [dict(r, text=md_said(r["text"], r["ref"])) for r in hyps.to_dict("records")],
+            "key_events": [dict(r, evidence=md_said(r["evidence"], r["ref"])) for r in records(self.key_events_table())],
+            "responders": records(self.responders_table()),
+            "hypotheses": [dict(r, text=md_said(r["text"], r["ref"])) for r in records(hyps)],
             "communication": self.communication_summary(updates),
-            "updates": [dict(r, text=md_said(r["text"], r["ref"])) for r in updates.to_dict("records")],
-            "directives": [{"time": r["time"], "to": r["to_name"], "text": r["text"], "answer": r["answer"]} for r in asks.to_dict("records")],
-            "action_items": [dict(r, title=md_link(r["url"], r["title"])) for r in self.action_items_table().to_dict("records")],
+            "updates": [dict(r, text=md_said(r["text"], r["ref"])) for r in records(updates)],
+            "directives": [{"time": r["time"], "to": r["to_name"], "text": r["text"], "answer": r["answer"]} for r in records(asks)],
+            "action_items": [dict(r, title=md_link(r["url"], r["title"])) for r in records(self.action_items_table())],
             "quality": self.quality_lines(),
         }
         return render_draft(context)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
 
 from pia import trends
-from pia.output import human_duration, parse_time
+from pia.errors import BadValue, InputError
 from pia.report import charts
 from pia.report.html import Section, table, text
+from pia.times import TimeLike, as_utc, human_duration
 
 #: the durations drawn in the trend charts (all are in the tables)
 CHARTED = ["time_to_engage", "time_to_hypothesis", "time_to_diagnose", "time_to_mitigate", "time_to_restore", "time_to_resolve", "time_to_declare"]
@@ -53,10 +55,10 @@ class TrendsReport:
         cls,
         *,
         data_dir: str | os.PathLike[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
         group_by: str = "month",
-        as_of: str | None = None,
+        as_of: TimeLike | None = None,
         table: str | os.PathLike[str] | None = None,
         pseudonymise: bool = False,
     ) -> TrendsReport:
@@ -86,20 +88,25 @@ class TrendsReport:
 
     @staticmethod
     def check(
-        *, since: str | None, until: str | None, group_by: str, as_of: str | None, table: str | os.PathLike[str] | None
+        *,
+        since: TimeLike | None,
+        until: TimeLike | None,
+        group_by: str,
+        as_of: TimeLike | None,
+        table: str | os.PathLike[str] | None,
     ) -> tuple[tuple[pd.Timestamp | None, pd.Timestamp | None], pd.Timestamp | None]:
         """Parse and check the options; a bad one is a one-line :class:`PiaError`."""
-        from pia.errors import InputError, PiaError
-
         if group_by not in trends.PERIODS:
-            raise PiaError(f"group_by: {group_by!r} is not one of {', '.join(trends.PERIODS)}")
+            raise BadValue("group_by", group_by, f"is not one of {', '.join(trends.PERIODS)}")
         if table is not None and not Path(table).is_file():
             raise InputError(table, "", "no such file")
-        return (parse_time(since, "since"), parse_time(until, "until")), parse_time(as_of, "as_of")
+        if table is not None and Path(table).suffix == ".parquet":
+            _read_table(Path(table))  # a table that breaks the contract fails here, in one line
+        return (as_utc(since, "since"), as_utc(until, "until")), as_utc(as_of)
 
     @property
     def durations(self) -> list[str]:
-        return [c.removesuffix("_observed") for c in self.table if c.endswith("_observed")]
+        return [c.removesuffix("_observed") for c in map(str, self.table.columns) if c.endswith("_observed")]
 
     def window_words(self) -> str:
         """The window in words: "1 January to 30 November 2026" (the ``since``/``until``
@@ -131,7 +138,7 @@ class TrendsReport:
             return ""
         this, before = rows.iloc[0], rows.iloc[1]
         names = {"time_to_engage": "Median time to engage", "time_to_hypothesis": "Median time to hypothesis", "time_to_restore": "Median time to restore"}
-        lines = [("Incidents", str(this["incidents"]), str(before["incidents"]))]
+        lines: list[tuple[str, ...]] = [("Incidents", str(this["incidents"]), str(before["incidents"]))]
         for name, label in names.items():
             lines.append((label, *(_median_cell(r, name) for r in (this, before))))
         head = f"<tr><th></th><th class=num>{text(_period_name(this['start'], self.group_by))}</th><th class=num>{text(_period_name(before['start'], self.group_by))}</th></tr>"
@@ -176,7 +183,7 @@ class TrendsReport:
         cells = summary.assign(
             cell=[
                 f'{text(_hours(m))}<br><span class="stated">{text(f"{_hours(lo)}–{_hours(hi)}, " if pd.notna(lo) else "")}n={n}</span>'
-                for m, lo, hi, n in zip(summary["median"], summary["median_low"], summary["median_high"], summary["n"])
+                for m, lo, hi, n in zip(summary["median"], summary["median_low"], summary["median_high"], summary["n"], strict=True)
             ]
         )
         grid = cells.pivot(index="duration", columns="period", values="cell")
@@ -185,7 +192,7 @@ class TrendsReport:
         shown = grid.reset_index().fillna("–")
         shown["duration"] = shown["duration"].str.replace("_", " ")
         periods = list(shown.columns[1:])
-        return table(shown, cells={p: (lambda r, p=p: r[p]) for p in periods}, numeric=periods)
+        return table(shown, cells={p: itemgetter(p) for p in periods}, numeric=periods)
 
     def survival(self) -> Section:
         results = [trends.survival(self.table, name) for name in SURVIVAL]
@@ -269,9 +276,16 @@ def _median_cell(row: pd.Series, name: str) -> str:
 
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """A stage CSV (mapped to milestones) or a metrics table saved as Parquet."""
+    """A stage CSV (mapped to milestones) or a metrics table saved as Parquet (checked against
+    its contract, :func:`pia.contracts.metrics_contract`)."""
     if path.suffix == ".parquet":
-        return pd.read_parquet(path), pd.DataFrame(), []
+        from pia.contracts import metrics_contract
+
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as error:  # pyarrow raises several kinds for a file that is not Parquet
+            raise InputError(path, "", f"not a readable Parquet file ({type(error).__name__})") from None
+        return metrics_contract(frame).check(frame, str(path)), pd.DataFrame(), []
     from pia.sources.stages import stage_table
 
     frame, notes = stage_table(path.read_bytes(), str(path))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Mapping
+from typing import NoReturn
 
 from pia.errors import FetchError
 
@@ -54,7 +55,7 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> None:  # no pickling a token into a file by accident
+    def __reduce__(self) -> NoReturn:  # no pickling a token into a file by accident
         raise TypeError("a Secret cannot be pickled")
 
 

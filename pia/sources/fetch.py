@@ -1,4 +1,5 @@
-"""Live fetch: Slack and PagerDuty APIs into an incident snapshot (design.md's layout).
+"""Live fetch: Slack and PagerDuty APIs into an incident snapshot (the layout of README.md,
+"The incident snapshot").
 
 Two entry points, both callable from a notebook with the names the CLI uses:
 
@@ -22,13 +23,14 @@ import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pia.errors import ConfigError, FetchError, PiaError
+from pia.errors import BadValue, ConfigError, FetchError, PiaError
+from pia.events.slack import table_of
 from pia.snapshot import (
     data_dir,
     dump_json,
@@ -156,9 +158,9 @@ def parse_margin(value: str | pd.Timedelta | None) -> pd.Timedelta:
     try:
         margin = pd.Timedelta(value)
     except (ValueError, TypeError):
-        raise PiaError(f"--margin: {value!r} is not a duration (e.g. 1h, 30min, 2d)") from None
+        raise BadValue("margin", value, "is not a duration (e.g. 1h, 30min, 2d)") from None
     if pd.isna(margin) or margin < pd.Timedelta(0):
-        raise PiaError(f"--margin: {value!r} must be a duration of zero or more")
+        raise BadValue("margin", value, "must be a duration of zero or more")
     return margin
 
 
@@ -317,14 +319,15 @@ def _fetch(
     if not channels and not pd_ids:
         where = "its incident.toml names none" if toml.exists() else "there is no snapshot by that id yet"
         raise PiaError(
-            f"nothing to fetch for {incident}: {where}; name a channel (--slack-channel) or a PagerDuty "
-            "incident (--pagerduty-incident)"
+            f"nothing to fetch for {incident}: {where}; name a channel (slack_channels) or a PagerDuty "
+            "incident (pagerduty_incidents)",
+            parameters=("slack_channels", "pagerduty_incidents"),
         )
     # Make the clients first: a missing token fails here, before anything is fetched.
     if pd_ids and not all(i in (pulled or {}) for i in pd_ids):
-        connections.pagerduty
+        _ = connections.pagerduty
     if channels:
-        connections.slack
+        _ = connections.slack
     before = connections.requests()
     wanted = [f"PagerDuty {i}" for i in pd_ids] + [f"#{_label(c)}" for c in channels]
     done: list[str] = []
@@ -476,7 +479,7 @@ def _channel_messages(folder: Path) -> list[dict[str, Any]]:
     """The messages already stored for a channel (every day file), each with a string ts."""
     if not folder.is_dir():
         return []
-    out = []
+    out: list[dict[str, Any]] = []
     for day in sorted(folder.glob("*.json")):
         out.extend(m for m in _load_list(day) if isinstance(m.get("ts"), str))
     return out
@@ -501,7 +504,7 @@ def _ts_key(ts: str) -> tuple[int, int]:
 
 
 def _utc_day(ts: str) -> str:
-    return datetime.fromtimestamp(_ts_key(ts)[0], tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(_ts_key(ts)[0], tz=UTC).strftime("%Y-%m-%d")
 
 
 def _write_pagerduty(folder: Path, pulls: Sequence[IncidentPull]) -> None:
@@ -547,7 +550,7 @@ def _record(path: Path, result: FetchResult) -> None:
     previous = read_json(path) if path.exists() else {}
     history = previous.get("fetches", []) if isinstance(previous, dict) else []
     record = {
-        "fetched_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "fetched_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tool": f"pia {__version__}",
         "window": result.window.as_dict(),
         "slack": result.slack,
@@ -593,7 +596,7 @@ def discover(
 
     connections = connections or Connections()
     if until <= since:
-        raise PiaError("--pagerduty-until must be after --pagerduty-since")
+        raise PiaError("until must be after since", parameters=("since", "until"))
     listed = connections.pagerduty.incidents(since.to_pydatetime(), until.to_pydatetime(), services)
     known = snapshots_by_pagerduty_id(root)
     run = Discovery(len(listed))
@@ -629,7 +632,7 @@ def _wants_slack(pull: IncidentPull, pattern: str | None) -> bool:
     return bool(pattern) or bool(linked_channels(pull))
 
 
-def _snapshot_id(pattern: str, incident: Mapping[str, Any], option: str = "--id-pattern") -> str:
+def _snapshot_id(pattern: str, incident: Mapping[str, Any], parameter: str = "id_pattern") -> str:
     created = _time(incident.get("created_at"))
     fields = {
         "date": created.strftime("%Y-%m-%d") if created is not None else "undated",
@@ -639,7 +642,7 @@ def _snapshot_id(pattern: str, incident: Mapping[str, Any], option: str = "--id-
     try:
         return pattern.format(**fields)
     except (KeyError, IndexError, ValueError) as error:
-        raise PiaError(f"{option} {pattern!r}: unknown field {error} (fields: date, number, id)") from None
+        raise BadValue(parameter, pattern, f"has an unknown field {error} (fields: date, number, id)") from None
 
 
 def snapshots_by_pagerduty_id(root: str | os.PathLike[str] | None = None) -> dict[str, str]:
@@ -668,9 +671,9 @@ def linked_channels(pull: IncidentPull) -> list[str]:
         for pattern in _CHANNEL_LINKS:
             found.extend(pattern.findall(text))
     for entry in pull.log_entries:
-        channel = entry.get("channel") if isinstance(entry.get("channel"), Mapping) else {}
-        if channel.get("type") == "slack" and isinstance(channel.get("channel"), Mapping):
-            found.append(str(channel["channel"].get("id") or ""))
+        channel = table_of(entry.get("channel"))
+        if channel.get("type") == "slack":
+            found.append(str(table_of(channel.get("channel")).get("id") or ""))
     return [c for c in dict.fromkeys(found) if c]
 
 
@@ -683,7 +686,7 @@ def incident_channel(
     if slack is None:
         return None, notes
     if pattern:
-        name = _snapshot_id(pattern, pull.incident, "--channel-pattern").lower().lstrip("#")
+        name = _snapshot_id(pattern, pull.incident, "channel_pattern").lower().lstrip("#")
         found = slack.find_channel(name)
         if found is not None:
             return found, notes

@@ -23,8 +23,8 @@ import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pagerduty
@@ -82,7 +82,7 @@ def server_wait(headers: Any, now: float | None = None) -> float | None:
         except (TypeError, ValueError):
             continue
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         current = time.time() if now is None else now
         return max(0.0, when.timestamp() - current)
     return None
@@ -124,9 +124,9 @@ def make_client(token: Secret, settings: PagerDutySettings) -> pagerduty.RestApi
         client = pagerduty.RestApiV2Client(token.reveal(), base_url=settings.base_url, **kwargs)
     except pagerduty.UrlError:
         raise FetchError("pagerduty", f"base URL {settings.base_url!r} must start with https://") from None
-    client.timeout = settings.timeout
+    client.timeout = settings.timeout  # type: ignore[assignment]  # annotated int; requests takes float seconds
     client.retry = {429: settings.rate_limit_retries}
-    client.retry.update({status: settings.server_error_retries for status in (500, 502, 503, 504)})
+    client.retry.update(dict.fromkeys((500, 502, 503, 504), settings.server_error_retries))
     client.max_http_attempts = settings.rate_limit_retries + settings.server_error_retries
     client.max_network_attempts = settings.network_retries
     client.sleep_timer = settings.backoff
@@ -229,7 +229,7 @@ class _Translate:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> Literal[False]:
         if error is None or isinstance(error, FetchError) or not isinstance(error, Exception):
             return False
         raise self.translate(error) from None
@@ -243,8 +243,9 @@ class _Translate:
                 return CredentialError(
                     "pagerduty",
                     f"{what}: the API key was refused (401); set PAGERDUTY_API_TOKEN to a valid REST API key "
-                    "(and for an EU account use --pagerduty-base-url https://api.eu.pagerduty.com)",
+                    "(and for an EU account use pagerduty_base_url https://api.eu.pagerduty.com)",
                     status=401,
+                    parameters=("pagerduty_base_url",),
                 )
             if status == 403:
                 return CredentialError(
@@ -281,7 +282,8 @@ class _Translate:
             return FetchError(
                 "pagerduty",
                 f"{what}: no answer from {self.source._host} after {settings.network_retries} attempts; "
-                "check the network (or --pagerduty-base-url) and fetch again",
+                "check the network (or pagerduty_base_url) and fetch again",
+                parameters=("pagerduty_base_url",),
             )
         if isinstance(error, (ValueError, KeyError, TypeError)):
             return FetchError("pagerduty", f"{what}: an answer of an unexpected shape ({type(error).__name__})")

@@ -222,7 +222,8 @@ class SlackSource:
             raise FetchError(
                 "slack",
                 f"{method}{context}: {_describe(error)} from {self._host} after retries; "
-                "check the network (or --slack-base-url) and fetch again",
+                "check the network (or slack_base_url) and fetch again",
+                parameters=("slack_base_url",),
             ) from None
         data = response.data
         if not isinstance(data, dict):
@@ -238,8 +239,9 @@ class SlackSource:
             return FetchError(
                 "slack",
                 f"{where}: still rate limited after {self.settings.rate_limit_retries} retries; "
-                "wait a few minutes and fetch again (or lower --slack-rate)",
+                "wait a few minutes and fetch again (or lower slack_rate)",
                 status=status,
+                parameters=("slack_rate",),
             )
         if code in _AUTH_ERRORS:
             return CredentialError(
@@ -408,7 +410,7 @@ class SlackSource:
             self._users.update({i: None for i in missing if i not in self._users})
         elif missing:
             found = self._parallel(self._user_info, missing)
-            self._users.update(zip(missing, found))
+            self._users.update(zip(missing, found, strict=True))
         return [u for u in (self._users.get(i) for i in wanted) if u]
 
     def _user_info(self, user_id: str) -> dict[str, Any] | None:

@@ -29,7 +29,7 @@ from pia.snapshot import (
 def _find_channel(tree: Tree, channel: str) -> tuple[str, dict[str, Any]]:
     """The folder name and channels.json entry of ``channel`` (a name or an id)."""
     wanted = channel.lstrip("#")
-    entries = []
+    entries: list[dict[str, Any]] = []
     for name in ("channels.json", "groups.json", "mpims.json", "dms.json"):
         found = tree.json_or(name, [])
         if isinstance(found, list):
@@ -56,7 +56,7 @@ def _window(messages: list[Any], since: pd.Timestamp | None, until: pd.Timestamp
         keep &= when >= since
     if until is not None:
         keep &= when <= until
-    return [m for m, k in zip(messages, keep) if k]
+    return [m for m, k in zip(messages, keep, strict=True) if k]
 
 
 def import_slack_export(
@@ -88,7 +88,7 @@ def import_slack_export(
         users = [u for name in ("users.json", "org_users.json") for u in tree.json_or(name, [])]
     finally:
         tree.close()
-    base = data_dir(root) / "incidents" / safe_id(incident, "--incident")
+    base = data_dir(root) / "incidents" / safe_id(incident, "incident id")
     safe_name(folder, "channel name", tree.path)
     existing = base / "slack"
     with staged_folder(existing) as stage:

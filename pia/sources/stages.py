@@ -90,9 +90,9 @@ def _stage_warnings(raw: pd.DataFrame, stamp: dict[str, pd.Series]) -> list[str]
     lines = []
     for row in backwards.index[backwards.any(axis=1)]:
         stages = [s for s in STAGE_MILESTONES if backwards.at[row, s]]
-        lines.append(f"{raw.at[row, 'incident_id']}: stage {', '.join(stages)} posted before an earlier stage")
+        lines.append(f"{raw['incident_id'][row]}: stage {', '.join(stages)} posted before an earlier stage")
     empty = order.isna().all(axis=1)
-    lines += [f"{raw.at[row, 'incident_id']}: no stage has a time" for row in order.index[empty]]
+    lines += [f"{raw['incident_id'][row]}: no stage has a time" for row in order.index[empty]]
     return lines
 
 
