@@ -258,7 +258,8 @@ def _run_on(cluster: Cluster, todo: list[str], options: dict[str, Any], bar: Any
         _, rendered, error = answer if answer else (incident, None, f"{incident}: {lost}")
         for leftover in absolute["out"].glob(f".{incident}.*"):
             leftover.unlink(missing_ok=True)
-        yield incident, rendered, as_given(error, absolute["data_dir"], given[0]) if error else ""
+        # a failed notebook kept under the absolute --out is named as the caller gave the folder too
+        yield incident, rendered, as_given(as_given(error, absolute["data_dir"], given[0]), absolute["out"], given[1]) if error else ""
         bar and bar.update()
 
 

@@ -54,14 +54,15 @@ def error_line(text: object, args: argparse.Namespace, prefix: str = "pia: error
 
 def shown(text: object, args: argparse.Namespace) -> str:
     """``text`` from the input, as a command may print it."""
-    from pia.privacy.redact import load_redactor
+    from pia.privacy.redact import mask_text
 
     text = str(text)
     if not getattr(args, "no_redact", False):
         try:
-            text = load_redactor(data_dir(getattr(args, "data_dir", None))).value(text)
-        except PiaError:  # the data dir's pia.toml is what is wrong: the packaged patterns still mask
-            text = load_redactor().value(text)
+            root = data_dir(getattr(args, "data_dir", None))
+        except PiaError:  # no data dir to read: the packaged patterns still mask
+            root = None
+        text = mask_text(text, root)
     return terminal_text(text)
 
 

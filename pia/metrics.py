@@ -40,10 +40,28 @@ _AFTER_DETECTED = [m for m in MILESTONES if m not in ("impact_start", "detected"
 
 @dataclass
 class Durations:
-    """One row per (incident, duration): ``value`` (a timedelta, NaT where unknown),
-    ``observed``, ``status`` (observed / censored / open / missing / no start / out of
-    order) and the milestone and evidence at each end; ``warnings`` lists data-quality
-    problems, one line each."""
+    """Every duration of one incident or several, each knowing whether it was observed.
+
+    Made by :func:`durations`; shows itself as a table in a notebook.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per (incident, duration): ``value`` (a timedelta, NaT where unknown),
+        ``observed``, ``status`` (``observed``, ``censored``, ``open``, ``missing``, ``no
+        start`` or ``out of order``), the milestone and time at each end (``start_milestone``,
+        ``start``, ``end_milestone``, ``end``) and the evidence's source and link.
+    warnings : list of str
+        Data-quality problems (milestones out of order), one line each.
+
+    Examples
+    --------
+    >>> import pia
+    >>> incident = pia.open_incident("2026-11-20-login-outage")
+    >>> spans = pia.measure_incident(incident).durations
+    >>> spans.frame["status"].value_counts().to_dict()
+    {'observed': 9}
+    """
 
     frame: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
@@ -74,14 +92,43 @@ def durations(
     as_of: TimeLike | None = None,
     incidents: Iterable[str] | None = None,
 ) -> Durations:
-    """Every configured duration of every incident in ``milestones``.
+    """Every configured duration of every incident in ``milestones``: the pipeline's last step.
 
-    ``as_of`` (a time with an offset) is the moment the analysis stands at: milestones after
-    it are treated as not yet happened, and an open incident's unfinished durations are
-    censored there (``observed`` false). Without ``as_of`` they are NaN with status ``open``.
     A milestone has happened once its evidence was posted (``evidence_ts``, where the frame
-    has it): a restore stated as "since 14:53" in a message at 15:10 is not yet known at
-    15:00. ``incidents`` adds incidents that have no milestone at all.
+    has it): a restore stated as "since 14:53" in a message at 15:10 is not yet known at 15:00.
+
+    Parameters
+    ----------
+    milestones : DataFrame
+        ``Detection.milestones`` (``incident``, ``milestone``, ``ts``; ``evidence_ts``,
+        ``source`` and ``ref`` where there are).
+    config : Config, optional
+        Where the durations are defined (``[durations]``); the packaged ones where None.
+    as_of : str or Timestamp, optional
+        The moment the analysis stands at, with an offset: milestones after it have not yet
+        happened, and an open incident's unfinished durations are censored there
+        (``observed`` false, status ``censored``). Without it they are NaN with status
+        ``open``; it is never the wall clock.
+    incidents : iterable of str, optional
+        Incidents to include that have no milestone at all.
+
+    Returns
+    -------
+    Durations
+        ``frame``, a row per incident and duration, and ``warnings``.
+
+    Examples
+    --------
+    Half an hour after detection, the login outage was not yet restored: its time to
+    restore is censored at ``as_of``, at least 28 minutes.
+
+    >>> import pia
+    >>> incident = pia.open_incident("2026-11-20-login-outage")
+    >>> found = pia.detect_incident(incident.events(), incident.meta)
+    >>> spans = pia.durations(found.milestones, as_of="2026-11-20T14:30:00Z")
+    >>> restore = spans.frame.set_index("duration").loc["time_to_restore"]
+    >>> restore["value"], bool(restore["observed"]), restore["status"]
+    (Timedelta('0 days 00:28:00'), False, 'censored')
     """
     from pia.contracts import MILESTONES_CONTRACT
 
@@ -337,7 +384,31 @@ def _metric_values(counts: dict[str, dict[str, Any]], incident: str) -> dict[str
 
 @dataclass
 class IncidentMetrics:
-    """Everything measured for one incident: detection, durations, pages and the table row."""
+    """Everything measured for one incident, as :func:`measure_incident` gives it.
+
+    Attributes
+    ----------
+    incident : str
+        The incident id.
+    detection : Detection
+        Milestones and repeated events.
+    durations : Durations
+        Each duration, observed or censored.
+    pages : DataFrame
+        PagerDuty's notifications, each marked off-hours or not in the person's zone.
+    row : dict
+        The incident's row of the metrics table: status, each milestone's time, each
+        duration and whether it was observed (``<name>_observed``), and the counts.
+    events : DataFrame
+        The timeline it was measured on.
+
+    Examples
+    --------
+    >>> import pia
+    >>> measured = pia.measure_incident(pia.open_incident("2026-11-20-login-outage"))
+    >>> measured.row["status"], measured.row["responders"], measured.row["pivots"]
+    ('resolved', 7, 2)
+    """
 
     incident: str
     detection: Detection
@@ -352,7 +423,24 @@ class IncidentMetrics:
 
 @dataclass
 class MetricsTable:
-    """One row per incident (``frame``), and a one-line message per incident that failed."""
+    """The metrics of many incidents, as :func:`metrics_table` gives it.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per incident (the columns of ``IncidentMetrics.row``).
+    failures : list of str
+        A one-line message per incident that could not be read or measured.
+    incidents : dict of str to IncidentMetrics
+        Everything measured, by incident id.
+
+    Examples
+    --------
+    >>> import pia
+    >>> table = pia.metrics_table()
+    >>> table.frame.shape[0], table.failures
+    (12, [])
+    """
 
     frame: pd.DataFrame
     failures: list[str] = field(default_factory=list)
@@ -385,7 +473,38 @@ def measure_incident(
     as_of: TimeLike | None = None,
     rules: RuleSet | None = None,
 ) -> IncidentMetrics:
-    """Detect and measure one :class:`pia.snapshot.Incident`; a bad snapshot raises."""
+    """Read, detect and measure one incident: the pipeline after :func:`open_incident` in one
+    call.
+
+    Parameters
+    ----------
+    incident : Incident
+        From :func:`open_incident`.
+    config : Config, optional
+        The rules and durations (:func:`load_config`); the packaged ones where None, so pass
+        ``pia.load_config(pia.data_dir())`` for the data dir's ``pia.toml`` to count.
+    as_of : str or Timestamp, optional
+        Where an open incident's durations are censored (see :func:`durations`).
+    rules : RuleSet, optional
+        ``config``'s rules compiled, to reuse across calls.
+
+    Returns
+    -------
+    IncidentMetrics
+        The detection, the durations, the pages and the incident's row of the metrics table.
+
+    Raises
+    ------
+    InputError
+        A file of the snapshot is malformed.
+
+    Examples
+    --------
+    >>> import pia
+    >>> measured = pia.measure_incident(pia.open_incident("2026-11-20-login-outage"))
+    >>> pia.human_duration(measured.row["time_to_restore"])
+    '51m 00s'
+    """
     config = config or load_config()
     together, failures = measure_together([incident], config, as_of=as_of, rules=rules)
     if failures:
@@ -401,10 +520,37 @@ def measure_incidents(
     rules: RuleSet | None = None,
     progress: bool = False,
 ) -> tuple[dict[str, IncidentMetrics], list[str]]:
-    """Detect and measure many incidents at once, by id: their timelines are read file by file
-    into one frame (with a progress bar if ``progress``), then detected and measured together,
-    so a thousand small incidents cost about what one large one does. One that cannot be read
-    becomes a line in the failures; the others are still measured."""
+    """Read, detect and measure many incidents at once: their timelines are read file by file
+    into one frame, then detected and measured together, so a thousand small incidents cost about what one
+    large one does.
+
+    Parameters
+    ----------
+    incidents : iterable of Incident
+        From :func:`open_incident`.
+    config : Config, optional
+        The rules and durations; the packaged ones where None.
+    as_of : str or Timestamp, optional
+        Where open incidents' durations are censored (see :func:`durations`).
+    rules : RuleSet, optional
+        ``config``'s rules compiled.
+    progress : bool
+        Show a progress bar while reading.
+
+    Returns
+    -------
+    measured : dict of str to IncidentMetrics
+        By incident id.
+    failures : list of str
+        A line per incident that could not be read; the others are still measured.
+
+    Examples
+    --------
+    >>> import pia
+    >>> measured, failures = pia.measure_incidents(pia.open_incident(i) for i in pia.list_incidents())
+    >>> len(measured), failures
+    (12, [])
+    """
     together, failures = measure_together(incidents, config, as_of=as_of, rules=rules, progress=progress)
     return together.split(), [str(error) for error in failures.values()]
 
@@ -593,11 +739,37 @@ def metrics_table(
     as_of: TimeLike | None = None,
     config: Config | None = None,
 ) -> MetricsTable:
-    """The metrics table of ``ids`` (default: every incident in the data dir ``root``).
+    """The metrics table: one row per incident, as ``pia metrics`` prints it.
 
-    One incident that cannot be read or measured becomes a line in ``failures``; the others
-    are still measured. A bad ``pia.toml`` raises :class:`ConfigError`, since it would spoil
-    every row.
+    Parameters
+    ----------
+    root : str or PathLike, optional
+        The data dir (see :func:`data_dir`); its ``pia.toml`` counts.
+    ids : sequence of str, optional
+        The incidents; every one in the data dir where None.
+    as_of : str or Timestamp, optional
+        Where open incidents' durations are censored (see :func:`durations`).
+    config : Config, optional
+        The rules and durations; the data dir's where None.
+
+    Returns
+    -------
+    MetricsTable
+        ``frame`` (a row per incident, durations as timedeltas) and ``failures``: an
+        incident that cannot be read or measured is a line there, the others are measured.
+
+    Raises
+    ------
+    ConfigError
+        A bad ``pia.toml``, which would spoil every row.
+
+    Examples
+    --------
+    >>> import pia
+    >>> table = pia.metrics_table(as_of="2026-12-01T00:00:00Z")
+    >>> search = table.frame.set_index("incident").loc["2026-11-24-search-latency"]
+    >>> search["status"], bool(search["time_to_restore_observed"])
+    ('open', False)
     """
     from pia.snapshot import data_dir, list_incidents, open_incident
 
@@ -621,10 +793,25 @@ def metrics_table(
 
 @dataclass
 class Explanation:
-    """Why each milestone of one incident has the time it has: ``candidates`` holds, per
-    milestone, the winner (``rank`` 1) and the runners-up, best first (the columns of
-    :attr:`Detection.candidates <pia.milestones.Detection>`); ``manual`` names the
-    milestones set in ``incident.toml [milestones]``, which win over anything detected."""
+    """Why each milestone of one incident has the time it has, as
+    :func:`explain_milestones` gives it; shows itself as a table in a notebook.
+
+    Attributes
+    ----------
+    incident : str
+        The incident id.
+    candidates : DataFrame
+        Per milestone, the winner (``rank`` 1) and the runners-up, best first (the columns
+        of ``Detection.candidates``).
+    manual : list of str
+        The milestones set in ``incident.toml [milestones]``, which win over anything detected.
+
+    Examples
+    --------
+    >>> import pia
+    >>> pia.explain_milestones("2026-11-20-login-outage").manual
+    ['impact_start']
+    """
 
     incident: str
     candidates: pd.DataFrame
@@ -668,14 +855,38 @@ def explain_milestones(
     redact: bool = True,
     config: Config | None = None,
 ) -> Explanation:
-    """Each milestone's candidates for ``incident_id`` in the data dir ``root``: the one used
-    and the runners-up a reviewer may prefer, best first, with secrets in their text and
-    links masked unless ``redact`` is false.
+    """Each milestone's candidates for one incident: the one used and the runners-up a
+    reviewer may prefer, best first, as ``pia metrics --explain`` prints them.
 
-    Raises :class:`~pia.errors.UnknownIncident` for an id not in the data dir and
-    :class:`ConfigError` for a bad ``pia.toml`` or manual milestone.
+    Parameters
+    ----------
+    incident_id : str
+        The incident.
+    root : str or PathLike, optional
+        The data dir (see :func:`data_dir`); its ``pia.toml`` counts.
+    redact : bool
+        Mask secrets in the candidates' text and links.
+    config : Config, optional
+        The rules; the data dir's where None.
 
-        >>> explain_milestones("2026-11-20-login-outage").candidates   # doctest: +SKIP
+    Returns
+    -------
+    Explanation
+        ``candidates`` by milestone and rank, and the ``manual`` milestones.
+
+    Raises
+    ------
+    UnknownIncident
+        No snapshot by that id.
+    ConfigError
+        A bad ``pia.toml`` or manual milestone.
+
+    Examples
+    --------
+    >>> import pia
+    >>> found = pia.explain_milestones("2026-11-20-login-outage").candidates
+    >>> found.query("milestone == 'restored'")[["rank", "source", "rule"]].head(2).values.tolist()
+    [[1, 'rule', 'back_to_normal'], [2, 'rule', 'back_to_normal']]
     """
     from pia.privacy import scrub
     from pia.privacy.redact import load_redactor

@@ -57,9 +57,27 @@ _USER_LISTS = ("users.json", "org_users.json")
 
 
 def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """The data dir: ``path`` if given, else ``$PIA_DATA_DIR``, else the nearest ``data/``
-    holding ``incidents/`` in the working folder or above it (as git finds its repository, so a
-    notebook opened in ``notebooks/`` or ``reports/`` finds the project's data), else ``./data``."""
+    """The data dir, the folder that holds ``incidents/`` (and maybe ``pia.toml``).
+
+    Parameters
+    ----------
+    path : str or PathLike, optional
+        The data dir; where None, ``$PIA_DATA_DIR``, else the nearest ``data/`` holding
+        ``incidents/`` in the working folder or above it (as git finds its repository, so a
+        notebook opened in ``notebooks/`` or ``reports/`` finds the project's data), else
+        ``./data``.
+
+    Returns
+    -------
+    Path
+        The folder, as given or relative to the working folder; it may not exist.
+
+    Examples
+    --------
+    >>> import pia
+    >>> (pia.data_dir() / "incidents").is_dir()
+    True
+    """
     if path is not None:
         return Path(path)
     if os.environ.get("PIA_DATA_DIR"):
@@ -72,7 +90,24 @@ def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def list_incidents(root: str | os.PathLike[str] | None = None) -> list[str]:
-    """Ids of every incident snapshot in the data dir, sorted."""
+    """Ids of every incident snapshot in the data dir, sorted.
+
+    Parameters
+    ----------
+    root : str or PathLike, optional
+        The data dir (see :func:`data_dir`).
+
+    Returns
+    -------
+    list of str
+        The folder names under ``incidents/`` (none where there is no such folder).
+
+    Examples
+    --------
+    >>> import pia
+    >>> pia.list_incidents()[:2]
+    ['2026-01-17-batch-disk-full', '2026-02-10-file-upload-failures']
+    """
     base = data_dir(root) / "incidents"
     if not base.is_dir():
         return []
@@ -381,7 +416,26 @@ def read_events(
 
 @dataclass
 class Incident:
-    """An incident snapshot on disk: its id, folder and ``incident.toml``."""
+    """An incident snapshot on disk: its id, folder and ``incident.toml``.
+
+    Made by :func:`open_incident`; reading the files waits until :meth:`events` is called.
+
+    Parameters
+    ----------
+    id : str
+        The incident id, the folder's name.
+    path : Path
+        The folder ``<data dir>/incidents/<id>``.
+    meta : dict
+        ``incident.toml`` as a dict (title, severity, services, manual milestones, review).
+
+    Examples
+    --------
+    >>> import pia
+    >>> incident = pia.open_incident("2026-11-20-login-outage")
+    >>> incident.meta["severity"], incident.path.name
+    ('SEV1', '2026-11-20-login-outage')
+    """
 
     id: str
     path: Path
@@ -417,7 +471,29 @@ class Incident:
             tree.close()
 
     def events(self) -> pd.DataFrame:
-        """The merged, validated events of this snapshot (design.md's events DataFrame)."""
+        """The merged timeline of this snapshot: Slack and PagerDuty, one row per thing that
+        happened, sorted by time and checked against the contract in :mod:`pia.events.schema`.
+
+        Returns
+        -------
+        DataFrame
+            ``incident``, ``ts`` (UTC), ``source``, ``kind``, ``actor``, ``actor_id``,
+            ``is_human``, ``text``, ``ref``, ``thread``, ``channel``, ``edited``,
+            ``reactions``, ``mentions``; text as written, secrets included (a
+            :class:`~pia.Review` masks them).
+
+        Raises
+        ------
+        InputError
+            A file of the snapshot is malformed (the message names it and the place).
+
+        Examples
+        --------
+        >>> import pia
+        >>> events = pia.open_incident("2026-11-20-login-outage").events()
+        >>> events["source"].value_counts().to_dict()
+        {'slack': 73, 'pagerduty': 13}
+        """
         found, entries = slack.Messages(), pagerduty.Entries()
         paged: list[pd.DataFrame] = []
         self.add_events(found, entries, paged)
@@ -497,7 +573,34 @@ def _notes_not_in_log(notes: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
 
 
 def open_incident(incident: str, root: str | os.PathLike[str] | None = None) -> Incident:
-    """The snapshot of ``incident`` in the data dir; :class:`UnknownIncident` lists the known."""
+    """The snapshot of one incident: the first step of the pipeline.
+
+    Parameters
+    ----------
+    incident : str
+        The incident id, the folder's name under ``<data dir>/incidents/``.
+    root : str or PathLike, optional
+        The data dir (see :func:`data_dir`).
+
+    Returns
+    -------
+    Incident
+        Its id, folder and ``incident.toml``; :meth:`Incident.events` reads the timeline.
+
+    Raises
+    ------
+    UnknownIncident
+        No snapshot by that id; the message lists the known ones.
+    ConfigError
+        ``incident.toml`` is malformed or names another id.
+
+    Examples
+    --------
+    >>> import pia
+    >>> incident = pia.open_incident("2026-11-20-login-outage")
+    >>> incident.meta["title"]
+    'Login 5xx: auth DB connection pool exhausted after deploy'
+    """
     base = data_dir(root)
     path = base / "incidents" / incident
     if not SAFE_ID.fullmatch(incident):

@@ -53,8 +53,24 @@ def iso(stamp: pd.Timestamp) -> str:
 
 
 def human_duration(value: object) -> str:
-    """``1h 05m``-style text for a timedelta (or seconds); missing values (None, NaT, NaN)
-    print as ``–``."""
+    """A duration as the reports write it: ``1h 05m``, ``7m 03s``, ``2d 3h 00m``.
+
+    Parameters
+    ----------
+    value : Timedelta, float or None
+        A timedelta, or a number of seconds.
+
+    Returns
+    -------
+    str
+        Whole units toward zero, the two largest; ``–`` for a missing value (None, NaT, NaN).
+
+    Examples
+    --------
+    >>> import pandas as pd, pia
+    >>> pia.human_duration(pd.Timedelta(minutes=65)), pia.human_duration(423), pia.human_duration(None)
+    ('1h 05m', '7m 03s', '–')
+    """
     if isinstance(value, timedelta):
         total = value.total_seconds()
     elif isinstance(value, int | float | np.integer | np.floating):

@@ -288,7 +288,7 @@ def test_chart_text_is_never_mathtext():
     from pia.report import charts
 
     load = pd.DataFrame({"incidents": [3, 1], "off_hours_pages": [1, 0]}, index=[MATH_NAME, "$x^2$"])
-    assert charts.responder_load(load) is not None  # draws the names as written
+    assert charts.responder_load_chart(load) is not None  # draws the names as written
 
 
 # --- 8. incident ids -----------------------------------------------------------------------

@@ -50,7 +50,7 @@ def test_late_updates_are_the_same_on_the_chart_and_in_the_table(login, monkeypa
     assert list(rows["wait"]) == ["31m 50s", "33m 09s"] and list(rows["late"]) == [True, True]
     drawn = {}
     monkeypatch.setattr(charts.Chart, "from_figure", classmethod(lambda cls, figure, alt, caption="": drawn.update(figure=figure, alt=alt, caption=caption)))
-    charts.cadence(rows, target_minutes=login.cadence_minutes)
+    charts.cadence_chart(rows, target_minutes=login.cadence_minutes)
     axis = drawn["figure"].axes[0]
     heights = [round(bar.get_height(), 2) for bar in axis.patches]
     assert heights == [round(s / 60, 2) for s in rows["gap"].dt.total_seconds()]
@@ -89,7 +89,7 @@ def test_the_timeline_caption_names_what_was_drawn(incident):
 
 def test_the_cadence_caption_names_the_colours_drawn(login):
     rows = login.updates_table()
-    chart = charts.cadence(rows.assign(late=[False, True]), target_minutes=30)
+    chart = charts.cadence_chart(rows.assign(late=[False, True]), target_minutes=30)
     assert "red bars waited longer than the target and green bars were on time" in chart.caption
 
 
@@ -191,6 +191,71 @@ def test_the_review_shows_slack_formatting_and_words_as_headings(login):
     headings = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", page)
     assert headings and not [h for h in headings if "_" in h]
     assert "off-hours pages" in headings
+
+
+# --- charts compose --------------------------------------------------------------------------
+
+
+def _chart_calls(login, trends_report):
+    """Each chart function of pia.report.charts with the data the reports give it, as
+    ``name -> draw(ax)``."""
+    from pia import trends
+
+    table = trends_report.table
+    return {
+        "timeline": lambda ax: charts.timeline(login.events, login.detection.milestones, hypotheses=login.detection.hypotheses, ax=ax),
+        "cadence": lambda ax: charts.cadence(login.updates_table(), target_minutes=login.cadence_minutes, ax=ax),
+        "incidents_per_period": lambda ax: charts.incidents_per_period(trends.counts(table, "month"), "month", ax=ax),
+        "duration_trend": lambda ax: charts.duration_trend(trends_report.duration_summary(), trends_report.duration_points(), "time_to_restore", ax=ax),
+        "survival_curves": lambda ax: charts.survival_curves(trends.survival(table, "time_to_restore"), ax=ax),
+        "responder_load": lambda ax: charts.responder_load(trends.responder_load(trends_report.responders), ax=ax),
+    }
+
+
+def test_every_chart_draws_on_the_axes_it_is_given_and_returns_them(login, trends_report):
+    """Six charts side by side on one figure: each draws on its own Axes only and returns it,
+    so an analyst can compose them (lifelines' plotting functions are the model)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    calls = _chart_calls(login, trends_report)
+    public = {name for name, value in vars(charts).items() if callable(value) and getattr(value, "__module__", "") == charts.__name__ and not name.startswith("_")}
+    drawing = {name for name in public if not name.endswith(("_chart", "_figure"))} - {"Chart", "literal_text"}
+    assert drawing == set(calls)  # every chart that draws on an Axes is tried here
+    figure = Figure(figsize=(12, 14))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(len(calls), 1)
+    for ax, (name, draw) in zip(axes, calls.items()):
+        before = [len(other.get_children()) for other in axes]
+        assert draw(ax) is ax, name
+        after = [len(other.get_children()) for other in axes]
+        changed = [other for other, b, a in zip(axes, before, after) if a != b]
+        assert changed == [ax], name  # drew something, and only there
+    figure.canvas.draw()  # the composed figure renders
+    assert len(figure.axes) == len(calls)
+
+
+def test_a_chart_without_axes_makes_a_pyplot_figure_of_its_own(login):
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    try:
+        ax = charts.timeline(login.events, login.detection.milestones)
+        assert plt.fignum_exists(ax.figure.number) and ax.figure.number not in before
+        assert ax.figure.get_size_inches()[1] > 2.6  # sized to its lanes
+    finally:
+        plt.close("all")
+
+
+def test_the_report_draws_its_charts_outside_pyplot(login):
+    """The report's charts are PNGs of figures pyplot never sees: none is left open, and none
+    would show up as a notebook cell's inline output."""
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    assert login.timeline()._repr_html_().count("data:image/png;base64,") == 1
+    assert login.communication()._repr_html_().count("data:image/png;base64,") == 1
+    assert plt.get_fignums() == before
 
 
 # --- the timeline's labels -----------------------------------------------------------------------

@@ -89,6 +89,28 @@ def test_every_sample_renders(rendered):
         assert not errors, incident
 
 
+def test_the_report_leaves_the_tutorial_out(rendered):
+    """The notebook teaches (prose, and the DataFrame behind each section, tagged notebook-only);
+    the HTML report shows only the sections, and a report run skips the tutorial's cells,
+    which ``pia notebook`` runs."""
+    _, results = rendered
+    notebook = nbformat.read(NOTEBOOKS / "incident_review.ipynb", as_version=4)
+    tutorial = [c for c in notebook.cells if "notebook-only" in c.metadata.get("tags", [])]
+    assert {c.cell_type for c in tutorial} == {"markdown", "code"}
+    html = results[LOGIN].files["html"].read_text()
+    for cell in tutorial:
+        if cell.cell_type == "markdown":
+            heading = cell.source.splitlines()[0].lstrip("# ")
+            assert heading not in html or f">{heading}</h2>" in html, heading  # a section's own heading only
+    assert "To dig further" not in html and 'class="dataframe"' not in html and "prose" not in html.split("<main>")[1]
+    executed = nbformat.read(results[LOGIN].files["ipynb"], as_version=4)
+    for cell in executed.cells:
+        if cell.cell_type == "code" and "notebook-only" in cell.metadata.get("tags", []):
+            assert not cell.outputs and cell.execution_count is None, cell.source
+        elif cell.cell_type == "code" and not {"parameters", "postmortem"} & set(cell.metadata.get("tags", [])):
+            assert cell.outputs, cell.source  # every section shown
+
+
 def test_sections_without_data_say_so(rendered):
     _, results = rendered
     pagerduty_only = results["2026-01-17-batch-disk-full"].files["html"].read_text()

@@ -55,7 +55,41 @@ RUNNERS_UP = 5
 
 @dataclass
 class Detection:
-    """Milestones and repeated events of one incident (or several), as DataFrames."""
+    """Milestones and repeated events of one incident (or several), as DataFrames.
+
+    Made by :func:`detect_incident`; shows itself as tables in a notebook.
+
+    Attributes
+    ----------
+    milestones : DataFrame
+        One row per milestone found: ``milestone``, ``ts``, ``evidence_ts`` (when the message
+        that set it was posted), ``source`` and ``rule`` (how it was found), ``ref``, ``text``.
+    signals : DataFrame
+        Each text rule or bot post that matched: the event's ``row``, ``label``, ``source``
+        and ``rule``.
+    hypotheses, escalations, status_updates, directives : DataFrame
+        The repeated events of the response, one row each (``pivot`` marks a hypothesis that
+        replaced a dropped one; ``gap`` is the wait before a status update; ``answered`` and
+        ``answer_time`` say how a directive was answered).
+    responders : DataFrame
+        Who took part, and how they came in.
+    commander : Series
+        The incident commander's id per incident.
+    notes : DataFrame
+        Data-quality findings about the bots' posts.
+    candidates : DataFrame
+        Each milestone's winner (``rank`` 1) and runners-up, best first.
+
+    Examples
+    --------
+    >>> import pia
+    >>> incident = pia.open_incident("2026-11-20-login-outage")
+    >>> found = pia.detect_incident(incident.events(), incident.meta)
+    >>> found.at("restored")
+    Timestamp('2026-11-20 14:53:00+0000', tz='UTC')
+    >>> len(found.hypotheses), len(found.pivots)
+    (5, 2)
+    """
 
     milestones: pd.DataFrame
     signals: pd.DataFrame
@@ -71,7 +105,9 @@ class Detection:
     #: (:meth:`pia.integrations.Readings.credited`)
     events: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     #: The candidates as built, or a function that builds them when first asked for.
-    _candidates: pd.DataFrame | Callable[[], pd.DataFrame] = field(default_factory=pd.DataFrame, repr=False)
+    _candidates: pd.DataFrame | Callable[[], pd.DataFrame] = field(
+        default_factory=pd.DataFrame, repr=False
+    )
 
     @property
     def candidates(self) -> pd.DataFrame:
@@ -94,7 +130,11 @@ class Detection:
         return rows["ts"].iloc[0] if len(rows) else None
 
     def _repr_html_(self) -> str:
-        parts = [_html_table("Milestones", self.milestones, ["milestone", "ts", "source", "rule", "text"])]
+        parts = [
+            _html_table(
+                "Milestones", self.milestones, ["milestone", "ts", "source", "rule", "text"]
+            )
+        ]
         for title, frame, cols in (
             ("Hypotheses", self.hypotheses, ["ts", "actor", "pivot", "text"]),
             ("Escalations", self.escalations, ["ts", "source", "actor", "text"]),
@@ -132,7 +172,11 @@ def _response_end(milestones: pd.DataFrame) -> pd.Series:
     """Each incident's end of response: when the message that showed the service back (or the
     resolve standing in for it) was posted."""
     back = milestones[(milestones["milestone"] == "restored").to_numpy(bool)]
-    return pd.Series(back["evidence_ts"].array, index=back["incident"].to_numpy(object), dtype="datetime64[ns, UTC]")
+    return pd.Series(
+        back["evidence_ts"].array,
+        index=back["incident"].to_numpy(object),
+        dtype="datetime64[ns, UTC]",
+    )
 
 
 def _people(meta: Mapping[str, Any]) -> dict[str, str]:
@@ -140,7 +184,11 @@ def _people(meta: Mapping[str, Any]) -> dict[str, str]:
     table = meta.get("people") or {}
     if not isinstance(table, Mapping):
         return {}
-    pairs = {k: (v if isinstance(v, str) else v.get("slack", "")) for k, v in table.items() if isinstance(v, (str, Mapping))}
+    pairs = {
+        k: (v if isinstance(v, str) else v.get("slack", ""))
+        for k, v in table.items()
+        if isinstance(v, (str, Mapping))
+    }
     return {k: str(v) for k, v in pairs.items() if v}
 
 
@@ -151,16 +199,48 @@ def detect_incident(
     *,
     origin: str = "incident.toml",
 ) -> Detection:
-    """Milestones and repeated events of ``events`` (one incident's timeline).
+    """Milestones and repeated events of one incident's timeline: the pipeline's third step.
 
-    ``meta`` is the ``incident.toml`` dict: its ``[milestones]`` win over anything detected and
-    its ``commander`` (a Slack user id) is the IC whose directives are tracked. Raises
-    :class:`~pia.errors.ConfigError` for a bad manual milestone (``origin`` names the file).
+    Pure: reads nothing but the packaged rules (where ``config`` is None).
+
+    Parameters
+    ----------
+    events : DataFrame
+        One incident's timeline, as :meth:`pia.Incident.events` gives it.
+    meta : mapping, optional
+        The ``incident.toml`` dict (``Incident.meta``): its ``[milestones]`` win over anything
+        detected and its ``commander`` (a Slack user id) is the IC whose directives are tracked.
+    config : Config or RuleSet, optional
+        The rules (:func:`load_config`, which reads the data dir's ``pia.toml``); the
+        packaged ones where None.
+    origin : str
+        The name of ``incident.toml`` in error messages.
+
+    Returns
+    -------
+    Detection
+        The milestones, each with its evidence and runners-up, and the hypotheses, pivots,
+        escalations, status updates and directives.
+
+    Raises
+    ------
+    ConfigError
+        A manual milestone of ``meta`` is not a time with an offset, or names no milestone.
+
+    Examples
+    --------
+    >>> import pia
+    >>> incident = pia.open_incident("2026-11-20-login-outage")
+    >>> found = pia.detect_incident(incident.events(), incident.meta, pia.load_config(pia.data_dir()))
+    >>> found.milestones.set_index("milestone").loc["detected", ["ts", "source"]].tolist()
+    [Timestamp('2026-11-20 14:05:12+0000', tz='UTC'), 'pagerduty']
     """
     meta = dict(meta or {})
     if "id" not in meta and len(events):
         meta["id"] = str(events["incident"].iloc[0])
-    return detect_incidents(events, {str(meta.get("id", "")): meta}, config, origins={str(meta.get("id", "")): origin})
+    return detect_incidents(
+        events, {str(meta.get("id", "")): meta}, config, origins={str(meta.get("id", "")): origin}
+    )
 
 
 def detect_incidents(
@@ -171,11 +251,41 @@ def detect_incidents(
     origins: Mapping[str, str] | None = None,
     directories: Mapping[str, Directory] | None = None,
 ) -> Detection:
-    """Milestones and repeated events of many incidents at once: ``events`` is their merged
-    timeline and ``metas`` each one's ``incident.toml`` dict by id. One pass over all of them
-    gives what :func:`detect_incident` gives for each. ``origins`` names each ``incident.toml``
-    for the :class:`~pia.errors.ConfigError` of a bad manual milestone; ``directories`` each
-    incident's Slack directory, to know the people a bot names who did nothing else."""
+    """Milestones and repeated events of many incidents at once, in one pass over all their
+    events: what :func:`detect_incident` gives for each, faster.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The incidents' timelines, concatenated (their ``incident`` column tells them apart).
+    metas : mapping of str to mapping
+        Each incident's ``incident.toml`` dict, by id.
+    config : Config or RuleSet, optional
+        The rules; the packaged ones where None.
+    origins : mapping of str to str, optional
+        Each ``incident.toml``'s name, by id, for error messages.
+    directories : mapping of str to Directory, optional
+        Each incident's Slack directory, to know the people a bot names who did nothing else.
+
+    Returns
+    -------
+    Detection
+        One for all of them: every frame has an ``incident`` column.
+
+    Raises
+    ------
+    ConfigError
+        A manual milestone of one of ``metas`` cannot be used.
+
+    Examples
+    --------
+    >>> import pandas as pd, pia
+    >>> incidents = [pia.open_incident(i) for i in pia.list_incidents()[:2]]
+    >>> events = pd.concat([i.events() for i in incidents], ignore_index=True)
+    >>> found = pia.detect_incidents(events, {i.id: i.meta for i in incidents})
+    >>> found.milestones.groupby("incident").size().tolist()
+    [11, 9]
+    """
     rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
     bots = integrations.read(events, rules.config.integrations, directories)
     # a bot's post is the act of the person it names, and a PagerDuty Slack app post the log
@@ -186,7 +296,10 @@ def detect_incidents(
     manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items() if meta.get("milestones")]
     manual = [m for m in manual if len(m)]
     # incident.toml names the IC; else the platform's role assignment; else the first to speak
-    named = {**bots.commanders, **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")}}
+    named = {
+        **bots.commanders,
+        **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")},
+    }
     ic = repeated.commanders(events, named)
     picked = milestones(
         credited,
@@ -198,7 +311,11 @@ def detect_incidents(
     )
     assert isinstance(picked, tuple)  # with runners-up asked for, the candidates come too
     table, candidates = picked
-    disagreements = [n for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT)) if len(n)]
+    disagreements = [
+        n
+        for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT))
+        if len(n)
+    ]
     notes = pd.concat(disagreements, ignore_index=True) if disagreements else bots.notes
     return Detection(
         milestones=table,

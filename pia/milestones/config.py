@@ -100,7 +100,28 @@ class Duration:
 
 @dataclass(frozen=True)
 class Config:
-    """Rules, markers, reaction markers, durations, status-update cadence and working hours."""
+    """The rules: text rules, markers, reaction markers, durations, status-update cadence,
+    working hours and the bots read as evidence, merged from the packaged
+    ``pia/milestones/rules.toml`` and the data dir's ``pia.toml`` by :func:`load_config`.
+
+    Attributes
+    ----------
+    rules : tuple of Rule
+        Named regular expressions, each giving a ``label`` (or vetoing others).
+    durations : tuple of Duration
+        Named pairs of milestones: ``name``, ``start`` (the first present wins), ``end``.
+    cadence_minutes : float
+        The target wait between stakeholder updates.
+    sources : tuple of str
+        The files merged, packaged first: the last one wins.
+
+    Examples
+    --------
+    >>> import pia
+    >>> config = pia.load_config()
+    >>> config.cadence_minutes, [d.name for d in config.durations][:3]
+    (30.0, ['time_to_detect', 'time_to_acknowledge', 'time_to_engage'])
+    """
 
     rules: tuple[Rule, ...]
     markers: dict[str, str]
@@ -144,10 +165,38 @@ class Config:
 
 
 def load_config(data_dir: str | os.PathLike[str] | None = None) -> Config:
-    """The packaged config, overridden by ``<data_dir>/pia.toml`` where there is one.
+    """The rules, durations and cadences: the packaged ones, overridden by
+    ``<data_dir>/pia.toml`` where there is one.
 
-    Raises :class:`ConfigError` (file, key, problem) for a pattern that does not compile, an
-    unknown label, scope or milestone, or a value of the wrong type.
+    A ``[rules.NAME]`` table of ``pia.toml`` with a known NAME changes that rule
+    (``enabled = false`` switches it off), an unknown NAME adds one; ``[durations]``,
+    ``[status_updates]``, ``[markers]`` and the other tables replace the packaged entries of
+    the same name.
+
+    Parameters
+    ----------
+    data_dir : str or PathLike, optional
+        The data dir whose ``pia.toml`` is read; the packaged config alone where None.
+
+    Returns
+    -------
+    Config
+        The merged rules; ``Config.sources`` lists the files read.
+
+    Raises
+    ------
+    ConfigError
+        A pattern that does not compile, an unknown label, scope or milestone, or a value of
+        the wrong type (the message names the file and the key).
+
+    Examples
+    --------
+    >>> import pia
+    >>> config = pia.load_config(pia.data_dir())
+    >>> config.sources
+    ('pia/milestones/rules.toml', 'pia/integrations/integrations.toml')
+    >>> next(d for d in config.durations if d.name == "time_to_restore")
+    Duration(name='time_to_restore', start=('impact_start', 'detected'), end='restored')
     """
     packaged = resources.files("pia.milestones").joinpath(PACKAGED)
     layers: list[tuple[str, dict[str, Any]]] = [(f"pia/milestones/{PACKAGED}", _parse(packaged.read_bytes(), PACKAGED)), integration_config.packaged_layer()]

@@ -10,10 +10,20 @@ import pandas as pd
 from pia.privacy.pseudonyms import Pseudonyms, for_incident, read_mapping
 from pia.privacy.redact import Redactor, load_redactor
 
-__all__ = ["Pseudonyms", "Redactor", "for_incident", "load_redactor", "read_mapping", "shareable_events", "title_mask"]
+__all__ = [
+    "Pseudonyms",
+    "Redactor",
+    "for_incident",
+    "load_redactor",
+    "read_mapping",
+    "shareable_events",
+    "title_mask",
+]
 
 
-def title_mask(root: str | os.PathLike[str] | None, *, redact: bool = True, pseudonymise: bool = False) -> Callable[[str], str] | None:
+def title_mask(
+    root: str | os.PathLike[str] | None, *, redact: bool = True, pseudonymise: bool = False
+) -> Callable[[str], str] | None:
     """How an incident's title from ``incident.toml`` may be shown outside its report: with
     secrets masked (unless ``redact`` is false), or not at all (None) when names are
     pseudonymised, since a title's names can only be replaced where the incident's people are

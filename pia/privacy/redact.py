@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pia.errors import ConfigError
+from pia.errors import ConfigError, PiaError
 
 #: a surrogate that no UTF-8 can hold (from a JSON escape); Arrow takes UTF-8 only
 _SURROGATE = re.compile("([\ud800-\udfff])")
@@ -159,6 +159,16 @@ def load_redactor(data_dir: str | os.PathLike[str] | None = None) -> Redactor:
         groups = _group_numbers(pattern)
         secrets.append(Secret(name, str(spec.get("label", name)), pattern, cue, groups.get("keep", 0), groups.get("after", 0)))
     return Redactor(tuple(secrets))
+
+
+def mask_text(text: str, data_dir: str | os.PathLike[str] | None = None) -> str:
+    """``text`` (an error message, a traceback) with the data dir's secrets masked; where the
+    data dir's ``pia.toml`` is itself what is wrong, the packaged patterns still mask it."""
+    try:
+        redactor = load_redactor(data_dir)
+    except PiaError:
+        redactor = load_redactor()
+    return str(redactor.value(text))
 
 
 def _check_re2(expression: str, origin: str, key: str) -> None:

@@ -8,6 +8,7 @@ PDF by printing the HTML in headless Chromium where it is installed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -46,10 +47,18 @@ _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chro
 CHROMIUM_TIMEOUT = 60
 #: seconds one notebook cell may run before the report is abandoned
 CELL_TIMEOUT = 600
+#: the tag of a notebook's tutorial cells (prose, and the DataFrames behind each section):
+#: the HTML report leaves them out, so a report run skips them; ``pia notebook`` runs them all
+NOTEBOOK_ONLY = "notebook-only"
 
 
 class ReportError(PiaError):
-    """A report could not be made; the message says which incident and why."""
+    """A report could not be made; the message says which incident and why. ``notebook`` is
+    the notebook as it ran up to the failing cell (``<name>.failed.ipynb``), where one was kept."""
+
+    def __init__(self, message: str, notebook: Path | None = None) -> None:
+        super().__init__(message)
+        self.notebook = notebook
 
 
 @dataclass
@@ -84,11 +93,22 @@ _TIED_TO_PARENT = (
 )
 
 
-def execute(notebook: Path, parameters: Mapping[str, Any], *, cwd: Path | None = None) -> Any:
-    """Execute ``notebook`` with papermill; returns the executed notebook node (papermill
-    writes no file: the caller writes it, atomically, where it belongs).
+def execute(
+    notebook: Path,
+    parameters: Mapping[str, Any],
+    *,
+    cwd: Path | None = None,
+    failed: Path | None = None,
+    mask: Callable[[str], str] | None = None,
+    skip: str | None = None,
+) -> Any:
+    """Execute ``notebook`` with papermill; returns the executed notebook node (the caller
+    writes it, atomically, where it belongs). Code cells tagged ``skip`` are left unrun.
 
-    A failing cell becomes a :class:`ReportError` naming the notebook and the exception."""
+    A failing cell becomes a :class:`ReportError` naming the notebook and the exception. As
+    papermill does, the notebook as it ran is kept as evidence: at ``failed``, with the error
+    cell marked and papermill's note at the top, its errors passed through ``mask``."""
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
@@ -97,26 +117,44 @@ def execute(notebook: Path, parameters: Mapping[str, Any], *, cwd: Path | None =
     # kernels running side by side (a batch) cannot pick the same socket names.
     with tempfile.TemporaryDirectory(prefix="pia-kernel-") as sockets:
         settings = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        ran = Path(sockets) / "ran.ipynb"  # papermill writes it at the end, marked where a cell failed
         try:
             return papermill.execute_notebook(
                 str(notebook),
-                None,
+                str(ran),
                 parameters=dict(parameters),
                 kernel_name="python3",
                 progress_bar=False,
+                request_save_on_cell_execute=False,
                 cwd=str(cwd or Path.cwd()),
                 config=settings,
                 # it keeps its logs to itself, and does not outlive this process
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL", f"--IPKernelApp.exec_lines={json.dumps([_TIED_TO_PARENT])}"],
                 start_timeout=120,
                 execution_timeout=CELL_TIMEOUT,
+                skip_cells_with_tag=skip or "skip-execution",  # nbclient's own default
             )
         except PapermillExecutionError as error:
+            kept = None
+            if failed is not None and ran.exists():
+                kept = _keep_failed(nbformat.read(ran, as_version=4), parameters, failed, mask)
             if error.ename in _pia_errors():
                 # the library's own error (a bad snapshot, an unknown incident): its message says it all
-                raise ReportError(error.evalue) from None
+                raise ReportError(error.evalue, kept) from None
             detail = error.evalue or next((line for line in reversed(_plain(error.traceback)) if line.strip()), "")
-            raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}") from None
+            raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}", kept) from None
+
+
+def _keep_failed(ran: Any, parameters: Mapping[str, Any], path: Path, mask: Callable[[str], str] | None) -> Path:
+    """Write the notebook that failed to ``path``: re-runnable like a finished one (the run's
+    parameters in its first cell), its error outputs masked where they quote the input."""
+    _fold_parameters(ran, parameters)
+    for cell in ran.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and mask is not None:
+                output["evalue"] = mask(output.get("evalue", ""))
+                output["traceback"] = [mask(line) for line in output.get("traceback", [])]
+    return write_text(path, _without_timings(ran))
 
 
 _TIMINGS = ("start_time", "end_time", "duration", "input_path", "output_path")
@@ -268,13 +306,16 @@ def render_report(
     redact: bool = True,
     pseudonymise: bool = False,
     pseudonyms: str | os.PathLike[str] | None = None,
+    tutorial: bool = False,
 ) -> Rendered:
     """Run the review notebook for ``incident_id`` and write ``<out>/<id>.ipynb`` (always) and
     the ``formats`` asked for (``html``, ``pdf``, ``md``). A PDF that cannot be made (no
     Chromium) is listed in ``skipped`` with the reason; the other formats are still written.
     Secrets are masked unless ``redact`` is false; ``pseudonymise`` / ``pseudonyms`` replace
-    names (see :meth:`pia.report.review.Review.load`). Raises :class:`ReportError` when the
-    notebook fails, naming the cell and the error."""
+    names (see :meth:`pia.report.review.Review.load`). The notebook's tutorial cells, which
+    the report leaves out, run only where ``tutorial`` is true. Raises :class:`ReportError`
+    when the notebook fails, naming the cell and the error."""
+    from pia.privacy.redact import mask_text
     from pia.snapshot import data_dir as resolve
     from pia.snapshot import open_incident
 
@@ -290,19 +331,21 @@ def render_report(
         "pseudonymise": pseudonymise,
         "pseudonyms": _from(out, pseudonyms),
     }
-    return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats)
+    mask = functools.partial(mask_text, data_dir=root) if redact else None
+    skip = None if tutorial else NOTEBOOK_ONLY
+    return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats, mask=mask, skip=skip)
 
 def write_review_notebook(incident_id: str, *, out: str | os.PathLike[str] = "reviews", force: bool = False, **options: Any) -> Path:
-    """``<out>/<incident_id>.ipynb``: the review notebook for that incident, executed, to open in
-    JupyterLab and write the review in. A notebook there that was changed after pia wrote it
-    (cells edited or run) is never replaced unless ``force``; ``options`` are those of
-    :func:`render_report`."""
+    """``<out>/<incident_id>.ipynb``: the review notebook for that incident, every cell executed
+    (the tutorial's too), to open in JupyterLab and write the review in. A notebook there that
+    was changed after pia wrote it (cells edited or run) is never replaced unless ``force``;
+    ``options`` are those of :func:`render_report`."""
     import nbformat
 
     path = Path(out) / f"{incident_id}.ipynb"
     if path.exists() and not force and _edited(path):
         raise PiaError(f"{path}: changed since pia wrote it, so it is kept (force replaces it)", parameters=("force",))
-    written = render_report(incident_id, out=out, formats=["ipynb"], **options).files["ipynb"]
+    written = render_report(incident_id, out=out, formats=["ipynb"], tutorial=True, **options).files["ipynb"]
     notebook = nbformat.read(written, as_version=4)
     notebook.metadata["pia"] = {"cells": _cells_digest(notebook)}
     write_text(written, nbformat.writes(notebook))
@@ -359,17 +402,29 @@ def render_notebook(
     out: str | os.PathLike[str],
     formats: Iterable[str] = ("html",),
     title: str | None = None,
+    mask: Callable[[str], str] | None = None,
+    skip: str | None = None,
 ) -> Rendered:
     """Run ``notebook`` with ``parameters`` and write ``<out>/<name>.ipynb`` and the formats
-    asked for (``html``, ``pdf``; ``md`` only where the notebook shows a postmortem draft)."""
+    asked for (``html``, ``pdf``; ``md`` only where the notebook shows a postmortem draft).
+    Code cells tagged ``skip`` are left unrun.
+
+    Where a cell fails, the notebook as it ran is kept as ``<out>/<name>.failed.ipynb`` (its
+    errors passed through ``mask``) and the :class:`ReportError` names it; a later run that
+    succeeds removes it."""
     wanted = parse_formats(formats)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result = Rendered(name)
+    failed = folder / f"{name}.failed.ipynb"
     try:
-        executed = execute(notebook, parameters, cwd=folder)
+        executed = execute(notebook, parameters, cwd=folder, failed=failed, mask=mask, skip=skip)
     except ReportError as error:
-        raise ReportError(_from_here(str(error), parameters, folder)) from None
+        message = _from_here(str(error), parameters, folder)
+        if error.notebook is not None:
+            message += f" (the notebook as it ran: {error.notebook})"
+        raise ReportError(message, error.notebook) from None
+    failed.unlink(missing_ok=True)
     _fold_parameters(executed, parameters)
     executed_path = write_text(folder / f"{name}.ipynb", _without_timings(executed))
     result.files["ipynb"] = executed_path
@@ -411,6 +466,7 @@ def render_trends(
 ) -> Rendered:
     """Run the trends notebook over the data dir (or ``table``) into ``<out>/trends.*``;
     ``pseudonymise`` hides responders' names."""
+    from pia.privacy.redact import mask_text
     from pia.report.trends import TrendsReport
     from pia.snapshot import data_dir as resolve
 
@@ -428,4 +484,5 @@ def render_trends(
         "table": _from(out, table),
         "pseudonymise": pseudonymise,
     }
-    return render_notebook(NOTEBOOKS / "trends.ipynb", "trends", parameters, out=out, formats=formats, title="Incident trends")
+    mask = functools.partial(mask_text, data_dir=root)
+    return render_notebook(NOTEBOOKS / "trends.ipynb", "trends", parameters, out=out, formats=formats, title="Incident trends", mask=mask)

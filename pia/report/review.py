@@ -86,7 +86,39 @@ def _placeholder(key: str, where: str = "[review]") -> str:
 
 @dataclass
 class Review:
-    """One incident's review, ready to show."""
+    """One incident's review, ready to show: what the review notebook and its HTML report are
+    made of.
+
+    Made by :meth:`load`. Each section method (``header``, ``durations``, ``timeline``,
+    ``key_events``, ``responders``, ``hypotheses``, ``communication``, ``directives``,
+    ``review_text``, ``action_items``, ``data_quality``) returns the HTML the report shows;
+    the ``*_table`` methods give the same content as DataFrames, and :meth:`postmortem` the
+    Markdown draft. Everything shown has secrets masked (and names replaced where asked).
+
+    Attributes
+    ----------
+    incident : Incident
+        The snapshot, its ``incident.toml`` masked.
+    events : DataFrame
+        The timeline, masked.
+    metrics : IncidentMetrics
+        Detection, durations, pages and the metrics row, masked.
+    as_of : Timestamp or None
+        Where an open incident's durations are censored.
+    tz : str
+        The display zone.
+    cadence_minutes : float
+        The target wait between stakeholder updates.
+
+    Examples
+    --------
+    >>> import pia
+    >>> review = pia.Review.load("2026-11-20-login-outage", tz="Europe/Berlin")
+    >>> review.facts()["start"], review.facts()["duration"]
+    ('2026-11-20 15:02:00', '1h 22m')
+    >>> review.hypotheses_table().query("outcome == 'led to the fix'")["time"].tolist()
+    ['15:39:02']
+    """
 
     incident: Incident
     events: pd.DataFrame
@@ -108,15 +140,50 @@ class Review:
         pseudonymise: bool = False,
         pseudonyms: str | os.PathLike[str] | None = None,
     ) -> Review:
-        """Read and analyse ``incident_id``. ``as_of`` (ISO 8601 with an offset) is where an
-        open incident's durations are censored; without it, an open incident is censored at its
-        last recorded event, so the same snapshot always gives the same report. ``tz`` is the
-        display zone (IANA name).
+        """Read and analyse one incident, then mask what will be shown.
 
-        Secrets pasted into the channel are masked unless ``redact`` is false; with
-        ``pseudonymise`` people's names become ``IC``, ``Responder 1``, … (or the aliases of
-        the ``pseudonyms`` file). Detection runs on the original text; only what is shown is
-        changed."""
+        Detection runs on the original text (with the data dir's ``pia.toml``); only what is
+        shown is changed.
+
+        Parameters
+        ----------
+        incident_id : str
+            The incident.
+        data_dir : str or PathLike, optional
+            The data dir (see :func:`pia.data_dir`).
+        as_of : str or Timestamp, optional
+            ISO 8601 with an offset: where an open incident's durations are censored. Without
+            it, an open incident is censored at its last recorded event, so the same snapshot
+            always gives the same report.
+        tz : str
+            The display zone (an IANA name).
+        redact : bool
+            Mask secrets pasted into the channel (tokens, keys, passwords).
+        pseudonymise : bool
+            Replace people's names by ``IC``, ``Responder 1``, …
+        pseudonyms : str or PathLike, optional
+            A TOML file of ``"Real Name" = "Alias"`` (implies ``pseudonymise``).
+
+        Returns
+        -------
+        Review
+
+        Raises
+        ------
+        UnknownIncident
+            No snapshot by that id.
+        InputError
+            A file of the snapshot, ``pia.toml`` or the pseudonyms file is malformed.
+        PiaError
+            An unknown time zone or a bad ``as_of``.
+
+        Examples
+        --------
+        >>> import pia
+        >>> review = pia.Review.load("2026-11-24-search-latency", as_of="2026-11-24T12:00:00Z")
+        >>> review.status, str(review.as_of)
+        ('open', '2026-11-24 12:00:00+00:00')
+        """
         root = resolve_data_dir(data_dir)
         tz = _zone(tz)
         stamp = as_utc(as_of)
@@ -201,11 +268,16 @@ class Review:
         Slack directory knows it ("Priya" is "Priya Raman"), as the responders table does."""
         return full_names(names.fillna("").astype("string"), self.directory)
 
+    def with_names(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (the events, the hypotheses, ...) with its ``actor`` column in the one name
+        the report uses per person (see :meth:`person`), as the timeline chart draws them."""
+        return frame.assign(actor=self.person(frame["actor"]))
+
     @functools.cached_property
     def caveats(self) -> pd.DataFrame:
         """Data-quality findings about the milestones (see :func:`pia.quality.milestone_findings`),
         each with the ``milestones`` it affects, shown next to the numbers built on them."""
-        events = self.events.assign(actor=self.person(self.events["actor"]))
+        events = self.with_names(self.events)
         return milestone_findings(self.detection.milestones, events, commander_named=bool(self.incident.meta.get("commander")))
 
     def caveat(self, *milestones: str) -> str:
@@ -503,9 +575,7 @@ class Review:
         """Lanes per responder, milestones as lines, the impact window shaded."""
         from pia.report import charts  # matplotlib only where a chart is drawn
 
-        events = self.events.assign(actor=self.person(self.events["actor"]))
-        hypotheses = self.detection.hypotheses.assign(actor=self.person(self.detection.hypotheses["actor"]))
-        chart = charts.timeline(events, self.detection.milestones, tz=self.tz, hypotheses=hypotheses)
+        chart = charts.timeline_chart(self.with_names(self.events), self.detection.milestones, tz=self.tz, hypotheses=self.with_names(self.detection.hypotheses))
         return Section("Timeline", chart._repr_html_() if chart else _note("No events to chart."))
 
     def key_events(self) -> Section:
@@ -553,7 +623,7 @@ class Review:
         )
         from pia.report import charts
 
-        chart = charts.cadence(rows, target_minutes=self.cadence_minutes, tz=self.tz)
+        chart = charts.cadence_chart(rows, target_minutes=self.cadence_minutes, tz=self.tz)
         body += chart._repr_html_() if chart else ""
         return Section("Communication", body)
 

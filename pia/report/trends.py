@@ -152,19 +152,24 @@ class TrendsReport:
 
     def incidents(self) -> Section:
         counts = trends.counts(self.table, self.group_by)
-        chart = charts.incidents_per_period(counts, self.group_by)
+        chart = charts.incidents_per_period_chart(counts, self.group_by)
         return Section("Incidents", chart._repr_html_() if chart else _note("No incidents in the window."))
 
     def duration_summary(self) -> pd.DataFrame:
         return trends.duration_summary(self.table, self.durations, self.group_by)
 
+    def duration_points(self) -> pd.DataFrame:
+        """Each incident's charted durations, a row each: ``detected``, ``duration``, ``value``
+        and ``seconds`` (the dots of the duration charts)."""
+        points = self.table.melt(id_vars=["detected"], value_vars=[d for d in CHARTED if d in self.table], var_name="duration", value_name="value")
+        return points.assign(seconds=points["value"].dt.total_seconds()).dropna(subset=["seconds"])
+
     def durations_section(self) -> Section:
         summary = self.duration_summary()
         if summary.empty:
             return Section("Durations", _note("No observed durations in the window."))
-        points = self.table.melt(id_vars=["detected"], value_vars=[d for d in CHARTED if d in self.table], var_name="duration", value_name="value")
-        points = points.assign(seconds=points["value"].dt.total_seconds()).dropna(subset=["seconds"])
-        chart = charts.duration_trends(summary, points, CHARTED, periods=trends.counts(self.table, self.group_by).index)
+        points = self.duration_points()
+        chart = charts.duration_trends_chart(summary, points, CHARTED, periods=trends.counts(self.table, self.group_by).index)
         body = (chart._repr_html_() if chart else "") + self._by_period(summary)
         body += _note(
             f"Median per {self.group_by} of observed values, with its 95% bootstrap interval where a {self.group_by} has two or more "
@@ -191,7 +196,7 @@ class TrendsReport:
 
     def survival(self) -> Section:
         results = [trends.survival(self.table, name) for name in SURVIVAL]
-        chart = charts.survival_curves(results, SURVIVAL)
+        chart = charts.survival_chart(results, SURVIVAL)
         if chart is None:
             return Section("Time to restore and resolve", _note("No restore or resolve times in the window."))
         rows = [
@@ -231,7 +236,7 @@ class TrendsReport:
         load = trends.responder_load(self.responders)
         if load.empty:
             return Section("Responder load", _note("No responder data (tables of stage times carry none)."))
-        chart = charts.responder_load(load)
+        chart = charts.responder_load_chart(load)
         body = (chart._repr_html_() if chart else "") + table(load.reset_index(), numeric=["incidents", "messages", "pages", "off_hours_pages"])
         return Section("Responder load", body)
 
