@@ -284,7 +284,7 @@ def detect_incidents(
     >>> events = pd.concat([i.events() for i in incidents], ignore_index=True)
     >>> found = pia.detect_incidents(events, {i.id: i.meta for i in incidents})
     >>> found.milestones.groupby("incident").size().tolist()
-    [11, 9]
+    [11, 10]
     """
     rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
     bots = integrations.read(events, rules.config.integrations, directories)
