@@ -58,7 +58,11 @@ MODULES: dict[str, list[str]] = {
     "pia/batch.py": ["tests/test_batch.py"],
 }
 #: imported once in the parent, so each child only imports pia itself
-PRELOAD = ["numpy", "pandas", "pyarrow", "pyarrow.parquet", "pytest", "hypothesis", "lifelines", "jinja2", "lemminflect", "emoji", "tqdm"]
+PRELOAD = [
+    "numpy", "pandas", "pyarrow", "pyarrow.parquet", "pytest", "hypothesis", "lifelines", "jinja2", "lemminflect", "emoji", "tqdm",
+    "matplotlib.pyplot", "matplotlib.dates", "mpl_toolkits.mplot3d", "PIL.Image",  # the charts (Agg, as pia.report.charts sets it)
+    "anyio.pytest_plugin", "platformdirs", "_hypothesis_pytestplugin", "concurrent.futures.process", "xml.etree.ElementTree",  # pytest's plugins and the batch's pool
+]
 STATE = ROOT / "build" / "mutation"
 GOAL = 0.85
 
@@ -389,6 +393,7 @@ def _load(results: Path) -> dict[str, dict]:
 
 
 def run(modules: list[str], jobs: int, state: Path, factor: float, limit: int | None, again: bool = False) -> None:
+    os.environ.setdefault("MPLBACKEND", "Agg")
     for name in PRELOAD:
         try:
             __import__(name)
