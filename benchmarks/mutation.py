@@ -9,8 +9,8 @@ Not part of the test suite (hours of CPU on a small machine). How it stays affor
 
 - each module has the test files that cover it (``MODULES``); a first run of those tests under a
   line tracer records which tests execute each line, and how long each test takes;
-- a mutant runs only the tests that execute its line (fastest first, stopping at the first
-  failure); a mutant on a line no test executes is reported as not covered, without a run;
+- a mutant runs only the tests that execute its line (the fastest file first, each file's tests
+  in their own order, stopping at the first failure); a mutant on a line no test executes is reported as not covered, without a run;
 - the third-party libraries are imported once; each mutant runs in a forked child that imports
   pia afresh with the mutated module compiled from the changed syntax tree (nothing is written to
   the source files), in a session and temporary folder of its own, with a timeout;
@@ -65,6 +65,8 @@ PRELOAD = [
 ]
 STATE = ROOT / "build" / "mutation"
 GOAL = 0.85
+#: bumped when the baseline records something new (a saved one of another format is traced again)
+BASELINE_FORMAT = "2"
 
 # --- mutants ------------------------------------------------------------------------------------
 
@@ -208,6 +210,7 @@ class _Tracer:
         self.setup = False
         self.hits: dict[int, set[tuple[str | None, bool]]] = defaultdict(set)
         self.seconds: dict[str, float] = {}
+        self.shared: dict[str, list[str]] = {}  # test → the module-scoped fixtures it uses
 
     def trace(self, frame, event, arg):
         if frame.f_code.co_filename != self.filename:
@@ -222,6 +225,8 @@ class _Tracer:
 
     def pytest_runtest_protocol(self, item, nextitem):
         self.current = item.nodeid
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        self.shared[item.nodeid] = sorted(name for name, found in defs.items() if found and found[-1].scope in ("module", "class", "package"))
         self.started = time.perf_counter()
 
     def pytest_runtest_setup(self, item):
@@ -263,7 +268,7 @@ def _child(tests: list[str], basetemp: Path, out: Path, serve: _Serve | None = N
         code = int(pytest.main(_pytest_args(tests, basetemp), plugins=plugins))
         if tracer is not None:
             sys.settrace(None)
-            result = {"hits": {str(k): sorted([t or "", s] for t, s in v) for k, v in tracer.hits.items()}, "seconds": tracer.seconds}
+            result = {"hits": {str(k): sorted([t or "", s] for t, s in v) for k, v in tracer.hits.items()}, "seconds": tracer.seconds, "shared": tracer.shared}
             (basetemp.parent / "baseline.json").write_text(json.dumps(result))
     except BaseException:  # noqa: BLE001 - anything here is reported by the exit code
         import traceback
@@ -329,7 +334,7 @@ def _node_file(nodeid: str) -> str:
 def baseline(module: str, state: Path, timeout: float) -> dict:
     """Which tests execute each line of ``module`` and how long each test takes (cached)."""
     tests = MODULES[module]
-    key = _digest(*((ROOT / p).read_text() for p in [module, *tests]))
+    key = _digest(BASELINE_FORMAT, *((ROOT / p).read_text() for p in [module, *tests]))
     cached = state / f"{_module_name(module)}.baseline.json"
     if cached.exists():
         saved = json.loads(cached.read_text())
@@ -352,8 +357,11 @@ def baseline(module: str, state: Path, timeout: float) -> dict:
 
 
 def tests_of_line(saved: dict, line: int) -> list[str]:
-    """The tests that execute ``line``, fastest first (every test where it runs at import; every
-    test of a file where it runs while setting up a test of that file, as a shared fixture does)."""
+    """The tests that execute ``line`` (every test where it runs at import; every test of a file
+    where it runs while setting up a test of that file, as a shared fixture does): the file
+    whose chosen tests are fastest first, and within a file in the order the file runs them,
+    since a module-scoped fixture can carry one test's output to the next (the earlier tests on
+    such a fixture are run too)."""
     seconds: dict[str, float] = saved["seconds"]
     found: set[str] = set()
     for test, setup in saved["hits"].get(str(line), []):
@@ -363,7 +371,15 @@ def tests_of_line(saved: dict, line: int) -> list[str]:
         found.add(test)
         if setup:
             found.update(t for t in seconds if _node_file(t) == _node_file(test))
-    return sorted(found, key=lambda t: seconds.get(t, 0.0))
+    position = {test: n for n, test in enumerate(seconds)}  # the baseline's run order
+    shared: dict[str, list[str]] = saved.get("shared", {})
+    for test in list(found):  # a test on a module-scoped fixture needs the earlier tests on it: they fill it
+        needs = set(shared.get(test, []))
+        found.update(t for t in seconds if needs & set(shared.get(t, [])) and _node_file(t) == _node_file(test) and position[t] < position[test])
+    cost: dict[str, float] = defaultdict(float)
+    for test in found:
+        cost[_node_file(test)] += seconds.get(test, 0.0)
+    return sorted(found, key=lambda t: (cost[_node_file(t)], _node_file(t), position.get(t, 0)))
 
 
 def keys(module: str, source: str) -> list[tuple[Mutant, str]]:
