@@ -23,7 +23,9 @@ comparisons moved across their boundary or negated (``<``/``<=``, ``==``/``!=``,
 ``is``/``is not``), ``and``/``or``, ``not``/``~``/unary minus dropped, ``True``/``False``
 flipped, numbers changed by one, ``break``/``continue`` swapped. Strings (messages, column names)
 and annotations are left alone. A test run that times out counts as killed (the mutant made the
-code loop or crawl); one that errors before running a test is listed apart and not scored.
+code loop or crawl); one that errors before running a test is listed apart and not scored. A
+survivor explained in ``benchmarks/mutation-equivalents.md`` (the change is not observable) is
+counted as ``equiv`` and left out of the score.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import importlib.abc
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -468,32 +471,60 @@ def _record(results: Path, done: dict, key: str, mutant: Mutant, status: str, se
         handle.write(json.dumps(record) + "\n")
 
 
+#: survivors explained as equivalent (no observable behaviour changes), one a line:
+#: - `module` · `code on the mutated line` · `change`: why
+EQUIVALENTS = Path(__file__).with_name("mutation-equivalents.md")
+_EQUIVALENT = re.compile(r"^- `(?P<module>[^`]+)` · `(?P<code>[^`]+)` · `(?P<what>[^`]+)`: (?P<why>.+)$")
+
+
+def equivalents(path: Path = EQUIVALENTS) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    return [m.groupdict() for line in path.read_text().splitlines() if (m := _EQUIVALENT.match(line.strip()))]
+
+
+def _explained(record: dict, text: str, known: list[dict[str, str]]) -> str | None:
+    return next((e["why"] for e in known if e["module"] == record["module"] and e["what"] == record["what"] and e["code"] in text), None)
+
+
 def report(modules: list[str], state: Path) -> bool:
     """Print the score of each module (of its current source) and the survivors; True where
-    every measured module reaches the goal."""
+    every measured module reaches the goal. A survivor listed in ``mutation-equivalents.md``
+    is counted apart (``equiv``) and left out of the score; a listed one that a test kills is
+    named, since the list is then wrong."""
     done = _load(state / "results.jsonl")
+    known = equivalents()
     ok = True
-    survivors = []
-    print(f"\n{'module':<28} {'mutants':>7} {'run':>5} {'killed':>6} {'timeout':>7} {'survived':>8} {'uncovered':>9} {'error':>5} {'score':>6}")
+    survivors, wrongly = [], []
+    lines = {m: (ROOT / m).read_text().splitlines() for m in modules}
+    print(f"\n{'module':<28} {'mutants':>7} {'run':>5} {'killed':>6} {'timeout':>7} {'survived':>8} {'uncovered':>9} {'equiv':>5} {'error':>5} {'score':>6}")
     for module in modules:
         source = (ROOT / module).read_text()
         records = [done[key] | {"line": mutant.line} if key in done else None for mutant, key in keys(module, source)]
         seen = [r for r in records if r]
         count = defaultdict(int)
         for r in seen:
-            count[r["status"].split(" ")[0]] += 1
+            status = r["status"].split(" ")[0]
+            why = _explained(r, lines[module][r["line"] - 1].strip(), known)
+            if why and status in ("survived", "uncovered"):
+                status = "equiv"
+            elif why and status in ("killed", "timeout"):
+                wrongly.append(r)
+            count[status] += 1
+            if status in ("survived", "uncovered", "error"):
+                survivors.append(r)
         detected = count["killed"] + count["timeout"]
         scored = detected + count["survived"] + count["uncovered"]
         score = detected / scored if scored else float("nan")
         if len(seen) < len(records) or score < GOAL:
             ok = False
-        print(f"{module:<28} {len(records):>7} {len(seen):>5} {count['killed']:>6} {count['timeout']:>7} {count['survived']:>8} {count['uncovered']:>9} {count['error']:>5} {score:>6.1%}")
-        survivors += [r for r in seen if r["status"] in ("survived", "uncovered") or r["status"].startswith("error")]
+        print(f"{module:<28} {len(records):>7} {len(seen):>5} {count['killed']:>6} {count['timeout']:>7} {count['survived']:>8} {count['uncovered']:>9} {count['equiv']:>5} {count['error']:>5} {score:>6.1%}")
     if survivors:
         print("\nsurvivors:")
-        lines = {m: (ROOT / m).read_text().splitlines() for m in modules}
         for r in sorted(survivors, key=lambda r: (r["module"], r["line"])):
             print(f"  {r['module']}:{r['line']:<5} {r['status']:<9} {r['what']:<16} {lines[r['module']][r['line'] - 1].strip()[:90]}")
+    for r in wrongly:
+        print(f"listed as equivalent but {r['status']}: {r['module']}:{r['line']} {r['what']} (take it off {EQUIVALENTS.name})")
     return ok
 
 
