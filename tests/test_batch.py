@@ -294,3 +294,30 @@ def test_without_as_of_open_incidents_are_counted_to_when_the_batch_runs(tmp_pat
     # a second run renders the open incident again (its as_of moved on) and keeps the finished one
     code, stdout, _ = run(capsys, "batch", "--data-dir", str(tmp_path / "data"), "--out", str(out))
     assert "1 rendered, 1 unchanged, 0 failed" in stdout and f"{KEPT[2]}.html" in stdout and f"{KEPT[1]}.html" not in stdout
+
+
+def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp_path, monkeypatch):
+    """A real Dask scheduler and two workers, here as threads of this process: the partitions
+    come back merged into the one cache in the order asked, and the one broken incident's
+    message names the data dir as the caller wrote it (relative), not as the workers saw it."""
+    distributed = pytest.importorskip("distributed", reason="Dask's distributed is not installed (pip install -e '.[test]')")
+    from pia.cluster import Cluster
+
+    ids = [f"inc-{n}" for n in (8, 0, 5, 3, 7, 1, 6, 4, 2)]
+    for incident in ids:
+        write_incident(tmp_path / "data", incident=incident)
+    day = tmp_path / "data" / "incidents" / "inc-4" / "slack" / "inc-1" / "2026-11-20.json"
+    day.write_text(day.read_text()[:-30])
+    shutil.copytree(tmp_path / "data", tmp_path / "alone")
+    monkeypatch.chdir(tmp_path)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+        with Cluster(local.scheduler_address) as cluster:
+            remote = measure_all("data", ids, cluster=cluster)
+    good = [i for i in ids if i != "inc-4"]
+    assert (remote.computed, remote.cached) == (8, 0) and list(remote.table["incident"]) == good
+    assert len(remote.failures) == 1 and remote.failures[0].startswith("data/incidents/inc-4/slack/inc-1/2026-11-20.json: line ")
+    here = measure_all("data", ids)  # the cache the partitions were merged into
+    assert (here.computed, here.cached) == (0, 8)
+    alone = measure_all("alone", ids)
+    pd.testing.assert_frame_equal(remote.table, alone.table)
+    pd.testing.assert_frame_equal(remote.responders, alone.responders)
