@@ -321,3 +321,21 @@ def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp
     alone = measure_all("alone", ids)
     pd.testing.assert_frame_equal(remote.table, alone.table)
     pd.testing.assert_frame_equal(remote.responders, alone.responders)
+
+
+def test_reports_rendered_on_a_dask_worker_fail_alone(tmp_path):
+    """The batch on a real Dask scheduler and worker (threads of this process, one worker: a
+    kernel's working folder is the process's): the good report is written, the one that cannot
+    be written fails alone with one line and leaves no staging file, and the index lists both."""
+    distributed = pytest.importorskip("distributed", reason="Dask's distributed is not installed (pip install -e '.[test]')")
+    for incident in ("a-first", "b-second"):
+        write_incident(tmp_path / "data", incident=incident)
+    out = tmp_path / "reports"
+    (out / "a-first.html").mkdir(parents=True)  # a folder where its report goes
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+        result = run_batch(tmp_path / "data", out=out, trends=False, progress=False, scheduler=local.scheduler_address)
+    assert result.rendered == ["b-second"] and list(result.failed) == ["a-first"]
+    assert result.failed["a-first"].startswith("a-first: ") and "\n" not in result.failed["a-first"]
+    assert (out / "b-second.html").is_file() and [p.name for p in out.glob(".a-first.*")] == []
+    index = (out / "index.html").read_text()
+    assert '<a href="./b-second.html">b-second</a>' in index and "a-first" in index
