@@ -157,6 +157,17 @@ def test_a_change_of_pia_toml_after_the_cache_is_filled_recomputes(tmp_path):
     assert measure_all(tmp_path).cached == 1
 
 
+def test_a_cache_written_before_rows_knew_their_as_of_is_measured_again(tmp_path):
+    write_incident(tmp_path)
+    first = measure_all(tmp_path)
+    cached = tmp_path / ".pia-cache" / "metrics.parquet"
+    pd.read_parquet(cached).drop(columns=["_as_of", "_settled"]).to_parquet(cached, index=False)  # as an older pia wrote it
+    again = measure_all(tmp_path)
+    assert (again.computed, again.cached) == (1, 0)
+    pd.testing.assert_frame_equal(again.table, first.table)
+    assert measure_all(tmp_path).cached == 1
+
+
 def test_the_snapshot_hash_covers_names_and_bytes_but_not_hidden_files(tmp_path):
     folder = write_incident(tmp_path) / "incidents" / "inc"
     before = snapshot_hash(folder)
@@ -296,7 +307,7 @@ def test_without_as_of_open_incidents_are_counted_to_when_the_batch_runs(tmp_pat
     assert "1 rendered, 1 unchanged, 0 failed" in stdout and f"{KEPT[2]}.html" in stdout and f"{KEPT[1]}.html" not in stdout
 
 
-def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp_path, monkeypatch):
+def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp_path, monkeypatch, capsys):
     """A real Dask scheduler and two workers, here as threads of this process: the partitions
     come back merged into the one cache in the order asked, and the one broken incident's
     message names the data dir as the caller wrote it (relative), not as the workers saw it."""
@@ -313,6 +324,7 @@ def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local:
         with Cluster(local.scheduler_address) as cluster:
             remote = measure_all("data", ids, cluster=cluster)
+            assert "metrics:" not in capsys.readouterr().err  # no progress bar unless asked
     good = [i for i in ids if i != "inc-4"]
     assert (remote.computed, remote.cached) == (8, 0) and list(remote.table["incident"]) == good
     assert len(remote.failures) == 1 and remote.failures[0].startswith("data/incidents/inc-4/slack/inc-1/2026-11-20.json: line ")
