@@ -359,15 +359,55 @@ def baseline(module: str, state: Path, timeout: float) -> dict:
     return saved
 
 
-def tests_of_line(saved: dict, line: int) -> list[str]:
-    """The tests that execute ``line`` (every test where it runs at import; every test of a file
-    where it runs while setting up a test of that file, as a shared fixture does): the file
-    whose chosen tests are fastest first, and within a file in the order the file runs them,
-    since a module-scoped fixture can carry one test's output to the next (the earlier tests on
-    such a fixture are run too)."""
+def observers(source: str) -> dict[int, set[int]]:
+    """For lines that run only at import, the lines whose running shows their effect: a
+    default argument (on a ``def``'s signature) shows in the function's body; a module
+    constant or a class attribute (a dataclass field's default) where its name is read. A
+    line whose effect shows nowhere else in the module is not listed (every test runs it)."""
+    tree = ast.parse(source)
+    skip = _skipped(tree)
+    reads: dict[str, set[int]] = defaultdict(set)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load) and id(node) not in skip:
+            reads[node.id if isinstance(node, ast.Name) else node.attr].add(node.lineno)
+    out: dict[int, set[int]] = {}
+
+    def body_lines(function: ast.AST) -> set[int]:
+        return set(range(function.body[0].lineno, function.end_lineno + 1))
+
+    def visit(statements: list[ast.stmt], owner: str | None) -> None:
+        for node in statements:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                for line in range(start, node.body[0].lineno):
+                    out[line] = body_lines(node)
+            elif isinstance(node, ast.ClassDef):
+                visit(node.body, node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                seen = set().union(*(reads[n] for n in names | ({owner} if owner else set()))) - set(range(node.lineno, node.end_lineno + 1))
+                if seen:
+                    for line in range(node.lineno, node.end_lineno + 1):
+                        out[line] = seen
+
+    visit(tree.body, None)
+    return out
+
+
+def tests_of_line(saved: dict, line: int, observed: dict[int, set[int]] | None = None) -> list[str]:
+    """The tests that execute ``line`` (every test of a file where it runs while setting up a
+    test of that file, as a shared fixture does): the file whose chosen tests are fastest
+    first, and within a file in the order the file runs them, since a module-scoped fixture
+    can carry one test's output to the next (the earlier tests on such a fixture are run too).
+    A line that runs at import is judged by the tests that run the lines where its effect
+    shows (``observed``, from :func:`observers`), else by every test."""
     seconds: dict[str, float] = saved["seconds"]
+    hits = saved["hits"].get(str(line), [])
+    if any(not test for test, _ in hits) and observed and line in observed:
+        hits = [hit for seen in sorted(observed[line]) for hit in saved["hits"].get(str(seen), [])]
     found: set[str] = set()
-    for test, setup in saved["hits"].get(str(line), []):
+    for test, setup in hits:
         if not test:
             found = set(seconds)
             break
@@ -425,11 +465,12 @@ def run(modules: list[str], jobs: int, state: Path, factor: float, limit: int | 
     for module in modules:
         source = (ROOT / module).read_text()
         saved = baseline(module, state, timeout=3600)
+        observed = observers(source)
         todo = 0
         for mutant, key in keys(module, source):
             if key in done and not (again and done[key]["status"] in ("survived", "uncovered")):
                 continue
-            tests = tests_of_line(saved, mutant.line)
+            tests = tests_of_line(saved, mutant.line, observed)
             if not tests:
                 _record(results, done, key, mutant, "uncovered", 0.0)
                 continue
