@@ -9,8 +9,8 @@ Not part of the test suite (hours of CPU on a small machine). How it stays affor
 
 - each module has the test files that cover it (``MODULES``); a first run of those tests under a
   line tracer records which tests execute each line, and how long each test takes;
-- a mutant runs only the tests that execute its line (the fastest file first, each file's tests
-  in their own order, stopping at the first failure); a mutant on a line no test executes is reported as not covered, without a run;
+- a mutant runs only the tests that execute its line (fastest first, but tests that share a
+  module-scoped fixture together and in their own order; stopping at the first failure); a mutant on a line no test executes is reported as not covered, without a run;
 - the third-party libraries are imported once; each mutant runs in a forked child that imports
   pia afresh with the mutated module compiled from the changed syntax tree (nothing is written to
   the source files), in a session and temporary folder of its own, with a timeout;
@@ -398,8 +398,9 @@ def observers(source: str) -> dict[int, set[int]]:
 def tests_of_line(saved: dict, line: int, observed: dict[int, set[int]] | None = None) -> list[str]:
     """The tests that execute ``line`` (every test of a file where it runs while setting up a
     test of that file, as a shared fixture does): the file whose chosen tests are fastest
-    first, and within a file in the order the file runs them, since a module-scoped fixture
-    can carry one test's output to the next (the earlier tests on such a fixture are run too).
+    first, and in it the fastest test first, except that tests on one module-scoped fixture
+    run together in the file's order, with the earlier tests on it, since one can carry its
+    output to the next.
     A line that runs at import is judged by the tests that run the lines where its effect
     shows (``observed``, from :func:`observers`), else by every test."""
     seconds: dict[str, float] = saved["seconds"]
@@ -419,10 +420,13 @@ def tests_of_line(saved: dict, line: int, observed: dict[int, set[int]] | None =
     for test in list(found):  # a test on a module-scoped fixture needs the earlier tests on it: they fill it
         needs = set(shared.get(test, []))
         found.update(t for t in seconds if needs & set(shared.get(t, [])) and _node_file(t) == _node_file(test) and position[t] < position[test])
+    # a test on its own, or the tests on one module-scoped fixture together: fastest first
+    group = {t: ",".join(shared.get(t, [])) or t for t in found}
     cost: dict[str, float] = defaultdict(float)
     for test in found:
         cost[_node_file(test)] += seconds.get(test, 0.0)
-    return sorted(found, key=lambda t: (cost[_node_file(t)], _node_file(t), position.get(t, 0)))
+        cost[group[test]] += seconds.get(test, 0.0)
+    return sorted(found, key=lambda t: (cost[_node_file(t)], _node_file(t), cost[group[t]], group[t], position.get(t, 0)))
 
 
 def keys(module: str, source: str) -> list[tuple[Mutant, str]]:
