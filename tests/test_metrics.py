@@ -79,6 +79,14 @@ def test_as_of_before_a_milestone_treats_it_as_not_yet() -> None:
     assert span(result, "time_to_mitigate")["status"] == "observed"
 
 
+def test_a_milestone_posted_at_the_as_of_itself_is_known() -> None:
+    found = detect_incident(login())
+    at_the_message = durations(found.milestones, as_of=minute(50))  # "back to baseline for 10 min" is posted at 14:50
+    assert span(at_the_message, "time_to_restore")["status"] == "observed"
+    assert span(at_the_message, "time_to_restore")["value"] == pd.Timedelta(minutes=40)
+    assert span(durations(found.milestones, as_of=minute(49.9)), "time_to_restore")["status"] == "censored"
+
+
 def test_missing_milestone_in_a_resolved_incident_is_nan_not_zero() -> None:
     events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), (20, "pagerduty", "resolve", "Datadog", "Resolved"))
     result = durations(detect_incident(events).milestones, as_of=minute(100))
@@ -117,6 +125,21 @@ def test_off_hours_pages_in_the_responders_zone() -> None:
     )
     pages = off_hours_pages(events, {"Priya Raman": "Europe/Berlin", "P2": "Asia/Tokyo"})
     assert list(pages["off_hours"]) == [False, True, pd.NA]
+
+
+def test_working_hours_start_on_the_hour_and_end_before_it() -> None:
+    # T0 is Friday 14:00 UTC; working hours are 08:00 to 18:00, Monday to Friday, in the person's zone
+    pages = [(-361, "07:59"), (-360, "08:00"), (239, "17:59"), (240, "18:00"), (1320, "Saturday noon")]
+    events = timeline(*((m, "pagerduty", "notify", "Svc", f"Notified Ann at {when}.", {"mentions": "P1"}) for m, when in pages))
+    assert list(off_hours_pages(events, {"P1": "UTC"})["off_hours"]) == [True, False, False, True, True]
+
+
+def test_a_page_goes_to_the_longest_name_its_text_holds() -> None:
+    events = timeline((0, "pagerduty", "notify", "Svc", "Notified Ann Lee by SMS."))  # Friday 14:00 UTC: 23:00 in Tokyo
+    zones = {"Ann": "Europe/Berlin", "Ann Lee": "Asia/Tokyo", "LEE": "Europe/Berlin"}  # "LEE" is an id, never a name
+    page = off_hours_pages(events, zones).iloc[0]
+    assert page["timezone"] == "Asia/Tokyo" and page["off_hours"]
+    assert off_hours_pages(events, {"LEE": "Asia/Tokyo"}).iloc[0]["timezone"] is None
 
 
 def test_counts_of_the_response() -> None:
