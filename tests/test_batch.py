@@ -218,10 +218,11 @@ def test_an_incident_that_cannot_be_opened_is_one_failure_and_the_rest_are_measu
     assert len(measured.failures) == 1 and "incident.toml" in measured.failures[0] and "malformed TOML" in measured.failures[0]
 
 
-def test_results_come_in_the_order_asked(tmp_path):
+def test_results_come_in_the_order_asked(tmp_path, capsys):
     for incident in ("a", "b"):
         write_incident(tmp_path, incident=incident)
     assert list(measure_all(tmp_path).table["incident"]) == ["a", "b"]
+    assert capsys.readouterr().err == ""  # no progress bar unless asked
     reversed_ = measure_all(tmp_path, ["b", "a"]).table
     assert list(reversed_["incident"]) == ["b", "a"] and list(reversed_.index) == [0, 1]
     people = measure_all(tmp_path, ["b"]).responders
@@ -324,7 +325,7 @@ def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local:
         with Cluster(local.scheduler_address) as cluster:
             remote = measure_all("data", ids, cluster=cluster)
-            assert "metrics:" not in capsys.readouterr().err  # no progress bar unless asked
+            assert "%|" not in capsys.readouterr().err  # no progress bar, here or on the workers, unless asked
     good = [i for i in ids if i != "inc-4"]
     assert (remote.computed, remote.cached) == (8, 0) and list(remote.table["incident"]) == good
     assert len(remote.failures) == 1 and remote.failures[0].startswith("data/incidents/inc-4/slack/inc-1/2026-11-20.json: line ")
