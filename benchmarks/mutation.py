@@ -482,6 +482,7 @@ def run(modules: list[str], jobs: int, state: Path, factor: float, limit: int | 
             queue.append((mutant, key, tests, budget))
             todo += 1
         print(f"{module}: {todo} mutants to run", flush=True)
+    queue.sort(key=lambda item: item[3])  # the cheapest first: an interrupted run has scored the most mutants
     if limit is not None:
         queue = queue[:limit]
     sources = {m: (ROOT / m).read_text() for m in modules}
