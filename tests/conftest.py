@@ -7,8 +7,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from pia.events.schema import conform
 from pia.report.render import find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,8 +105,6 @@ def write_incident(root: Path, messages=RUNNERS_UP, *, incident: str = "inc", to
     Text is stored as Slack stores it (``<``, ``>`` and ``&`` escaped). Returns ``root``."""
     import json
 
-    import pandas as pd
-
     folder = root / "incidents" / incident
     slack = folder / "slack"
     (slack / "inc-1").mkdir(parents=True, exist_ok=True)
@@ -119,3 +119,59 @@ def write_incident(root: Path, messages=RUNNERS_UP, *, incident: str = "inc", to
         rows.append({"type": "message", "user": user, "text": stored, "ts": f"{seconds}.{i:06d}"})
     (slack / "inc-1" / "2026-11-20.json").write_text(json.dumps(rows))
     return root
+
+
+# --- small hand-built timelines (milestone detection and the metrics built on it) -----------
+
+T0 = pd.Timestamp("2026-11-20T14:00:00Z")
+MACHINE = {"bot", "trigger", "notify", "alert"}
+
+
+def timeline(*rows: tuple, incident: str = "inc") -> pd.DataFrame:
+    """Events from ``(minute, source, kind, actor, text[, extra columns])`` tuples."""
+    out = []
+    for i, (minute, source, kind, actor, text, *extra) in enumerate(rows):
+        out.append(
+            {
+                "incident": incident,
+                "ts": T0 + pd.Timedelta(minutes=minute),
+                "source": source,
+                "kind": kind,
+                "actor": actor,
+                "actor_id": actor.upper(),
+                "is_human": kind not in MACHINE,
+                "text": text,
+                "ref": f"ref-{i}",
+                **(extra[0] if extra else {}),
+            }
+        )
+    return conform(pd.DataFrame(out))
+
+
+def say(minute: float, actor: str, text: str, **extra: str) -> tuple:
+    return (minute, "slack", "message", actor, text, extra)
+
+
+def login() -> pd.DataFrame:
+    return timeline(
+        (0, "pagerduty", "trigger", "Datadog", "Triggered: login 5xx"),
+        (0.1, "pagerduty", "notify", "Login API", "Notified Priya by SMS.", {"mentions": "PPRIYA"}),
+        (1, "pagerduty", "acknowledge", "Priya", "Acknowledged by Priya."),
+        say(2, "ic", "opening this, I'm IC"),
+        say(3, "ic", "@Priya can you give me impact?", mentions="PRIYA"),
+        say(4, "priya", "~38% of logins failing"),
+        say(5, "priya", "declared SEV1 in PagerDuty"),
+        say(6, "ic", "what's your current hypothesis?"),
+        say(7, "priya", "I think it's the auth deploy"),
+        say(8, "priya", "rolling back auth now"),
+        say(15, "priya", "Rollback complete, but errors persist"),
+        say(16, "ic", "ok it's not the deploy, dropping that theory"),
+        say(20, "priya", "I think the pool is exhausted, that's our 503s"),
+        say(21, "ic", "@Sofia can you join us?", mentions="SOFIA"),
+        say(26, "sofia", "here"),
+        say(30, "sofia", "reverting the pool size config, rolling restart"),
+        say(40, "priya", "5xx dropping fast"),
+        say(50, "priya", "5xx back to baseline for 10 min"),
+        say(51, "ic", "status update: login recovered"),
+        (60, "pagerduty", "resolve", "Priya", "Resolved by Priya."),
+    )

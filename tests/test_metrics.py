@@ -19,9 +19,8 @@ from pia.milestones import detect_incident, detect_incidents
 from pia.milestones.config import MILESTONES
 from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
-from test_milestones import T0, login, say, timeline
 
-from conftest import DATA, FAKE_TOKEN, RUNNERS_UP, write_incident
+from conftest import DATA, FAKE_TOKEN, RUNNERS_UP, T0, login, say, timeline, write_incident
 
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from pia.milestones import detect_incident, signals
 from pia.milestones.normalise import lemma, normal_text
-from test_milestones import T0, say, timeline
+
+from conftest import T0, say, timeline
 
 
 @pytest.mark.parametrize(
