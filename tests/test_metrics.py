@@ -148,6 +148,22 @@ def test_counts_of_the_response() -> None:
     assert row["directives"] == 2 and row["median_answer_time"] == pd.Timedelta(minutes=3)
 
 
+def test_an_update_later_than_the_cadence_is_late_and_one_on_time_is_not() -> None:
+    from pia.metrics import incident_metrics
+
+    def counted(*minutes: float) -> dict:
+        events = timeline(*(say(m, "ic", f"status update: login errors, next update in 30 min ({n})") for n, m in enumerate(minutes)))
+        found = detect_incident(events)
+        return incident_metrics(events, found, durations(found.milestones), off_hours_pages(events, {}))
+
+    three = counted(1, 31, 62)  # 30 minutes is on time (the cadence), 31 is late
+    assert (three["status_updates"], three["late_updates"], three["longest_update_gap"]) == (3, 1, pd.Timedelta(minutes=31))
+    two = counted(1, 11)
+    assert (two["late_updates"], two["longest_update_gap"]) == (0, pd.Timedelta(minutes=10))
+    one = counted(1)
+    assert one["status_updates"] == 1 and one["late_updates"] == 0 and pd.isna(one["longest_update_gap"])
+
+
 def metrics_for_login():
     from pia.metrics import IncidentMetrics, MetricsTable, incident_metrics
 
