@@ -449,16 +449,16 @@ def test_results_show_themselves_in_a_notebook_escaped(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("people", "zones"),
     [
-        (None, {"Bo Li": "Asia/Tokyo"}),
-        ({"PABC": {"slack": "U1", "tz": "Europe/Berlin"}, "PDEF": "U2", "PGHI": {"slack": "U9"}}, {"Bo Li": "Asia/Tokyo", "PABC": "Europe/Berlin", "PDEF": "Asia/Tokyo"}),
+        (None, {"Bo Li": "Asia/Tokyo", "Eva": "Europe/Oslo"}),
+        ({"PABC": {"slack": "U1", "tz": "Europe/Berlin"}, "PDEF": "U2", "PGHI": {"slack": "U9"}}, {"Bo Li": "Asia/Tokyo", "Eva": "Europe/Oslo", "PABC": "Europe/Berlin", "PDEF": "Asia/Tokyo"}),
     ],
 )
 def test_people_zones_from_incident_toml_then_slack(people, zones) -> None:
     from pia.events.slack import Directory
     from pia.metrics import people_timezones
 
-    directory = Directory(users={"U1": "Ana", "U2": "Bo Li", "U3": "Cy"}, timezones={"U2": "Asia/Tokyo", "U3": "Europe/Paris"})
-    assert people_timezones({"people": people}, directory) == zones | {}  # "Cy" is too short a name to match on
+    directory = Directory(users={"U1": "Ana", "U2": "Bo Li", "U3": "Cy", "U4": "Eva"}, timezones={"U2": "Asia/Tokyo", "U3": "Europe/Paris", "U4": "Europe/Oslo"})
+    assert people_timezones({"people": people}, directory) == zones  # "Cy" is too short a name to match on, "Eva" is not
 
 
 @pytest.mark.parametrize(("people", "place"), [(["PABC"], "people"), ({"PABC": 5}, "people.PABC"), ({"PABC": {"tz": "Mars/Base"}}, "people.PABC.tz")])
