@@ -55,7 +55,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES: dict[str, list[str]] = {
     "pia/trends.py": ["tests/test_trends.py"],
     "pia/cache.py": ["tests/test_batch.py", "tests/test_metrics.py"],
-    "pia/snapshot.py": ["tests/test_snapshot.py", "tests/test_samples.py", "tests/test_events_slack.py", "tests/test_validate.py", "tests/test_cli_timeline.py"],
+    "pia/snapshot.py": [
+        "tests/test_snapshot.py", "tests/test_samples.py", "tests/test_events_slack.py", "tests/test_validate.py", "tests/test_cli_timeline.py",
+        "tests/test_corpus.py", "tests/test_fetch_cli.py",  # hostile exports (links, zip bombs) and fetched snapshots written whole
+    ],
     "pia/metrics.py": ["tests/test_metrics.py", "tests/test_milestones.py"],
     "pia/milestones/detect.py": ["tests/test_milestones.py", "tests/test_metrics.py", "tests/test_accuracy.py"],
     "pia/batch.py": ["tests/test_batch.py"],
