@@ -111,6 +111,11 @@ def test_metrics_are_cached_per_snapshot(tmp_path):
         shutil.copytree(DATA / "incidents" / incident, tmp_path / "incidents" / incident)
     first = measure_all(tmp_path)
     assert (first.computed, first.cached) == (2, 0)
+    kept = tmp_path / ".pia-cache"  # private, like the snapshots, and never committed
+    assert {p.name: p.stat().st_mode & 0o777 for p in [kept, *kept.iterdir()]} == {
+        ".pia-cache": 0o700, ".gitignore": 0o600, "metrics.parquet": 0o600, "responders.parquet": 0o600
+    }
+    assert "*" in (kept / ".gitignore").read_text().splitlines()
     again = measure_all(tmp_path)
     assert (again.computed, again.cached) == (0, 2)
     assert again.table["time_to_resolve"].tolist() == first.table["time_to_resolve"].tolist()
