@@ -150,6 +150,18 @@ def test_a_cached_row_holds_at_the_as_of_it_stands_for(tmp_path):
     assert measure_all(tmp_path).computed == 2  # without as_of, again
 
 
+def test_a_row_measured_the_moment_the_incident_settled_holds_from_then_on(tmp_path):
+    write_incident(tmp_path)
+    settled = measure_all(tmp_path).table["resolved"].iloc[0]  # its last message: nothing is learnt after it
+    (tmp_path / ".pia-cache").rename(tmp_path / "first-cache")
+    at_once = measure_all(tmp_path, as_of=settled)
+    assert at_once.computed == 1 and at_once.table["status"].iloc[0] == "resolved"
+    assert measure_all(tmp_path).computed == 0  # measured when all was known: it holds without as_of
+    assert measure_all(tmp_path, as_of=settled).computed == 0
+    before = measure_all(tmp_path, as_of=settled - pd.Timedelta(microseconds=1))
+    assert before.computed == 1 and before.table["status"].iloc[0] == "open"
+
+
 def test_a_change_of_pia_toml_after_the_cache_is_filled_recomputes(tmp_path):
     write_incident(tmp_path)
     first = measure_all(tmp_path)
