@@ -369,3 +369,17 @@ def test_reports_rendered_on_a_dask_worker_fail_alone(tmp_path):
     assert (out / "b-second.html").is_file() and [p.name for p in out.glob(".a-first.*")] == []
     index = (out / "index.html").read_text()
     assert '<a href="./b-second.html">b-second</a>' in index and "a-first" in index
+
+
+def test_a_failure_message_is_filed_under_the_incident_it_is_about(tmp_path):
+    from pia.batch import _incident_of
+
+    for incident in ("inc", "inc-2", "a:b"):
+        (tmp_path / "incidents" / incident).mkdir(parents=True)
+    base = tmp_path
+    assert _incident_of(f"{base}/incidents/inc-2/slack/users.json: line 1 column 2: malformed JSON", base) == "inc-2"
+    assert _incident_of(f"{base}/incidents/inc: no snapshot here", base) == "inc"
+    assert _incident_of(f"{base}/incidents/a:b/incident.toml: id: is 'x'", base) == "a:b"  # a ':' in the folder's name
+    assert _incident_of(f"{base}/incidents/gone/slack: no such file or folder", base) == "gone"  # not listed any more
+    assert _incident_of("no incident 'inc-2' (known: inc, inc-2)", base) == "inc-2"  # the longest id it holds
+    assert _incident_of("elsewhere: something broke", base) == "elsewhere"
