@@ -383,3 +383,35 @@ def test_a_failure_message_is_filed_under_the_incident_it_is_about(tmp_path):
     assert _incident_of(f"{base}/incidents/gone/slack: no such file or folder", base) == "gone"  # not listed any more
     assert _incident_of("no incident 'inc-2' (known: inc, inc-2)", base) == "inc-2"  # the longest id it holds
     assert _incident_of("elsewhere: something broke", base) == "elsewhere"
+
+
+def test_the_index_shows_each_incident_once_with_its_own_title_link_and_state(tmp_path):
+    from pia.batch import BatchResult, write_index
+
+    table = pd.DataFrame(
+        {
+            "incident": ["done", "open", "broken"],
+            "title": ["Toml title", "Open one", "Broken one"],
+            "severity": ["SEV2", "SEV1", "SEV3"],
+            "services": ["api,db", "api", ""],
+            "detected": pd.to_datetime(["2026-11-20T14:00:00Z", "2026-11-21T09:30:00Z", None], utc=True),
+            "status": ["resolved", "open", "resolved"],
+            "time_to_restore": pd.to_timedelta(["45min", "2h", None]),
+            "time_to_restore_observed": [True, False, False],
+        }
+    )
+    for incident in ("done", "open", "broken"):
+        (tmp_path / f"{incident}.html").write_text("report")
+    failed = {"broken": "broken: cannot render", "trends": "trends: no data", "done (pdf)": "no Chromium", "lost": "lost: unreadable"}
+    result = BatchResult(failed=failed, as_of=pd.Timestamp("2026-11-24T18:00:00Z"))
+    page = write_index(tmp_path, table, result, {"done": "Report title", "broken": "Stale title"}, mask=str.upper).read_text()
+    rows = re.findall(r"<tr(?: class=\"failed\")?>\n(.*?)</tr>", page.split("<tbody>")[1], re.S)
+    assert [re.search(r'<td class="incident">(?:<a href="[^"]+">)?([^<]+)', r).group(1) for r in rows] == ["done", "open", "broken", "lost"]
+    done, still_open, broken, lost = rows
+    assert '<a href="./done.html">' in done and ">Report title<" in done and ">api, db<" in done and ">2026-11-20 14:00<" in done
+    assert ">45m 00s<" in done and "≥" not in done and ">resolved<" in done
+    assert ">OPEN ONE<" in still_open and ">≥ 2h 00m<" in still_open  # no report title: the masked one from incident.toml
+    assert "<a " not in broken and ">BROKEN ONE<" in broken and "failed</span>: broken: cannot render" in broken
+    assert "<a " not in lost and "lost: unreadable" in lost
+    assert "4 incidents" in page and "4 failed" in page and "still open at 2026-11-24 18:00 UTC" in page
+    assert "trends.html" not in page  # its report failed
