@@ -567,7 +567,7 @@ def report(modules: list[str], state: Path) -> bool:
         score = detected / scored if scored else float("nan")
         if len(seen) < len(records) or score < GOAL:
             ok = False
-        print(f"{module:<28} {len(records):>7} {len(seen):>5} {count['killed']:>6} {count['timeout']:>7} {count['survived']:>8} {count['uncovered']:>9} {count['equiv']:>5} {count['error']:>5} {score:>6.1%}")
+        print(f"{module:<28} {len(records):>7} {len(seen):>5} {count['killed']:>6} {count['timeout']:>7} {count['survived']:>8} {count['uncovered']:>9} {count['equiv']:>5} {count['error']:>5} {f'{score:.1%}' if scored else 'not run':>7}")
     if survivors:
         print("\nsurvivors:")
         for r in sorted(survivors, key=lambda r: (r["module"], r["line"])):
