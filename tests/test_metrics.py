@@ -480,3 +480,24 @@ def test_messages_count_what_people_said_not_bots_or_joins(tmp_path) -> None:
     ]
     day.write_text(json.dumps(messages))
     assert metrics_table(data).frame["messages"].tolist() == [len(RUNNERS_UP)]
+
+
+def test_the_terminal_table_marks_only_censored_values_and_csv_gives_seconds() -> None:
+    from pia.metrics import for_output
+
+    table = pd.DataFrame(
+        {
+            "incident": ["a", "b", "c"],
+            "status_updates": [2, 0, 1],
+            "detected": pd.to_datetime(["2026-11-20T14:00:59Z", None, "2026-11-21T09:30:00Z"], utc=True),
+            "time_to_restore": pd.to_timedelta(["90min", "20min", None]),
+            "time_to_restore_observed": [True, False, False],
+        }
+    )
+    shown = for_output(table, "table", ["incident", "detected", "time_to_restore", "status_updates"])
+    assert list(shown.columns) == ["incident", "detected", "restore", "updates"]
+    assert list(shown["restore"]) == ["1h 30m", "≥ 20m 00s", "–"]  # a missing value is no lower bound
+    assert list(shown["detected"]) == ["2026-11-20 14:00", "", "2026-11-21 09:30"]
+    seconds = for_output(table, "csv")
+    assert list(seconds.columns) == list(table.columns) and seconds["time_to_restore"].tolist()[:2] == [5400.0, 1200.0]
+    assert seconds["time_to_restore_observed"].tolist() == [True, False, False]
