@@ -148,6 +148,16 @@ def test_counts_of_the_response() -> None:
     assert row["directives"] == 2 and row["median_answer_time"] == pd.Timedelta(minutes=3)
 
 
+def test_each_incident_pages_people_in_its_own_zones() -> None:
+    def paged(incident: str) -> pd.DataFrame:
+        return timeline((0, "pagerduty", "notify", "Svc", "Notified Ann Lee by SMS.", {"mentions": "P1"}), incident=incident)
+
+    events = conform(pd.concat([paged("a"), paged("b"), paged("c")], ignore_index=True))
+    zones = {"a": {"Ann Lee": "Asia/Tokyo"}, "b": {"P1": "Europe/Berlin"}}  # Friday 14:00 UTC: 23:00 in Tokyo, 15:00 in Berlin
+    pages = off_hours_pages(events, {"P1": "Asia/Tokyo"}, by_incident=zones)
+    assert list(pages["timezone"]) == ["Asia/Tokyo", "Europe/Berlin", None] and list(pages["off_hours"]) == [True, False, pd.NA]
+
+
 def test_an_update_later_than_the_cadence_is_late_and_one_on_time_is_not() -> None:
     from pia.metrics import incident_metrics
 
