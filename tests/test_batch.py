@@ -111,6 +111,11 @@ def test_metrics_are_cached_per_snapshot(tmp_path):
         shutil.copytree(DATA / "incidents" / incident, tmp_path / "incidents" / incident)
     first = measure_all(tmp_path)
     assert (first.computed, first.cached) == (2, 0)
+    kept = tmp_path / ".pia-cache"  # private, like the snapshots, and never committed
+    assert {p.name: p.stat().st_mode & 0o777 for p in [kept, *kept.iterdir()]} == {
+        ".pia-cache": 0o700, ".gitignore": 0o600, "metrics.parquet": 0o600, "responders.parquet": 0o600
+    }
+    assert "*" in (kept / ".gitignore").read_text().splitlines()
     again = measure_all(tmp_path)
     assert (again.computed, again.cached) == (0, 2)
     assert again.table["time_to_resolve"].tolist() == first.table["time_to_resolve"].tolist()
@@ -145,6 +150,18 @@ def test_a_cached_row_holds_at_the_as_of_it_stands_for(tmp_path):
     assert measure_all(tmp_path).computed == 2  # without as_of, again
 
 
+def test_a_row_measured_the_moment_the_incident_settled_holds_from_then_on(tmp_path):
+    write_incident(tmp_path)
+    settled = measure_all(tmp_path).table["resolved"].iloc[0]  # its last message: nothing is learnt after it
+    (tmp_path / ".pia-cache").rename(tmp_path / "first-cache")
+    at_once = measure_all(tmp_path, as_of=settled)
+    assert at_once.computed == 1 and at_once.table["status"].iloc[0] == "resolved"
+    assert measure_all(tmp_path).computed == 0  # measured when all was known: it holds without as_of
+    assert measure_all(tmp_path, as_of=settled).computed == 0
+    before = measure_all(tmp_path, as_of=settled - pd.Timedelta(microseconds=1))
+    assert before.computed == 1 and before.table["status"].iloc[0] == "open"
+
+
 def test_a_change_of_pia_toml_after_the_cache_is_filled_recomputes(tmp_path):
     write_incident(tmp_path)
     first = measure_all(tmp_path)
@@ -155,6 +172,18 @@ def test_a_change_of_pia_toml_after_the_cache_is_filled_recomputes(tmp_path):
     assert (changed.computed, changed.cached) == (1, 0)
     assert changed.table["time_to_resolve"].iloc[0].round("s") == pd.Timedelta(minutes=10)  # restored is stated as 14:10
     assert measure_all(tmp_path).cached == 1
+
+
+def test_a_cache_written_before_rows_knew_their_as_of_is_measured_again(tmp_path):
+    write_incident(tmp_path)
+    first = measure_all(tmp_path)
+    cached = tmp_path / ".pia-cache" / "metrics.parquet"
+    for missing in (["_settled"], ["_as_of"], ["_as_of", "_settled"]):  # as older versions of pia wrote it
+        pd.read_parquet(cached).drop(columns=missing).to_parquet(cached, index=False)
+        again = measure_all(tmp_path)
+        assert (again.computed, again.cached) == (1, 0), missing
+        pd.testing.assert_frame_equal(again.table, first.table)
+        assert measure_all(tmp_path).cached == 1
 
 
 def test_the_snapshot_hash_covers_names_and_bytes_but_not_hidden_files(tmp_path):
@@ -207,10 +236,11 @@ def test_an_incident_that_cannot_be_opened_is_one_failure_and_the_rest_are_measu
     assert len(measured.failures) == 1 and "incident.toml" in measured.failures[0] and "malformed TOML" in measured.failures[0]
 
 
-def test_results_come_in_the_order_asked(tmp_path):
+def test_results_come_in_the_order_asked(tmp_path, capsys):
     for incident in ("a", "b"):
         write_incident(tmp_path, incident=incident)
     assert list(measure_all(tmp_path).table["incident"]) == ["a", "b"]
+    assert capsys.readouterr().err == ""  # no progress bar unless asked
     reversed_ = measure_all(tmp_path, ["b", "a"]).table
     assert list(reversed_["incident"]) == ["b", "a"] and list(reversed_.index) == [0, 1]
     people = measure_all(tmp_path, ["b"]).responders
@@ -294,3 +324,95 @@ def test_without_as_of_open_incidents_are_counted_to_when_the_batch_runs(tmp_pat
     # a second run renders the open incident again (its as_of moved on) and keeps the finished one
     code, stdout, _ = run(capsys, "batch", "--data-dir", str(tmp_path / "data"), "--out", str(out))
     assert "1 rendered, 1 unchanged, 0 failed" in stdout and f"{KEPT[2]}.html" in stdout and f"{KEPT[1]}.html" not in stdout
+
+
+def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp_path, monkeypatch, capsys):
+    """A real Dask scheduler and two workers, here as threads of this process: the partitions
+    come back merged into the one cache in the order asked, and the one broken incident's
+    message names the data dir as the caller wrote it (relative), not as the workers saw it."""
+    distributed = pytest.importorskip("distributed", reason="Dask's distributed is not installed (pip install -e '.[test]')")
+    from pia.cluster import Cluster
+
+    ids = [f"inc-{n}" for n in (8, 0, 5, 3, 7, 1, 6, 4, 2)]
+    for incident in ids:
+        write_incident(tmp_path / "data", incident=incident)
+    day = tmp_path / "data" / "incidents" / "inc-4" / "slack" / "inc-1" / "2026-11-20.json"
+    day.write_text(day.read_text()[:-30])
+    shutil.copytree(tmp_path / "data", tmp_path / "alone")
+    monkeypatch.chdir(tmp_path)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+        with Cluster(local.scheduler_address) as cluster:
+            remote = measure_all("data", ids, cluster=cluster)
+            assert "%|" not in capsys.readouterr().err  # no progress bar, here or on the workers, unless asked
+    good = [i for i in ids if i != "inc-4"]
+    assert (remote.computed, remote.cached) == (8, 0) and list(remote.table["incident"]) == good
+    assert len(remote.failures) == 1 and remote.failures[0].startswith("data/incidents/inc-4/slack/inc-1/2026-11-20.json: line ")
+    here = measure_all("data", ids)  # the cache the partitions were merged into
+    assert (here.computed, here.cached) == (0, 8)
+    alone = measure_all("alone", ids)
+    pd.testing.assert_frame_equal(remote.table, alone.table)
+    pd.testing.assert_frame_equal(remote.responders, alone.responders)
+
+
+def test_reports_rendered_on_a_dask_worker_fail_alone(tmp_path):
+    """The batch on a real Dask scheduler and worker (threads of this process, one worker: a
+    kernel's working folder is the process's): the good report is written, the one that cannot
+    be written fails alone with one line and leaves no staging file, and the index lists both."""
+    distributed = pytest.importorskip("distributed", reason="Dask's distributed is not installed (pip install -e '.[test]')")
+    for incident in ("a-first", "b-second"):
+        write_incident(tmp_path / "data", incident=incident)
+    out = tmp_path / "reports"
+    (out / "a-first.html").mkdir(parents=True)  # a folder where its report goes
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+        result = run_batch(tmp_path / "data", out=out, trends=False, progress=False, scheduler=local.scheduler_address)
+    assert result.rendered == ["b-second"] and list(result.failed) == ["a-first"]
+    assert result.failed["a-first"].startswith("a-first: ") and "\n" not in result.failed["a-first"]
+    assert (out / "b-second.html").is_file() and [p.name for p in out.glob(".a-first.*")] == []
+    index = (out / "index.html").read_text()
+    assert '<a href="./b-second.html">b-second</a>' in index and "a-first" in index
+
+
+def test_a_failure_message_is_filed_under_the_incident_it_is_about(tmp_path):
+    from pia.batch import _incident_of
+
+    for incident in ("inc", "inc-2", "a:b"):
+        (tmp_path / "incidents" / incident).mkdir(parents=True)
+    base = tmp_path
+    assert _incident_of(f"{base}/incidents/inc-2/slack/users.json: line 1 column 2: malformed JSON", base) == "inc-2"
+    assert _incident_of(f"{base}/incidents/inc: no snapshot here", base) == "inc"
+    assert _incident_of(f"{base}/incidents/a:b/incident.toml: id: is 'x'", base) == "a:b"  # a ':' in the folder's name
+    assert _incident_of(f"{base}/incidents/gone/slack: no such file or folder", base) == "gone"  # not listed any more
+    assert _incident_of("no incident 'inc-2' (known: inc, inc-2)", base) == "inc-2"  # the longest id it holds
+    assert _incident_of("elsewhere: something broke", base) == "elsewhere"
+
+
+def test_the_index_shows_each_incident_once_with_its_own_title_link_and_state(tmp_path):
+    from pia.batch import BatchResult, write_index
+
+    table = pd.DataFrame(
+        {
+            "incident": ["done", "open", "broken"],
+            "title": ["Toml title", "Open one", "Broken one"],
+            "severity": ["SEV2", "SEV1", "SEV3"],
+            "services": ["api,db", "api", ""],
+            "detected": pd.to_datetime(["2026-11-20T14:00:00Z", "2026-11-21T09:30:00Z", None], utc=True),
+            "status": ["resolved", "open", "resolved"],
+            "time_to_restore": pd.to_timedelta(["45min", "2h", None]),
+            "time_to_restore_observed": [True, False, False],
+        }
+    )
+    for incident in ("done", "open", "broken"):
+        (tmp_path / f"{incident}.html").write_text("report")
+    failed = {"broken": "broken: cannot render", "trends": "trends: no data", "done (pdf)": "no Chromium", "lost": "lost: unreadable"}
+    result = BatchResult(failed=failed, as_of=pd.Timestamp("2026-11-24T18:00:00Z"))
+    page = write_index(tmp_path, table, result, {"done": "Report title", "broken": "Stale title"}, mask=str.upper).read_text()
+    rows = re.findall(r"<tr(?: class=\"failed\")?>\n(.*?)</tr>", page.split("<tbody>")[1], re.S)
+    assert [re.search(r'<td class="incident">(?:<a href="[^"]+">)?([^<]+)', r).group(1) for r in rows] == ["done", "open", "broken", "lost"]
+    done, still_open, broken, lost = rows
+    assert '<a href="./done.html">' in done and ">Report title<" in done and ">api, db<" in done and ">2026-11-20 14:00<" in done
+    assert ">45m 00s<" in done and "≥" not in done and ">resolved<" in done
+    assert ">OPEN ONE<" in still_open and ">≥ 2h 00m<" in still_open  # no report title: the masked one from incident.toml
+    assert "<a " not in broken and ">BROKEN ONE<" in broken and "failed</span>: broken: cannot render" in broken
+    assert "<a " not in lost and "lost: unreadable" in lost
+    assert "4 incidents" in page and "4 failed" in page and "still open at 2026-11-24 18:00 UTC" in page
+    assert "trends.html" not in page  # its report failed

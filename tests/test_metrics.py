@@ -19,10 +19,9 @@ from pia.milestones import detect_incident, detect_incidents
 from pia.milestones.config import MILESTONES
 from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
-from helpers import T0, login, say, timeline
 
 from conftest import DATA, FAKE_TOKEN, RUNNERS_UP, write_incident
-
+from helpers import T0, login, say, timeline
 
 
 def minute(m: float) -> pd.Timestamp:
@@ -79,6 +78,14 @@ def test_as_of_before_a_milestone_treats_it_as_not_yet() -> None:
     assert span(result, "time_to_mitigate")["status"] == "observed"
 
 
+def test_a_milestone_posted_at_the_as_of_itself_is_known() -> None:
+    found = detect_incident(login())
+    at_the_message = durations(found.milestones, as_of=minute(50))  # "back to baseline for 10 min" is posted at 14:50
+    assert span(at_the_message, "time_to_restore")["status"] == "observed"
+    assert span(at_the_message, "time_to_restore")["value"] == pd.Timedelta(minutes=40)
+    assert span(durations(found.milestones, as_of=minute(49.9)), "time_to_restore")["status"] == "censored"
+
+
 def test_missing_milestone_in_a_resolved_incident_is_nan_not_zero() -> None:
     events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), (20, "pagerduty", "resolve", "Datadog", "Resolved"))
     result = durations(detect_incident(events).milestones, as_of=minute(100))
@@ -119,11 +126,52 @@ def test_off_hours_pages_in_the_responders_zone() -> None:
     assert list(pages["off_hours"]) == [False, True, pd.NA]
 
 
+def test_working_hours_start_on_the_hour_and_end_before_it() -> None:
+    # T0 is Friday 14:00 UTC; working hours are 08:00 to 18:00, Monday to Friday, in the person's zone
+    pages = [(-361, "07:59"), (-360, "08:00"), (239, "17:59"), (240, "18:00"), (1320, "Saturday noon")]
+    events = timeline(*((m, "pagerduty", "notify", "Svc", f"Notified Ann at {when}.", {"mentions": "P1"}) for m, when in pages))
+    assert list(off_hours_pages(events, {"P1": "UTC"})["off_hours"]) == [True, False, False, True, True]
+
+
+def test_a_page_goes_to_the_longest_name_its_text_holds() -> None:
+    events = timeline((0, "pagerduty", "notify", "Svc", "Notified Ann Lee by SMS."))  # Friday 14:00 UTC: 23:00 in Tokyo
+    zones = {"Ann": "Europe/Berlin", "Ann Lee": "Asia/Tokyo", "LEE": "Europe/Berlin"}  # "LEE" is an id, never a name
+    page = off_hours_pages(events, zones).iloc[0]
+    assert page["timezone"] == "Asia/Tokyo" and page["off_hours"]
+    assert off_hours_pages(events, {"LEE": "Asia/Tokyo"}).iloc[0]["timezone"] is None
+
+
 def test_counts_of_the_response() -> None:
     table = metrics_for_login()
     row = table.frame.iloc[0]
     assert row["hypotheses"] == 2 and row["pivots"] == 1
     assert row["directives"] == 2 and row["median_answer_time"] == pd.Timedelta(minutes=3)
+
+
+def test_each_incident_pages_people_in_its_own_zones() -> None:
+    def paged(incident: str) -> pd.DataFrame:
+        return timeline((0, "pagerduty", "notify", "Svc", "Notified Ann Lee by SMS.", {"mentions": "P1"}), incident=incident)
+
+    events = conform(pd.concat([paged("a"), paged("b"), paged("c")], ignore_index=True))
+    zones = {"a": {"Ann Lee": "Asia/Tokyo"}, "b": {"P1": "Europe/Berlin"}}  # Friday 14:00 UTC: 23:00 in Tokyo, 15:00 in Berlin
+    pages = off_hours_pages(events, {"P1": "Asia/Tokyo"}, by_incident=zones)
+    assert list(pages["timezone"]) == ["Asia/Tokyo", "Europe/Berlin", None] and list(pages["off_hours"]) == [True, False, pd.NA]
+
+
+def test_an_update_later_than_the_cadence_is_late_and_one_on_time_is_not() -> None:
+    from pia.metrics import incident_metrics
+
+    def counted(*minutes: float) -> dict:
+        events = timeline(*(say(m, "ic", f"status update: login errors, next update in 30 min ({n})") for n, m in enumerate(minutes)))
+        found = detect_incident(events)
+        return incident_metrics(events, found, durations(found.milestones), off_hours_pages(events, {}))
+
+    three = counted(1, 31, 62)  # 30 minutes is on time (the cadence), 31 is late
+    assert (three["status_updates"], three["late_updates"], three["longest_update_gap"]) == (3, 1, pd.Timedelta(minutes=31))
+    two = counted(1, 11)
+    assert (two["late_updates"], two["longest_update_gap"]) == (0, pd.Timedelta(minutes=10))
+    one = counted(1)
+    assert one["status_updates"] == 1 and one["late_updates"] == 0 and pd.isna(one["longest_update_gap"])
 
 
 def metrics_for_login():
@@ -411,16 +459,16 @@ def test_results_show_themselves_in_a_notebook_escaped(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("people", "zones"),
     [
-        (None, {"Bo Li": "Asia/Tokyo"}),
-        ({"PABC": {"slack": "U1", "tz": "Europe/Berlin"}, "PDEF": "U2", "PGHI": {"slack": "U9"}}, {"Bo Li": "Asia/Tokyo", "PABC": "Europe/Berlin", "PDEF": "Asia/Tokyo"}),
+        (None, {"Bo Li": "Asia/Tokyo", "Eva": "Europe/Oslo"}),
+        ({"PABC": {"slack": "U1", "tz": "Europe/Berlin"}, "PDEF": "U2", "PGHI": {"slack": "U9"}}, {"Bo Li": "Asia/Tokyo", "Eva": "Europe/Oslo", "PABC": "Europe/Berlin", "PDEF": "Asia/Tokyo"}),
     ],
 )
 def test_people_zones_from_incident_toml_then_slack(people, zones) -> None:
     from pia.events.slack import Directory
     from pia.metrics import people_timezones
 
-    directory = Directory(users={"U1": "Ana", "U2": "Bo Li", "U3": "Cy"}, timezones={"U2": "Asia/Tokyo", "U3": "Europe/Paris"})
-    assert people_timezones({"people": people}, directory) == zones | {}  # "Cy" is too short a name to match on
+    directory = Directory(users={"U1": "Ana", "U2": "Bo Li", "U3": "Cy", "U4": "Eva"}, timezones={"U2": "Asia/Tokyo", "U3": "Europe/Paris", "U4": "Europe/Oslo"})
+    assert people_timezones({"people": people}, directory) == zones  # "Cy" is too short a name to match on, "Eva" is not
 
 
 @pytest.mark.parametrize(("people", "place"), [(["PABC"], "people"), ({"PABC": 5}, "people.PABC"), ({"PABC": {"tz": "Mars/Base"}}, "people.PABC.tz")])
@@ -442,3 +490,24 @@ def test_messages_count_what_people_said_not_bots_or_joins(tmp_path) -> None:
     ]
     day.write_text(json.dumps(messages))
     assert metrics_table(data).frame["messages"].tolist() == [len(RUNNERS_UP)]
+
+
+def test_the_terminal_table_marks_only_censored_values_and_csv_gives_seconds() -> None:
+    from pia.metrics import for_output
+
+    table = pd.DataFrame(
+        {
+            "incident": ["a", "b", "c"],
+            "status_updates": [2, 0, 1],
+            "detected": pd.to_datetime(["2026-11-20T14:00:59Z", None, "2026-11-21T09:30:00Z"], utc=True),
+            "time_to_restore": pd.to_timedelta(["90min", "20min", None]),
+            "time_to_restore_observed": [True, False, False],
+        }
+    )
+    shown = for_output(table, "table", ["incident", "detected", "time_to_restore", "status_updates"])
+    assert list(shown.columns) == ["incident", "detected", "restore", "updates"]
+    assert list(shown["restore"]) == ["1h 30m", "≥ 20m 00s", "–"]  # a missing value is no lower bound
+    assert list(shown["detected"]) == ["2026-11-20 14:00", "", "2026-11-21 09:30"]
+    seconds = for_output(table, "csv")
+    assert list(seconds.columns) == list(table.columns) and seconds["time_to_restore"].tolist()[:2] == [5400.0, 1200.0]
+    assert seconds["time_to_restore_observed"].tolist() == [True, False, False]

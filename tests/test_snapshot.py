@@ -74,3 +74,53 @@ def test_a_staged_folder_that_fails_leaves_the_old_folder(tmp_path):
     with staged_folder(final) as stage:
         (stage / "users.json").write_bytes(b"[]")
     assert [p.name for p in final.iterdir()] == ["users.json"] and [p.name for p in tmp_path.iterdir()] == ["slack"]
+
+
+def test_a_name_becomes_a_folder_only_if_it_stays_one_plain_folder():
+    from pia.errors import InputError
+    from pia.snapshot import safe_id, safe_name
+
+    for fine in ("incidents", "a" * 200, "with space", "tilde~\x7f"):
+        assert safe_name(fine, "channel") == fine
+    for bad in ("", "a" * 201, "a/b", "a\\b", ".hidden", "..", "tab\there", "unit\x1fsep"):
+        with pytest.raises(InputError, match="cannot be a folder name"):
+            safe_name(bad, "channel", "channels.json")
+    assert safe_id("2026-11-20_login.v2", "id") == "2026-11-20_login.v2" and safe_id("a" * 128, "id") == "a" * 128
+    with pytest.raises(InputError) as refused:
+        safe_id("a" * 129, "id")
+    assert str(refused.value).startswith("a" * 80 + "…") and "a" * 81 not in str(refused.value)
+    with pytest.raises(InputError) as refused:
+        safe_id("b" * 80 + "/", "id")
+    assert "b" * 80 + "…" in str(refused.value)  # 81 characters: shortened to 80
+
+
+def test_the_data_dir_is_found_upwards_as_git_finds_its_repository(tmp_path, monkeypatch):
+    from pia.snapshot import data_dir, list_incidents
+
+    (tmp_path / "data" / "incidents" / "b-second").mkdir(parents=True)
+    (tmp_path / "data" / "incidents" / "a-first").mkdir()
+    (tmp_path / "data" / "incidents" / ".a-first.partial").mkdir()  # an import being staged
+    (tmp_path / "data" / "incidents" / "notes.txt").write_text("not an incident")
+    (tmp_path / "notebooks" / "drafts").mkdir(parents=True)
+    monkeypatch.delenv("PIA_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path / "notebooks" / "drafts")
+    assert data_dir() == Path("../../data") and list_incidents() == ["a-first", "b-second"]
+    monkeypatch.chdir(tmp_path)
+    assert data_dir() == Path("data") and data_dir("elsewhere") == Path("elsewhere")
+    monkeypatch.setenv("PIA_DATA_DIR", str(tmp_path / "other"))
+    assert data_dir() == tmp_path / "other" and list_incidents() == []
+    monkeypatch.delenv("PIA_DATA_DIR")
+    monkeypatch.chdir(tmp_path / "notebooks")
+    (tmp_path / "data" / "incidents" / "a-first").rename(tmp_path / "gone")
+    assert data_dir() == Path("../data") and list_incidents() == ["b-second"]
+
+
+def test_any_text_becomes_a_toml_string_that_reads_back():
+    import tomllib
+
+    from pia.snapshot import toml_string
+
+    for text in ('say "hi"\\now', "line\nbreak\ttab", "🔥 Ünïcode", "del\x7fchar", "bell\x07"):
+        assert tomllib.loads(f"v = {toml_string(text)}")["v"] == text
+    lone = toml_string("lone \udc80 surrogate")  # as a broken export can hold: no TOML form, so replaced
+    assert tomllib.loads(f"v = {lone}")["v"] == "lone ? surrogate"

@@ -179,6 +179,27 @@ def test_small_groups_are_flagged():
     assert "severity SEV2: 4 incidents, too few to tell a change from noise." in trends.small_groups(SMALL, ["severity"], minimum=5)
 
 
+def test_the_headline_sets_the_latest_period_against_the_one_before():
+    rows = [("2026-03-02", "SEV2", 1.0, True), ("2026-04-10", "SEV1", 5.0, True)]
+    rows += [("2026-05-03", "SEV2", 1.0, True), ("2026-05-20", "SEV2", 3.0, True), ("2026-05-21", "SEV2", 2.0, False)]  # the last still open
+    names = ("time_to_resolve", "time_to_nothing")
+    latest = trends.headline(table(rows), names=names)
+    assert list(latest["start"]) == [pd.Timestamp("2026-05-01"), pd.Timestamp("2026-04-01")]
+    assert list(latest["incidents"]) == [3, 1] and list(latest["time_to_resolve n"]) == [2, 1]
+    may, april = latest.iloc[0], latest.iloc[1]
+    assert may["time_to_resolve median"] == 2 * 3600 and (may["time_to_resolve low"], may["time_to_resolve high"]) == (3600, 3 * 3600)
+    assert april["time_to_resolve median"] == 5 * 3600 and np.isnan(april["time_to_resolve low"])
+    assert (latest["time_to_nothing n"] == 0).all() and latest["time_to_nothing median"].isna().all()
+    # without observed flags every value counts; ``end`` picks the period, even an empty one
+    bare = trends.headline(table(rows).drop(columns="time_to_resolve_observed"), names=names)
+    assert list(bare["time_to_resolve n"]) == [3, 1]
+    quiet = trends.headline(table(rows), end=pd.Timestamp("2026-07-15", tz="UTC"), names=names)
+    assert list(quiet["start"]) == [pd.Timestamp("2026-07-01"), pd.Timestamp("2026-06-01")] and list(quiet["incidents"]) == [0, 0]
+    assert list(trends.headline(table(rows), end=pd.Timestamp("2026-04-30", tz="UTC"), names=names)["incidents"]) == [1, 1]
+    empty = table(rows).iloc[:0]
+    assert trends.headline(empty).empty and list(trends.headline(empty, end=pd.Timestamp("2026-07-15", tz="UTC"))["incidents"]) == [0, 0]
+
+
 # --- 542 real incidents ---------------------------------------------------------------------
 
 
