@@ -36,7 +36,13 @@ if TYPE_CHECKING:
     from pia.cluster import Cluster
 
 #: the durations shown on the index page: the three headline ones, then mitigate and resolve
-INDEX_DURATIONS = ["time_to_engage", "time_to_hypothesis", "time_to_restore", "time_to_mitigate", "time_to_resolve"]
+INDEX_DURATIONS = [
+    "time_to_engage",
+    "time_to_hypothesis",
+    "time_to_restore",
+    "time_to_mitigate",
+    "time_to_resolve",
+]
 STATE = ".pia-batch"
 
 
@@ -69,7 +75,11 @@ def _render_one(incident: str, options: dict[str, Any]) -> tuple[str, Rendered |
     except PiaError as error:
         return incident, None, str(error)
     except Exception as error:  # a worker must report, not die: the batch goes on
-        return incident, None, f"{incident}: unexpected {type(error).__name__}: {error}".splitlines()[0]
+        return (
+            incident,
+            None,
+            f"{incident}: unexpected {type(error).__name__}: {error}".splitlines()[0],
+        )
 
 
 def _inputs_hash() -> str:
@@ -123,12 +133,21 @@ def run_batch(
             table = in_window(table, *window)
         todo = list(table["incident"]) if len(table) else []
         mapping = Path(pseudonyms).read_text() if pseudonyms is not None else None
-        salt = json.dumps([config_hash(base), _inputs_hash(), wanted, tz, redact, pseudonymise, mapping])
+        salt = json.dumps(
+            [config_hash(base), _inputs_hash(), wanted, tz, redact, pseudonymise, mapping]
+        )
         # a finished incident's report does not depend on as_of; an open one's is censored there
         still_open = set(table.loc[table["status"] == "open", "incident"]) if len(table) else set()
-        censor = {i: stamp for i in todo if i in still_open}  # sent with every report: the open ones only
+        censor = {
+            i: stamp for i in todo if i in still_open
+        }  # sent with every report: the open ones only
         result.as_of = stamp if still_open else None
-        keys = {i: hashlib.sha256((snapshot_hash(base / "incidents" / i) + salt + str(censor.get(i, ""))).encode()).hexdigest() for i in todo}
+        keys = {
+            i: hashlib.sha256(
+                (snapshot_hash(base / "incidents" / i) + salt + str(censor.get(i, ""))).encode()
+            ).hexdigest()
+            for i in todo
+        }
         state = folder / STATE
         titles = {i: _stored(state / i, keys[i]) for i in todo}
         stale = [i for i in todo if force or titles[i] is None or not _written(folder, i, wanted)]
@@ -150,18 +169,35 @@ def run_batch(
                 result.rendered.append(incident)
                 titles[incident] = rendered.title
                 state.mkdir(parents=True, exist_ok=True)
-                write_text(state / incident, json.dumps({"key": keys[incident], "title": rendered.title}))
+                write_text(
+                    state / incident, json.dumps({"key": keys[incident], "title": rendered.title})
+                )
                 result.written += rendered.files.values()
                 for fmt, reason in (rendered.skipped if rendered else {}).items():
                     result.failed.setdefault(f"{incident} ({fmt})", reason)
-        trends_key = hashlib.sha256(json.dumps([sorted(keys.items()), salt, *map(str, window)]).encode()).hexdigest()
-        if trends and (force or _stored(state / "trends", trends_key) is None or not _written(folder, "trends", ["html"])):
+        trends_key = hashlib.sha256(
+            json.dumps([sorted(keys.items()), salt, *map(str, window)]).encode()
+        ).hexdigest()
+        if trends and (
+            force
+            or _stored(state / "trends", trends_key) is None
+            or not _written(folder, "trends", ["html"])
+        ):
             try:
                 hide = pseudonymise or pseudonyms is not None
-                made = render_trends(data_dir=base, out=folder, since=window[0], until=window[1], as_of=stamp if still_open else None, pseudonymise=hide)
+                made = render_trends(
+                    data_dir=base,
+                    out=folder,
+                    since=window[0],
+                    until=window[1],
+                    as_of=stamp if still_open else None,
+                    pseudonymise=hide,
+                )
                 result.written += made.files.values()
                 state.mkdir(parents=True, exist_ok=True)
-                write_text(state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"}))
+                write_text(
+                    state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"})
+                )
             except PiaError as error:
                 result.failed["trends"] = str(error)
         if trends and "trends" not in result.failed:
@@ -171,9 +207,13 @@ def run_batch(
             from pia.privacy.redact import load_redactor
 
             redactor = load_redactor(base)
-            result.failed = {incident: redactor.value(reason) for incident, reason in result.failed.items()}
+            result.failed = {
+                incident: redactor.value(reason) for incident, reason in result.failed.items()
+            }
             table = scrub.frame(table, redactor, None)
-        mask = title_mask(base, redact=redact, pseudonymise=pseudonymise or pseudonyms is not None) or (lambda title: "")
+        mask = title_mask(
+            base, redact=redact, pseudonymise=pseudonymise or pseudonyms is not None
+        ) or (lambda title: "")
         result.index = write_index(folder, table, result, titles, mask, load_config(base))
         result.written.append(result.index)
         return result
@@ -198,7 +238,10 @@ def _incident_of(line: str, base: Path) -> str:
     known = sorted(list_incidents(base), key=len, reverse=True)  # a folder name may hold a ':'
     if marker in line:
         after = line.split(marker, 1)[1]
-        return next((i for i in known if after.startswith((f"{i}/", f"{i}:"))), after.split("/", 1)[0].split(":", 1)[0])
+        return next(
+            (i for i in known if after.startswith((f"{i}/", f"{i}:"))),
+            after.split("/", 1)[0].split(":", 1)[0],
+        )
     for incident in known:
         if incident in line:
             return incident
@@ -211,14 +254,24 @@ def _stored(key_file: Path, key: str) -> str | None:
         stored = json.loads(key_file.read_text())
     except (OSError, ValueError):
         return None
-    return str(stored.get("title", "")) if isinstance(stored, dict) and stored.get("key") == key else None
+    return (
+        str(stored.get("title", ""))
+        if isinstance(stored, dict) and stored.get("key") == key
+        else None
+    )
 
 
 def _written(folder: Path, incident: str, formats: list[str]) -> bool:
     return all((folder / f"{incident}.{fmt}").exists() for fmt in formats if fmt != "pdf")
 
 
-def _run(todo: list[str], options: dict[str, Any], jobs: int | None, progress: bool, cluster: Cluster | None = None):
+def _run(
+    todo: list[str],
+    options: dict[str, Any],
+    jobs: int | None,
+    progress: bool,
+    cluster: Cluster | None = None,
+):
     """Yield ``(incident, rendered, error)`` as reports finish, in a process pool or on the
     cluster."""
     if not todo:
@@ -259,7 +312,13 @@ def _run_on(cluster: Cluster, todo: list[str], options: dict[str, Any], bar: Any
         for leftover in absolute["out"].glob(f".{incident}.*"):
             leftover.unlink(missing_ok=True)
         # a failed notebook kept under the absolute --out is named as the caller gave the folder too
-        yield incident, rendered, as_given(as_given(error, absolute["data_dir"], given[0]), absolute["out"], given[1]) if error else ""
+        yield (
+            incident,
+            rendered,
+            as_given(as_given(error, absolute["data_dir"], given[0]), absolute["out"], given[1])
+            if error
+            else "",
+        )
         bar and bar.update()
 
 
@@ -289,12 +348,18 @@ def write_index(
         shown = (titles or {}).get(incident)
         row = {
             "incident": incident,
-            "title": shown if shown is not None and incident not in result.failed else mask(str(record.get("title", ""))),
+            "title": shown
+            if shown is not None and incident not in result.failed
+            else mask(str(record.get("title", ""))),
             "severity": record.get("severity", ""),
             "services": str(record.get("services", "")).replace(",", ", "),
-            "start": f"{record['detected']:%Y-%m-%d %H:%M}" if pd.notna(record.get("detected")) else "",
+            "start": f"{record['detected']:%Y-%m-%d %H:%M}"
+            if pd.notna(record.get("detected"))
+            else "",
             "status": record.get("status", ""),
-            "link": report_link(incident) if (folder / f"{incident}.html").exists() and incident not in result.failed else "",
+            "link": report_link(incident)
+            if (folder / f"{incident}.html").exists() and incident not in result.failed
+            else "",
             "failed": result.failed.get(incident, ""),
         }
         for name in INDEX_DURATIONS:
@@ -303,10 +368,21 @@ def write_index(
             row[name] = text if record.get(f"{name}_observed", True) or text == "–" else f"≥ {text}"
         rows.append(row)
     listed = {r["incident"] for r in rows}
-    rows += [{"incident": i, "failed": reason, "link": ""} | dict.fromkeys(INDEX_DURATIONS, "") for i, reason in result.failed.items() if i not in listed and i != "trends" and " (" not in i]
+    rows += [
+        {"incident": i, "failed": reason, "link": ""} | dict.fromkeys(INDEX_DURATIONS, "")
+        for i, reason in result.failed.items()
+        if i not in listed and i != "trends" and " (" not in i
+    ]
     since = {spec.name: spec.since for spec in (config or load_config()).durations}
-    columns = [{"name": d, "label": d.replace("_", " "), "since": since.get(d, "")} for d in INDEX_DURATIONS]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.ChainableUndefined)
+    columns = [
+        {"name": d, "label": d.replace("_", " "), "since": since.get(d, "")}
+        for d in INDEX_DURATIONS
+    ]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.ChainableUndefined,
+    )
     page = env.get_template("index.html.j2").render(
         rows=rows,
         durations=columns,

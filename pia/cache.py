@@ -33,7 +33,6 @@ from pia.snapshot import Incident, data_dir, list_incidents, open_incident, snap
 from pia.times import TimeLike, as_utc
 
 if TYPE_CHECKING:
-
     from pia.cluster import Cluster
     from pia.milestones.config import Config
 
@@ -69,7 +68,11 @@ def package_hash(package: Path) -> str:
     """sha256 over pia's version and the ``.py`` and ``.toml`` files of ``package``."""
     from pia import __version__
 
-    code = [p for p in package.rglob("*") if p.suffix in (".py", ".toml") and p.is_file() and "__pycache__" not in p.parts]
+    code = [
+        p
+        for p in package.rglob("*")
+        if p.suffix in (".py", ".toml") and p.is_file() and "__pycache__" not in p.parts
+    ]
     return hash_files(code, package, hashlib.sha256(__version__.encode())).hexdigest()
 
 
@@ -115,20 +118,35 @@ def measure_all(
     config = load_config(base)
     salt = config_hash(base)
     cache = base / CACHE_DIR
-    old_rows, old_people = _sound(_read(cache / "metrics.parquet"), config), _read(cache / "responders.parquet")
-    known = dict(zip(old_rows["incident"], old_rows["_key"].where(_holds(old_rows, as_of)), strict=True)) if len(old_rows) else {}
+    old_rows, old_people = (
+        _sound(_read(cache / "metrics.parquet"), config),
+        _read(cache / "responders.parquet"),
+    )
+    known = (
+        dict(
+            zip(old_rows["incident"], old_rows["_key"].where(_holds(old_rows, as_of)), strict=True)
+        )
+        if len(old_rows)
+        else {}
+    )
     keys: dict[str, str] = {}
     stale, failures = [], []
     for incident_id in list(ids) if ids is not None else list_incidents(base):
         try:
             incident = open_incident(incident_id, base)
-            keys[incident_id] = hashlib.sha256((snapshot_hash(incident.path) + salt).encode()).hexdigest()
+            keys[incident_id] = hashlib.sha256(
+                (snapshot_hash(incident.path) + salt).encode()
+            ).hexdigest()
         except PiaError as error:
             failures.append(str(error))
             continue
         if known.get(incident_id) != keys[incident_id]:
             stale.append(incident)
-    parts = _measure_on(cluster, base, stale, as_of, progress) if cluster is not None else [measure_part(stale, base, as_of, progress)]
+    parts = (
+        _measure_on(cluster, base, stale, as_of, progress)
+        if cluster is not None
+        else [measure_part(stale, base, as_of, progress)]
+    )
     fresh_rows, fresh_people = [], []
     done: set[str] = set()
     for rows, crew, unread in parts:
@@ -136,8 +154,16 @@ def measure_all(
         if len(rows):
             done |= set(rows["incident"])
             # measured after everything was known, the row is the one measured without as_of
-            timeless = (rows["status"] == "resolved") & (rows["_settled"] <= as_of) if as_of is not None else True
-            fresh_rows.append(rows.assign(_key=rows["incident"].map(keys), _as_of=np.where(timeless, "", str(as_of))))
+            timeless = (
+                (rows["status"] == "resolved") & (rows["_settled"] <= as_of)
+                if as_of is not None
+                else True
+            )
+            fresh_rows.append(
+                rows.assign(
+                    _key=rows["incident"].map(keys), _as_of=np.where(timeless, "", str(as_of))
+                )
+            )
             fresh_people.append(crew.assign(_key=crew["incident"].map(keys)))
     for incident in stale:
         if incident.id not in done:
@@ -149,10 +175,18 @@ def measure_all(
         _write(cache / "responders.parquet", people)
     table = typed_table(table, config)
     order = {incident: i for i, incident in enumerate(keys)}
-    table = table[table["incident"].isin(keys)].sort_values("incident", key=lambda s: s.map(order), ignore_index=True)
+    table = table[table["incident"].isin(keys)].sort_values(
+        "incident", key=lambda s: s.map(order), ignore_index=True
+    )
     people = people[people["incident"].isin(keys)].reset_index(drop=True) if len(people) else people
     private = ["_key", "_settled", "_as_of"]
-    return Measured(table.drop(columns=private, errors="ignore"), people.drop(columns="_key", errors="ignore"), failures, len(done), len(keys) - len(done))
+    return Measured(
+        table.drop(columns=private, errors="ignore"),
+        people.drop(columns="_key", errors="ignore"),
+        failures,
+        len(done),
+        len(keys) - len(done),
+    )
 
 
 def _holds(rows: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Series:
@@ -170,7 +204,12 @@ def _holds(rows: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Series:
 Part = tuple[pd.DataFrame, pd.DataFrame, list[str]]
 
 
-def measure_part(incidents: Sequence[Incident], base: Path, as_of: pd.Timestamp | None = None, progress: bool = False) -> Part:
+def measure_part(
+    incidents: Sequence[Incident],
+    base: Path,
+    as_of: pd.Timestamp | None = None,
+    progress: bool = False,
+) -> Part:
     """The metrics rows and responder rows of ``incidents`` (one partition, measured together),
     and a one-line message for each that could not be measured."""
     from pia.metrics import _known, measure_together, typed_table
@@ -181,15 +220,28 @@ def measure_part(incidents: Sequence[Incident], base: Path, as_of: pd.Timestamp 
     if not incidents:
         return pd.DataFrame(), pd.DataFrame(), []
     config = load_config(base)
-    together, failed = measure_together(incidents, config, as_of=as_of, rules=compile_rules(config), progress=progress)
+    together, failed = measure_together(
+        incidents, config, as_of=as_of, rules=compile_rules(config), progress=progress
+    )
     failures = [str(error) for error in failed.values()]
     if not together.rows or together.detection is None:
         return pd.DataFrame(), pd.DataFrame(), failures
     rows = typed_table(pd.DataFrame(together.rows), config)
     found = together.detection.milestones
-    settled = _known(found).groupby(found["incident"].astype(str).to_numpy(object)).max() if len(found) else pd.Series(dtype="datetime64[ns, UTC]")
-    rows["_settled"] = pd.Series(settled.reindex(rows["incident"]).to_numpy(), index=rows.index, dtype="datetime64[ns, UTC]")
-    crew = rosters(together.events, together.directories, pulled_in=together.detection.escalations, pages=together.pages)
+    settled = (
+        _known(found).groupby(found["incident"].astype(str).to_numpy(object)).max()
+        if len(found)
+        else pd.Series(dtype="datetime64[ns, UTC]")
+    )
+    rows["_settled"] = pd.Series(
+        settled.reindex(rows["incident"]).to_numpy(), index=rows.index, dtype="datetime64[ns, UTC]"
+    )
+    crew = rosters(
+        together.events,
+        together.directories,
+        pulled_in=together.detection.escalations,
+        pages=together.pages,
+    )
     return rows, crew[[*crew.columns[1:], "incident"]], failures
 
 
@@ -198,7 +250,9 @@ def measure_part(incidents: Sequence[Incident], base: Path, as_of: pd.Timestamp 
 PARTITION = 200
 
 
-def _measure_on(cluster: Cluster, base: Path, stale: list[Incident], as_of: pd.Timestamp | None, progress: bool) -> list[Part]:
+def _measure_on(
+    cluster: Cluster, base: Path, stale: list[Incident], as_of: pd.Timestamp | None, progress: bool
+) -> list[Part]:
     """``stale`` measured in partitions on the workers of ``cluster``. Paths go to the workers
     absolute and come back in messages as the caller gave them."""
     if not stale:
@@ -220,7 +274,9 @@ def _measure_on(cluster: Cluster, base: Path, stale: list[Incident], as_of: pd.T
     finally:
         if bar is not None:
             bar.close()
-    return [parts[chunk[0].id] for chunk in chunks if chunk[0].id in parts]  # in the order asked, as measured here
+    return [
+        parts[chunk[0].id] for chunk in chunks if chunk[0].id in parts
+    ]  # in the order asked, as measured here
 
 
 def as_given(message: str, absolute: Path, base: Path) -> str:
@@ -241,9 +297,13 @@ def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -
     parts = [p for p in fresh if len(p)]
     if len(old):
         again: pd.Series | list[str] = pd.concat(parts)["incident"] if parts else []
-        parts.insert(0, old[(old["incident"].map(keys) == old["_key"]) & ~old["incident"].isin(again)])
+        parts.insert(
+            0, old[(old["incident"].map(keys) == old["_key"]) & ~old["incident"].isin(again)]
+        )
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["incident", "_key"])
+    return (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["incident", "_key"])
+    )
 
 
 def _read(path: Path) -> pd.DataFrame:

@@ -29,13 +29,20 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
         incident = open_incident(args.incident, args.data_dir)
         events = shareable_events(incident, data_dir(args.data_dir), **privacy(args))
-        print_frame(events, args.format, table_columns=["ts", "source", "kind", "actor", "text"], raw_csv=args.raw_csv)
+        print_frame(
+            events,
+            args.format,
+            table_columns=["ts", "source", "kind", "actor", "text"],
+            raw_csv=args.raw_csv,
+        )
         return 0
     ids = list_incidents(args.data_dir)
     if not ids:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     table, failures = summary_table(args.data_dir, ids)
-    print_frame(_shareable(table, args.data_dir, **privacy(args)), args.format, raw_csv=args.raw_csv)
+    print_frame(
+        _shareable(table, args.data_dir, **privacy(args)), args.format, raw_csv=args.raw_csv
+    )
     for line in failures:
         error_line(line, args)
     return 2 if failures else 0
@@ -77,11 +84,25 @@ class Privacy(TypedDict):
 def privacy(args: argparse.Namespace) -> Privacy:
     """The privacy options of a command, warning on stderr when secrets stay unmasked."""
     if args.no_redact:
-        print("pia: warning: secrets are not masked (--no-redact); do not share this output", file=sys.stderr)
-    return {"redact": not args.no_redact, "pseudonymise": getattr(args, "pseudonymise", False), "pseudonyms": getattr(args, "pseudonyms", None)}
+        print(
+            "pia: warning: secrets are not masked (--no-redact); do not share this output",
+            file=sys.stderr,
+        )
+    return {
+        "redact": not args.no_redact,
+        "pseudonymise": getattr(args, "pseudonymise", False),
+        "pseudonyms": getattr(args, "pseudonyms", None),
+    }
 
 
-def _shareable(table: pd.DataFrame, root: str | None, *, redact: bool, pseudonymise: bool, pseudonyms: str | None) -> pd.DataFrame:
+def _shareable(
+    table: pd.DataFrame,
+    root: str | None,
+    *,
+    redact: bool,
+    pseudonymise: bool,
+    pseudonyms: str | None,
+) -> pd.DataFrame:
     """``table`` (a line per incident) with secrets masked in every text column (title,
     severity, services, ...); pseudonymised, without titles (a title's names can only be
     replaced where the incident's people are read, in a report)."""
@@ -140,12 +161,21 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
     as_of = as_utc(args.as_of)
     options = privacy(args)
-    table = measure_all(args.data_dir, args.incident or None, as_of=as_of, progress=sys.stderr.isatty())
+    table = measure_all(
+        args.data_dir, args.incident or None, as_of=as_of, progress=sys.stderr.isatty()
+    )
     if table.table.empty and not table.failures:
         raise PiaError(f"no incidents in {data_dir(args.data_dir)}/incidents")
     if not table.table.empty:
-        shown = for_output(_shareable(table.table, args.data_dir, **options), args.format, args.columns)
-        left_out = print_frame(shown, args.format, raw_csv=args.raw_csv, width=None if args.columns else _terminal_width())
+        shown = for_output(
+            _shareable(table.table, args.data_dir, **options), args.format, args.columns
+        )
+        left_out = print_frame(
+            shown,
+            args.format,
+            raw_csv=args.raw_csv,
+            width=None if args.columns else _terminal_width(),
+        )
         if args.format == "table":
             kept = [c for c in shown if c not in left_out]
             print(legend([str(c) for c in kept], left_out, load_config(data_dir(args.data_dir))))
@@ -163,12 +193,20 @@ def _explain(args: argparse.Namespace) -> int:
 
     if len(args.incident) != 1:
         got = "none" if not args.incident else f"{len(args.incident)}: {' '.join(args.incident)}"
-        raise PiaError(f"--explain takes exactly one INCIDENT (got {got}), e.g. pia metrics --explain 2026-11-20-login-outage")
+        raise PiaError(
+            f"--explain takes exactly one INCIDENT (got {got}), e.g. pia metrics --explain 2026-11-20-login-outage"
+        )
     if args.as_of is not None:
-        raise PiaError("--explain lists every candidate whenever it was posted; it takes no --as-of")
-    found = explain_milestones(args.incident[0], args.data_dir, redact=bool(privacy(args)["redact"]))
+        raise PiaError(
+            "--explain lists every candidate whenever it was posted; it takes no --as-of"
+        )
+    found = explain_milestones(
+        args.incident[0], args.data_dir, redact=bool(privacy(args)["redact"])
+    )
     if args.format == "table":
-        sys.stdout.write(format_candidates(found, width=shutil.get_terminal_size((100, 24)).columns))
+        sys.stdout.write(
+            format_candidates(found, width=shutil.get_terminal_size((100, 24)).columns)
+        )
     else:
         print_frame(found.candidates, args.format, raw_csv=args.raw_csv)
     return 0
@@ -193,10 +231,15 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     )
     margin = parse_margin(args.margin)
     # the library's parameters by the names of this command's options
-    args.options = {"slack_channels": "--slack-channel", "pagerduty_incidents": "--pagerduty-incident"}
+    args.options = {
+        "slack_channels": "--slack-channel",
+        "pagerduty_incidents": "--pagerduty-incident",
+    }
     if args.pagerduty_since or args.pagerduty_until:
         if args.incident or args.slack_channel or args.pagerduty_incident:
-            raise PiaError("discovery (--pagerduty-since/--pagerduty-until) takes no INCIDENT, --slack-channel or --pagerduty-incident")
+            raise PiaError(
+                "discovery (--pagerduty-since/--pagerduty-until) takes no INCIDENT, --slack-channel or --pagerduty-incident"
+            )
         since = as_utc(args.pagerduty_since, "pagerduty_since")
         until = as_utc(args.pagerduty_until, "pagerduty_until")
         if since is None or until is None:
@@ -219,9 +262,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         print(f"{len(run.results)} of {run.listed} PagerDuty incidents fetched")
         return 2 if run.failures else 0
     if not args.incident:
-        raise PiaError("name an INCIDENT to fetch, or list PagerDuty incidents with --pagerduty-since and --pagerduty-until")
+        raise PiaError(
+            "name an INCIDENT to fetch, or list PagerDuty incidents with --pagerduty-since and --pagerduty-until"
+        )
     if args.service or args.channel_pattern:
-        raise PiaError("--service and --channel-pattern apply to discovery (--pagerduty-since/--pagerduty-until) only")
+        raise PiaError(
+            "--service and --channel-pattern apply to discovery (--pagerduty-since/--pagerduty-until) only"
+        )
     result = fetch_incident(
         args.incident,
         root=args.data_dir,
@@ -263,7 +310,15 @@ def cmd_notebook(args: argparse.Namespace) -> int:
     (--force replaces it)."""
     from pia.report.render import write_review_notebook
 
-    path = write_review_notebook(args.incident, data_dir=args.data_dir, out=args.out, force=args.force, as_of=args.as_of, tz=args.tz, **privacy(args))
+    path = write_review_notebook(
+        args.incident,
+        data_dir=args.data_dir,
+        out=args.out,
+        force=args.force,
+        as_of=args.as_of,
+        tz=args.tz,
+        **privacy(args),
+    )
     print(f"ipynb {path}")
     return 0
 
@@ -289,9 +344,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
     )
     for path in result.written:
         print(f"{path.suffix.lstrip('.'):5} {path}")
-    print(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged, {len(result.failed)} failed")
+    print(
+        f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged, {len(result.failed)} failed"
+    )
     if result.as_of is not None:
-        print(f"open incidents counted to {result.as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if args.as_of else " (now; --as-of to choose)"))
+        print(
+            f"open incidents counted to {result.as_of:%Y-%m-%d %H:%M:%S} UTC"
+            + ("" if args.as_of else " (now; --as-of to choose)")
+        )
     for reason in result.failed.values():
         error_line(reason, args, "pia: failed: ")
     return 0 if result.ok else 2
@@ -334,8 +394,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for incident in ids:
         result = validate(incident, args.data_dir)
         worst = max(worst, result.level)
-        counts = {level: sum(1 for lv, _ in result.findings if lv == level) for level in ("error", "warning", "note")}
-        print(f"{shown(incident, args)}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
+        counts = {
+            level: sum(1 for lv, _ in result.findings if lv == level)
+            for level in ("error", "warning", "note")
+        }
+        print(
+            f"{shown(incident, args)}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes"
+        )
         for level, what in [] if args.quiet else result.findings:
             print(f"  {level}: {shown(what, args)}")
     return worst
@@ -374,108 +439,278 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     redaction = argparse.ArgumentParser(add_help=False)
-    redaction.add_argument("--no-redact", action="store_true", help="keep secrets pasted into the channel (masked by default)")
+    redaction.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep secrets pasted into the channel (masked by default)",
+    )
     shared = argparse.ArgumentParser(add_help=False, parents=[redaction])
-    shared.add_argument("--pseudonymise", action="store_true", help="replace people's names by IC, Responder 1, ...")
-    shared.add_argument("--pseudonyms", metavar="FILE", help='TOML file of "Real Name" = "Alias" (implies --pseudonymise)')
+    shared.add_argument(
+        "--pseudonymise", action="store_true", help="replace people's names by IC, Responder 1, ..."
+    )
+    shared.add_argument(
+        "--pseudonyms",
+        metavar="FILE",
+        help='TOML file of "Real Name" = "Alias" (implies --pseudonymise)',
+    )
 
     timeline = commands.add_parser(
-        "timeline", parents=[common, shared], help="print an incident's timeline", description=cmd_timeline.__doc__
+        "timeline",
+        parents=[common, shared],
+        help="print an incident's timeline",
+        description=cmd_timeline.__doc__,
     )
-    timeline.add_argument("incident", nargs="?", metavar="INCIDENT", help="incident id (omit for all)")
+    timeline.add_argument(
+        "incident", nargs="?", metavar="INCIDENT", help="incident id (omit for all)"
+    )
     timeline.add_argument("--format", choices=["table", "csv", "json"], default="table")
     timeline.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
     timeline.set_defaults(run=cmd_timeline)
 
     metrics = commands.add_parser(
-        "metrics", parents=[common, redaction], help="print the metrics table of incidents", description=cmd_metrics.__doc__
+        "metrics",
+        parents=[common, redaction],
+        help="print the metrics table of incidents",
+        description=cmd_metrics.__doc__,
     )
-    metrics.add_argument("incident", nargs="*", metavar="INCIDENT", help="incident ids (omit for all)")
-    metrics.add_argument("--as-of", metavar="ISO", help="censor open incidents at this time (with offset)")
+    metrics.add_argument(
+        "incident", nargs="*", metavar="INCIDENT", help="incident ids (omit for all)"
+    )
+    metrics.add_argument(
+        "--as-of", metavar="ISO", help="censor open incidents at this time (with offset)"
+    )
     metrics.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    metrics.add_argument("--columns", type=_names, metavar="LIST", help="comma-separated columns to show (default: the headline ones; CSV and JSON: all)")
-    metrics.add_argument("--explain", action="store_true", help="for one INCIDENT: each milestone's winner and runners-up")
+    metrics.add_argument(
+        "--columns",
+        type=_names,
+        metavar="LIST",
+        help="comma-separated columns to show (default: the headline ones; CSV and JSON: all)",
+    )
+    metrics.add_argument(
+        "--explain",
+        action="store_true",
+        help="for one INCIDENT: each milestone's winner and runners-up",
+    )
     metrics.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
     metrics.set_defaults(run=cmd_metrics)
 
     fetch = commands.add_parser(
-        "fetch", parents=[common], help="fetch Slack and PagerDuty data into snapshots", description=cmd_fetch.__doc__
+        "fetch",
+        parents=[common],
+        help="fetch Slack and PagerDuty data into snapshots",
+        description=cmd_fetch.__doc__,
     )
-    fetch.add_argument("incident", nargs="?", metavar="INCIDENT", help="the snapshot to fetch (omit for discovery)")
-    fetch.add_argument("--slack-channel", action="append", default=[], metavar="NAME", help="channel name or id (repeatable)")
-    fetch.add_argument("--pagerduty-incident", action="append", default=[], metavar="ID", help="PagerDuty incident id (repeatable)")
+    fetch.add_argument(
+        "incident", nargs="?", metavar="INCIDENT", help="the snapshot to fetch (omit for discovery)"
+    )
+    fetch.add_argument(
+        "--slack-channel",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="channel name or id (repeatable)",
+    )
+    fetch.add_argument(
+        "--pagerduty-incident",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="PagerDuty incident id (repeatable)",
+    )
     fetch.add_argument("--since", metavar="ISO", help="fetch Slack messages at or after this time")
     fetch.add_argument("--until", metavar="ISO", help="fetch Slack messages at or before this time")
-    fetch.add_argument("--margin", metavar="DURATION", help="widen the PagerDuty incident's lifetime by this (default 1h)")
-    fetch.add_argument("--pagerduty-since", metavar="ISO", help="discovery: PagerDuty incidents created at or after this")
+    fetch.add_argument(
+        "--margin",
+        metavar="DURATION",
+        help="widen the PagerDuty incident's lifetime by this (default 1h)",
+    )
+    fetch.add_argument(
+        "--pagerduty-since",
+        metavar="ISO",
+        help="discovery: PagerDuty incidents created at or after this",
+    )
     fetch.add_argument("--pagerduty-until", metavar="ISO", help="discovery: ... and before this")
-    fetch.add_argument("--service", action="append", default=[], metavar="ID", help="discovery: only this PagerDuty service (repeatable)")
-    fetch.add_argument("--channel-pattern", metavar="PATTERN", help="discovery: the Slack channel name, e.g. 'inc-{number}' (fields number, id, date)")
-    fetch.add_argument("--id-pattern", default="{date}-pd-{number}", metavar="PATTERN", help="discovery: new snapshot ids (default %(default)s)")
-    fetch.add_argument("--slack-base-url", metavar="URL", help="Slack Web API base URL (default $PIA_SLACK_BASE_URL, else Slack)")
-    fetch.add_argument("--pagerduty-base-url", metavar="URL", help="PagerDuty REST API base URL (default $PIA_PAGERDUTY_BASE_URL, else api.pagerduty.com)")
-    fetch.add_argument("--slack-rate", type=float, metavar="N", help="conversations.history/replies calls per minute (default 50, Tier 3; 0: unpaced)")
-    fetch.add_argument("--workers", type=int, metavar="N", help="threads fetching Slack thread replies (default 4)")
+    fetch.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="discovery: only this PagerDuty service (repeatable)",
+    )
+    fetch.add_argument(
+        "--channel-pattern",
+        metavar="PATTERN",
+        help="discovery: the Slack channel name, e.g. 'inc-{number}' (fields number, id, date)",
+    )
+    fetch.add_argument(
+        "--id-pattern",
+        default="{date}-pd-{number}",
+        metavar="PATTERN",
+        help="discovery: new snapshot ids (default %(default)s)",
+    )
+    fetch.add_argument(
+        "--slack-base-url",
+        metavar="URL",
+        help="Slack Web API base URL (default $PIA_SLACK_BASE_URL, else Slack)",
+    )
+    fetch.add_argument(
+        "--pagerduty-base-url",
+        metavar="URL",
+        help="PagerDuty REST API base URL (default $PIA_PAGERDUTY_BASE_URL, else api.pagerduty.com)",
+    )
+    fetch.add_argument(
+        "--slack-rate",
+        type=float,
+        metavar="N",
+        help="conversations.history/replies calls per minute (default 50, Tier 3; 0: unpaced)",
+    )
+    fetch.add_argument(
+        "--workers", type=int, metavar="N", help="threads fetching Slack thread replies (default 4)"
+    )
     fetch.set_defaults(run=cmd_fetch)
 
     report = commands.add_parser(
-        "report", parents=[common, shared], help="render an incident's review", description=cmd_report.__doc__
+        "report",
+        parents=[common, shared],
+        help="render an incident's review",
+        description=cmd_report.__doc__,
     )
     report.add_argument("incident", metavar="INCIDENT", help="incident id")
-    report.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
-    report.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,md,ipynb (default: html)")
-    report.add_argument("--as-of", metavar="ISO", help="censor an open incident at this time (default: its last event)")
-    report.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone, e.g. Europe/Berlin (default: UTC)")
+    report.add_argument(
+        "--out", default="reports", metavar="DIR", help="output folder (default: reports)"
+    )
+    report.add_argument(
+        "--format",
+        default="html",
+        metavar="LIST",
+        help="comma-separated: html,pdf,md,ipynb (default: html)",
+    )
+    report.add_argument(
+        "--as-of",
+        metavar="ISO",
+        help="censor an open incident at this time (default: its last event)",
+    )
+    report.add_argument(
+        "--tz",
+        default="UTC",
+        metavar="ZONE",
+        help="display time zone, e.g. Europe/Berlin (default: UTC)",
+    )
     report.set_defaults(run=cmd_report)
 
     notebook = commands.add_parser(
-        "notebook", parents=[common, shared], help="write an incident's review notebook to open in JupyterLab", description=cmd_notebook.__doc__
+        "notebook",
+        parents=[common, shared],
+        help="write an incident's review notebook to open in JupyterLab",
+        description=cmd_notebook.__doc__,
     )
     notebook.add_argument("incident", metavar="INCIDENT", help="incident id")
-    notebook.add_argument("--out", default="reviews", metavar="DIR", help="output folder (default: reviews)")
-    notebook.add_argument("--force", action="store_true", help="replace a notebook that was changed since pia wrote it")
+    notebook.add_argument(
+        "--out", default="reviews", metavar="DIR", help="output folder (default: reviews)"
+    )
+    notebook.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a notebook that was changed since pia wrote it",
+    )
     notebook.add_argument("--as-of", metavar="ISO", help="censor an open incident at this time")
-    notebook.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone, e.g. Europe/Berlin (default: UTC)")
+    notebook.add_argument(
+        "--tz",
+        default="UTC",
+        metavar="ZONE",
+        help="display time zone, e.g. Europe/Berlin (default: UTC)",
+    )
     notebook.set_defaults(run=cmd_notebook)
 
     window = argparse.ArgumentParser(add_help=False)
-    window.add_argument("--since", metavar="ISO", help="only incidents detected at or after this time")
-    window.add_argument("--until", metavar="ISO", help="only incidents detected at or before this time")
+    window.add_argument(
+        "--since", metavar="ISO", help="only incidents detected at or after this time"
+    )
+    window.add_argument(
+        "--until", metavar="ISO", help="only incidents detected at or before this time"
+    )
     window.add_argument("--as-of", metavar="ISO", help="censor incidents still open at this time")
-    window.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
+    window.add_argument(
+        "--out", default="reports", metavar="DIR", help="output folder (default: reports)"
+    )
 
     batch = commands.add_parser(
-        "batch", parents=[common, window, shared], help="render every incident's review, the trends and an index", description=cmd_batch.__doc__
+        "batch",
+        parents=[common, window, shared],
+        help="render every incident's review, the trends and an index",
+        description=cmd_batch.__doc__,
     )
-    batch.add_argument("--jobs", type=int, metavar="N", help="parallel reports (default: number of cores)")
+    batch.add_argument(
+        "--jobs", type=int, metavar="N", help="parallel reports (default: number of cores)"
+    )
     batch.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="run on the Dask cluster of this scheduler (tcp://host:8786); its workers must see the data dir and --out (needs pia[dask])",
     )
-    batch.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,md,ipynb (default: html)")
-    batch.add_argument("--force", action="store_true", help="render again even where nothing changed")
-    batch.add_argument("--tz", default="UTC", metavar="ZONE", help="display time zone of the reviews (default: UTC)")
+    batch.add_argument(
+        "--format",
+        default="html",
+        metavar="LIST",
+        help="comma-separated: html,pdf,md,ipynb (default: html)",
+    )
+    batch.add_argument(
+        "--force", action="store_true", help="render again even where nothing changed"
+    )
+    batch.add_argument(
+        "--tz",
+        default="UTC",
+        metavar="ZONE",
+        help="display time zone of the reviews (default: UTC)",
+    )
     batch.set_defaults(run=cmd_batch)
 
-    trend = commands.add_parser("trends", parents=[common, window], help="render the trends report", description=cmd_trends.__doc__)
+    trend = commands.add_parser(
+        "trends",
+        parents=[common, window],
+        help="render the trends report",
+        description=cmd_trends.__doc__,
+    )
     trend.add_argument("--group-by", choices=["week", "month"], default="month")
-    trend.add_argument("--format", default="html", metavar="LIST", help="comma-separated: html,pdf,ipynb (default: html)")
-    trend.add_argument("--pseudonymise", action="store_true", help="show responders as Responder 1, Responder 2, ...")
-    trend.add_argument("--table", metavar="FILE", help="a stage-timestamp CSV or metrics table (Parquet) instead of the data dir")
+    trend.add_argument(
+        "--format",
+        default="html",
+        metavar="LIST",
+        help="comma-separated: html,pdf,ipynb (default: html)",
+    )
+    trend.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="show responders as Responder 1, Responder 2, ...",
+    )
+    trend.add_argument(
+        "--table",
+        metavar="FILE",
+        help="a stage-timestamp CSV or metrics table (Parquet) instead of the data dir",
+    )
     trend.set_defaults(run=cmd_trends)
 
     check = commands.add_parser(
-        "validate", parents=[common], help="check snapshots against their manifest and the data contract", description=cmd_validate.__doc__
+        "validate",
+        parents=[common],
+        help="check snapshots against their manifest and the data contract",
+        description=cmd_validate.__doc__,
     )
-    check.add_argument("incident", nargs="*", metavar="INCIDENT", help="incident ids (default: all)")
-    check.add_argument("--quiet", "-q", action="store_true", help="print the counts only, not the findings")
+    check.add_argument(
+        "incident", nargs="*", metavar="INCIDENT", help="incident ids (default: all)"
+    )
+    check.add_argument(
+        "--quiet", "-q", action="store_true", help="print the counts only, not the findings"
+    )
     check.set_defaults(run=cmd_validate)
 
     importer = commands.add_parser("import", parents=[common], help="import data into a snapshot")
     kinds = importer.add_subparsers(dest="kind", metavar="KIND", required=True)
     export = kinds.add_parser(
-        "slack-export", parents=[common], help="carve a channel out of a Slack export", description=cmd_import_slack.__doc__
+        "slack-export",
+        parents=[common],
+        help="carve a channel out of a Slack export",
+        description=cmd_import_slack.__doc__,
     )
     export.add_argument("export", metavar="EXPORT", help="the export's folder or zip file")
     export.add_argument("--channel", required=True, metavar="NAME", help="channel name or id")
@@ -493,7 +728,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         as_utc(getattr(args, "as_of", None))  # checked here for every command
         return int(args.run(args))
     except PiaError as error:
-        error_line(error.worded(lambda name: getattr(args, "options", {}).get(name, option(name))), args)
+        error_line(
+            error.worded(lambda name: getattr(args, "options", {}).get(name, option(name))), args
+        )
         return error.exit_code
     except KeyboardInterrupt:
         print("pia: interrupted", file=sys.stderr)

@@ -32,7 +32,10 @@ class Cluster:
         try:
             from distributed import Client
         except ImportError:
-            raise ClusterError("scheduler needs Dask's distributed package: pip install 'pia[dask]'", parameters=("scheduler",)) from None
+            raise ClusterError(
+                "scheduler needs Dask's distributed package: pip install 'pia[dask]'",
+                parameters=("scheduler",),
+            ) from None
         self.address = address
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
@@ -57,20 +60,28 @@ class Cluster:
         """Raise :class:`ClusterError` unless every worker sees the data dir (the same incidents)
         and can write to the output folder (it finds a file written there just now)."""
         if not self.workers:
-            raise ClusterError(f"the Dask scheduler at {self.address} has no workers: start some with 'dask worker {self.address}'")
+            raise ClusterError(
+                f"the Dask scheduler at {self.address} has no workers: start some with 'dask worker {self.address}'"
+            )
         out.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(16)
         probe = out / f".pia-probe-{token}"
         probe.write_text(token)
         try:
-            answers = self.client.run(_sees, str(data), listing_hash(data), str(out), probe.name, token)
+            answers = self.client.run(
+                _sees, str(data), listing_hash(data), str(out), probe.name, token
+            )
         finally:
             probe.unlink(missing_ok=True)
         for worker, problem in sorted(answers.items()):
             if problem:
-                raise ClusterError(f"worker {worker} {problem}: the data dir and the output folder must be on a filesystem every worker shares")
+                raise ClusterError(
+                    f"worker {worker} {problem}: the data dir and the output folder must be on a filesystem every worker shares"
+                )
 
-    def as_finished(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> Iterator[tuple[Any, Any, str]]:
+    def as_finished(
+        self, fn: Callable[..., Any], items: Sequence[Any], *args: Any
+    ) -> Iterator[tuple[Any, Any, str]]:
         """Run ``fn(item, *args)`` for every item on the cluster; yield ``(item, result, error)``
         as each finishes. A task that lost its worker runs again on another one (the
         scheduler's doing); one whose workers keep dying fails alone, ``error`` saying so."""
@@ -78,7 +89,8 @@ class Cluster:
 
         batch = secrets.token_hex(4)
         futures = {
-            self.client.submit(fn, item, *args, key=f"pia-{batch}-{n}", pure=False): item for n, item in enumerate(items)
+            self.client.submit(fn, item, *args, key=f"pia-{batch}-{n}", pure=False): item
+            for n, item in enumerate(items)
         }
         try:
             for future in as_completed(futures, loop=self.client.loop):
@@ -87,7 +99,11 @@ class Cluster:
                     yield item, future.result(), ""
                 except Exception as error:  # KilledWorker, a cancelled task: this item only
                     detail = str(error).splitlines()[0] if str(error) else ""
-                    yield item, None, f"lost on the cluster ({type(error).__name__}{': ' if detail else ''}{detail})"
+                    yield (
+                        item,
+                        None,
+                        f"lost on the cluster ({type(error).__name__}{': ' if detail else ''}{detail})",
+                    )
         finally:
             for future in futures:
                 future.release()

@@ -21,7 +21,11 @@ from pia.milestones.config import MILESTONES
 
 #: what a column's dtype must be, by kind
 KINDS: dict[str, Callable[[pd.Series], bool]] = {
-    "string": lambda s: pd.api.types.is_string_dtype(s.dtype) or s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype),
+    "string": lambda s: (
+        pd.api.types.is_string_dtype(s.dtype)
+        or s.dtype == object
+        or isinstance(s.dtype, pd.CategoricalDtype)
+    ),
     "time": lambda s: isinstance(s.dtype, pd.DatetimeTZDtype) and str(s.dtype.tz) == "UTC",
     "duration": lambda s: pd.api.types.is_timedelta64_dtype(s.dtype),
     "flag": lambda s: pd.api.types.is_bool_dtype(s.dtype),
@@ -49,9 +53,15 @@ class ContractError(PiaError):
         self.failures = failures
         self.origin = origin
         groups = []
-        for (column, problem), rows in failures.groupby(["column", "problem"], sort=False, dropna=False):
+        for (column, problem), rows in failures.groupby(
+            ["column", "problem"], sort=False, dropna=False
+        ):
             positions = rows["position"].dropna().astype(int).tolist()
-            where = f" at position{'s' if len(positions) > 1 else ''} {', '.join(map(str, positions))}" if positions else ""
+            where = (
+                f" at position{'s' if len(positions) > 1 else ''} {', '.join(map(str, positions))}"
+                if positions
+                else ""
+            )
             groups.append(f"{column}: {problem}{where}")
         head = f"{origin}: " if origin else ""
         super().__init__(f"{head}not a {table} table: " + "; ".join(groups))
@@ -75,9 +85,19 @@ class Contract:
         found: list[pd.DataFrame] = []
 
         def add(column: str, problem: str, mask: np.ndarray | None = None) -> None:
-            positions = np.flatnonzero(np.asarray(mask, dtype=bool)) if mask is not None else [pd.NA]
+            positions = (
+                np.flatnonzero(np.asarray(mask, dtype=bool)) if mask is not None else [pd.NA]
+            )
             if len(positions):
-                found.append(pd.DataFrame({"position": pd.array(positions, dtype="Int64"), "column": column, "problem": problem}))
+                found.append(
+                    pd.DataFrame(
+                        {
+                            "position": pd.array(positions, dtype="Int64"),
+                            "column": column,
+                            "problem": problem,
+                        }
+                    )
+                )
 
         usable = set()
         for name, kind in {**self.optional, **self.required}.items():
@@ -96,7 +116,9 @@ class Contract:
             if all(c in usable for c in needed):
                 add(needed[0], problem, check(frame).fillna(False).to_numpy(bool))
         if not found:
-            return pd.DataFrame({"position": pd.array([], dtype="Int64"), "column": [], "problem": []})
+            return pd.DataFrame(
+                {"position": pd.array([], dtype="Int64"), "column": [], "problem": []}
+            )
         return pd.concat(found, ignore_index=True)
 
     def check(self, frame: pd.DataFrame, origin: str = "") -> pd.DataFrame:
@@ -110,7 +132,11 @@ class Contract:
 
 def _one_of(column: str, allowed: Iterable[str]) -> tuple[str, str, RowCheck]:
     allowed = tuple(allowed)
-    return column, f"not one of {', '.join(allowed)}", lambda f: f[column].notna() & ~f[column].astype(str).isin(allowed)
+    return (
+        column,
+        f"not one of {', '.join(allowed)}",
+        lambda f: f[column].notna() & ~f[column].astype(str).isin(allowed),
+    )
 
 
 def _negative(column: str) -> tuple[str, str, RowCheck]:
@@ -119,12 +145,22 @@ def _negative(column: str) -> tuple[str, str, RowCheck]:
 
 MILESTONES_CONTRACT = Contract(
     "milestones",
-    required={"incident": "string", "milestone": "string", "ts": "time", "source": "string", "ref": "string"},
+    required={
+        "incident": "string",
+        "milestone": "string",
+        "ts": "time",
+        "source": "string",
+        "ref": "string",
+    },
     optional={"rule": "string", "text": "string", "evidence_ts": "time"},
     not_null=("incident", "milestone", "ts"),
     rows=(
         _one_of("milestone", MILESTONES),
-        ("evidence_ts+ts", "before the milestone's own time (ts)", lambda f: f["evidence_ts"] < f["ts"]),
+        (
+            "evidence_ts+ts",
+            "before the milestone's own time (ts)",
+            lambda f: f["evidence_ts"] < f["ts"],
+        ),
     ),
 )
 
@@ -148,7 +184,11 @@ DURATIONS_CONTRACT = Contract(
     rows=(
         _one_of("status", DURATION_STATUSES),
         _negative("value"),
-        ("observed+status", "true where the status is not 'observed'", lambda f: f["observed"] & (f["status"] != "observed")),
+        (
+            "observed+status",
+            "true where the status is not 'observed'",
+            lambda f: f["observed"] & (f["status"] != "observed"),
+        ),
         ("value+observed", "empty where observed", lambda f: f["value"].isna() & f["observed"]),
     ),
 )
@@ -158,17 +198,46 @@ def metrics_contract(frame: pd.DataFrame, durations: Iterable[str] = ()) -> Cont
     """The contract of a metrics table (one row per incident): ``durations`` (the configured
     ones) and every column of ``frame`` with an ``_observed`` twin are timedeltas, each with
     its ``<name>_observed`` flag, never empty where observed; milestone times are UTC."""
-    flagged = [c.removesuffix("_observed") for c in map(str, frame.columns) if c.endswith("_observed")]
+    flagged = [
+        c.removesuffix("_observed") for c in map(str, frame.columns) if c.endswith("_observed")
+    ]
     names = list(dict.fromkeys([*durations, *flagged]))
     spans = [n for n in names if n in frame or f"{n}_observed" in frame]
-    required = {"incident": "string", "detected": "time", "severity": "string", "services": "string", "status": "string"}
+    required = {
+        "incident": "string",
+        "detected": "time",
+        "severity": "string",
+        "services": "string",
+        "status": "string",
+    }
     required |= dict.fromkeys(spans, "duration") | {f"{n}_observed": "flag" for n in spans}
-    optional = {"title": "string", "date": "string", "warnings": "string", "longest_update_gap": "duration", "median_answer_time": "duration"}
+    optional = {
+        "title": "string",
+        "date": "string",
+        "warnings": "string",
+        "longest_update_gap": "duration",
+        "median_answer_time": "duration",
+    }
     optional |= {m: "time" for m in MILESTONES if m != "detected"}
-    counts = ("responders", "messages", "hypotheses", "pivots", "escalations", "status_updates", "late_updates",
-              "directives", "directives_answered", "pages", "off_hours_pages", "pages_unknown_zone")
+    counts = (
+        "responders",
+        "messages",
+        "hypotheses",
+        "pivots",
+        "escalations",
+        "status_updates",
+        "late_updates",
+        "directives",
+        "directives_answered",
+        "pages",
+        "off_hours_pages",
+        "pages_unknown_zone",
+    )
     optional |= dict.fromkeys(counts, "count")
-    rows = [_one_of("status", ("open", "resolved")), ("incident", "the same incident on another row", _repeated)]
+    rows = [
+        _one_of("status", ("open", "resolved")),
+        ("incident", "the same incident on another row", _repeated),
+    ]
     for name in spans:
         rows += [_negative(name), *_flag_checks(name)]
     rows += [_below_zero(c) for c in counts]
@@ -189,5 +258,9 @@ def _flag_checks(name: str) -> list[tuple[str, str, RowCheck]]:
     flag = f"{name}_observed"
     return [
         (f"{name}+{flag}", "empty where observed", lambda f: f[name].isna() & f[flag]),
-        (f"{flag}+status+{name}", "false (censored) in a resolved incident", lambda f: (f["status"] == "resolved") & f[name].notna() & ~f[flag]),
+        (
+            f"{flag}+status+{name}",
+            "false (censored) in a resolved incident",
+            lambda f: (f["status"] == "resolved") & f[name].notna() & ~f[flag],
+        ),
     ]

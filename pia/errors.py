@@ -36,7 +36,9 @@ class PiaError(Exception):
         """The message with each of :attr:`parameters` called ``name(parameter)``."""
         message = str(self)
         for parameter in self.parameters:
-            message = re.sub(rf"(?<![\w/.-]){re.escape(parameter)}(?![\w/.-])", name(parameter), message)
+            message = re.sub(
+                rf"(?<![\w/.-]){re.escape(parameter)}(?![\w/.-])", name(parameter), message
+            )
         return message
 
 
@@ -86,7 +88,14 @@ class UnknownIncident(PiaError):
 class FetchError(PiaError):
     """An API call to Slack or PagerDuty failed; the message names the fix."""
 
-    def __init__(self, service: str, problem: str, *, status: int | None = None, parameters: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        service: str,
+        problem: str,
+        *,
+        status: int | None = None,
+        parameters: Iterable[str] = (),
+    ) -> None:
         self.service = service
         self.status = status
         self.problem = problem

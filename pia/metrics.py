@@ -31,8 +31,19 @@ from pia.milestones.detect import RuleSet, compile_rules
 from pia.times import TimeLike, as_utc
 
 DURATION_COLUMNS = [
-    "incident", "duration", "start_milestone", "end_milestone", "start", "end", "value",
-    "observed", "status", "start_source", "start_ref", "end_source", "end_ref",
+    "incident",
+    "duration",
+    "start_milestone",
+    "end_milestone",
+    "start",
+    "end",
+    "value",
+    "observed",
+    "status",
+    "start_source",
+    "start_ref",
+    "end_source",
+    "end_ref",
 ]
 # Milestones that cannot come before `detected` (impact_start can, and usually does).
 _AFTER_DETECTED = [m for m in MILESTONES if m not in ("impact_start", "detected")]
@@ -73,7 +84,12 @@ class Durations:
             "<tr>"
             + "".join(
                 f"<td>{html.escape(str(v))}</td>"
-                for v in (r.duration, f"{r.start_milestone} → {r.end_milestone}", human_duration(r.value), r.status)
+                for v in (
+                    r.duration,
+                    f"{r.start_milestone} → {r.end_milestone}",
+                    human_duration(r.value),
+                    r.status,
+                )
             )
             + "</tr>"
             for r in self.frame.itertuples()
@@ -141,7 +157,10 @@ def durations(
     recorded = set(ms["milestone"])
     none = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns, UTC]")
     at = pd.DataFrame(
-        {m: first.xs(m, level="milestone").reindex(ids) if m in recorded else none for m in MILESTONES},
+        {
+            m: first.xs(m, level="milestone").reindex(ids) if m in recorded else none
+            for m in MILESTONES
+        },
         index=pd.Index(ids, name="incident"),
     )
     evidence = ms.set_index(["incident", "milestone"])[["source", "ref"]] if len(ms) else None
@@ -186,11 +205,17 @@ def durations(
                 }
             )
         )
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DURATION_COLUMNS[:9])
+    frame = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=DURATION_COLUMNS[:9])
+    )
     frame = _with_evidence(frame, evidence)
     warnings = _order_warnings(at) + warnings
     order = {d.name: i for i, d in enumerate(config.durations)}
-    frame = frame.assign(order=frame["duration"].map(order)).sort_values(["incident", "order"], kind="stable")
+    frame = frame.assign(order=frame["duration"].map(order)).sort_values(
+        ["incident", "order"], kind="stable"
+    )
     frame = frame.drop(columns="order").reset_index(drop=True)
     frame["start"] = pd.to_datetime(frame["start"], utc=True)
     frame["end"] = pd.to_datetime(frame["end"], utc=True)
@@ -212,7 +237,13 @@ def _with_evidence(frame: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.Dat
         return frame.assign(start_source="", start_ref="", end_source="", end_ref="")
     ev = evidence.reset_index()
     for end in ("start", "end"):
-        renamed = ev.rename(columns={"milestone": f"{end}_milestone", "source": f"{end}_source", "ref": f"{end}_ref"})
+        renamed = ev.rename(
+            columns={
+                "milestone": f"{end}_milestone",
+                "source": f"{end}_source",
+                "ref": f"{end}_ref",
+            }
+        )
         frame = frame.merge(renamed, on=["incident", f"{end}_milestone"], how="left")
         has = frame[end].notna()
         frame[f"{end}_source"] = frame[f"{end}_source"].where(has, "").fillna("")
@@ -225,7 +256,10 @@ def _order_warnings(at: pd.DataFrame) -> list[str]:
     ``restored`` or ``mitigated``, and a working hypothesis before the first or after
     ``mitigated``."""
     out = []
-    checks = [("detected", m) for m in _AFTER_DETECTED] + [("mitigated", "resolved"), ("restored", "resolved")]
+    checks = [("detected", m) for m in _AFTER_DETECTED] + [
+        ("mitigated", "resolved"),
+        ("restored", "resolved"),
+    ]
     # the working hypothesis is the first or a later one, and it came before the mitigation it led to
     checks += [("first_hypothesis", "working_hypothesis"), ("working_hypothesis", "mitigated")]
     for first, then in checks:
@@ -256,13 +290,21 @@ def off_hours_pages(
     ``events`` a mapping of its own instead.
     """
     config = config or load_config()
-    is_page = ((events["source"] == "pagerduty") & (events["kind"] == "notify")).to_numpy(bool, na_value=False)
+    is_page = ((events["source"] == "pagerduty") & (events["kind"] == "notify")).to_numpy(
+        bool, na_value=False
+    )
     at = np.flatnonzero(is_page)
-    pages = pd.DataFrame({c: events[c].array.take(at) for c in ("incident", "ts", "text", "mentions")})
+    pages = pd.DataFrame(
+        {c: events[c].array.take(at) for c in ("incident", "ts", "text", "mentions")}
+    )
     person = pages["mentions"].str.split().str[0].fillna("")
     incident = pages["incident"].to_numpy(object)
-    tables = by_incident if by_incident is not None else dict.fromkeys(pd.unique(incident), timezones)
-    zone = np.array([tables.get(i, {}).get(p) for i, p in zip(incident, person, strict=True)], dtype=object)
+    tables = (
+        by_incident if by_incident is not None else dict.fromkeys(pd.unique(incident), timezones)
+    )
+    zone = np.array(
+        [tables.get(i, {}).get(p) for i, p in zip(incident, person, strict=True)], dtype=object
+    )
     # the rest by name in the entry's text, longest name first; pages are few, names per incident too
     text = pages["text"].fillna("").str.casefold().to_numpy(object)
     for row in np.flatnonzero(pd.isna(zone)):
@@ -277,12 +319,18 @@ def off_hours_pages(
         local_hour[rows] = (local.dt.hour + local.dt.minute / 60).to_numpy()
         weekday[rows] = local.dt.day_of_week.to_numpy()
     known = ~pd.isna(zone)
-    working = np.isin(weekday, config.work_days) & (local_hour >= config.work_start) & (local_hour < config.work_end)
+    working = (
+        np.isin(weekday, config.work_days)
+        & (local_hour >= config.work_start)
+        & (local_hour < config.work_end)
+    )
     off = pd.Series(pd.NA, index=pages.index, dtype="boolean").mask(known, ~working)
     return pages.assign(person=person, timezone=pd.Series(zone, dtype=object), off_hours=off)
 
 
-def people_timezones(meta: Mapping[str, Any], directory: Any = None, origin: str = "incident.toml") -> dict[str, str]:
+def people_timezones(
+    meta: Mapping[str, Any], directory: Any = None, origin: str = "incident.toml"
+) -> dict[str, str]:
     """Zones by PagerDuty user id or person name: ``[people]`` of ``incident.toml``
     (``PXXXXXX = { slack = "U123", tz = "Europe/Berlin" }``, or just ``PXXXXXX = "U123"``),
     then every Slack user's name with the ``tz`` of the Slack directory."""
@@ -294,12 +342,18 @@ def people_timezones(meta: Mapping[str, Any], directory: Any = None, origin: str
             zones[name] = slack_zones[slack_id]
     people = meta.get("people", {}) or {}
     if not isinstance(people, Mapping):
-        raise ConfigError(origin, "people", "must be a table of PagerDuty user id = Slack user id or { slack, tz }")
+        raise ConfigError(
+            origin,
+            "people",
+            "must be a table of PagerDuty user id = Slack user id or { slack, tz }",
+        )
     for pd_id, spec in people.items():
         if isinstance(spec, str):
             spec = {"slack": spec}
         if not isinstance(spec, Mapping):
-            raise ConfigError(origin, f"people.{pd_id}", "must be a Slack user id or { slack = ..., tz = ... }")
+            raise ConfigError(
+                origin, f"people.{pd_id}", "must be a Slack user id or { slack = ..., tz = ... }"
+            )
         tz = spec.get("tz") or slack_zones.get(str(spec.get("slack", "")))
         if tz:
             _check_zone(origin, f"people.{pd_id}.tz", str(tz))
@@ -311,7 +365,9 @@ def _check_zone(origin: str, key: str, tz: str) -> None:
     try:
         pd.Timestamp("2000-01-01", tz=tz)
     except Exception:  # zoneinfo raises several kinds
-        raise ConfigError(origin, key, f"unknown time zone {tz!r} (use an IANA name like Europe/Berlin)") from None
+        raise ConfigError(
+            origin, key, f"unknown time zone {tz!r} (use an IANA name like Europe/Berlin)"
+        ) from None
 
 
 def incident_metrics(
@@ -326,41 +382,67 @@ def incident_metrics(
     came later than the configured cadence), directives (answered, median answer time),
     pages and off-hours pages."""
     config = config or load_config()
-    ids = pd.unique(pd.concat([events["incident"].astype(str), found.milestones["incident"].astype(str)]))
+    ids = pd.unique(
+        pd.concat([events["incident"].astype(str), found.milestones["incident"].astype(str)])
+    )
     return _metric_values(_counts(events, found, pages, config), str(ids[0]) if len(ids) else "")
 
 
-def _per_incident(frame: pd.DataFrame, column: str | None = None, how: str = "size") -> dict[str, Any]:
+def _per_incident(
+    frame: pd.DataFrame, column: str | None = None, how: str = "size"
+) -> dict[str, Any]:
     """``how`` of ``frame[column]`` (or the row count) for each incident that has rows."""
     if not len(frame):
         return {}
     grouped = frame.groupby(frame["incident"].astype(str).to_numpy(object), sort=False)
-    return cast(dict[str, Any], (grouped.size() if column is None else grouped[column].agg(how)).to_dict())
+    return cast(
+        dict[str, Any], (grouped.size() if column is None else grouped[column].agg(how)).to_dict()
+    )
 
 
-def _counts(events: pd.DataFrame, found: Detection, pages: pd.DataFrame, config: Config) -> dict[str, dict[str, Any]]:
+def _counts(
+    events: pd.DataFrame, found: Detection, pages: pd.DataFrame, config: Config
+) -> dict[str, dict[str, Any]]:
     """Each of :func:`incident_metrics`' counts for every incident, from one grouping of each
     frame of all incidents: ``{count: {incident: value}}`` (no entry where it has no rows)."""
-    speech = events[(events["is_human"] & events["kind"].astype(str).isin(["message", "reply"])).to_numpy(bool)]
+    speech = events[
+        (events["is_human"] & events["kind"].astype(str).isin(["message", "reply"])).to_numpy(bool)
+    ]
     updates = found.status_updates
     late = updates["gap"] > pd.Timedelta(minutes=config.cadence_minutes) if len(updates) else None
-    answered = found.directives[found.directives["answered"].to_numpy(bool)] if len(found.directives) else found.directives
+    answered = (
+        found.directives[found.directives["answered"].to_numpy(bool)]
+        if len(found.directives)
+        else found.directives
+    )
     hypotheses = found.hypotheses
     return {
         "responders": _per_incident(found.responders),
         "messages": _per_incident(speech),
         "hypotheses": _per_incident(hypotheses),
-        "pivots": _per_incident(hypotheses.assign(pivot=hypotheses["pivot"].astype(bool)) if len(hypotheses) else hypotheses, "pivot", "sum"),
+        "pivots": _per_incident(
+            hypotheses.assign(pivot=hypotheses["pivot"].astype(bool))
+            if len(hypotheses)
+            else hypotheses,
+            "pivot",
+            "sum",
+        ),
         "escalations": _per_incident(found.escalations),
         "status_updates": _per_incident(updates),
         "longest_update_gap": _per_incident(updates, "gap", "max"),
-        "late_updates": _per_incident(updates.assign(late=late) if len(updates) else updates, "late", "sum"),
+        "late_updates": _per_incident(
+            updates.assign(late=late) if len(updates) else updates, "late", "sum"
+        ),
         "directives": _per_incident(found.directives),
         "directives_answered": _per_incident(answered),
         "median_answer_time": _per_incident(answered, "answer_time", "median"),
         "pages": _per_incident(pages),
-        "off_hours_pages": _per_incident(pages.assign(off=pages["off_hours"].fillna(False).astype(bool)), "off", "sum"),
-        "pages_unknown_zone": _per_incident(pages.assign(unknown=pages["off_hours"].isna()), "unknown", "sum"),
+        "off_hours_pages": _per_incident(
+            pages.assign(off=pages["off_hours"].fillna(False).astype(bool)), "off", "sum"
+        ),
+        "pages_unknown_zone": _per_incident(
+            pages.assign(unknown=pages["off_hours"].isna()), "unknown", "sum"
+        ),
     }
 
 
@@ -373,7 +455,9 @@ def _metric_values(counts: dict[str, dict[str, Any]], incident: str) -> dict[str
     out: dict[str, Any] = {}
     for name, per in counts.items():
         got = per.get(incident)
-        out[name] = (pd.NaT if got is None or pd.isna(got) else got) if name in _TIMES else int(got or 0)
+        out[name] = (
+            (pd.NaT if got is None or pd.isna(got) else got) if name in _TIMES else int(got or 0)
+        )
     if out["status_updates"] < 2:
         out["longest_update_gap"] = pd.NaT
     return out
@@ -455,11 +539,15 @@ class MetricsTable:
                 shown[name] = shown[name].map(human_duration)
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape('' if _blank(v) else str(v))}</td>" for v in row) + "</tr>"
+            "<tr>"
+            + "".join(f"<td>{html.escape('' if _blank(v) else str(v))}</td>" for v in row)
+            + "</tr>"
             for row in shown.itertuples(index=False)
         )
         fails = "".join(f"<li>{html.escape(f)}</li>" for f in self.failures)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + (f"<ul>{fails}</ul>" if fails else "")
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + (
+            f"<ul>{fails}</ul>" if fails else ""
+        )
 
 
 def _blank(value: Any) -> bool:
@@ -551,7 +639,9 @@ def measure_incidents(
     >>> len(measured), failures
     (12, [])
     """
-    together, failures = measure_together(incidents, config, as_of=as_of, rules=rules, progress=progress)
+    together, failures = measure_together(
+        incidents, config, as_of=as_of, rules=rules, progress=progress
+    )
     return together.split(), [str(error) for error in failures.values()]
 
 
@@ -574,15 +664,24 @@ class Together:
         ids = [i.id for i in self.incidents]
         if self.detection is None or self.durations is None or self.pages is None:
             return {}
-        sizes = self.events["incident"].value_counts(sort=False).reindex(ids, fill_value=0).to_numpy()
+        sizes = (
+            self.events["incident"].value_counts(sort=False).reindex(ids, fill_value=0).to_numpy()
+        )
         first = dict(zip(ids, np.cumsum(np.concatenate([[0], sizes]))[:-1].tolist(), strict=True))
-        detections = _split_detection(self.detection, self.events, ids, first, dict(zip(ids, sizes.tolist(), strict=True)))
+        detections = _split_detection(
+            self.detection, self.events, ids, first, dict(zip(ids, sizes.tolist(), strict=True))
+        )
         pages, spans = _by_incident(self.pages, ids), _by_incident(self.durations.frame, ids)
         warned = _warnings_by_incident(self.durations.warnings)
         out = {}
         for incident, row in zip(self.incidents, self.rows, strict=True):
-            own, found = Durations(spans[incident.id], warned.get(incident.id, [])), detections[incident.id]
-            out[incident.id] = IncidentMetrics(incident.id, found, own, pages[incident.id], row, found.events)
+            own, found = (
+                Durations(spans[incident.id], warned.get(incident.id, [])),
+                detections[incident.id],
+            )
+            out[incident.id] = IncidentMetrics(
+                incident.id, found, own, pages[incident.id], row, found.events
+            )
         return out
 
 
@@ -617,33 +716,50 @@ def measure_together(
         origin = str(incident.path / "incident.toml")
         try:
             if incident.meta.get("milestones"):
-                manual_milestones(incident.meta, origin)  # a bad one fails its own incident, not the rest
-            zones[incident.id] = people_timezones(incident.meta, directories.get(incident.id), origin)
+                manual_milestones(
+                    incident.meta, origin
+                )  # a bad one fails its own incident, not the rest
+            zones[incident.id] = people_timezones(
+                incident.meta, directories.get(incident.id), origin
+            )
         except PiaError as error:
             failures[incident.id] = error
             dropped.append(incident.id)
             continue
         read.append(incident)
         origins[incident.id] = origin
-    failures = {i.id: failures[i.id] for i in incidents if i.id in failures}  # read's and these, in the order given
+    failures = {
+        i.id: failures[i.id] for i in incidents if i.id in failures
+    }  # read's and these, in the order given
     if dropped and len(events):
         events = conform(events[~events["incident"].isin(dropped).to_numpy(bool)])
     ids = [i.id for i in read]
     if not read:
         return Together([], {}, events, None, None, None, []), failures
     seen = {i: directories[i] for i in ids if directories.get(i) is not None}
-    found = detect_incidents(events, {i.id: i.meta for i in read}, rules, origins=origins, directories=seen)
+    found = detect_incidents(
+        events, {i.id: i.meta for i in read}, rules, origins=origins, directories=seen
+    )
     spans = durations(found.milestones, config, as_of=as_of, incidents=ids)
     pages = off_hours_pages(events, {}, config, by_incident=zones)
     # from here on the timeline as detection read it: bot posts credited to the people they name
     credited = found.events
     rows = _rows(read, credited, found, spans, pages, config, as_of)
-    return Together(read, {i: directories.get(i) for i in ids}, credited, found, spans, pages, rows), failures
+    return Together(
+        read, {i: directories.get(i) for i in ids}, credited, found, spans, pages, rows
+    ), failures
 
 
 def _by_incident(frame: pd.DataFrame, ids: list[str]) -> dict[str, pd.DataFrame]:
     """``frame`` split by its ``incident`` column, an empty frame for ids without rows."""
-    groups = {str(k): g.reset_index(drop=True) for k, g in frame.groupby("incident", sort=False, observed=True)} if len(frame) else {}
+    groups = (
+        {
+            str(k): g.reset_index(drop=True)
+            for k, g in frame.groupby("incident", sort=False, observed=True)
+        }
+        if len(frame)
+        else {}
+    )
     return {i: groups.get(i, frame.iloc[:0].reset_index(drop=True)) for i in ids}
 
 
@@ -655,11 +771,19 @@ def _warnings_by_incident(warnings: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], first: dict[str, int], lengths: dict[str, int]) -> dict[str, Detection]:
+def _split_detection(
+    found: Detection,
+    events: pd.DataFrame,
+    ids: list[str],
+    first: dict[str, int],
+    lengths: dict[str, int],
+) -> dict[str, Detection]:
     """One :class:`Detection` per incident; signal rows become positions in that incident's own
     timeline (``lengths[id]`` rows from ``first[id]`` in the merged ``events``). The candidates are split
     when one incident's are first asked for."""
-    signals = found.signals.assign(incident=events["incident"].array.take(found.signals["row"].to_numpy()))
+    signals = found.signals.assign(
+        incident=events["incident"].array.take(found.signals["row"].to_numpy())
+    )
     frames = {
         name: _by_incident(frame, ids)
         for name, frame in (
@@ -685,7 +809,12 @@ def _split_detection(found: Detection, events: pd.DataFrame, ids: list[str], fir
         def own_candidates(incident: str = i) -> pd.DataFrame:
             return candidates()[incident]
 
-        out[i] = Detection(**own, commander=found.commander[found.commander.index == i], events=timeline, _candidates=own_candidates)
+        out[i] = Detection(
+            **own,
+            commander=found.commander[found.commander.index == i],
+            events=timeline,
+            _candidates=own_candidates,
+        )
     return out
 
 
@@ -705,8 +834,20 @@ def _rows(
     at = dict(zip(keys, ms["ts"], strict=True))
     known = dict(zip(keys, _known(ms), strict=True))
     start = _per_incident(events, "ts", "min")
-    value = dict(zip(zip(spans.frame["incident"], spans.frame["duration"], strict=True), spans.frame["value"], strict=True))
-    observed = dict(zip(zip(spans.frame["incident"], spans.frame["duration"], strict=True), spans.frame["observed"], strict=True))
+    value = dict(
+        zip(
+            zip(spans.frame["incident"], spans.frame["duration"], strict=True),
+            spans.frame["value"],
+            strict=True,
+        )
+    )
+    observed = dict(
+        zip(
+            zip(spans.frame["incident"], spans.frame["duration"], strict=True),
+            spans.frame["observed"],
+            strict=True,
+        )
+    )
     warned = _warnings_by_incident(spans.warnings)
     counts = _counts(events, found, pages, config)
     rows = []
@@ -827,7 +968,9 @@ class Explanation:
                     r.milestone,
                     r.rank,
                     f"{r.ts:%Y-%m-%d %H:%M:%S}",
-                    "" if r.evidence_ts == r.ts or _blank(r.evidence_ts) else f"{r.evidence_ts:%Y-%m-%d %H:%M:%S}",
+                    ""
+                    if r.evidence_ts == r.ts or _blank(r.evidence_ts)
+                    else f"{r.evidence_ts:%Y-%m-%d %H:%M:%S}",
                     r.actor,
                     f"{r.source} · {r.rule}",
                     r.text,
@@ -836,7 +979,18 @@ class Explanation:
             + "</tr>"
             for r in (SimpleNamespace(**row) for row in records(self.candidates))
         )
-        head = "".join(f"<th>{c}</th>" for c in ("milestone", "rank", "time", "stated in a message at", "who", "found by", "text"))
+        head = "".join(
+            f"<th>{c}</th>"
+            for c in (
+                "milestone",
+                "rank",
+                "time",
+                "stated in a message at",
+                "who",
+                "found by",
+                "text",
+            )
+        )
         return (
             f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
             "<p>A value in incident.toml [milestones] wins over anything detected.</p>"
@@ -845,7 +999,10 @@ class Explanation:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """``frame``'s rows as dicts by column name."""
-    return [dict(zip(map(str, frame.columns), row, strict=True)) for row in frame.itertuples(index=False)]
+    return [
+        dict(zip(map(str, frame.columns), row, strict=True))
+        for row in frame.itertuples(index=False)
+    ]
 
 
 def explain_milestones(
@@ -896,7 +1053,13 @@ def explain_milestones(
     config = config or load_config(base)
     incident = open_incident(incident_id, base)
     origin = str(incident.path / "incident.toml")
-    found = detect_incidents(incident.events(), {incident.id: incident.meta}, compile_rules(config), origins={incident.id: origin}, directories={incident.id: incident.directory()})
+    found = detect_incidents(
+        incident.events(),
+        {incident.id: incident.meta},
+        compile_rules(config),
+        origins={incident.id: origin},
+        directories={incident.id: incident.directory()},
+    )
     candidates = found.candidates.reset_index(drop=True)
     if redact:
         candidates = scrub.frame(candidates, load_redactor(base), None)
@@ -920,7 +1083,16 @@ def typed_table(table: pd.DataFrame, config: Config) -> pd.DataFrame:
 
 
 #: what ``pia metrics`` shows in a terminal: the headline durations and counts, 100 columns wide
-HEADLINE = ["incident", "status", "date", "time_to_engage", "time_to_hypothesis", "time_to_restore", "responders", "status_updates"]
+HEADLINE = [
+    "incident",
+    "status",
+    "date",
+    "time_to_engage",
+    "time_to_hypothesis",
+    "time_to_restore",
+    "responders",
+    "status_updates",
+]
 
 
 def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -930,7 +1102,10 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
     wanted = list(columns or (HEADLINE if fmt == "table" else table.columns))
     unknown = [c for c in wanted if c not in table]
     if unknown:
-        raise PiaError(f"columns: no column {', '.join(map(repr, unknown))}; the table has {', '.join(table.columns)}", parameters=("columns",))
+        raise PiaError(
+            f"columns: no column {', '.join(map(repr, unknown))}; the table has {', '.join(table.columns)}",
+            parameters=("columns",),
+        )
     out = table[wanted].copy()
     spans = [c for c in out if pd.api.types.is_timedelta64_dtype(out[c])]
     if fmt == "table":
@@ -945,7 +1120,11 @@ def for_output(table: pd.DataFrame, fmt: str, columns: Sequence[str] | None = No
         for name in out.columns.intersection(list(MILESTONES)):
             out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M").fillna("")
         out = out.drop(columns=[c for c in out if str(c).endswith("_observed")])
-        return out.rename(columns={name: str(name).removeprefix("time_to_").removeprefix("status_") for name in out})
+        return out.rename(
+            columns={
+                name: str(name).removeprefix("time_to_").removeprefix("status_") for name in out
+            }
+        )
     for name in spans:
         out[name] = out[name].dt.total_seconds()
     return out

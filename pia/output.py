@@ -55,7 +55,9 @@ def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_timedelta64_dtype(column):
             out[name] = column.map(human_duration)
         elif pd.api.types.is_string_dtype(column) or column.dtype == object:
-            text = terminal_column(column.astype("string").fillna("").str.replace(r"\s+", " ", regex=True))
+            text = terminal_column(
+                column.astype("string").fillna("").str.replace(r"\s+", " ", regex=True)
+            )
             long = text.str.len() > _TEXT_WIDTH
             text = text.where(~long, text.str.slice(0, _TEXT_WIDTH - 1) + "…")
             # to_string right-aligns values; text reads better left-aligned
@@ -81,13 +83,33 @@ def print_frame(
     out = out or sys.stdout
     if fmt == "csv":
         if not raw_csv:
-            frame = frame.assign(**{str(name): spreadsheet_safe(frame[name]) for name in frame if _is_text(frame[name])})
+            frame = frame.assign(
+                **{
+                    str(name): spreadsheet_safe(frame[name])
+                    for name in frame
+                    if _is_text(frame[name])
+                }
+            )
         if _is_terminal(out):
-            frame = frame.assign(**{str(name): terminal_column(frame[name]) for name in frame if _is_text(frame[name])})
+            frame = frame.assign(
+                **{
+                    str(name): terminal_column(frame[name])
+                    for name in frame
+                    if _is_text(frame[name])
+                }
+            )
         # a bare CR ends a row for spreadsheets: with CR in the line terminator, csv quotes it
-        frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        frame.to_csv(
+            out,
+            index=False,
+            date_format="%Y-%m-%dT%H:%M:%S.%fZ",
+            lineterminator="\r\n",
+            quoting=csv.QUOTE_MINIMAL,
+        )
     elif fmt == "json":
-        text = frame.to_json(orient="records", date_format="iso", date_unit="us", force_ascii=False, indent=1)
+        text = frame.to_json(
+            orient="records", date_format="iso", date_unit="us", force_ascii=False, indent=1
+        )
         # JSON escapes C0 already; DEL and C1 (0x9b is a terminal's CSI) are escaped too
         out.write(re.sub(r"[\x7f-\x9f]", lambda found: f"\\u{ord(found[0]):04x}", text))
         out.write("\n")
@@ -96,12 +118,16 @@ def print_frame(
         if shown.empty:
             out.write("(no rows)\n")
             return []
-        lines = [line.rstrip() for line in shown.to_string(index=False, justify="left").splitlines()]
+        lines = [
+            line.rstrip() for line in shown.to_string(index=False, justify="left").splitlines()
+        ]
         left_out: list[str] = []
         while width and max(map(len, lines)) > width and shown.shape[1] > 2:
             left_out.insert(0, str(shown.columns[-1]))
             shown = shown.iloc[:, :-1]
-            lines = [line.rstrip() for line in shown.to_string(index=False, justify="left").splitlines()]
+            lines = [
+                line.rstrip() for line in shown.to_string(index=False, justify="left").splitlines()
+            ]
         out.write("".join(line + "\n" for line in lines))
         return left_out
     return []
@@ -134,12 +160,18 @@ def format_candidates(explanation: Any, *, width: int = 100) -> str:
     Times are UTC; they print without a date when every one falls on the same day."""
     frame = explanation.candidates
     width = max(width, 60)
-    stamps = pd.concat([frame["ts"], frame["evidence_ts"]]).dropna() if len(frame) else pd.Series(dtype="datetime64[ns, UTC]")
+    stamps = (
+        pd.concat([frame["ts"], frame["evidence_ts"]]).dropna()
+        if len(frame)
+        else pd.Series(dtype="datetime64[ns, UTC]")
+    )
     days = stamps.dt.strftime("%Y-%m-%d").unique() if len(stamps) else []
     clock = "%H:%M:%S" if len(days) == 1 else "%Y-%m-%d %H:%M:%S"
     lines = [f"{explanation.incident}: each milestone's candidates, best first (1 is the one used)"]
     lines.append(f"times in UTC, all on {days[0]}" if len(days) == 1 else "times in UTC")
-    by_milestone = {str(k): g for k, g in frame.groupby("milestone", sort=False)} if len(frame) else {}
+    by_milestone = (
+        {str(k): g for k, g in frame.groupby("milestone", sort=False)} if len(frame) else {}
+    )
     examples: dict[str, pd.Timestamp] = {}
     for milestone in explanation.milestones:
         lines.append("")
@@ -153,7 +185,11 @@ def format_candidates(explanation: Any, *, width: int = 100) -> str:
             when = row.ts.strftime(clock)
             if pd.notna(row.evidence_ts) and row.evidence_ts != row.ts:
                 when += f" (stated in a message at {row.evidence_ts.strftime(clock)})"
-            how = f"{row.source} · {row.rule}" if row.rule and row.rule != row.source else str(row.source)
+            how = (
+                f"{row.source} · {row.rule}"
+                if row.rule and row.rule != row.source
+                else str(row.source)
+            )
             who = _one_line(row.actor, 30)
             lines.append(f"  {row.rank:>2}  {when}  " + "  ".join(p for p in (who, how) if p))
             said = _one_line(row.text, width - 6)
@@ -162,11 +198,18 @@ def format_candidates(explanation: Any, *, width: int = 100) -> str:
             if row.rank > 1 and not manual and row.ts != rows["ts"].iloc[0]:
                 examples.setdefault(milestone, row.ts)
     lines.append("")
-    lines.append("A value in incident.toml [milestones] wins over anything detected; to use another")
+    lines.append(
+        "A value in incident.toml [milestones] wins over anything detected; to use another"
+    )
     # the example is a real runner-up, of the milestones reviewers most often move where it can
-    name = next((m for m in ("restored", "mitigated", "impact_start") if m in examples), next(iter(examples), None))
+    name = next(
+        (m for m in ("restored", "mitigated", "impact_start") if m in examples),
+        next(iter(examples), None),
+    )
     if name is not None:
-        lines.append(f'candidate, write its time there, e.g. {name} = "{examples[name].strftime("%Y-%m-%dT%H:%M:%SZ")}"')
+        lines.append(
+            f'candidate, write its time there, e.g. {name} = "{examples[name].strftime("%Y-%m-%dT%H:%M:%SZ")}"'
+        )
     else:
         lines.append("candidate, write its time there (ISO 8601 with an offset).")
     return "\n".join(lines) + "\n"

@@ -46,7 +46,9 @@ MAX_FILE_BYTES = MAX_MEMBER_BYTES
 #: an incident id: it names a folder, a report file and a link in the index, so only letters,
 #: digits, ``.``, ``_`` and ``-``, starting with a letter or digit
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-SAFE_ID_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 128 characters"
+SAFE_ID_RULE = (
+    "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 128 characters"
+)
 #: compression methods the standard library reads (stored, deflate, bzip2, lzma)
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 MANIFEST = "manifest.json"
@@ -128,7 +130,11 @@ def read_json(path: str | os.PathLike[str], data: bytes | None = None) -> Any:
     except RecursionError:
         raise InputError(path, "", "JSON nested too deeply to read") from None
     except json.JSONDecodeError as error:
-        raise InputError(path, f"line {error.lineno} column {error.colno}", f"malformed JSON: {_whole(error.msg)}") from None
+        raise InputError(
+            path,
+            f"line {error.lineno} column {error.colno}",
+            f"malformed JSON: {_whole(error.msg)}",
+        ) from None
     except UnicodeDecodeError as error:
         raise InputError(path, f"byte {error.start}", "not UTF-8 text") from None
     except OSError as error:
@@ -145,12 +151,17 @@ def read_toml(path: str | os.PathLike[str], data: bytes | None = None) -> dict[s
         raise ConfigError(path, "", "TOML nested too deeply to read") from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
-        place = message[message.find("(") + 1 : message.rfind(")")].removeprefix("at ") if "(" in message else ""
+        place = (
+            message[message.find("(") + 1 : message.rfind(")")].removeprefix("at ")
+            if "(" in message
+            else ""
+        )
         raise ConfigError(path, place, f"malformed TOML: {message.split(' (')[0]}") from None
     except UnicodeDecodeError as error:
         raise ConfigError(path, f"byte {error.start}", "not UTF-8 text") from None
     except OSError as error:
         raise ConfigError(path, "", error.strerror or str(error)) from None
+
 
 class Tree:
     """A Slack export read the same way whether it is a folder or a zip file.
@@ -159,7 +170,13 @@ class Tree:
     top folder (as when a folder is zipped) is read from inside that folder.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, within: Path | None = None, what: str = "export folder") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        within: Path | None = None,
+        what: str = "export folder",
+    ) -> None:
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
         self._read = 0
@@ -203,15 +220,25 @@ class Tree:
         try:
             data = self._zip.read(member)  # never more than the size checked above
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-            raise InputError(self.where(name), "", f"cannot be read from the zip, it is damaged ({error})") from None
+            raise InputError(
+                self.where(name), "", f"cannot be read from the zip, it is damaged ({error})"
+            ) from None
         return read_json(self.where(name), data)
 
     def _budget(self, name: str, size: int) -> None:
         if size > MAX_MEMBER_BYTES:
-            raise InputError(self.where(name), "", f"{size:,} bytes, more than the {MAX_MEMBER_BYTES:,} a file of an export may have")
+            raise InputError(
+                self.where(name),
+                "",
+                f"{size:,} bytes, more than the {MAX_MEMBER_BYTES:,} a file of an export may have",
+            )
         self._read += size
         if self._read > MAX_READ_BYTES:
-            raise InputError(self.path, "", f"more than {MAX_READ_BYTES:,} bytes to read: narrow the export (one channel, the incident's days)")
+            raise InputError(
+                self.path,
+                "",
+                f"more than {MAX_READ_BYTES:,} bytes to read: narrow the export (one channel, the incident's days)",
+            )
 
     def json_or(self, name: str, default: Any) -> Any:
         return self.json(name) if name in self._names else default
@@ -232,10 +259,20 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
         if info.flag_bits & 0x1:
             raise InputError(path, info.filename, "encrypted: export again without a password")
         if info.compress_type not in _METHODS:
-            raise InputError(path, info.filename, f"compressed with method {info.compress_type}, which cannot be read: zip it again with plain deflate")
+            raise InputError(
+                path,
+                info.filename,
+                f"compressed with method {info.compress_type}, which cannot be read: zip it again with plain deflate",
+            )
         ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > MAX_MEMBER_BYTES or (ratio > MAX_RATIO and info.file_size > 10 * 1024**2):
-            raise InputError(path, info.filename, f"expands to {info.file_size:,} bytes ({ratio:.0f}x): refusing a likely zip bomb")
+        if info.file_size > MAX_MEMBER_BYTES or (
+            ratio > MAX_RATIO and info.file_size > 10 * 1024**2
+        ):
+            raise InputError(
+                path,
+                info.filename,
+                f"expands to {info.file_size:,} bytes ({ratio:.0f}x): refusing a likely zip bomb",
+            )
         total += info.file_size
     if total > MAX_EXPORT_BYTES:
         raise InputError(path, "", f"expands to {total:,} bytes, more than an export should")
@@ -244,10 +281,14 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
 def _folder_members(root: Path, within: Path, what: str) -> list[str]:
     """The JSON files of an export folder, as names relative to it; a link that leads out of
     ``within`` is refused, so an export cannot make pia read files elsewhere."""
-    return sorted(path.relative_to(root).as_posix() for path in files_inside(root, within, what, "*.json"))
+    return sorted(
+        path.relative_to(root).as_posix() for path in files_inside(root, within, what, "*.json")
+    )
 
 
-def files_inside(root: Path, within: Path, what: str = "snapshot", pattern: str = "*") -> Iterator[Path]:
+def files_inside(
+    root: Path, within: Path, what: str = "snapshot", pattern: str = "*"
+) -> Iterator[Path]:
     """Each file under ``root`` matching ``pattern`` that is inside ``within`` (see
     :func:`inside`), a link leading out an :class:`InputError`. rglob does not descend into
     linked folders, so only a file that is itself a link needs resolving (a thousand small
@@ -290,7 +331,11 @@ def snapshot_files(folder: Path) -> list[Path]:
 
 def _check_size(path: Path, size: int) -> None:
     if size > MAX_FILE_BYTES:
-        raise InputError(path, "", f"{size:,} bytes, more than the {MAX_FILE_BYTES:,} a snapshot file may have: remove it or move it out of the snapshot")
+        raise InputError(
+            path,
+            "",
+            f"{size:,} bytes, more than the {MAX_FILE_BYTES:,} a snapshot file may have: remove it or move it out of the snapshot",
+        )
 
 
 def snapshot_json(path: Path, folder: Path) -> Any:
@@ -312,7 +357,11 @@ def safe_name(name: str, what: str, origin: str | os.PathLike[str] = "") -> str:
         or name.startswith(".")
         or any(ord(c) < 32 for c in name)
     ):
-        raise InputError(origin or name, what, f"{name!r} cannot be a folder name (no slashes, not hidden, at most 200 characters)")
+        raise InputError(
+            origin or name,
+            what,
+            f"{name!r} cannot be a folder name (no slashes, not hidden, at most 200 characters)",
+        )
     return name
 
 
@@ -320,7 +369,9 @@ def safe_id(incident: str, what: str) -> str:
     """``incident`` if it can name an incident (:data:`SAFE_ID`), else an error."""
     if not SAFE_ID.fullmatch(incident):
         shown = _shortened(incident)
-        raise InputError(shown, what, f"{shown!r} cannot be a folder name for an incident ({SAFE_ID_RULE})")
+        raise InputError(
+            shown, what, f"{shown!r} cannot be a folder name for an incident ({SAFE_ID_RULE})"
+        )
     return incident
 
 
@@ -354,7 +405,11 @@ def export_directory(tree: Tree) -> slack.Directory:
 
 def channel_days(tree: Tree, channel: str) -> list[str]:
     """Names of a channel's day files in ``tree``, in date order."""
-    return [n for n in tree.names() if n.startswith(channel + "/") and DAY_FILE.match(n[len(channel) + 1 :])]
+    return [
+        n
+        for n in tree.names()
+        if n.startswith(channel + "/") and DAY_FILE.match(n[len(channel) + 1 :])
+    ]
 
 
 def slack_events(tree: Tree, incident: str, names: slack.Directory | None = None) -> pd.DataFrame:
@@ -366,14 +421,21 @@ def slack_events(tree: Tree, incident: str, names: slack.Directory | None = None
     return merge([events])
 
 
-def add_slack(found: slack.Messages, tree: Tree, incident: str, names: slack.Directory | None = None) -> None:
+def add_slack(
+    found: slack.Messages, tree: Tree, incident: str, names: slack.Directory | None = None
+) -> None:
     """Add every channel folder of a snapshot's Slack export to ``found``."""
     names = names or export_directory(tree)
     ids = {name: cid for cid, name in names.channels.items()}
     for channel in sorted({n.split("/", 1)[0] for n in tree.names() if "/" in n}):
         days = channel_days(tree, channel)
         if days:
-            found.channel(incident=incident, channel=channel, channel_id=ids.get(channel, channel), names=names)
+            found.channel(
+                incident=incident,
+                channel=channel,
+                channel_id=ids.get(channel, channel),
+                names=names,
+            )
             for day in days:
                 found.day_file(tree.where(day), tree.json(day))
 
@@ -458,7 +520,9 @@ class Incident:
         folder = self.pagerduty_dir
         if folder is None or not (folder / "incident.json").exists():
             return None
-        return pagerduty.incident_summary(self._json(folder / "incident.json"), str(folder / "incident.json"))
+        return pagerduty.incident_summary(
+            self._json(folder / "incident.json"), str(folder / "incident.json")
+        )
 
     def directory(self) -> slack.Directory:
         """Names of the Slack users and channels in the snapshot (empty without Slack)."""
@@ -504,14 +568,18 @@ class Incident:
             raise next(iter(unread.values()))
         return merge([said, logged, *paged])
 
-    def add_events(self, found: slack.Messages, entries: pagerduty.Entries, paged: list[pd.DataFrame]) -> slack.Directory:
+    def add_events(
+        self, found: slack.Messages, entries: pagerduty.Entries, paged: list[pd.DataFrame]
+    ) -> slack.Directory:
         """Add this snapshot's Slack messages to ``found`` and its PagerDuty log entries and
         alerts to ``entries`` (or, where it has notes to set against the log, its PagerDuty
         events to ``paged``); return its Slack directory."""
         names = slack.Directory()
         source = self.slack_source
         if source is None and self.pagerduty_dir is None:
-            raise InputError(self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/")
+            raise InputError(
+                self.path, "", "no snapshot here: expected slack/ (or slack.zip) or pagerduty/"
+            )
         if source is not None:
             tree = self._tree(source)
             try:
@@ -526,7 +594,11 @@ class Incident:
             url, log = self._pagerduty_log(folder)
             rows = pagerduty.log_entry_rows(self._json(log), origin=str(log), incident_url=url)
             alerts = folder / "alerts.json"
-            more = pagerduty.alert_rows(self._json(alerts), origin=str(alerts), incident_url=url) if alerts.exists() else []
+            more = (
+                pagerduty.alert_rows(self._json(alerts), origin=str(alerts), incident_url=url)
+                if alerts.exists()
+                else []
+            )
             entries.add(self.id, str(log), rows)
             entries.add(self.id, str(alerts), more)
         return names
@@ -551,15 +623,27 @@ class Incident:
 
     def _pagerduty_events(self, folder: Path) -> pd.DataFrame:
         url, log = self._pagerduty_log(folder)
-        frames = [pagerduty.log_entries_to_events(self._json(log), incident=self.id, origin=str(log), incident_url=url)]
+        frames = [
+            pagerduty.log_entries_to_events(
+                self._json(log), incident=self.id, origin=str(log), incident_url=url
+            )
+        ]
         if (folder / "notes.json").exists():
             notes = pagerduty.notes_to_events(
-                self._json(folder / "notes.json"), incident=self.id, origin=str(folder / "notes.json"), incident_url=url
+                self._json(folder / "notes.json"),
+                incident=self.id,
+                origin=str(folder / "notes.json"),
+                incident_url=url,
             )
             frames.append(_notes_not_in_log(notes, frames[0]))
         if (folder / "alerts.json").exists():
             frames.append(
-                pagerduty.alerts_to_events(self._json(folder / "alerts.json"), incident=self.id, origin=str(folder / "alerts.json"), incident_url=url)
+                pagerduty.alerts_to_events(
+                    self._json(folder / "alerts.json"),
+                    incident=self.id,
+                    origin=str(folder / "alerts.json"),
+                    incident_url=url,
+                )
             )
         return merge(frames)
 
@@ -605,7 +689,11 @@ def open_incident(incident: str, root: str | os.PathLike[str] | None = None) -> 
     path = base / "incidents" / incident
     if not SAFE_ID.fullmatch(incident):
         if incident in list_incidents(base):  # a folder is there, under a name pia cannot use
-            raise InputError(path, "", f"{_shortened(incident)!r} is not a safe incident id ({SAFE_ID_RULE}): rename the folder")
+            raise InputError(
+                path,
+                "",
+                f"{_shortened(incident)!r} is not a safe incident id ({SAFE_ID_RULE}): rename the folder",
+            )
         raise UnknownIncident(_shortened(incident), base, list_incidents(base))
     if not path.is_dir():
         raise UnknownIncident(incident, base, list_incidents(base))
@@ -618,7 +706,9 @@ def open_incident(incident: str, root: str | os.PathLike[str] | None = None) -> 
     return Incident(incident, path, {"id": incident, **meta})
 
 
-def summary_table(root: str | os.PathLike[str] | None, ids: list[str]) -> tuple[pd.DataFrame, list[str]]:
+def summary_table(
+    root: str | os.PathLike[str] | None, ids: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
     """One row per incident (title, severity, event counts, first and last event), and a
     one-line message for each incident that could not be read; one bad snapshot does not stop
     the others."""
@@ -665,7 +755,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
 
 def toml_string(value: object) -> str:
     """``value`` as a TOML basic string (any text, emoji and control characters included)."""
-    text = str(value).encode("utf-8", "replace").decode("utf-8")  # a lone surrogate has no TOML form
+    text = (
+        str(value).encode("utf-8", "replace").decode("utf-8")
+    )  # a lone surrogate has no TOML form
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 

@@ -35,7 +35,9 @@ def as_utc(value: TimeLike | None, parameter: str = "as_of") -> pd.Timestamp | N
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):
-        raise BadValue(parameter, value, "is not an ISO 8601 time (e.g. 2026-03-14T14:00:00Z)") from None
+        raise BadValue(
+            parameter, value, "is not an ISO 8601 time (e.g. 2026-03-14T14:00:00Z)"
+        ) from None
     if pd.isna(stamp):
         raise BadValue(parameter, value, "is not a time")
     if stamp.tzinfo is None:

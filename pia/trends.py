@@ -34,16 +34,28 @@ def observed_flags(table: pd.DataFrame, name: str) -> pd.Series:
     if flag in table:
         return table[flag].astype(bool)
     values = table[name]
-    resolved = table["status"].eq("resolved") if "status" in table else pd.Series(False, index=table.index)
+    resolved = (
+        table["status"].eq("resolved") if "status" in table else pd.Series(False, index=table.index)
+    )
     unknown = (values.notna() & ~resolved).to_numpy(bool)
     if unknown.any():
-        problem = "missing, and the incident is not known to be resolved, so its value may be censored"
-        failures = pd.DataFrame({"position": pd.array(np.flatnonzero(unknown), dtype="Int64"), "column": flag, "problem": problem})
+        problem = (
+            "missing, and the incident is not known to be resolved, so its value may be censored"
+        )
+        failures = pd.DataFrame(
+            {
+                "position": pd.array(np.flatnonzero(unknown), dtype="Int64"),
+                "column": flag,
+                "problem": problem,
+            }
+        )
         raise ContractError("metrics", failures)
     return values.notna()
 
 
-def in_window(table: pd.DataFrame, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None) -> pd.DataFrame:
+def in_window(
+    table: pd.DataFrame, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Incidents detected within ``since``..``until`` (inclusive)."""
     keep = pd.Series(True, index=table.index)
     if since is not None:
@@ -65,12 +77,16 @@ def counts(table: pd.DataFrame, group_by: str = "month") -> pd.DataFrame:
     """Incidents per period (rows, every period in the range) and severity (columns)."""
     if table.empty:
         return pd.DataFrame()
-    frame = pd.crosstab(period(table, group_by), table["severity"].fillna("unknown").replace("", "unknown"))
+    frame = pd.crosstab(
+        period(table, group_by), table["severity"].fillna("unknown").replace("", "unknown")
+    )
     full = pd.period_range(frame.index.min(), frame.index.max(), freq=PERIODS[group_by]).start_time
     return frame.reindex(full, fill_value=0).rename_axis("period")
 
 
-def bootstrap(values: np.ndarray, q: float, *, rounds: int = BOOTSTRAP, seed: int = 0) -> tuple[float, float]:
+def bootstrap(
+    values: np.ndarray, q: float, *, rounds: int = BOOTSTRAP, seed: int = 0
+) -> tuple[float, float]:
     """A 95% percentile-bootstrap interval of the ``q`` quantile of ``values`` (seeded, so the
     same data gives the same interval)."""
     if len(values) < 2:
@@ -82,7 +98,9 @@ def bootstrap(values: np.ndarray, q: float, *, rounds: int = BOOTSTRAP, seed: in
     return float(low), float(high)
 
 
-def duration_summary(table: pd.DataFrame, names: list[str], group_by: str = "month") -> pd.DataFrame:
+def duration_summary(
+    table: pd.DataFrame, names: list[str], group_by: str = "month"
+) -> pd.DataFrame:
     """Per period and duration: observed count, median and p90 (seconds) with bootstrap 95%
     intervals, and how many censored values were left out."""
     if table.empty:
@@ -193,7 +211,9 @@ def small_groups(table: pd.DataFrame, by: list[str], minimum: int = MIN_INCIDENT
     for column in by:
         sizes = table[column].fillna("unknown").replace("", "unknown").value_counts()
         for group, size in sizes[sizes < minimum].items():
-            lines.append(f"{column} {group}: {size} incident{'s' if size != 1 else ''}, too few to tell a change from noise.")
+            lines.append(
+                f"{column} {group}: {size} incident{'s' if size != 1 else ''}, too few to tell a change from noise."
+            )
     return lines
 
 
@@ -201,7 +221,13 @@ def small_groups(table: pd.DataFrame, by: list[str], minimum: int = MIN_INCIDENT
 HEADLINE = ("time_to_engage", "time_to_hypothesis", "time_to_restore")
 
 
-def headline(table: pd.DataFrame, group_by: str = "month", *, end: pd.Timestamp | None = None, names: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+def headline(
+    table: pd.DataFrame,
+    group_by: str = "month",
+    *,
+    end: pd.Timestamp | None = None,
+    names: tuple[str, ...] = HEADLINE,
+) -> pd.DataFrame:
     """This period (the week or month holding ``end``, else the latest detection) against the
     one before: per period its ``start``, ``incidents``, and for each of ``names`` the
     observed ``n``, ``median`` and 95% bootstrap interval (seconds; NaN where none). One row
@@ -209,15 +235,37 @@ def headline(table: pd.DataFrame, group_by: str = "month", *, end: pd.Timestamp 
     if table.empty and end is None:
         return pd.DataFrame()
     freq = PERIODS[group_by]
-    last = (end if end is not None else table["detected"].max()).tz_convert("UTC").tz_localize(None).to_period(freq)
+    last = (
+        (end if end is not None else table["detected"].max())
+        .tz_convert("UTC")
+        .tz_localize(None)
+        .to_period(freq)
+    )
     periods = period(table, group_by) if len(table) else pd.Series(dtype="datetime64[ns]")
     rows = []
     for which in (last, last - 1):
         inside = table[(periods == which.start_time).to_numpy(bool)] if len(table) else table
-        row: dict[str, object] = {"start": which.start_time, "end": which.end_time, "incidents": len(inside)}
+        row: dict[str, object] = {
+            "start": which.start_time,
+            "end": which.end_time,
+            "incidents": len(inside),
+        }
         for name in names:
-            values = inside[name].where(observed_flags(inside, name)).dt.total_seconds().dropna().to_numpy(float) if name in inside else np.array([])
+            values = (
+                inside[name]
+                .where(observed_flags(inside, name))
+                .dt.total_seconds()
+                .dropna()
+                .to_numpy(float)
+                if name in inside
+                else np.array([])
+            )
             low, high = bootstrap(values, 0.5)
-            row |= {f"{name} n": len(values), f"{name} median": float(np.median(values)) if len(values) else np.nan, f"{name} low": low, f"{name} high": high}
+            row |= {
+                f"{name} n": len(values),
+                f"{name} median": float(np.median(values)) if len(values) else np.nan,
+                f"{name} low": low,
+                f"{name} high": high,
+            }
         rows.append(row)
     return pd.DataFrame(rows)

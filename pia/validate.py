@@ -43,7 +43,9 @@ def check_manifest(folder: Path, result: Validation) -> None:
         return
     path = folder / MANIFEST
     if not path.exists():
-        result.add("warning", "no manifest.json: the files cannot be checked (fetch or import writes one)")
+        result.add(
+            "warning", "no manifest.json: the files cannot be checked (fetch or import writes one)"
+        )
         return
     try:
         listed = read_json(path)
@@ -58,7 +60,10 @@ def check_manifest(folder: Path, result: Validation) -> None:
         result.add("error", f"{name}: listed in the manifest but missing")
     for name in sorted(set(files) & set(found)):
         entry = files[name] if isinstance(files[name], dict) else {}
-        if entry.get("sha256") != found[name]["sha256"] or entry.get("size", found[name]["size"]) != found[name]["size"]:
+        if (
+            entry.get("sha256") != found[name]["sha256"]
+            or entry.get("size", found[name]["size"]) != found[name]["size"]
+        ):
             result.add("error", f"{name}: changed since the manifest was written")
     for name in sorted(set(found) - set(files)):
         result.add("warning", f"{name}: not in the manifest (added later)")
@@ -80,7 +85,12 @@ def check_data(incident: Incident, result: Validation) -> None:
     for ts, check, detail in zip(found["ts"], found["check"], found["detail"], strict=True):
         level = "warning" if check in _WARNINGS else "note"
         result.add(level, f"{pd.Timestamp(ts):%Y-%m-%d %H:%M:%S} {check}: {detail}")
-    result.add("note", f"{len(events)} events, {events['ts'].min():%Y-%m-%d %H:%M} to {events['ts'].max():%Y-%m-%d %H:%M} UTC" if len(events) else "no events")
+    result.add(
+        "note",
+        f"{len(events)} events, {events['ts'].min():%Y-%m-%d %H:%M} to {events['ts'].max():%Y-%m-%d %H:%M} UTC"
+        if len(events)
+        else "no events",
+    )
 
 
 def validate(incident_id: str, root: str | os.PathLike[str] | None = None) -> Validation:

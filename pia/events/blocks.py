@@ -32,7 +32,12 @@ def _rich(elements: Any) -> str:
         if not isinstance(element, Mapping):
             continue
         kind = element.get("type")
-        if kind in ("rich_text_section", "rich_text_preformatted", "rich_text_quote", "rich_text_list"):
+        if kind in (
+            "rich_text_section",
+            "rich_text_preformatted",
+            "rich_text_quote",
+            "rich_text_list",
+        ):
             out.append(_rich(element.get("elements")))
         elif kind == "text" and isinstance(element.get("text"), str):
             out.append(element["text"])
@@ -85,7 +90,10 @@ def bot_text(message: Mapping[str, Any]) -> str:
     text = given if isinstance(given, str) else ""
     lines = [text] if text else []
     seen = text
-    for line in (*block_lines(message.get("blocks")), *attachment_lines(message.get("attachments"))):
+    for line in (
+        *block_lines(message.get("blocks")),
+        *attachment_lines(message.get("attachments")),
+    ):
         if line and line not in seen:
             lines.append(line)
             seen += "\n" + line

@@ -69,7 +69,9 @@ def parse_times(values: pd.Series, origin: str, places: pd.Series) -> pd.Series:
     if bad.any():
         i = bad.to_numpy().nonzero()[0][0]
         raise InputError(
-            origin, places.iloc[i], f"timestamp {values.iloc[i]!r} has no UTC offset (add Z or +00:00)"
+            origin,
+            places.iloc[i],
+            f"timestamp {values.iloc[i]!r} has no UTC offset (add Z or +00:00)",
         )
     try:
         return pd.to_datetime(text, utc=True, format="ISO8601")
@@ -108,10 +110,14 @@ def log_entries_to_events(
     entries whose agent is a user. Raises :class:`InputError` for an entry without ``type`` or
     ``created_at``, or with a time that has no offset.
     """
-    return _finish(log_entry_rows(payload, origin=origin, incident_url=incident_url), incident, origin)
+    return _finish(
+        log_entry_rows(payload, origin=origin, incident_url=incident_url), incident, origin
+    )
 
 
-def log_entry_rows(payload: Any, *, origin: str = "log_entries.json", incident_url: str = "") -> list[dict[str, Any]]:
+def log_entry_rows(
+    payload: Any, *, origin: str = "log_entries.json", incident_url: str = ""
+) -> list[dict[str, Any]]:
     """The rows of :func:`log_entries_to_events`, their times not yet read."""
     rows = []
     for i, entry in enumerate(_entries(payload, origin)):
@@ -135,14 +141,18 @@ def log_entry_rows(payload: Any, *, origin: str = "log_entries.json", incident_u
                 "actor_id": str(agent.get("id") or ""),
                 "is_human": _is_human(agent),
                 "text": f"{summary} — {detail}" if detail and detail not in summary else summary,
-                "ref": _ref(entry, f"{incident_url}/log_entries/{entry_id}" if incident_url else entry_id),
+                "ref": _ref(
+                    entry, f"{incident_url}/log_entries/{entry_id}" if incident_url else entry_id
+                ),
                 "mentions": _people(entry),
             }
         )
     return rows
 
 
-def _timed_items(payload: Any, key: str, what: str, origin: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _timed_items(
+    payload: Any, key: str, what: str, origin: str
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """``(place, item)`` for each item of ``payload[key]``, every one checked to be an object
     with a ``created_at``."""
     items = payload.get(key) if isinstance(payload, Mapping) else None
@@ -156,7 +166,9 @@ def _timed_items(payload: Any, key: str, what: str, origin: str) -> Iterator[tup
         yield place, item
 
 
-def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", incident_url: str = "") -> pd.DataFrame:
+def notes_to_events(
+    payload: Any, *, incident: str, origin: str = "notes.json", incident_url: str = ""
+) -> pd.DataFrame:
     """``{"notes": [...]}`` to ``note`` events (the note's text, its author)."""
     rows = []
     for place, note in _timed_items(payload, "notes", "a note", origin):
@@ -177,12 +189,16 @@ def notes_to_events(payload: Any, *, incident: str, origin: str = "notes.json", 
     return _finish(rows, incident, origin)
 
 
-def alerts_to_events(payload: Any, *, incident: str, origin: str = "alerts.json", incident_url: str = "") -> pd.DataFrame:
+def alerts_to_events(
+    payload: Any, *, incident: str, origin: str = "alerts.json", incident_url: str = ""
+) -> pd.DataFrame:
     """``{"alerts": [...]}`` to ``alert`` events (never human)."""
     return _finish(alert_rows(payload, origin=origin, incident_url=incident_url), incident, origin)
 
 
-def alert_rows(payload: Any, *, origin: str = "alerts.json", incident_url: str = "") -> list[dict[str, Any]]:
+def alert_rows(
+    payload: Any, *, origin: str = "alerts.json", incident_url: str = ""
+) -> list[dict[str, Any]]:
     """The rows of :func:`alerts_to_events`, their times not yet read."""
     rows = []
     for place, alert in _timed_items(payload, "alerts", "an alert", origin):
@@ -192,7 +208,9 @@ def alert_rows(payload: Any, *, origin: str = "alerts.json", incident_url: str =
                 "place": place,
                 "created_at": alert["created_at"],
                 "kind": "alert",
-                "actor": str(source.get("summary") or "PagerDuty") if isinstance(source, Mapping) else "PagerDuty",
+                "actor": str(source.get("summary") or "PagerDuty")
+                if isinstance(source, Mapping)
+                else "PagerDuty",
                 "actor_id": str(source.get("id") or "") if isinstance(source, Mapping) else "",
                 "is_human": False,
                 "text": str(alert.get("summary") or ""),
@@ -213,7 +231,13 @@ def _finish(rows: list[dict[str, Any]], incident: str, origin: str) -> pd.DataFr
 
 def _frame(raw: pd.DataFrame, ts: pd.Series, incident: Any) -> pd.DataFrame:
     frame = raw.drop(columns=["place", "created_at"]).assign(
-        incident=incident, ts=ts, source="pagerduty", channel=incident, thread="", edited=False, reactions=""
+        incident=incident,
+        ts=ts,
+        source="pagerduty",
+        channel=incident,
+        thread="",
+        edited=False,
+        reactions="",
     )
     return conform(valid_text(frame))
 
@@ -250,14 +274,27 @@ class Entries:
         for incident, rows in raw.groupby("incident", sort=False):
             try:
                 parts = [
-                    _finish(cast(list[dict[str, Any]], part.drop(columns=["incident", "origin"]).to_dict("records")), str(incident), str(origin))
+                    _finish(
+                        cast(
+                            list[dict[str, Any]],
+                            part.drop(columns=["incident", "origin"]).to_dict("records"),
+                        ),
+                        str(incident),
+                        str(origin),
+                    )
                     for origin, part in rows.groupby("origin", sort=False)
                 ]
             except InputError as error:
                 failures[str(incident)] = error
                 continue
-            frames.append(pd.concat(parts, ignore_index=True).sort_values("ts", kind="stable", ignore_index=True))
-        return (conform(pd.concat(frames, ignore_index=True)) if frames else empty_events()), failures
+            frames.append(
+                pd.concat(parts, ignore_index=True).sort_values(
+                    "ts", kind="stable", ignore_index=True
+                )
+            )
+        return (
+            conform(pd.concat(frames, ignore_index=True)) if frames else empty_events()
+        ), failures
 
 
 def _number(value: Any) -> int | str | None:

@@ -66,7 +66,11 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     columns = {}
     for name, dtype in COLUMNS.items():
         if name not in frame:
-            columns[name] = np.zeros(n, dtype=bool) if dtype == "bool" else pd.array(np.full(n, "", dtype=object), dtype="string")
+            columns[name] = (
+                np.zeros(n, dtype=bool)
+                if dtype == "bool"
+                else pd.array(np.full(n, "", dtype=object), dtype="string")
+            )
             continue
         column = frame[name]
         if dtype == "string":
@@ -76,10 +80,15 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
             if column.dtype != bool:
                 column = column.where(column.notna(), False).astype("bool")
         elif dtype == "category":
-            if not (isinstance(column.dtype, pd.CategoricalDtype) and isinstance(column.cat.categories.dtype, pd.StringDtype)):
+            if not (
+                isinstance(column.dtype, pd.CategoricalDtype)
+                and isinstance(column.cat.categories.dtype, pd.StringDtype)
+            ):
                 column = column.astype("string").astype("category")
         elif str(column.dtype) != dtype:
-            column = pd.to_datetime(column, utc=True).astype(pd.DatetimeTZDtype("ns", "UTC"))  # ts, the one time
+            column = pd.to_datetime(column, utc=True).astype(
+                pd.DatetimeTZDtype("ns", "UTC")
+            )  # ts, the one time
         columns[name] = column.array
     return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=True)
 

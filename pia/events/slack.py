@@ -118,14 +118,24 @@ def parse_ts(values: pd.Series) -> pd.Series:
     if fixed is not None:
         return pd.Series(pd.to_datetime(fixed, unit="ns", utc=True), index=values.index)
     try:
-        plain = values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string"
-        text = pa.array(values.to_numpy() if plain else values.astype("string"), type=pa.string(), from_pandas=True)
-        good = pc.fill_null(pc.match_substring_regex(text, _TS_PATTERN), False).to_numpy(zero_copy_only=False)
+        plain = (
+            values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string"
+        )
+        text = pa.array(
+            values.to_numpy() if plain else values.astype("string"),
+            type=pa.string(),
+            from_pandas=True,
+        )
+        good = pc.fill_null(pc.match_substring_regex(text, _TS_PATTERN), False).to_numpy(
+            zero_copy_only=False
+        )
     except UnicodeEncodeError:  # a lone surrogate, which no timestamp has: find the first bad one
         good = values.astype("string").str.fullmatch(_TS_PATTERN).fillna(False).to_numpy(dtype=bool)
     if not good.all():
         first = int(np.argmin(good))
-        raise TimestampError(first, f"ts {values.iloc[first]!r} is not a Slack timestamp (seconds.micros)")
+        raise TimestampError(
+            first, f"ts {values.iloc[first]!r} is not a Slack timestamp (seconds.micros)"
+        )
     parts = pc.split_pattern(text, ".", max_splits=1)
     seconds = pc.cast(pc.list_element(parts, 0), pa.int64()).to_numpy()
     if (seconds > _MAX_SECONDS).any():
@@ -258,7 +268,9 @@ def _file_text(message: Mapping[str, Any], text: str) -> str:
     carry one ``file``, newer ones a ``files`` list)."""
     files = [message.get("file"), *listed(message.get("files"))]
     names = [
-        str(f.get("title") or f.get("name") or f.get("id") or "file") for f in files if isinstance(f, Mapping)
+        str(f.get("title") or f.get("name") or f.get("id") or "file")
+        for f in files
+        if isinstance(f, Mapping)
     ]
     return " ".join(f"[file: {name}]" for name in names if name not in text)
 
@@ -305,7 +317,9 @@ def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[s
         inner = message["message"]
         before = message.get("previous_message")
         before = before if isinstance(before, Mapping) else {}
-        return inner, "edited" in inner or inner.get("text") != before.get("text", inner.get("text"))
+        return inner, "edited" in inner or inner.get("text") != before.get(
+            "text", inner.get("text")
+        )
     if subtype == "message_deleted" and "deleted_ts" in message:
         deleted.add(str(message["deleted_ts"]))
         return {**message, "ts": message["deleted_ts"], "text": ""}, False
@@ -313,10 +327,23 @@ def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[s
 
 
 #: keys read column-wise from every message
-_KEYS = ("ts", "type", "subtype", "user", "bot_id", "username", "text", "thread_ts", "edited", "reactions")
+_KEYS = (
+    "ts",
+    "type",
+    "subtype",
+    "user",
+    "bot_id",
+    "username",
+    "text",
+    "thread_ts",
+    "edited",
+    "reactions",
+)
 _FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
 #: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise
-_SPECIAL = frozenset({"attachments", "files", "file", "comment", "bot_id", "bot_profile", "message", "deleted_ts"})
+_SPECIAL = frozenset(
+    {"attachments", "files", "file", "comment", "bot_id", "bot_profile", "message", "deleted_ts"}
+)
 #: messages gathered before they become columns: enough to amortise a frame over many small
 #: files, few enough that a big channel's decoded JSON is freed as it is read
 _CHUNK = 20_000
@@ -331,7 +358,12 @@ def _plain(values: np.ndarray) -> np.ndarray:
             values = values.copy()
             values[missing] = ""
         return values
-    return _objects([v if type(v) is str else ("" if v is None or v is np.nan else str(v) if v else "") for v in values])
+    return _objects(
+        [
+            v if type(v) is str else ("" if v is None or v is np.nan else str(v) if v else "")
+            for v in values
+        ]
+    )
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -370,9 +402,13 @@ class Messages:
     #: (channel, ts) of each deleted message
     _deleted: set[tuple[int, str]] = field(default_factory=set)
 
-    def channel(self, *, incident: str, channel: str, channel_id: str = "", names: Directory = Directory()) -> None:
+    def channel(
+        self, *, incident: str, channel: str, channel_id: str = "", names: Directory = Directory()
+    ) -> None:
         """Start a channel: the day files added next are its own."""
-        self.channels.append(_Channel(incident, channel, channel_id or channel, names, len(self._origins)))
+        self.channels.append(
+            _Channel(incident, channel, channel_id or channel, names, len(self._origins))
+        )
 
     def day_file(self, origin: str, payload: Any) -> None:
         """Add one day file's decoded payload (a list of messages) to the current channel."""
@@ -380,11 +416,23 @@ class Messages:
         if incident in self.failures:
             return
         if not isinstance(payload, list):
-            self._fail(len(self._origins), InputError(origin, "", f"a day file must be a JSON list of messages, not {_json_type(payload)}"))
+            self._fail(
+                len(self._origins),
+                InputError(
+                    origin,
+                    "",
+                    f"a day file must be a JSON list of messages, not {_json_type(payload)}",
+                ),
+            )
             return
         for i, message in enumerate(payload):
             if not isinstance(message, Mapping):
-                self._fail(len(self._origins), InputError(origin, f"message {i}", f"is a {type(message).__name__}, not an object"))
+                self._fail(
+                    len(self._origins),
+                    InputError(
+                        origin, f"message {i}", f"is a {type(message).__name__}, not an object"
+                    ),
+                )
                 return
         if not payload:
             return
@@ -396,7 +444,11 @@ class Messages:
             self._flush()
 
     def _fail(self, file: int, error: InputError) -> None:
-        incident = self.channels[self._file_channel[file]].incident if file < len(self._file_channel) else self.channels[-1].incident
+        incident = (
+            self.channels[self._file_channel[file]].incident
+            if file < len(self._file_channel)
+            else self.channels[-1].incident
+        )
         if incident not in self.failures or self.failures[incident][0] > file:
             self.failures[incident] = (file, error)
 
@@ -412,7 +464,11 @@ class Messages:
             columns[name] = _plain(table[name].to_numpy())
         columns["type"] = np.where(columns["type"] == "", "message", columns["type"]).astype(object)
         text = table["text"].to_numpy()
-        columns["text"] = _plain(text) if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty") else _objects([t if type(t) is str else "" for t in text])
+        columns["text"] = (
+            _plain(text)
+            if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty")
+            else _objects([t if type(t) is str else "" for t in text])
+        )
         edited = table["edited"].to_numpy()
         present = np.flatnonzero(pd.notna(edited))
         columns["edited"] = np.zeros(len(messages), dtype=bool)
@@ -433,12 +489,18 @@ class Messages:
             for name, value in _row(inner, changed).items():
                 columns[name][i] = value
         stamps = columns["raw_ts"]
-        for row in [] if pd.api.types.infer_dtype(stamps, skipna=False) == "string" else range(len(stamps)):
+        for row in (
+            [] if pd.api.types.infer_dtype(stamps, skipna=False) == "string" else range(len(stamps))
+        ):
             ts = stamps[row]
             if type(ts) is not str:
                 file = int(files[row])
                 place = f"message {row - int(np.searchsorted(files, file))}"
-                problem = "has no 'ts'" if ts is None or ts is np.nan else f"ts {ts!r} is not a Slack timestamp string"
+                problem = (
+                    "has no 'ts'"
+                    if ts is None or ts is np.nan
+                    else f"ts {ts!r} is not a Slack timestamp string"
+                )
                 self._fail(file, InputError(self._origins[file], place, problem))
         columns["file"] = files
         self._parts.append(columns)
@@ -539,30 +601,51 @@ def _per_row(
     return out
 
 
-def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tuple[int, str]]) -> pd.DataFrame:
+def _frame(
+    raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tuple[int, str]]
+) -> pd.DataFrame:
     """The events of ``raw`` (the columns of many channels, ``channel`` indexing ``channels``),
     built straight into the contract's dtypes: no casts, no copies of the text."""
     n = len(raw["raw_ts"])
     channel = raw.pop("channel")
     # each raw column is taken out as it is used, so its copy of the messages' strings goes
     # when the last derived column is made
-    subtype, user, thread, raw_ts = raw.pop("subtype"), raw.pop("user"), raw.pop("thread_ts"), raw.pop("raw_ts")
+    subtype, user, thread, raw_ts = (
+        raw.pop("subtype"),
+        raw.pop("user"),
+        raw.pop("thread_ts"),
+        raw.pop("raw_ts"),
+    )
     in_thread = (thread != "") & (thread != raw_ts)
     user, listed_bot, known = _by_user(user, channel, channels)
     is_bot = (subtype == "bot_message") | (raw["bot_id"] != "") | (user == "") | listed_bot
     speech = pd.Series(subtype).isin(list(_SPEECH)).to_numpy()
     named = pd.Series(subtype).map(_SUBTYPE_KIND)
     kind = np.select(
-        [raw["type"] != "message", named.notna().to_numpy(), is_bot & speech, speech & in_thread, speech],
+        [
+            raw["type"] != "message",
+            named.notna().to_numpy(),
+            is_bot & speech,
+            speech & in_thread,
+            speech,
+        ],
         [raw["type"], named.to_numpy(object), "bot", "reply", "message"],
         default=subtype,
     )
     if deleted:
-        kind[np.array([(c, t) in deleted for c, t in zip(channel.tolist(), raw_ts, strict=True)], dtype=bool)] = "deleted"
+        kind[
+            np.array(
+                [(c, t) in deleted for c, t in zip(channel.tolist(), raw_ts, strict=True)],
+                dtype=bool,
+            )
+        ] = "deleted"
     actor = np.where(pd.isna(known), np.where(raw["username"] != "", raw["username"], user), known)
     actor = np.where(actor == "", raw["bot_id"], actor)
     cids = [valid_str(c.channel_id) for c in channels]
-    ref = [f"https://slack.com/archives/{cids[c]}/p{ts.replace('.', '')}" for c, ts in zip(channel.tolist(), raw_ts, strict=True)]
+    ref = [
+        f"https://slack.com/archives/{cids[c]}/p{ts.replace('.', '')}"
+        for c, ts in zip(channel.tolist(), raw_ts, strict=True)
+    ]
     for i in np.flatnonzero(in_thread):
         ref[i] += f"?thread_ts={thread[i]}&cid={cids[channel[i]]}"
     del raw_ts, subtype, known
@@ -578,7 +661,9 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     columns = {
         "incident": incident.take(channel),
         "ts": raw["ts"],
-        "source": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index(["slack"], dtype="string")),
+        "source": pd.Categorical.from_codes(
+            np.zeros(n, dtype=np.int8), categories=pd.Index(["slack"], dtype="string")
+        ),
         "kind": kind,
         "actor": actor,
         "actor_id": np.where(user != "", user, raw["bot_id"]),
@@ -596,10 +681,14 @@ def _frame(raw: dict[str, np.ndarray], channels: list[_Channel], deleted: set[tu
     # message itself. Each step takes rows only where it has something to do: a big channel has
     # no copies of messages and is already in order, and every copy of a million rows costs.
     stamps = columns["ts"].asi8
-    if ((np.diff(stamps) > 0) | (channel[1:] != channel[:-1])).all():  # each channel in order, no ts twice
+    if (
+        (np.diff(stamps) > 0) | (channel[1:] != channel[:-1])
+    ).all():  # each channel in order, no ts twice
         rows = np.arange(n)
     else:
-        key = pd.DataFrame({"channel": channel, "ts": columns["ts"], "kind": columns["kind"]}, copy=False)
+        key = pd.DataFrame(
+            {"channel": channel, "ts": columns["ts"], "kind": columns["kind"]}, copy=False
+        )
         rows = np.flatnonzero(~key.duplicated(keep="last").to_numpy())
     gone = kind == "deleted"
     if gone.any():
@@ -632,12 +721,15 @@ def _resolved(names: Directory, text: np.ndarray) -> np.ndarray:
         return out
     one = functools.partial(_resolve_one, names)
     out[marked] = [
-        _MARKUP.sub(one, text[i]).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for i in marked
+        _MARKUP.sub(one, text[i]).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        for i in marked
     ]
     return out
 
 
-def _by_user(user: np.ndarray, channel: np.ndarray, channels: list[_Channel]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _by_user(
+    user: np.ndarray, channel: np.ndarray, channels: list[_Channel]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's user id (one string object per distinct id: JSON gives every message its own
     copy, and a million copies cost as much as the text), whether the directory lists it as a
     bot, and its name there (None where unknown). One lookup per distinct user where all
@@ -674,4 +766,6 @@ def _strings(values: np.ndarray) -> pd.arrays.StringArray:
 
 
 def _json_type(value: Any) -> str:
-    return {dict: "an object", str: "a string", type(None): "null"}.get(type(value), type(value).__name__)
+    return {dict: "an object", str: "a string", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )

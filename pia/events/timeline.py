@@ -14,11 +14,17 @@ def merge(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
         return empty_events()
-    if len(frames) == 1:  # as it is where it is already numbered 0..n-1: a copy of a big frame costs
+    if (
+        len(frames) == 1
+    ):  # as it is where it is already numbered 0..n-1: a copy of a big frame costs
         frame = frames[0]
-        return validate(frame if frame.index.equals(pd.RangeIndex(len(frame))) else frame.reset_index(drop=True))
+        return validate(
+            frame if frame.index.equals(pd.RangeIndex(len(frame))) else frame.reset_index(drop=True)
+        )
     # categories differ between frames, so concat gives plain columns: conform once after
-    merged = pd.concat(frames, ignore_index=True).sort_values("ts", kind="stable", ignore_index=True)
+    merged = pd.concat(frames, ignore_index=True).sort_values(
+        "ts", kind="stable", ignore_index=True
+    )
     return validate(conform(merged))
 
 

@@ -82,7 +82,11 @@ def merge(merged: dict[str, dict[str, Any]], origin: dict[str, str], path: str, 
             raise ConfigError(path, key, "must be a table with kind, bots and events")
         unknown = set(spec) - {"kind", "bots", "events", "statuses", "commander_roles", "enabled"}
         if unknown:
-            raise ConfigError(path, key, f"unknown keys {sorted(unknown)} (known: kind, bots, events, statuses, commander_roles, enabled)")
+            raise ConfigError(
+                path,
+                key,
+                f"unknown keys {sorted(unknown)} (known: kind, bots, events, statuses, commander_roles, enabled)",
+            )
         old = merged.get(name, {})
         new = {**old, **spec}
         for nested in ("events", "statuses"):
@@ -109,15 +113,25 @@ def _integration(path: str, name: str, spec: dict[str, Any]) -> Integration:
     key = f"integrations.{name}"
     kind = spec.get("kind")
     if kind not in EVENTS:
-        raise ConfigError(path, f"{key}.kind", f"unknown kind {kind!r} (known: {', '.join(EVENTS)})")
+        raise ConfigError(
+            path, f"{key}.kind", f"unknown kind {kind!r} (known: {', '.join(EVENTS)})"
+        )
     bots = spec.get("bots")
-    if not isinstance(bots, list) or not bots or not all(isinstance(b, str) and b.strip() for b in bots):
+    if (
+        not isinstance(bots, list)
+        or not bots
+        or not all(isinstance(b, str) and b.strip() for b in bots)
+    ):
         raise ConfigError(path, f"{key}.bots", "must be a list of the bot's names or ids")
     events = spec.get("events") or {}
     for event, pattern in events.items():
         where = f"{key}.events.{event}"
         if event not in EVENTS[kind]:
-            raise ConfigError(path, where, f"unknown event for a {kind} integration (known: {', '.join(EVENTS[kind])})")
+            raise ConfigError(
+                path,
+                where,
+                f"unknown event for a {kind} integration (known: {', '.join(EVENTS[kind])})",
+            )
         if not isinstance(pattern, str) or not pattern:
             raise ConfigError(path, where, "must be a non-empty pattern")
         try:
@@ -126,20 +140,41 @@ def _integration(path: str, name: str, spec: dict[str, Any]) -> Integration:
             raise ConfigError(path, where, f"is not a valid regular expression: {error}") from None
         odd = set(compiled.groupindex) - set(GROUPS)
         if odd:
-            raise ConfigError(path, where, f"unknown named groups {sorted(odd)} (known: {', '.join(GROUPS)})")
+            raise ConfigError(
+                path, where, f"unknown named groups {sorted(odd)} (known: {', '.join(GROUPS)})"
+            )
         if compiled.groups != len(compiled.groupindex):
-            raise ConfigError(path, where, "has an unnamed capturing group; use (?:...) or a named group")
-    if kind in ("platform", "statuspage") and not events.get("status" if kind == "platform" else "stage", "").count("(?P<status>"):
-        raise ConfigError(path, f"{key}.events", f"a {kind} integration needs a {'status' if kind == 'platform' else 'stage'} pattern with a (?P<status>...) group")
+            raise ConfigError(
+                path, where, "has an unnamed capturing group; use (?:...) or a named group"
+            )
+    if kind in ("platform", "statuspage") and not events.get(
+        "status" if kind == "platform" else "stage", ""
+    ).count("(?P<status>"):
+        raise ConfigError(
+            path,
+            f"{key}.events",
+            f"a {kind} integration needs a {'status' if kind == 'platform' else 'stage'} pattern with a (?P<status>...) group",
+        )
     statuses = {}
     for raw, stage in (spec.get("statuses") or {}).items():
         if stage not in STAGES:
-            raise ConfigError(path, f"{key}.statuses.{raw}", f"unknown stage {stage!r} (known: {', '.join(STAGES)})")
+            raise ConfigError(
+                path,
+                f"{key}.statuses.{raw}",
+                f"unknown stage {stage!r} (known: {', '.join(STAGES)})",
+            )
         statuses[fold(raw)] = str(stage)
     roles = spec.get("commander_roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise ConfigError(path, f"{key}.commander_roles", "must be a list of role names")
-    return Integration(name, str(kind), tuple(b.strip() for b in bots), dict(events), statuses, tuple(fold(r) for r in roles))
+    return Integration(
+        name,
+        str(kind),
+        tuple(b.strip() for b in bots),
+        dict(events),
+        statuses,
+        tuple(fold(r) for r in roles),
+    )
 
 
 def fold(name: str) -> str:

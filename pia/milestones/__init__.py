@@ -100,7 +100,9 @@ class Detection:
     responders: pd.DataFrame
     commander: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
     #: data-quality findings of the bots' posts (incident, check, ts, detail, ref)
-    notes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=integrations.NOTE_COLUMNS))
+    notes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=integrations.NOTE_COLUMNS)
+    )
     #: the timeline as detection read it: bot posts credited to the people they name
     #: (:meth:`pia.integrations.Readings.credited`)
     events: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
@@ -286,14 +288,30 @@ def detect_incidents(
     >>> found.milestones.groupby("incident").size().tolist()
     [11, 10]
     """
-    rules = config if isinstance(config, RuleSet) else compile_rules(config) if config else default_rules()
+    rules = (
+        config
+        if isinstance(config, RuleSet)
+        else compile_rules(config)
+        if config
+        else default_rules()
+    )
     bots = integrations.read(events, rules.config.integrations, directories)
     # a bot's post is the act of the person it names, and a PagerDuty Slack app post the log
     # lacks is that log entry: read so everywhere, in the evidence as in the lists
     credited = bots.credited(events)
     said = signals(credited, rules)
-    found = pd.concat([said, bots.signals], ignore_index=True).sort_values("row", kind="stable", ignore_index=True) if len(bots.signals) else said
-    manual = [manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml")) for i, meta in metas.items() if meta.get("milestones")]
+    found = (
+        pd.concat([said, bots.signals], ignore_index=True).sort_values(
+            "row", kind="stable", ignore_index=True
+        )
+        if len(bots.signals)
+        else said
+    )
+    manual = [
+        manual_milestones({**meta, "id": i}, (origins or {}).get(i, "incident.toml"))
+        for i, meta in metas.items()
+        if meta.get("milestones")
+    ]
     manual = [m for m in manual if len(m)]
     # incident.toml names the IC; else the platform's role assignment; else the first to speak
     named = {

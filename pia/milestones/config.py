@@ -20,7 +20,12 @@ from pia.integrations.config import Integration
 
 #: Milestones in their usual order (the order of the table in docs/metrics.md, "Milestones").
 #: how a duration's starting point reads in a column header or a legend
-MILESTONE_WORDS = {"impact_start": "impact start", "detected": "detection", "acknowledged": "acknowledgement", "engaged": "engagement"}
+MILESTONE_WORDS = {
+    "impact_start": "impact start",
+    "detected": "detection",
+    "acknowledged": "acknowledgement",
+    "engaged": "engagement",
+}
 MILESTONES: tuple[str, ...] = (
     "impact_start",
     "detected",
@@ -95,7 +100,9 @@ class Duration:
     @property
     def since(self) -> str:
         """Where it is counted from, in words: ``from impact start, else detection``."""
-        return "from " + ", else ".join(MILESTONE_WORDS.get(m, m.replace("_", " ")) for m in self.start)
+        return "from " + ", else ".join(
+            MILESTONE_WORDS.get(m, m.replace("_", " ")) for m in self.start
+        )
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,9 @@ class Config:
     def fragment(self, pattern: str) -> str:
         """``pattern`` with each ``{fragment}`` (not ``{label}``) replaced by its text."""
         known = self.fragments
-        return FRAGMENT.sub(lambda m: f"(?:{known[m.group(1)]})" if m.group(1) in known else m.group(0), pattern)
+        return FRAGMENT.sub(
+            lambda m: f"(?:{known[m.group(1)]})" if m.group(1) in known else m.group(0), pattern
+        )
 
     def expand(self, pattern: str) -> str:
         """``pattern`` with each ``{label}`` replaced by that label's combined rules and each
@@ -199,7 +208,10 @@ def load_config(data_dir: str | os.PathLike[str] | None = None) -> Config:
     Duration(name='time_to_restore', start=('impact_start', 'detected'), end='restored')
     """
     packaged = resources.files("pia.milestones").joinpath(PACKAGED)
-    layers: list[tuple[str, dict[str, Any]]] = [(f"pia/milestones/{PACKAGED}", _parse(packaged.read_bytes(), PACKAGED)), integration_config.packaged_layer()]
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (f"pia/milestones/{PACKAGED}", _parse(packaged.read_bytes(), PACKAGED)),
+        integration_config.packaged_layer(),
+    ]
     if data_dir is not None:
         local = Path(data_dir) / "pia.toml"
         if local.is_file():
@@ -220,7 +232,19 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
     zone, cadence, work = "UTC", 30.0, {"start": 8, "end": 18, "days": list(DAYS[:5])}
     for path, table in layers:
         # [secrets] and [pseudonyms] belong to pia.privacy, which reads them itself
-        known = {"rules", "fragments", "markers", "reactions", "durations", "status_updates", "stated_times", "working_hours", "integrations", "secrets", "pseudonyms"}
+        known = {
+            "rules",
+            "fragments",
+            "markers",
+            "reactions",
+            "durations",
+            "status_updates",
+            "stated_times",
+            "working_hours",
+            "integrations",
+            "secrets",
+            "pseudonyms",
+        }
         for key in table:
             if key not in known:
                 raise ConfigError(path, key, f"unknown table (known: {', '.join(sorted(known))})")
@@ -230,8 +254,14 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
             rules[name] = {**rules.get(name, {}), **spec}
             origin[name] = path
         for key, text in _table(path, "fragments", table.get("fragments", {})).items():
-            if not isinstance(text, str) or not FRAGMENT.fullmatch("{" + key + "}") or key in LABELS:
-                raise ConfigError(path, f"fragments.{key}", "must be a pattern named in lower case, not a label")
+            if (
+                not isinstance(text, str)
+                or not FRAGMENT.fullmatch("{" + key + "}")
+                or key in LABELS
+            ):
+                raise ConfigError(
+                    path, f"fragments.{key}", "must be a pattern named in lower case, not a label"
+                )
             fragments[key] = text
         for key, label in _table(path, "markers", table.get("markers", {})).items():
             markers[key.strip().lower()] = _label(path, f"markers.{key}", label)
@@ -244,7 +274,9 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
             cadence = _number(path, "status_updates.cadence_minutes", status["cadence_minutes"])
         clock = _table(path, "stated_times", table.get("stated_times", {}))
         if set(clock) - {"zone"}:
-            raise ConfigError(path, "stated_times", f"unknown keys {sorted(set(clock) - {'zone'})} (known: zone)")
+            raise ConfigError(
+                path, "stated_times", f"unknown keys {sorted(set(clock) - {'zone'})} (known: zone)"
+            )
         if "zone" in clock:
             zone = _zone(path, "stated_times.zone", clock["zone"])
         hours = _table(path, "working_hours", table.get("working_hours", {}))
@@ -252,24 +284,57 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
         integration_config.merge(bots, bot_origin, path, table.get("integrations", {}))
     for name, spec in rules.items():
         if "pattern" not in spec and not spec.get("enabled", True):
-            raise ConfigError(origin[name], f"rules.{name}", f"no rule of that name to switch off (known: {', '.join(sorted(rules))})")
-    compiled = tuple(_rule(origin[name], name, spec) for name, spec in rules.items() if spec.get("enabled", True))
+            raise ConfigError(
+                origin[name],
+                f"rules.{name}",
+                f"no rule of that name to switch off (known: {', '.join(sorted(rules))})",
+            )
+    compiled = tuple(
+        _rule(origin[name], name, spec) for name, spec in rules.items() if spec.get("enabled", True)
+    )
     spans = tuple(_duration(path, name, spec) for name, (path, spec) in durations.items() if spec)
     start, end, days = _hours(layers[-1][0], work)
     sources = tuple(p for p, _ in layers)
-    config = Config(compiled, markers, reactions, spans, fragments, cadence, start, end, days, zone, sources, integration_config.build(bots, bot_origin))
+    config = Config(
+        compiled,
+        markers,
+        reactions,
+        spans,
+        fragments,
+        cadence,
+        start,
+        end,
+        days,
+        zone,
+        sources,
+        integration_config.build(bots, bot_origin),
+    )
     for rule in compiled:
         key = f"rules.{rule.name}.pattern"
         for label in PLACEHOLDER.findall(rule.pattern):
             if not config.positive(label) or label in rule.vetoes:
-                raise ConfigError(origin[rule.name], key, f"{{{label}}} names a label with no rules of its own to stand for")
-        unknown = [n for n in FRAGMENT.findall(rule.pattern) if n not in fragments and n not in LABELS]
+                raise ConfigError(
+                    origin[rule.name],
+                    key,
+                    f"{{{label}}} names a label with no rules of its own to stand for",
+                )
+        unknown = [
+            n for n in FRAGMENT.findall(rule.pattern) if n not in fragments and n not in LABELS
+        ]
         if unknown:
-            raise ConfigError(origin[rule.name], key, f"{{{unknown[0]}}} names no fragment (known: {', '.join(sorted(fragments))})")
+            raise ConfigError(
+                origin[rule.name],
+                key,
+                f"{{{unknown[0]}}} names no fragment (known: {', '.join(sorted(fragments))})",
+            )
         try:
             re.compile(config.expand(rule.pattern) if rule.is_veto else config.pattern(rule))
         except re.error as error:
-            raise ConfigError(origin[rule.name], key, f"is not a valid regular expression once its fragments are filled in: {error}") from None
+            raise ConfigError(
+                origin[rule.name],
+                key,
+                f"is not a valid regular expression once its fragments are filled in: {error}",
+            ) from None
     return config
 
 
@@ -303,7 +368,9 @@ def _zone(path: str, key: str, value: Any) -> str:
     try:
         ZoneInfo(str(value))
     except (ValueError, KeyError, OSError):
-        raise ConfigError(path, key, f"{value!r} is not a time zone name (e.g. UTC, Europe/Berlin)") from None
+        raise ConfigError(
+            path, key, f"{value!r} is not a time zone name (e.g. UTC, Europe/Berlin)"
+        ) from None
     return str(value)
 
 
@@ -311,14 +378,20 @@ def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
     key = f"rules.{name}"
     unknown = set(spec) - {"label", "pattern", "vetoes", "scope", "enabled"}
     if unknown:
-        raise ConfigError(path, key, f"unknown keys {sorted(unknown)} (known: label, pattern, vetoes, scope, enabled)")
+        raise ConfigError(
+            path,
+            key,
+            f"unknown keys {sorted(unknown)} (known: label, pattern, vetoes, scope, enabled)",
+        )
     pattern = spec.get("pattern")
     if not isinstance(pattern, str) or not pattern:
         raise ConfigError(path, f"{key}.pattern", "is missing or empty")
     try:
         compiled = re.compile(pattern, re.IGNORECASE)
     except re.error as error:
-        raise ConfigError(path, f"{key}.pattern", f"is not a valid regular expression: {error}") from None
+        raise ConfigError(
+            path, f"{key}.pattern", f"is not a valid regular expression: {error}"
+        ) from None
     if compiled.groups:
         # Capturing groups would shadow the rule-name groups of the combined pattern.
         raise ConfigError(path, f"{key}.pattern", "has a capturing group; use (?:...) instead")
@@ -331,7 +404,9 @@ def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
     label = str(given or name) if vetoes else _label(path, f"{key}.label", given)
     scope = spec.get("scope", "message")
     if scope not in SCOPES:
-        raise ConfigError(path, f"{key}.scope", f"unknown scope {scope!r} (known: {', '.join(SCOPES)})")
+        raise ConfigError(
+            path, f"{key}.scope", f"unknown scope {scope!r} (known: {', '.join(SCOPES)})"
+        )
     return Rule(name, label, pattern, tuple(vetoes), scope)
 
 
@@ -344,7 +419,9 @@ def _duration(path: str, name: str, spec: Any) -> Duration:
     start = spec["from"] if isinstance(spec["from"], list) else [spec["from"]]
     for milestone in [*start, spec["to"]]:
         if milestone not in MILESTONES:
-            raise ConfigError(path, key, f"unknown milestone {milestone!r} (known: {', '.join(MILESTONES)})")
+            raise ConfigError(
+                path, key, f"unknown milestone {milestone!r} (known: {', '.join(MILESTONES)})"
+            )
     if not start:
         raise ConfigError(path, f"{key}.from", "names no milestone")
     return Duration(name, tuple(start), spec["to"])
@@ -353,7 +430,9 @@ def _duration(path: str, name: str, spec: Any) -> Duration:
 def _hours(path: str, work: dict[str, Any]) -> tuple[int, int, tuple[int, ...]]:
     unknown = set(work) - {"start", "end", "days"}
     if unknown:
-        raise ConfigError(path, "working_hours", f"unknown keys {sorted(unknown)} (known: start, end, days)")
+        raise ConfigError(
+            path, "working_hours", f"unknown keys {sorted(unknown)} (known: start, end, days)"
+        )
     start, end = work["start"], work["end"]
     for key, value in (("start", start), ("end", end)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24:
@@ -362,5 +441,7 @@ def _hours(path: str, work: dict[str, Any]) -> tuple[int, int, tuple[int, ...]]:
         raise ConfigError(path, "working_hours", f"start {start} is not before end {end}")
     days = work["days"]
     if not isinstance(days, list) or any(str(d).lower()[:3] not in DAYS for d in days):
-        raise ConfigError(path, "working_hours.days", f"must be a list of day names ({', '.join(DAYS)})")
+        raise ConfigError(
+            path, "working_hours.days", f"must be a list of day names ({', '.join(DAYS)})"
+        )
     return start, end, tuple(sorted({DAYS.index(str(d).lower()[:3]) for d in days}))

@@ -41,10 +41,31 @@ from pia.milestones.stated import IMPACT, stated_times
 TEXT_KINDS = ("message", "reply", "note", "annotate")
 #: Event kinds that are a person acting (engaging) rather than a trace of one; ``relayed`` is
 #: a bot's post of a person's act (see :meth:`pia.integrations.Readings.credited`).
-ACT_KINDS = ("message", "reply", "acknowledge", "annotate", "note", "assign", "escalate", "resolve", "reassign", "relayed")
+ACT_KINDS = (
+    "message",
+    "reply",
+    "acknowledge",
+    "annotate",
+    "note",
+    "assign",
+    "escalate",
+    "resolve",
+    "reassign",
+    "relayed",
+)
 #: Slack kinds that count as "a message in the channel" for detection: a bot's post keeps
 #: counting when it is credited to a person or stands in for a PagerDuty log entry.
-CHANNEL_KINDS = ("message", "reply", "bot", "relayed", "trigger", "acknowledge", "escalate", "resolve", "annotate")
+CHANNEL_KINDS = (
+    "message",
+    "reply",
+    "bot",
+    "relayed",
+    "trigger",
+    "acknowledge",
+    "escalate",
+    "resolve",
+    "annotate",
+)
 _ORDER = {m: i for i, m in enumerate(MILESTONES)}
 
 #: A message with the first label (from any source) does not also carry the second from a
@@ -64,7 +85,16 @@ MILESTONE_COLUMNS = ["incident", "milestone", "ts", "source", "rule", "ref", "te
 SIGNAL_COLUMNS = ["row", "label", "source", "rule"]
 #: Precedence of evidence, best first. ``fallback`` is the PagerDuty incident's creation
 #: standing in for ``declared`` where nothing declares it, below any declaring message.
-PRIORITY = {"manual": 0, "marker": 1, "pagerduty": 2, "platform": 3, "statuspage": 4, "rule": 5, "fallback": 6, "alert": 7}
+PRIORITY = {
+    "manual": 0,
+    "marker": 1,
+    "pagerduty": 2,
+    "platform": 3,
+    "statuspage": 4,
+    "rule": 5,
+    "fallback": 6,
+    "alert": 7,
+}
 # Clause and sentence ends for the scoped vetoes; "v2.30.4", "10:15" and "1,000" end nothing.
 _CLAUSE = r"(?:[^.,;:!?\n—–]|[.,:]\w)*"
 _SENTENCE = r"(?:[^.;!?\n]|\.\w)*"
@@ -99,15 +129,23 @@ class RuleSet:
 
 def compile_rules(config: Config) -> RuleSet:
     """Build the patterns of ``config`` (each checked by ``re`` when loaded)."""
-    rules = {label: tuple((r.name, config.pattern(r)) for r in config.positive(label)) for label in LABELS if config.positive(label)}
-    labels = {label: _alternation(pattern for _, pattern in patterns) for label, patterns in rules.items()}
+    rules = {
+        label: tuple((r.name, config.pattern(r)) for r in config.positive(label))
+        for label in LABELS
+        if config.positive(label)
+    }
+    labels = {
+        label: _alternation(pattern for _, pattern in patterns) for label, patterns in rules.items()
+    }
     vetoes: dict[str, tuple[Veto, ...]] = {}
     for label, cue in labels.items():
         vetoes[label] = tuple(_veto(config, rule, cue) for rule in config.vetoes(label))
     tags = sorted(config.markers, key=len, reverse=True)
     # A leading tag, optionally bold/italic (*hypothesis:*) or bracketed ([mitigated]).
     marker = (
-        r"(?i)^[\s*_\[(>]*(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in tags) + r")[\s*_\])]*[:\-–—]"
+        r"(?i)^[\s*_\[(>]*("
+        + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in tags)
+        + r")[\s*_\])]*[:\-–—]"
         if tags
         else ""
     )
@@ -158,7 +196,9 @@ def _match(text: pa.Array, pattern: str) -> np.ndarray:
         found = pc.match_substring_regex(text, pattern)
     except pa.ArrowInvalid:
         search = re.compile(pattern).search
-        return np.fromiter((s is not None and search(s) is not None for s in text.to_pylist()), bool, len(text))
+        return np.fromiter(
+            (s is not None and search(s) is not None for s in text.to_pylist()), bool, len(text)
+        )
     return _fill(found)
 
 
@@ -173,7 +213,9 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     are cancelled by the vetoes (questions, negations, "errors persist").
     """
     rules = rules or default_rules()
-    eligible = np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy())
+    eligible = np.flatnonzero(
+        events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
+    )
     text = _arrow(events["text"].array[eligible])
     said = _fill(pc.greater(pc.binary_length(text), 0))
     rows, text = eligible[said], text.filter(said)
@@ -184,9 +226,13 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     parts = [_spread(part, which, rows) for part in on_distinct]
     parts = [p for p in (*parts, *_reactions(events, eligible, rules)) if len(p[0])]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "string") for c in SIGNAL_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c == "row" else "string") for c in SIGNAL_COLUMNS}
+        )
     row = np.concatenate([p[0] for p in parts])
-    label, source, rule = (np.concatenate([_each(p[i], len(p[0])) for p in parts]) for i in (1, 2, 3))
+    label, source, rule = (
+        np.concatenate([_each(p[i], len(p[0])) for p in parts]) for i in (1, 2, 3)
+    )
     # a rule's weaker label gives way to a stronger one on the same message ("back to normal"
     # is not also "impact reduced"); a marker is taken as stated
     for strong, (weak, unless) in SUPERSEDES.items():
@@ -244,7 +290,14 @@ def _markers(text: pa.Array, rules: RuleSet) -> list[_Part]:
     if not len(tag):
         return []
     key = tag.str.lower().str.replace(r"\s+", " ", regex=True)
-    return [(tag.index.to_numpy(), key.map(rules.config.markers).to_numpy(object), "marker", (key + ":").to_numpy(object))]
+    return [
+        (
+            tag.index.to_numpy(),
+            key.map(rules.config.markers).to_numpy(object),
+            "marker",
+            (key + ":").to_numpy(object),
+        )
+    ]
 
 
 def _reactions(events: pd.DataFrame, eligible: np.ndarray, rules: RuleSet) -> list[_Part]:
@@ -296,7 +349,9 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
             if veto.labels:
                 bare[veto.bare] = np.logical_or.reduce([raw[x] for x in veto.labels])
                 continue
-            need = np.logical_or.reduce([raw[x] for x in raw if any(v.bare == veto.bare for v in rules.vetoes.get(x, ()))])
+            need = np.logical_or.reduce(
+                [raw[x] for x in raw if any(v.bare == veto.bare for v in rules.vetoes.get(x, ()))]
+            )
             found = np.zeros(len(text), dtype=bool)
             at = np.flatnonzero(need)
             found[at] = _match(text.take(at), veto.bare)
@@ -370,7 +425,9 @@ def manual_milestones(meta: Mapping[str, Any], origin: str = "incident.toml") ->
             raise ConfigError(origin, key, f"unknown milestone (known: {', '.join(MILESTONES)})")
         rows.append({"milestone": name, "ts": _manual_time(origin, key, value)})
     frame = pd.DataFrame(rows, columns=["milestone", "ts"])
-    frame = frame.assign(incident=str(meta.get("id", "")), source="manual", rule="incident.toml", ref="", text="")
+    frame = frame.assign(
+        incident=str(meta.get("id", "")), source="manual", rule="incident.toml", ref="", text=""
+    )
     frame = frame.astype({"ts": "datetime64[ns, UTC]"})
     return frame.assign(evidence_ts=frame["ts"])[MILESTONE_COLUMNS]
 
@@ -380,12 +437,18 @@ def _manual_time(origin: str, key: str, value: Any) -> pd.Timestamp:
 
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            raise ConfigError(origin, key, f"{value.isoformat()} has no UTC offset (add Z or +00:00)")
+            raise ConfigError(
+                origin, key, f"{value.isoformat()} has no UTC offset (add Z or +00:00)"
+            )
         text = value.isoformat()
     elif isinstance(value, str) and re.search(r"(?:Z|z|[+-]\d{2}:?\d{2})$", value.strip()):
         text = value.strip()
     else:
-        raise ConfigError(origin, key, f"{value!r} is not an ISO 8601 time with an offset (e.g. 2026-11-20T14:02:00Z)")
+        raise ConfigError(
+            origin,
+            key,
+            f"{value!r} is not an ISO 8601 time with an offset (e.g. 2026-11-20T14:02:00Z)",
+        )
     try:
         stamp = pd.Timestamp(text)
     except ValueError:
@@ -427,16 +490,33 @@ def milestones(
     slack = (events["source"] == "slack").to_numpy(bool, na_value=False)
     triggers = np.flatnonzero(is_pd & (kind == "trigger").to_numpy(bool, na_value=False))
     # detected: first PagerDuty trigger, else the first message in the channel
-    best.offer(best.first(triggers), "detected", "pagerduty", "first trigger", PRIORITY["pagerduty"])
-    integrated = integrated if integrated is not None else pd.DataFrame(columns=["row", "milestone", "source", "rule", "last"])
+    best.offer(
+        best.first(triggers), "detected", "pagerduty", "first trigger", PRIORITY["pagerduty"]
+    )
+    integrated = (
+        integrated
+        if integrated is not None
+        else pd.DataFrame(columns=["row", "milestone", "source", "rule", "last"])
+    )
     # an alert that fired is detection where nothing in the channel is earlier (offered before
     # the first message, so the same post is named as the alert it is)
-    firing = integrated[(integrated["milestone"] == "detected").to_numpy(bool) & (integrated["source"] == "alert").to_numpy(bool)]
-    best.offer(firing["row"].to_numpy(np.int64), "detected", "alert", firing["rule"].to_numpy(object), PRIORITY["rule"])
+    firing = integrated[
+        (integrated["milestone"] == "detected").to_numpy(bool)
+        & (integrated["source"] == "alert").to_numpy(bool)
+    ]
+    best.offer(
+        firing["row"].to_numpy(np.int64),
+        "detected",
+        "alert",
+        firing["rule"].to_numpy(object),
+        PRIORITY["rule"],
+    )
     channel = np.flatnonzero(slack & kind.isin(CHANNEL_KINDS).to_numpy(bool))
     best.offer(best.first(channel), "detected", "rule", "first message", PRIORITY["rule"])
     acks = np.flatnonzero(is_pd & (kind == "acknowledge").to_numpy(bool, na_value=False))
-    best.offer(best.first(acks), "acknowledged", "pagerduty", "first acknowledge", PRIORITY["pagerduty"])
+    best.offer(
+        best.first(acks), "acknowledged", "pagerduty", "first acknowledge", PRIORITY["pagerduty"]
+    )
     _integrated(integrated.drop(firing.index), best)
     # labels: markers and rules
     rows = found["row"].to_numpy(np.int64)
@@ -448,7 +528,9 @@ def milestones(
     for name, milestone in LABEL_MILESTONE.items():
         for kind_of in ("marker", "rule"):
             priority = PRIORITY[kind_of]
-            at = np.flatnonzero((label == _code(labels, name)) & (source == _code(sources, kind_of)))
+            at = np.flatnonzero(
+                (label == _code(labels, name)) & (source == _code(sources, kind_of))
+            )
             at = at[np.argsort(rows[at], kind="stable")]
             stamps = _when(stated.get(milestone), rows[at], best.stamps)
             if milestone in ("mitigated", "restored") and kind_of == "rule":
@@ -460,7 +542,9 @@ def milestones(
         at, when = stated["impact_start"]
         best.offer(at, "impact_start", "rule", "stated time", PRIORITY["rule"], when=when)
     # declared: a declaring message; else the PagerDuty incident's creation (its trigger)
-    best.offer(best.first(triggers), "declared", "pagerduty", "incident created", PRIORITY["fallback"])
+    best.offer(
+        best.first(triggers), "declared", "pagerduty", "incident created", PRIORITY["fallback"]
+    )
     # text-rule recovery from before the first remediation (of any source) is dropped: "db
     # looks healthy" while investigating is not a recovery (without any remediation it stands
     # on its own); a status update that says so is a declaration to customers, and stands
@@ -468,44 +552,74 @@ def milestones(
     updates = rows[label == _code(labels, "status_update")]
     for part, names, milestone, stamps in recovery:
         keep = (best.stamps[part] >= since[codes[part]]) | np.isin(part, updates)
-        best.offer(part[keep], milestone, "rule", names[keep], PRIORITY["rule"], when=None if stamps is None else stamps[keep])
+        best.offer(
+            part[keep],
+            milestone,
+            "rule",
+            names[keep],
+            PRIORITY["rule"],
+            when=None if stamps is None else stamps[keep],
+        )
     # resolved: the last PagerDuty resolve outranks a message
     resolves = np.flatnonzero(is_pd & (kind == "resolve").to_numpy(bool, na_value=False))
-    best.offer(best.last(resolves), "resolved", "pagerduty", "last resolve", PRIORITY["pagerduty"], ties=True)
+    best.offer(
+        best.last(resolves),
+        "resolved",
+        "pagerduty",
+        "last resolve",
+        PRIORITY["pagerduty"],
+        ties=True,
+    )
     _engaged(events, best)
     _working_hypothesis(found, best)
     frame = best.frame(events, incidents, manual)
-    return (frame, partial(best.candidates, events, incidents, manual, runners_up)) if runners_up else frame
+    return (
+        (frame, partial(best.candidates, events, incidents, manual, runners_up))
+        if runners_up
+        else frame
+    )
 
 
 def _integrated(evidence: pd.DataFrame, best: _Best) -> None:
     """Offer what the bots reported: each (milestone, source) at the source's priority; the
     last of an incident's rows where the row says so (a resolve, a recovery), else the
     earliest. PagerDuty's creation stands in for ``declared`` only as the fallback."""
-    for (milestone, source, last), part in evidence.groupby(["milestone", "source", "last"], sort=False):
+    for (milestone, source, last), part in evidence.groupby(
+        ["milestone", "source", "last"], sort=False
+    ):
         milestone, source = str(milestone), str(source)
         rows = part["row"].to_numpy(np.int64)
         order = np.argsort(rows, kind="stable")
         rows, rule = rows[order], part["rule"].to_numpy(object)[order]
-        priority = PRIORITY["fallback" if (source, milestone) == ("pagerduty", "declared") else source]
+        priority = PRIORITY[
+            "fallback" if (source, milestone) == ("pagerduty", "declared") else source
+        ]
         if last:
             pick = best.last(rows)
-            best.offer(pick, milestone, source, rule[np.searchsorted(rows, pick)], priority, ties=True)
+            best.offer(
+                pick, milestone, source, rule[np.searchsorted(rows, pick)], priority, ties=True
+            )
         else:
             best.offer(rows, milestone, source, rule, priority)
 
 
-def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _stated(
+    events: pd.DataFrame, found: pd.DataFrame, zone: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Stated times by milestone: (event rows ascending, times in ns), for the messages that
     carry a state label or an impact cue (see :mod:`pia.milestones.stated`)."""
-    spoken = np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy())
+    spoken = np.flatnonzero(
+        events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
+    )
     if not len(spoken):
         return {}
     text = _arrow(events["text"].array[spoken])
     distinct = pc.unique(text)
     which = pc.index_in(text, value_set=distinct).to_numpy(zero_copy_only=False)
     # only messages with a clock time or a count of units can state a time ...
-    maybe = _fill(pc.match_substring_regex(distinct, r"\d[:h.]\d\d|\d\s*(?:s|sec|m|min|h|hr|hour|minute)"))[which]
+    maybe = _fill(
+        pc.match_substring_regex(distinct, r"\d[:h.]\d\d|\d\s*(?:s|sec|m|min|h|hr|hour|minute)")
+    )[which]
     label = found["label"].to_numpy(object)
     rows = found["row"].to_numpy(np.int64)
     restored = np.isin(spoken, rows[label == "restored"])
@@ -515,7 +629,13 @@ def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, t
     spoken, restored, mitigated = spoken[maybe], restored[maybe], mitigated[maybe]
     if not len(spoken):
         return {}
-    times = stated_times(pd.Series(events["text"].array[spoken]), pd.Series(events["ts"].array[spoken]), restored, mitigated, zone)
+    times = stated_times(
+        pd.Series(events["text"].array[spoken]),
+        pd.Series(events["ts"].array[spoken]),
+        restored,
+        mitigated,
+        zone,
+    )
     rows = spoken[times["position"].to_numpy(np.int64)]
     out = {}
     for milestone, part in times.assign(row=rows).groupby("milestone", sort=False):
@@ -524,7 +644,9 @@ def _stated(events: pd.DataFrame, found: pd.DataFrame, zone: str) -> dict[str, t
     return out
 
 
-def _when(stated: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray, stamps: np.ndarray) -> np.ndarray | None:
+def _when(
+    stated: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray, stamps: np.ndarray
+) -> np.ndarray | None:
     """Each of ``rows``' stated time where it has one, else its own time; None if none has."""
     if stated is None or not len(rows):
         return None
@@ -540,7 +662,18 @@ def _code(uniques: pd.Index, value: str) -> int:
 
 
 #: One row per candidate of a milestone, best first: what ``pia metrics --explain`` prints.
-CANDIDATE_COLUMNS = ["incident", "milestone", "rank", "ts", "evidence_ts", "source", "rule", "actor", "ref", "text"]
+CANDIDATE_COLUMNS = [
+    "incident",
+    "milestone",
+    "rank",
+    "ts",
+    "evidence_ts",
+    "source",
+    "rule",
+    "actor",
+    "ref",
+    "text",
+]
 
 
 class _Best:
@@ -549,7 +682,9 @@ class _Best:
     by incident code and milestone, so no candidate frame is ever sorted on strings. Every
     candidate offered is kept too (``pool``), for the runners-up a reviewer may prefer."""
 
-    def __init__(self, codes: np.ndarray, stamps: np.ndarray, incidents: int, keep: int = 0) -> None:
+    def __init__(
+        self, codes: np.ndarray, stamps: np.ndarray, incidents: int, keep: int = 0
+    ) -> None:
         self.codes, self.stamps, self.keep = codes, stamps, keep
         size = incidents * len(MILESTONES)
         self.row = np.full(size, -1, dtype=np.int64)
@@ -597,7 +732,9 @@ class _Best:
         order = np.lexsort((rows, when, self.codes[rows]))
         codes = self.codes[rows[order]]
         start = np.r_[True, codes[1:] != codes[:-1]]
-        nth = np.arange(len(order)) - np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))
+        nth = np.arange(len(order)) - np.maximum.accumulate(
+            np.where(start, np.arange(len(order)), 0)
+        )
         kept = order[nth < self.keep]
         self.pool.append((rows[kept], milestone, source, rule[kept], priority, when[kept]))
         if not ties:
@@ -608,9 +745,16 @@ class _Best:
         if ties:
             better = priority <= rank
         else:
-            better = (priority < rank) | ((priority == rank) & ((when < old) | ((when == old) & (rows < held))))
+            better = (priority < rank) | (
+                (priority == rank) & ((when < old) | ((when == old) & (rows < held)))
+            )
         at = at[better]
-        self.row[at], self.when[at], self.priority[at], self.source[at] = rows[better], when[better], priority, source
+        self.row[at], self.when[at], self.priority[at], self.source[at] = (
+            rows[better],
+            when[better],
+            priority,
+            source,
+        )
         self.rule[at] = rule[better]
 
     def stamp(self, milestone: str, missing: int) -> np.ndarray:
@@ -628,7 +772,9 @@ class _Best:
         """The evidence row of ``milestone`` per incident code, -1 where there is none."""
         return self.row[_ORDER[milestone] :: len(MILESTONES)]
 
-    def frame(self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None) -> pd.DataFrame:
+    def frame(
+        self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None
+    ) -> pd.DataFrame:
         """The held evidence as milestone rows, with ``manual`` winning over all of it and the
         :data:`STAND_INS` standing in where nothing else shows a milestone."""
         steps = len(MILESTONES)
@@ -639,7 +785,10 @@ class _Best:
         if manual is not None:
             # manual rows come last and win: one row per (incident, milestone)
             known, theirs = np.asarray(incidents, dtype=object), manual["incident"].to_numpy(object)
-            names = pd.Index(np.r_[known, pd.unique(theirs[pd.Index(known).get_indexer(pd.Index(theirs)) < 0])], dtype=object)
+            names = pd.Index(
+                np.r_[known, pd.unique(theirs[pd.Index(known).get_indexer(pd.Index(theirs)) < 0])],
+                dtype=object,
+            )
             code = np.r_[code, names.get_indexer(pd.Index(theirs))]
             step = np.r_[step, manual["milestone"].map(_ORDER).to_numpy(np.int64)]
             source = np.r_[source, manual["source"].to_numpy(object)]
@@ -647,7 +796,9 @@ class _Best:
             when = np.r_[when, manual["ts"].array.asi8]
             incidents = names
         rank = np.empty(len(incidents), dtype=np.int64)
-        rank[np.argsort(np.asarray(incidents, dtype=object), kind="stable")] = np.arange(len(incidents))
+        rank[np.argsort(np.asarray(incidents, dtype=object), kind="stable")] = np.arange(
+            len(incidents)
+        )
         pick = np.lexsort((-np.arange(len(code)), step, rank[code]))
         key = rank[code[pick]] * steps + step[pick]
         pick = pick[np.r_[True, np.diff(key) != 0]] if len(pick) else pick
@@ -656,7 +807,9 @@ class _Best:
         for weak_name, strong_name, needs, note in STAND_INS:
             weak, strong = _ORDER[weak_name], _ORDER[strong_name]
             real = pd.isna(notes)  # a stand-in does not stand in for another milestone
-            standing = (final_step == strong) & real & ~np.isin(code[pick], code[pick][final_step == weak])
+            standing = (
+                (final_step == strong) & real & ~np.isin(code[pick], code[pick][final_step == weak])
+            )
             if needs:
                 # only where the incident has ``needs`` by then, and before it was closed (a
                 # message that closes it is its resolution, not also its mitigation)
@@ -664,7 +817,9 @@ class _Best:
                 for bound, milestone in enumerate((needs, "resolved")):
                     have = pick[final_step == _ORDER[milestone]]
                     np.minimum.at(first[bound], code[have], when[have])
-                standing &= (first[0][code[pick]] <= when[pick]) & (when[pick] < first[1][code[pick]])
+                standing &= (first[0][code[pick]] <= when[pick]) & (
+                    when[pick] < first[1][code[pick]]
+                )
             stand_in = np.flatnonzero(standing)
             pick = np.r_[pick, pick[stand_in]]
             final_step = np.r_[final_step, np.full(len(stand_in), weak)]
@@ -676,14 +831,18 @@ class _Best:
         def column(name: str) -> Any:
             if manual is None:
                 return events[name].array.take(rows[pick])
-            both = pd.concat([pd.Series(events[name].array.take(rows)), manual[name]], ignore_index=True)
+            both = pd.concat(
+                [pd.Series(events[name].array.take(rows)), manual[name]], ignore_index=True
+            )
             return both.array.take(pick)
 
         evidence = column("ts")
         return pd.DataFrame(
             {
                 "incident": pd.array(column("incident"), dtype="string"),
-                "milestone": pd.array(np.asarray(MILESTONES, dtype=object)[final_step], dtype="string"),
+                "milestone": pd.array(
+                    np.asarray(MILESTONES, dtype=object)[final_step], dtype="string"
+                ),
                 "ts": pd.array(pd.to_datetime(when[pick], utc=True), dtype="datetime64[ns, UTC]"),
                 "source": pd.array(source[pick], dtype="string"),
                 "rule": pd.array(rule, dtype="string"),
@@ -693,14 +852,26 @@ class _Best:
             }
         )
 
-    def candidates(self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None, limit: int) -> pd.DataFrame:
+    def candidates(
+        self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None, limit: int
+    ) -> pd.DataFrame:
         """Every candidate offered for each milestone, best first (the order :meth:`offer`
         ranks by), at most ``limit`` per (incident, milestone); a manual value ranks first."""
         steps = len(MILESTONES)
         names = pd.Index(np.asarray(incidents, dtype=object))
-        manual = manual if manual is not None and len(manual) else manual.iloc[:0] if manual is not None else None
+        manual = (
+            manual
+            if manual is not None and len(manual)
+            else manual.iloc[:0]
+            if manual is not None
+            else None
+        )
         if manual is not None and len(manual):
-            extra = pd.unique(manual["incident"].to_numpy(object)[names.get_indexer(manual["incident"].to_numpy(object)) < 0])
+            extra = pd.unique(
+                manual["incident"].to_numpy(object)[
+                    names.get_indexer(manual["incident"].to_numpy(object)) < 0
+                ]
+            )
             names = names.append(pd.Index(extra, dtype=object))
         if self.pool:
             rows = np.concatenate([p[0] for p in self.pool])
@@ -719,10 +890,17 @@ class _Best:
         order = np.lexsort((rows, when, priority, key))
         manual_keys = set()
         if manual is not None and len(manual):
-            manual_keys = set(names.get_indexer(manual["incident"].to_numpy(object)) * steps + manual["milestone"].map(_ORDER).to_numpy(np.int64))
+            manual_keys = set(
+                names.get_indexer(manual["incident"].to_numpy(object)) * steps
+                + manual["milestone"].map(_ORDER).to_numpy(np.int64)
+            )
         group = key[order]
         start = np.r_[True, group[1:] != group[:-1]] if len(group) else np.zeros(0, bool)
-        rank = np.arange(len(group)) - np.maximum.accumulate(np.where(start, np.arange(len(group)), 0)) + 1
+        rank = (
+            np.arange(len(group))
+            - np.maximum.accumulate(np.where(start, np.arange(len(group)), 0))
+            + 1
+        )
         if manual_keys:
             rank = rank + np.isin(group, np.fromiter(manual_keys, np.int64))
         keep = order[rank <= limit]
@@ -766,9 +944,21 @@ class _Best:
         by_name = np.empty(len(names), dtype=np.int64)
         by_name[np.argsort(names.to_numpy(object), kind="stable")] = np.arange(len(names))
         code = out["code"].to_numpy(np.int64)
-        out = out.iloc[np.lexsort((out["rank"].to_numpy(), out["step"].to_numpy(), by_name[code]))].reset_index(drop=True)
-        out.insert(0, "incident", pd.array(names.to_numpy(object)[out["code"].to_numpy(np.int64)], dtype="string"))
-        out.insert(1, "milestone", pd.array(np.asarray(MILESTONES, dtype=object)[out["step"].to_numpy(np.int64)], dtype="string"))
+        out = out.iloc[
+            np.lexsort((out["rank"].to_numpy(), out["step"].to_numpy(), by_name[code]))
+        ].reset_index(drop=True)
+        out.insert(
+            0,
+            "incident",
+            pd.array(names.to_numpy(object)[out["code"].to_numpy(np.int64)], dtype="string"),
+        )
+        out.insert(
+            1,
+            "milestone",
+            pd.array(
+                np.asarray(MILESTONES, dtype=object)[out["step"].to_numpy(np.int64)], dtype="string"
+            ),
+        )
         strings = ["source", "rule", "actor", "ref", "text"]
         return out[CANDIDATE_COLUMNS].astype({**dict.fromkeys(strings, "string"), "rank": "int64"})
 
@@ -789,7 +979,9 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
     # who reported it: the human behind the detecting event, compared as codes of the few ids
     # involved (the acts and the reports), not of the whole column
     reporters = np.flatnonzero((reported >= 0) & human[np.maximum(reported, 0)])
-    ids = pd.array(events["actor_id"].array.take(np.r_[rows, reported[reporters]]), dtype="string").fillna("")
+    ids = pd.array(
+        events["actor_id"].array.take(np.r_[rows, reported[reporters]]), dtype="string"
+    ).fillna("")
     codes = pd.factorize(ids)[0]
     reporter = np.full(len(reported), -1, dtype=np.int64)
     reporter[reporters] = codes[len(rows) :]
@@ -801,7 +993,11 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
     for where, source in ((is_ack, "pagerduty"), (~is_ack, "rule")):
         priority = PRIORITY[source]
         picked = best.first(rows[where])
-        rule = "first acknowledge" if source == "pagerduty" else "first human " + kind.iloc[picked].astype(str).to_numpy(object)
+        rule = (
+            "first acknowledge"
+            if source == "pagerduty"
+            else "first human " + kind.iloc[picked].astype(str).to_numpy(object)
+        )
         best.offer(picked, "engaged", source, rule, priority)
 
 
@@ -829,6 +1025,15 @@ def _working_hypothesis(found: pd.DataFrame, best: _Best) -> None:
     at = np.searchsorted(drop_key, hyp_key, side="right")
     drop = np.r_[drop_key, never][at]
     drop_row = drop % span
-    dropped = (drop <= next_key) & (best.stamps[np.minimum(drop_row, len(best.stamps) - 1)] <= until[code])
+    dropped = (drop <= next_key) & (
+        best.stamps[np.minimum(drop_row, len(best.stamps) - 1)] <= until[code]
+    )
     keep = hyp[(until[code] != never) & (best.stamps[hyp] <= until[code]) & ~dropped]
-    best.offer(best.last(np.sort(keep)), "working_hypothesis", "rule", "last hypothesis kept before mitigation", PRIORITY["rule"], ties=True)
+    best.offer(
+        best.last(np.sort(keep)),
+        "working_hypothesis",
+        "rule",
+        "last hypothesis kept before mitigation",
+        PRIORITY["rule"],
+        ties=True,
+    )

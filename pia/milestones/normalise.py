@@ -26,22 +26,90 @@ import pyarrow.compute as pc
 
 #: Contractions written without an apostrophe, as chat writes them ("dont", "thats").
 BARE_CONTRACTIONS = {
-    "dont": "do not", "didnt": "do not", "doesnt": "do not", "isnt": "be not", "wasnt": "be not",
-    "arent": "be not", "werent": "be not", "cant": "can not", "couldnt": "could not",
-    "wouldnt": "would not", "shouldnt": "should not", "wont": "will not", "hasnt": "have not",
-    "havent": "have not", "hadnt": "have not", "aint": "be not", "thats": "that be",
-    "whats": "what be", "theres": "there be", "im": "i be", "ive": "i have", "youre": "you be",
-    "theyre": "they be", "itll": "it will", "cannot": "can not", "gonna": "go to", "wanna": "want to",
+    "dont": "do not",
+    "didnt": "do not",
+    "doesnt": "do not",
+    "isnt": "be not",
+    "wasnt": "be not",
+    "arent": "be not",
+    "werent": "be not",
+    "cant": "can not",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "shouldnt": "should not",
+    "wont": "will not",
+    "hasnt": "have not",
+    "havent": "have not",
+    "hadnt": "have not",
+    "aint": "be not",
+    "thats": "that be",
+    "whats": "what be",
+    "theres": "there be",
+    "im": "i be",
+    "ive": "i have",
+    "youre": "you be",
+    "theyre": "they be",
+    "itll": "it will",
+    "cannot": "can not",
+    "gonna": "go to",
+    "wanna": "want to",
 }
 #: Words whose "'s" is "is" (or "has"); after any other word it is a possessive and dropped.
 _IS_AFTER = frozenset(
-    ["it", "that", "there", "here", "what", "who", "where", "how", "when", "why", "he", "she", "everything", "nothing", "something", "someone", "everyone", "this"]
+    [
+        "it",
+        "that",
+        "there",
+        "here",
+        "what",
+        "who",
+        "where",
+        "how",
+        "when",
+        "why",
+        "he",
+        "she",
+        "everything",
+        "nothing",
+        "something",
+        "someone",
+        "everyone",
+        "this",
+    ]
 )
-_SUFFIXES = (("n't", " not"), ("'re", " be"), ("'ve", " have"), ("'ll", " will"), ("'m", " be"), ("'d", " would"))
+_SUFFIXES = (
+    ("n't", " not"),
+    ("'re", " be"),
+    ("'ve", " have"),
+    ("'ll", " will"),
+    ("'m", " be"),
+    ("'d", " would"),
+)
 #: Words kept as written: modals, and the -ing forms whose aspect is the meaning ("is
 #: recovering" is not "has recovered"; "is being implemented" is not "has been").
 KEEP = frozenset(
-    ["should", "could", "would", "might", "must", "will", "can", "may", "shall", "being", "recovering", "improving", "stabilizing", "stabilising", "returning", "normalizing", "normalising", "declining", "gone", "paging"]
+    [
+        "should",
+        "could",
+        "would",
+        "might",
+        "must",
+        "will",
+        "can",
+        "may",
+        "shall",
+        "being",
+        "recovering",
+        "improving",
+        "stabilizing",
+        "stabilising",
+        "returning",
+        "normalizing",
+        "normalising",
+        "declining",
+        "gone",
+        "paging",
+    ]
 )
 _IRREGULAR_NOT = {"won't": "will not", "can't": "can not", "shan't": "shall not", "ain't": "be not"}
 #: Marks stripped from a token's edges (markup, quotes, brackets); sentence punctuation is kept.
@@ -55,7 +123,11 @@ _WORD = re.compile(r"[a-z]")
 def normal_text(text: Any) -> pa.Array:
     """The normal form of each message of ``text`` (an Arrow, pandas or Python sequence of
     strings; nulls stay null), as an Arrow string array."""
-    array = text if isinstance(text, (pa.Array, pa.ChunkedArray)) else pa.array(list(text) if not hasattr(text, "__array__") else text, type=pa.string())
+    array = (
+        text
+        if isinstance(text, (pa.Array, pa.ChunkedArray))
+        else pa.array(list(text) if not hasattr(text, "__array__") else text, type=pa.string())
+    )
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     array = array.cast(pa.string())
@@ -80,7 +152,9 @@ def _normal_distinct(messages: pa.Array) -> pa.Array:
     forms = pa.array([normal_token(t) for t in vocabulary.to_pylist()], type=pa.string())
     mapped = pc.take(forms, pc.index_in(flat, value_set=vocabulary))
     offsets = tokens.offsets
-    rebuilt = pa.ListArray.from_arrays(pc.subtract(offsets, offsets[0]), mapped, mask=pc.is_null(tokens))
+    rebuilt = pa.ListArray.from_arrays(
+        pc.subtract(offsets, offsets[0]), mapped, mask=pc.is_null(tokens)
+    )
     joined = pc.binary_join(rebuilt, " ")
     # tokens that vanish (bare markup) leave double spaces
     return pc.utf8_trim_whitespace(pc.replace_substring_regex(joined, r" {2,}", " "))

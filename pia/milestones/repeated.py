@@ -20,9 +20,13 @@ _EVENT_COLUMNS = ["incident", "ts", "actor", "actor_id", "text", "ref"]
 
 
 def _labelled(events: pd.DataFrame, found: pd.DataFrame, label: str) -> pd.DataFrame:
-    rows = found.loc[(found["label"] == label).to_numpy(bool, na_value=False), ["row", "source", "rule"]].sort_values("row")
+    rows = found.loc[
+        (found["label"] == label).to_numpy(bool, na_value=False), ["row", "source", "rule"]
+    ].sort_values("row")
     picked = _take(events, rows["row"].to_numpy(), _EVENT_COLUMNS)
-    return picked.assign(row=rows["row"].to_numpy(), source=rows["source"].to_numpy(), rule=rows["rule"].to_numpy())
+    return picked.assign(
+        row=rows["row"].to_numpy(), source=rows["source"].to_numpy(), rule=rows["rule"].to_numpy()
+    )
 
 
 def _take(events: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> pd.DataFrame:
@@ -32,10 +36,14 @@ def _take(events: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> pd.Data
 
 def _speech(events: pd.DataFrame) -> np.ndarray:
     """Positions of what humans said in Slack."""
-    return np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(REPLY_KINDS).to_numpy())
+    return np.flatnonzero(
+        events["is_human"].to_numpy(bool) & events["kind"].isin(REPLY_KINDS).to_numpy()
+    )
 
 
-def hypotheses(events: pd.DataFrame, found: pd.DataFrame, until: pd.Series | None = None) -> pd.DataFrame:
+def hypotheses(
+    events: pd.DataFrame, found: pd.DataFrame, until: pd.Series | None = None
+) -> pd.DataFrame:
     """Every stated hypothesis, with ``pivot`` true where one was dropped since the previous
     hypothesis ("ruled out", "red herring", "didn't help", ...) and this one replaces it.
 
@@ -46,9 +54,16 @@ def hypotheses(events: pd.DataFrame, found: pd.DataFrame, until: pd.Series | Non
     if until is not None and len(hyps):
         end = pd.Series(hyps["incident"].map(until), dtype="datetime64[ns, UTC]")
         late = (hyps["ts"] >= end).to_numpy(bool)
-        guessed = pd.Series(~late).groupby(hyps["incident"].to_numpy(object)).transform("any").to_numpy(bool)
+        guessed = (
+            pd.Series(~late)
+            .groupby(hyps["incident"].to_numpy(object))
+            .transform("any")
+            .to_numpy(bool)
+        )
         hyps = hyps[~(late & guessed)].reset_index(drop=True)
-    drops = _labelled(events, found, "dropped")[["incident", "row"]].rename(columns={"row": "drop_row"})
+    drops = _labelled(events, found, "dropped")[["incident", "row"]].rename(
+        columns={"row": "drop_row"}
+    )
     if hyps.empty:
         return hyps.assign(pivot=pd.Series(dtype=bool)).drop(columns="row")
     previous = hyps.groupby("incident", sort=False)["row"].shift()
@@ -58,7 +73,9 @@ def hypotheses(events: pd.DataFrame, found: pd.DataFrame, until: pd.Series | Non
         # the last drop at or before each hypothesis (a message may drop one and state the next)
         joined = pd.merge_asof(
             hyps[["incident", "row"]].astype({"row": "int64"}),
-            drops.assign(drop_row=drops["drop_row"].astype("int64"), row=drops["drop_row"].astype("int64")),
+            drops.assign(
+                drop_row=drops["drop_row"].astype("int64"), row=drops["drop_row"].astype("int64")
+            ),
             on="row",
             by="incident",
             direction="backward",
@@ -76,15 +93,25 @@ def escalations(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     # only the log, or a Slack app post standing in for it, has these kinds
     rows = np.flatnonzero(kind.isin(["escalate", "assign", "reassign"]).to_numpy())
     triggers = np.flatnonzero((kind == "trigger").to_numpy(bool, na_value=False))
-    first_trigger = events["ts"].iloc[triggers].groupby(events["incident"].iloc[triggers], sort=False).min()
-    at_trigger = events["ts"].iloc[rows].reset_index(drop=True) == events["incident"].iloc[rows].map(first_trigger).reset_index(drop=True)
+    first_trigger = (
+        events["ts"].iloc[triggers].groupby(events["incident"].iloc[triggers], sort=False).min()
+    )
+    at_trigger = events["ts"].iloc[rows].reset_index(drop=True) == events["incident"].iloc[
+        rows
+    ].map(first_trigger).reset_index(drop=True)
     rows = rows[~at_trigger.fillna(False).to_numpy(bool)]
-    paged = _take(events, rows, [*_EVENT_COLUMNS, "kind", "mentions"]).assign(source="pagerduty", rule=lambda f: f["kind"].astype(str))
+    paged = _take(events, rows, [*_EVENT_COLUMNS, "kind", "mentions"]).assign(
+        source="pagerduty", rule=lambda f: f["kind"].astype(str)
+    )
     asked = _labelled(events, found, "escalation")
-    asked = asked.assign(kind="message", mentions=events["mentions"].array.take(asked["row"].to_numpy())).drop(columns="row")
+    asked = asked.assign(
+        kind="message", mentions=events["mentions"].array.take(asked["row"].to_numpy())
+    ).drop(columns="row")
     parts = [p for p in (paged, asked) if len(p)] or [paged]  # an empty part would blur the dtypes
     out = pd.concat(parts, ignore_index=True).sort_values(["incident", "ts"], kind="stable")
-    return out.rename(columns={"mentions": "to"})[[*_EVENT_COLUMNS, "source", "rule", "to"]].reset_index(drop=True)
+    return out.rename(columns={"mentions": "to"})[
+        [*_EVENT_COLUMNS, "source", "rule", "to"]
+    ].reset_index(drop=True)
 
 
 def status_updates(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
@@ -122,9 +149,13 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
     """
     asks = _labelled(events, found, "directive")
     asks = asks.assign(mentions=events["mentions"].iloc[asks["row"].to_numpy()].to_numpy())
-    asks = asks[(asks["actor_id"] == asks["incident"].map(commander)) & (asks["mentions"].str.len() > 0)]
+    asks = asks[
+        (asks["actor_id"] == asks["incident"].map(commander)) & (asks["mentions"].str.len() > 0)
+    ]
     one = asks.assign(to=asks["mentions"].str.split()).explode("to")
-    one = one[one["to"] != one["actor_id"]].drop(columns=["mentions", "row"]).astype({"to": "string"})
+    one = (
+        one[one["to"] != one["actor_id"]].drop(columns=["mentions", "row"]).astype({"to": "string"})
+    )
     first = np.flatnonzero(~events["actor_id"].duplicated().to_numpy())
     names = pd.Series(events["actor"].array.take(first), index=events["actor_id"].array.take(first))
     one = one.assign(to_name=one["to"].map(names).fillna(one["to"]).astype("string"))
@@ -137,7 +168,9 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
     one = one.sort_values("ts", kind="stable").reset_index(drop=True)
     if one.empty:
         empty = pd.Series(dtype="string")
-        paired = one.assign(answer_ts=pd.Series(dtype="datetime64[ns, UTC]"), answer_ref=empty, answer_text=empty)
+        paired = one.assign(
+            answer_ts=pd.Series(dtype="datetime64[ns, UTC]"), answer_ref=empty, answer_text=empty
+        )
     else:
         paired = pd.merge_asof(
             one,
@@ -149,12 +182,31 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
             allow_exact_matches=False,
         ).drop(columns="key")
     answered = paired["answer_ts"].notna()
-    out = paired.assign(answered=answered.to_numpy(bool), answer_time=paired["answer_ts"] - paired["ts"])
-    cols = ["incident", "ts", "actor", "text", "ref", "source", "rule", "to", "to_name", "answered", "answer_ts", "answer_time", "answer_ref", "answer_text"]
+    out = paired.assign(
+        answered=answered.to_numpy(bool), answer_time=paired["answer_ts"] - paired["ts"]
+    )
+    cols = [
+        "incident",
+        "ts",
+        "actor",
+        "text",
+        "ref",
+        "source",
+        "rule",
+        "to",
+        "to_name",
+        "answered",
+        "answer_ts",
+        "answer_time",
+        "answer_ref",
+        "answer_text",
+    ]
     return out[cols].sort_values(["incident", "ts"], kind="stable").reset_index(drop=True)
 
 
-def responders(events: pd.DataFrame, people: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+def responders(
+    events: pd.DataFrame, people: Mapping[str, Mapping[str, str]] | None = None
+) -> pd.DataFrame:
     """The humans who spoke or acted, one row per person per incident, with their first act,
     how many acts and ``id`` (the Slack user id where the person has one).
 
@@ -163,8 +215,12 @@ def responders(events: pd.DataFrame, people: Mapping[str, Mapping[str, str]] | N
     begin the PagerDuty name's words ("Sofia L" and "Sofia Lindqvist") and only one Slack
     user in the incident fits.
     """
-    rows = np.flatnonzero(events["is_human"].to_numpy(bool) & events["kind"].isin(ACT_KINDS).to_numpy())
-    acts = pd.DataFrame({c: events[c].array.take(rows) for c in ("incident", "ts", "source", "actor", "actor_id")})
+    rows = np.flatnonzero(
+        events["is_human"].to_numpy(bool) & events["kind"].isin(ACT_KINDS).to_numpy()
+    )
+    acts = pd.DataFrame(
+        {c: events[c].array.take(rows) for c in ("incident", "ts", "source", "actor", "actor_id")}
+    )
     acts = acts.astype({"source": "string"})
     incident, incidents = pd.factorize(acts["incident"])
     person, found = pd.factorize(acts["actor_id"], use_na_sentinel=False)
@@ -173,18 +229,35 @@ def responders(events: pd.DataFrame, people: Mapping[str, Mapping[str, str]] | N
     pair = incident.astype(np.int64) * (len(ids) + 1) + person
     slack = _firsts(pair, (acts["source"] == "slack").to_numpy(bool, na_value=False))
     paged = _firsts(pair, (acts["source"] != "slack").to_numpy(bool, na_value=False))
-    target = _same_as(acts["actor"].to_numpy(object), incident, np.asarray(incidents, dtype=object), person, ids, slack, paged, people or {})
+    target = _same_as(
+        acts["actor"].to_numpy(object),
+        incident,
+        np.asarray(incidents, dtype=object),
+        person,
+        ids,
+        slack,
+        paged,
+        people or {},
+    )
     key = np.asarray(person)
     if (target >= 0).any():
         at = pd.Index(pair[paged[target >= 0]]).get_indexer(pair)
         key = np.where(at >= 0, target[target >= 0][at], person)
     # one row per (incident, id), in order of first appearance (ids that are NA drop out)
     known = np.asarray(ids, dtype=object)
-    valid = np.flatnonzero((incident >= 0) & ~pd.isna(known)[key]) if len(known) else np.flatnonzero(incident >= 0)
+    valid = (
+        np.flatnonzero((incident >= 0) & ~pd.isna(known)[key])
+        if len(known)
+        else np.flatnonzero(incident >= 0)
+    )
     group = incident[valid].astype(np.int64) * (len(known) + 1) + key[valid]
     _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
     order = np.lexsort((_nat_last(acts["ts"])[valid], inverse))
-    earliest = order[np.r_[0, np.flatnonzero(np.diff(inverse[order])) + 1].astype(np.int64)] if len(order) else order
+    earliest = (
+        order[np.r_[0, np.flatnonzero(np.diff(inverse[order])) + 1].astype(np.int64)]
+        if len(order)
+        else order
+    )
     seen = np.argsort(first, kind="stable")
     out = pd.DataFrame(
         {
@@ -231,7 +304,9 @@ def _same_as(
     target = np.full(len(paged), -1, dtype=np.int64)
     code = {value: i for i, value in enumerate(ids)}
     guesses: list[int] = []
-    for j, (p, i) in enumerate(zip(person[paged], incident[paged], strict=True)):  # people, not events: a handful per incident
+    for j, (p, i) in enumerate(
+        zip(person[paged], incident[paged], strict=True)
+    ):  # people, not events: a handful per incident
         known = people.get(names[i], {}) if people else {}
         if ids[p] in known:
             slack_id = known[ids[p]]
@@ -249,7 +324,9 @@ def _same_as(
     lo = np.searchsorted(incident[slack], incident[paged[guess]], "left")
     count = np.searchsorted(incident[slack], incident[paged[guess]], "right") - lo
     owner = np.repeat(np.arange(len(guess)), count)
-    other = slack[np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)]
+    other = slack[
+        np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)
+    ]
     named = list(zip(actor[other], actor[paged[guess][owner]], strict=True))
     fits = {pair: _name_fits(*pair) for pair in set(named)}
     fit = np.fromiter((fits[pair] for pair in named), bool, len(named))

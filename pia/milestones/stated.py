@@ -26,9 +26,26 @@ import pyarrow.compute as pc
 REACH = pd.Timedelta(hours=12)
 #: Zone abbreviations people write after a clock time, as UTC offsets in hours.
 ZONES = {
-    "utc": 0, "gmt": 0, "z": 0, "pst": -8, "pdt": -7, "mst": -7, "mdt": -6, "cst": -6, "cdt": -5,
-    "est": -5, "edt": -4, "bst": 1, "cet": 1, "cest": 2, "eet": 2, "eest": 3, "ist": 5.5, "jst": 9,
-    "aest": 10, "aedt": 11,
+    "utc": 0,
+    "gmt": 0,
+    "z": 0,
+    "pst": -8,
+    "pdt": -7,
+    "mst": -7,
+    "mdt": -6,
+    "cst": -6,
+    "cdt": -5,
+    "est": -5,
+    "edt": -4,
+    "bst": 1,
+    "cet": 1,
+    "cest": 2,
+    "eet": 2,
+    "eest": 3,
+    "ist": 5.5,
+    "jst": 9,
+    "aest": 10,
+    "aedt": 11,
 }
 _ZONE = "|".join(sorted(ZONES, key=len, reverse=True))
 
@@ -55,8 +72,30 @@ HELD = (
     r"(?P<n>\d{1,3})\s*(?P<unit>s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\b"
 )
 #: Words before "for N min" that say what is still to come, not how long a state has held.
-_WAITING = {"monitor", "monitoring", "watch", "watching", "wait", "waiting", "observe", "observing", "keep", "it", "them",
-            "hold", "continue", "pause", "paused", "stopped", "down", "failing", "broken", "erroring", "degraded", "up"}
+_WAITING = {
+    "monitor",
+    "monitoring",
+    "watch",
+    "watching",
+    "wait",
+    "waiting",
+    "observe",
+    "observing",
+    "keep",
+    "it",
+    "them",
+    "hold",
+    "continue",
+    "pause",
+    "paused",
+    "stopped",
+    "down",
+    "failing",
+    "broken",
+    "erroring",
+    "degraded",
+    "up",
+}
 #: Cues that a "since"/"started at" time is when the trouble began.
 IMPACT = (
     r"(?i)\b(?:error|5\d\d|5xx|4xx|fail|down|slow|latenc|timeout|timing out|outage|issue|problem|broken|"
@@ -64,7 +103,9 @@ IMPACT = (
 )
 
 
-def stated_times(text: pd.Series, ts: pd.Series, restored: np.ndarray, mitigated: np.ndarray, zone: str = "UTC") -> pd.DataFrame:
+def stated_times(
+    text: pd.Series, ts: pd.Series, restored: np.ndarray, mitigated: np.ndarray, zone: str = "UTC"
+) -> pd.DataFrame:
     """The times stated in ``text`` (messages posted at ``ts``; ``restored`` and ``mitigated``
     say which carry those labels), one row per (position, milestone, ts).
 
@@ -77,7 +118,11 @@ def stated_times(text: pd.Series, ts: pd.Series, restored: np.ndarray, mitigated
     if not len(values):
         return _empty()
     distinct = pc.unique(values)
-    parsed = _parse(distinct).iloc[pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)].reset_index(drop=True)
+    parsed = (
+        _parse(distinct)
+        .iloc[pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)]
+        .reset_index(drop=True)
+    )
     posted = pd.DatetimeIndex(ts).tz_convert("UTC")
     restored = np.asarray(restored, bool)
     mitigated = np.asarray(mitigated, bool) & ~restored
@@ -87,7 +132,10 @@ def stated_times(text: pd.Series, ts: pd.Series, restored: np.ndarray, mitigated
     start = _resolve(parsed, "r1", posted, zone)
     end = _resolve(parsed, "r2", posted, zone)
     ranged = (start.notna() & end.notna() & (start < end)).to_numpy()
-    out += [_rows(ranged, "impact_start", start), _rows(ranged, np.where(state == "mitigated", "mitigated", "restored"), end)]
+    out += [
+        _rows(ranged, "impact_start", start),
+        _rows(ranged, np.where(state == "mitigated", "mitigated", "restored"), end),
+    ]
     # "since 14:53": the state's start where the message has one, else the impact's start
     since = _resolve(parsed, "s1", posted, zone)
     has = since.notna().to_numpy() & ~ranged
@@ -97,52 +145,92 @@ def stated_times(text: pd.Series, ts: pd.Series, restored: np.ndarray, mitigated
     # "for 12 min" on a restored or mitigated message: it has held since then
     span = pd.to_timedelta(parsed["held"].to_numpy(float), unit="s")
     held = pd.Series(posted - span, dtype="datetime64[ns, UTC]")
-    use = (state != "") & parsed["held"].notna().to_numpy() & ~parsed["pre"].isin(_WAITING).to_numpy() & (span <= REACH) & ~ranged
+    use = (
+        (state != "")
+        & parsed["held"].notna().to_numpy()
+        & ~parsed["pre"].isin(_WAITING).to_numpy()
+        & (span <= REACH)
+        & ~ranged
+    )
     out += [_rows(use, state, held)]
     out = [o for o in out if len(o)]
     if not out:
         return _empty()
     frame = pd.concat(out, ignore_index=True)
     # one time per (message, milestone): the earliest it states
-    return frame.sort_values(["position", "milestone", "ts"]).drop_duplicates(["position", "milestone"], ignore_index=True)
+    return frame.sort_values(["position", "milestone", "ts"]).drop_duplicates(
+        ["position", "milestone"], ignore_index=True
+    )
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({"position": pd.Series(dtype="int64"), "milestone": pd.Series(dtype="string"), "ts": pd.Series(dtype="datetime64[ns, UTC]")})
+    return pd.DataFrame(
+        {
+            "position": pd.Series(dtype="int64"),
+            "milestone": pd.Series(dtype="string"),
+            "ts": pd.Series(dtype="datetime64[ns, UTC]"),
+        }
+    )
 
 
 def _parse(distinct: pa.Array) -> pd.DataFrame:
     """What each distinct message states: the clocks of a range (``r1``, ``r2``) and of a
     "since" (``s1``) as hour, minute, am/pm and zone columns, the "since" cue, a held span in
     seconds with the word before it, and whether it has an impact cue."""
+
     def fields(pattern: str, names: dict[str, str]) -> dict[str, pd.Series]:
         found = pc.extract_regex(distinct, pattern)
-        return {out: pd.Series(found.field(name).to_numpy(zero_copy_only=False), dtype=object) for name, out in names.items()}
+        return {
+            out: pd.Series(found.field(name).to_numpy(zero_copy_only=False), dtype=object)
+            for name, out in names.items()
+        }
 
     columns: dict[str, pd.Series] = {}
     for n, prefix in (("1", "r1"), ("2", "r2")):
-        columns.update(fields(RANGE, {f"h{n}": f"{prefix}h", f"m{n}": f"{prefix}m", f"ap{n}": f"{prefix}ap", f"z{n}": f"{prefix}z"}))
-    columns.update(fields(SINCE, {"h1": "s1h", "m1": "s1m", "ap1": "s1ap", "z1": "s1z", "cue": "cue"}))
+        columns.update(
+            fields(
+                RANGE,
+                {
+                    f"h{n}": f"{prefix}h",
+                    f"m{n}": f"{prefix}m",
+                    f"ap{n}": f"{prefix}ap",
+                    f"z{n}": f"{prefix}z",
+                },
+            )
+        )
+    columns.update(
+        fields(SINCE, {"h1": "s1h", "m1": "s1m", "ap1": "s1ap", "z1": "s1z", "cue": "cue"})
+    )
     held = fields(HELD, {"pre": "pre", "n": "n", "unit": "unit"})
     frame = pd.DataFrame(columns)
     # numbers and lower-cased words here, once per distinct message
     for clock in ("r1", "r2", "s1"):
         frame[f"{clock}h"] = pd.to_numeric(frame[f"{clock}h"], errors="coerce")
         frame[f"{clock}m"] = pd.to_numeric(frame[f"{clock}m"], errors="coerce")
-        frame[f"{clock}ap"] = frame[f"{clock}ap"].fillna("").str.replace(".", "", regex=False).str.lower()
+        frame[f"{clock}ap"] = (
+            frame[f"{clock}ap"].fillna("").str.replace(".", "", regex=False).str.lower()
+        )
         frame[f"{clock}z"] = frame[f"{clock}z"].fillna("").str.lower().map(ZONES)
     frame["cue"] = frame["cue"].fillna("").str.lower()
     unit = held["unit"].fillna("").str[:1].str.lower().map({"s": 1, "m": 60, "h": 3600})
     frame["held"] = pd.to_numeric(held["n"], errors="coerce") * unit
     frame["pre"] = held["pre"].fillna("").str.lower()
-    frame["impact"] = pc.fill_null(pc.match_substring_regex(distinct, IMPACT), False).to_numpy(zero_copy_only=False)
+    frame["impact"] = pc.fill_null(pc.match_substring_regex(distinct, IMPACT), False).to_numpy(
+        zero_copy_only=False
+    )
     return frame
 
 
 def _rows(where: np.ndarray, milestone: object, at: pd.Series) -> pd.DataFrame:
     pick = np.flatnonzero(np.asarray(where, bool))
     names = np.broadcast_to(np.asarray(milestone, dtype=object), len(where))[pick]
-    return pd.DataFrame({"position": pick.astype("int64"), "milestone": pd.array(names, dtype="string"), "ts": at.array.take(pick)})
+    return pd.DataFrame(
+        {
+            "position": pick.astype("int64"),
+            "milestone": pd.array(names, dtype="string"),
+            "ts": at.array.take(pick),
+        }
+    )
 
 
 def _resolve(parsed: pd.DataFrame, clock: str, posted: pd.DatetimeIndex, zone: str) -> pd.Series:
@@ -156,20 +244,35 @@ def _resolve(parsed: pd.DataFrame, clock: str, posted: pd.DatetimeIndex, zone: s
         return out
     ampm = parsed[f"{clock}ap"].to_numpy(object)[at]
     hour, minute = hour[at], minute[at]
-    hour = np.where((ampm == "pm") & (hour < 12), hour + 12, np.where((ampm == "am") & (hour == 12), 0, hour))
+    hour = np.where(
+        (ampm == "pm") & (hour < 12), hour + 12, np.where((ampm == "am") & (hour == 12), 0, hour)
+    )
     valid = (hour >= 0) & (hour <= 23) & (minute >= 0) & (minute <= 59)
     offset = parsed[f"{clock}z"].to_numpy(float)[at]
     named = ~np.isnan(offset)
     stamp = posted[at]
     # the message's wall clock in the zone the clock time is read in, as naive nanoseconds
-    local = np.where(named, stamp.asi8 + (np.nan_to_num(offset) * 3600e9).astype(np.int64), stamp.tz_convert(zone).tz_localize(None).asi8)
+    local = np.where(
+        named,
+        stamp.asi8 + (np.nan_to_num(offset) * 3600e9).astype(np.int64),
+        stamp.tz_convert(zone).tz_localize(None).asi8,
+    )
     day = 86_400 * 10**9
     candidate = local - local % day + ((hour * 3600 + minute * 60) * 1e9).astype(np.int64)
     candidate = np.where(candidate <= local + 60 * 10**9, candidate, candidate - day)
     # back to UTC: a fixed offset is subtracted, a zone name is localised (DST-aware)
-    zoned = pd.DatetimeIndex(candidate).tz_localize(zone, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
+    zoned = (
+        pd.DatetimeIndex(candidate)
+        .tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        .tz_convert("UTC")
+    )
     utc = np.where(named, candidate - (np.nan_to_num(offset) * 3600e9).astype(np.int64), zoned.asi8)
     utc = np.where(~named & pd.isna(zoned), np.iinfo(np.int64).min, utc)
-    ok = valid & (utc >= stamp.asi8 - REACH.value) & (utc <= stamp.asi8 + 60 * 10**9) & (utc != np.iinfo(np.int64).min)
+    ok = (
+        valid
+        & (utc >= stamp.asi8 - REACH.value)
+        & (utc <= stamp.asi8 + 60 * 10**9)
+        & (utc != np.iinfo(np.int64).min)
+    )
     out.iloc[at[ok]] = pd.to_datetime(utc[ok], utc=True)
     return out

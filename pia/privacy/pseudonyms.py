@@ -61,7 +61,9 @@ class Pseudonyms:
             found = (names.users.get(uid), names.full_names.get(uid), handles.get(uid))
             forms.setdefault(person, set()).update(n for n in found if n)
         by_form = {form.casefold(): person for person, found in forms.items() for form in found}
-        humans = events.loc[events["is_human"], ["actor", "actor_id", "ts"]].sort_values("ts", kind="stable")
+        humans = events.loc[events["is_human"], ["actor", "actor_id", "ts"]].sort_values(
+            "ts", kind="stable"
+        )
         order = list(dict.fromkeys(by_form.get(a.casefold(), a) for a in humans["actor"]))
         for person in [*order, *others]:
             if person and person.casefold() not in by_form:
@@ -76,7 +78,9 @@ class Pseudonyms:
         numbered = 0
         for person in [*order, *sorted(set(forms) - set(order))]:
             every = forms[person] | {person}
-            alias = next((chosen[f.casefold()] for f in sorted(every) if f.casefold() in chosen), None)
+            alias = next(
+                (chosen[f.casefold()] for f in sorted(every) if f.casefold() in chosen), None
+            )
             if alias is None and person == leader:
                 alias = "IC"
             elif alias is None:
@@ -91,8 +95,12 @@ class Pseudonyms:
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
-        names = sorted(self.aliases, key=len, reverse=True)  # longest first: "Priya Raman" before "Priya"
-        return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w])", re.IGNORECASE)
+        names = sorted(
+            self.aliases, key=len, reverse=True
+        )  # longest first: "Priya Raman" before "Priya"
+        return re.compile(
+            r"(?<![\w])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w])", re.IGNORECASE
+        )
 
     def _alias(self, match: re.Match[str]) -> str:
         return self.aliases[match.group(0).casefold()]
@@ -105,11 +113,15 @@ class Pseudonyms:
         arrow = arrow_text(column)
         hit = np.zeros(len(column), dtype=bool)
         for name in self.aliases:
-            hit |= pc.fill_null(pc.match_substring(arrow, name, ignore_case=True), False).to_numpy(zero_copy_only=False)
+            hit |= pc.fill_null(pc.match_substring(arrow, name, ignore_case=True), False).to_numpy(
+                zero_copy_only=False
+            )
         rows = np.flatnonzero(hit)
         out = column.copy()
         if len(rows):
-            out.iloc[rows] = column.iloc[rows].str.replace(self.pattern, self._alias, regex=True).to_numpy()
+            out.iloc[rows] = (
+                column.iloc[rows].str.replace(self.pattern, self._alias, regex=True).to_numpy()
+            )
         return out
 
     def value(self, value: Any) -> Any:
@@ -125,6 +137,7 @@ class Pseudonyms:
 
     def directory(self, names: Directory) -> Directory:
         """The Slack directory with aliases for names (ids and time zones kept)."""
+
         def alias(name: str) -> str:
             return self.aliases.get(name.casefold(), name)
 
@@ -178,7 +191,10 @@ def slack_handles(source: str | os.PathLike[str] | None) -> dict[str, str]:
     return {
         u["id"]: u["name"].strip()
         for u in users
-        if isinstance(u, dict) and isinstance(u.get("id"), str) and isinstance(u.get("name"), str) and u["name"].strip()
+        if isinstance(u, dict)
+        and isinstance(u.get("id"), str)
+        and isinstance(u.get("name"), str)
+        and u["name"].strip()
     }
 
 

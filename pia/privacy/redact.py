@@ -45,7 +45,11 @@ class Secret:
     def mask(self) -> str:
         """The RE2 rewrite that replaces a match."""
         label = self.label.replace("\\", "\\\\")
-        return (f"\\{self.keep}" if self.keep else "") + f"[redacted: {label}]" + (f"\\{self.after}" if self.after else "")
+        return (
+            (f"\\{self.keep}" if self.keep else "")
+            + f"[redacted: {label}]"
+            + (f"\\{self.after}" if self.after else "")
+        )
 
     def sub(self, text: pa.Array) -> pa.Array:
         return pc.replace_substring_regex(text, self.pattern, self.mask)
@@ -64,7 +68,9 @@ class Redactor:
         try:
             text = pa.array(values, type=pa.string())
         except UnicodeEncodeError:  # rows with a lone surrogate are masked around it, below
-            odd = np.array([v is not None and _SURROGATE.search(v) is not None for v in values], dtype=bool)
+            odd = np.array(
+                [v is not None and _SURROGATE.search(v) is not None for v in values], dtype=bool
+            )
             text = pa.array(np.where(odd, None, values), type=pa.string())
         for secret in self.secrets:
             if secret.cue is None:
@@ -90,7 +96,9 @@ class Redactor:
 
     def value(self, value: Any) -> Any:
         """Mask strings, and strings inside lists and tables (incident.toml's review)."""
-        return map_strings(value, lambda text: str(self.text(pd.Series([text], dtype="string")).iloc[0]))
+        return map_strings(
+            value, lambda text: str(self.text(pd.Series([text], dtype="string")).iloc[0])
+        )
 
     def events(self, events: pd.DataFrame) -> pd.DataFrame:
         """``events`` with secrets masked in ``text`` (and ``ref``, where a URL carries one)."""
@@ -134,7 +142,8 @@ def load_redactor(data_dir: str | os.PathLike[str] | None = None) -> Redactor:
     A pattern that does not compile is a :class:`ConfigError` naming the file and entry."""
     packaged = resources.files("pia.privacy").joinpath("secrets.toml")
     merged: dict[str, tuple[str, dict[str, Any]]] = {
-        name: ("pia/privacy/secrets.toml", spec) for name, spec in tomllib.loads(packaged.read_text())["secrets"].items()
+        name: ("pia/privacy/secrets.toml", spec)
+        for name, spec in tomllib.loads(packaged.read_text())["secrets"].items()
     }
     local = Path(data_dir) / "pia.toml" if data_dir is not None else None
     if local is not None and local.is_file():
@@ -142,7 +151,9 @@ def load_redactor(data_dir: str | os.PathLike[str] | None = None) -> Redactor:
 
         for name, spec in _entries(read_toml(local).get("secrets", {}), str(local)).items():
             base = merged.get(name, ("", {}))[1]
-            if "pattern" in spec and "cue" not in spec:  # the packaged cue may not fit a new pattern
+            if (
+                "pattern" in spec and "cue" not in spec
+            ):  # the packaged cue may not fit a new pattern
                 base = {k: v for k, v in base.items() if k != "cue"}
             merged[name] = (str(local), {**base, **spec})
     secrets = []
@@ -150,14 +161,27 @@ def load_redactor(data_dir: str | os.PathLike[str] | None = None) -> Redactor:
         if not spec.get("enabled", True):
             continue
         if "pattern" not in spec:
-            raise ConfigError(origin, f"secrets.{name}.pattern", "is missing: a regular expression (RE2) is needed")
+            raise ConfigError(
+                origin,
+                f"secrets.{name}.pattern",
+                "is missing: a regular expression (RE2) is needed",
+            )
         pattern = str(spec["pattern"])
         cue = str(spec["cue"]) if spec.get("cue") else None
         for key, expression in (("pattern", pattern), ("cue", cue)):
             if expression is not None:
                 _check_re2(expression, origin, f"secrets.{name}.{key}")
         groups = _group_numbers(pattern)
-        secrets.append(Secret(name, str(spec.get("label", name)), pattern, cue, groups.get("keep", 0), groups.get("after", 0)))
+        secrets.append(
+            Secret(
+                name,
+                str(spec.get("label", name)),
+                pattern,
+                cue,
+                groups.get("keep", 0),
+                groups.get("after", 0),
+            )
+        )
     return Redactor(tuple(secrets))
 
 
@@ -176,7 +200,11 @@ def _check_re2(expression: str, origin: str, key: str) -> None:
         pc.match_substring_regex(pa.array([""]), expression)
     except pa.ArrowInvalid as error:
         problem = str(error).removeprefix("Invalid regular expression: ")
-        what = "RE2 expression" if key.endswith(".cue") else "regular expression (RE2: no lookarounds or backreferences)"
+        what = (
+            "RE2 expression"
+            if key.endswith(".cue")
+            else "regular expression (RE2: no lookarounds or backreferences)"
+        )
         raise ConfigError(origin, key, f"not a valid {what}: {problem}") from None
 
 

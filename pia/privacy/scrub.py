@@ -18,7 +18,9 @@ LINK_COLUMNS = ("ref", "answer_ref", "start_ref", "end_ref")
 NAME_COLUMNS = ("actor", "to_name", "person")
 
 
-def frame(data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms | None) -> pd.DataFrame:
+def frame(
+    data: pd.DataFrame, redactor: Redactor | None, pseudonyms: Pseudonyms | None
+) -> pd.DataFrame:
     """``data`` with secrets masked in every text column (a display name, a severity or a
     service can hold one as well as a message) and names replaced."""
     out = data.copy()
@@ -65,7 +67,9 @@ def _text(value: str, redactor: Redactor | None, pseudonyms: Pseudonyms | None) 
     return pseudonyms.value(value) if pseudonyms else value
 
 
-def meta(table: dict[str, Any], redactor: Redactor | None, pseudonyms: Pseudonyms | None) -> dict[str, Any]:
+def meta(
+    table: dict[str, Any], redactor: Redactor | None, pseudonyms: Pseudonyms | None
+) -> dict[str, Any]:
     """``incident.toml`` with secrets masked in every string but the id (title, severity,
     services, review, ...) and names replaced in the title and review text."""
     out = dict(table)
@@ -79,4 +83,10 @@ def meta(table: dict[str, Any], redactor: Redactor | None, pseudonyms: Pseudonym
 
 def directory(names: Any, redactor: Redactor) -> Any:
     """A Slack :class:`~pia.events.slack.Directory` with secrets masked in its names."""
-    return replace(names, **{key: redactor.value(dict(getattr(names, key))) for key in ("users", "channels", "full_names")})
+    return replace(
+        names,
+        **{
+            key: redactor.value(dict(getattr(names, key)))
+            for key in ("users", "channels", "full_names")
+        },
+    )

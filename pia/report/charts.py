@@ -75,7 +75,9 @@ class Chart:
     def from_figure(cls, figure: Figure, alt: str, caption: str = "") -> Chart:
         buffer = io.BytesIO()
         # no Software stamp, so the same data gives the same bytes
-        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        figure.savefig(
+            buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None}
+        )
         return cls(buffer.getvalue(), alt, caption)
 
     def _repr_png_(self) -> bytes:
@@ -83,7 +85,9 @@ class Chart:
 
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png).decode()
-        caption = f"<figcaption class=note>{text(self.caption)}</figcaption>" if self.caption else ""
+        caption = (
+            f"<figcaption class=note>{text(self.caption)}</figcaption>" if self.caption else ""
+        )
         return f'<figure><img src="data:image/png;base64,{data}" alt="{text(self.alt)}">{caption}</figure>'
 
 
@@ -179,7 +183,9 @@ def timeline(
 
 
 @literal_text
-def timeline_figure(events: pd.DataFrame, milestones: pd.DataFrame, **options: Any) -> tuple[Figure, str, str] | None:
+def timeline_figure(
+    events: pd.DataFrame, milestones: pd.DataFrame, **options: Any
+) -> tuple[Figure, str, str] | None:
     """The report's timeline: a figure of its own (outside pyplot) with its alt text and caption,
     which names what was drawn; None where there is no event. ``options`` are those of
     :func:`timeline` but ``ax``."""
@@ -228,25 +234,50 @@ def _draw_timeline(
     end_name = "restored" if "restored" in spots else "resolved"
     start, end = spots.get(start_name), spots.get(end_name)
     if start is not None and end is not None and end > start:
-        axis.axvspan(_local(start, tz), _local(end, tz), color="#b3261e", alpha=0.07, zorder=0, label="impact")
+        axis.axvspan(
+            _local(start, tz),
+            _local(end, tz),
+            color="#b3261e",
+            alpha=0.07,
+            zorder=0,
+            label="impact",
+        )
         caption.append(f"the shaded band runs from {start_name.replace('_', ' ')} to {end_name}")
     moments: dict[pd.Timestamp, list[str]] = {}
     for name, ts in sorted(spots.items(), key=lambda item: item[1]):
         moments.setdefault(ts, []).append(name)
-        axis.axvline(_local(ts, tz), color=_MILESTONE_COLOURS.get(name, "#37474f"), linewidth=1.1, linestyle="--", zorder=1)
+        axis.axvline(
+            _local(ts, tz),
+            color=_MILESTONE_COLOURS.get(name, "#37474f"),
+            linewidth=1.1,
+            linestyle="--",
+            zorder=1,
+        )
     if moments:
         caption.append("dashed lines are milestones, named above the chart")
     if hypotheses is not None and len(hypotheses):
-        pivots = hypotheses["pivot"].astype(bool) if "pivot" in hypotheses else pd.Series(False, index=hypotheses.index)
+        pivots = (
+            hypotheses["pivot"].astype(bool)
+            if "pivot" in hypotheses
+            else pd.Series(False, index=hypotheses.index)
+        )
         for is_pivot, group in hypotheses.groupby(pivots):
             lanes = group["actor"].map(y)
             ok = lanes.notna()
             axis.scatter(
-                _local(group.loc[ok, "ts"], tz), lanes[ok], marker="D" if is_pivot else "*",
-                s=90 if is_pivot else 150, color="#00838f" if not is_pivot else "#a15c00", zorder=3,
+                _local(group.loc[ok, "ts"], tz),
+                lanes[ok],
+                marker="D" if is_pivot else "*",
+                s=90 if is_pivot else 150,
+                color="#00838f" if not is_pivot else "#a15c00",
+                zorder=3,
                 label="pivot" if is_pivot else "hypothesis",
             )
-            caption.append("diamonds are pivots (a new hypothesis after one was dropped)" if is_pivot else "stars are hypotheses")
+            caption.append(
+                "diamonds are pivots (a new hypothesis after one was dropped)"
+                if is_pivot
+                else "stars are hypotheses"
+            )
     axis.set_yticks(list(y.values()), list(y.keys()))
     axis.set_ylim(-0.7, len(order) + 0.6)
     axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=when.dt.tz))
@@ -255,11 +286,15 @@ def _draw_timeline(
     axis.spines[["top", "right"]].set_visible(False)
     handles, labels = axis.get_legend_handles_labels()
     if handles:
-        axis.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.005, 1), fontsize=8, frameon=False)  # outside: never over a tick
+        axis.legend(
+            handles, labels, loc="upper left", bbox_to_anchor=(1.005, 1), fontsize=8, frameon=False
+        )  # outside: never over a tick
     if title:
         axis.set_title(title, loc="left", fontsize=11)
     _label_milestones(axis, {_local(ts, tz): names for ts, names in moments.items()})
-    alt = f"Timeline of {len(shown)} events across {len(order)} lanes: {', '.join(reversed(list(y)))}"
+    alt = (
+        f"Timeline of {len(shown)} events across {len(order)} lanes: {', '.join(reversed(list(y)))}"
+    )
     return alt, "; ".join(caption) + "."
 
 
@@ -273,9 +308,16 @@ def _label_milestones(axis: Axes, moments: dict[pd.Timestamp, list[str]]) -> Non
     for x, names in moments.items():
         label = axis.annotate(
             ", ".join(n.replace("_", " ") for n in names),
-            xy=(x, 1), xycoords=("data", "axes fraction"), xytext=(2, 4), textcoords="offset points",
-            fontsize=8, ha="left", va="bottom", color=_MILESTONE_COLOURS.get(names[0], "#37474f"),
-            annotation_clip=False, gid=MILESTONE_LABEL,
+            xy=(x, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, 4),
+            textcoords="offset points",
+            fontsize=8,
+            ha="left",
+            va="bottom",
+            color=_MILESTONE_COLOURS.get(names[0], "#37474f"),
+            annotation_clip=False,
+            gid=MILESTONE_LABEL,
         )
         box = label.get_window_extent()
         side = 2
@@ -290,8 +332,19 @@ def _label_milestones(axis: Axes, moments: dict[pd.Timestamp, list[str]]) -> Non
         label.xyann = (side, 4 + row * row_height)
         if row:
             axis.annotate(
-                "", xy=(x, 1), xycoords=("data", "axes fraction"), xytext=(0, 4 + row * row_height), textcoords="offset points",
-                arrowprops={"arrowstyle": "-", "color": "#9aa5b1", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 0}, annotation_clip=False,
+                "",
+                xy=(x, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 4 + row * row_height),
+                textcoords="offset points",
+                arrowprops={
+                    "arrowstyle": "-",
+                    "color": "#9aa5b1",
+                    "linewidth": 0.6,
+                    "shrinkA": 0,
+                    "shrinkB": 0,
+                },
+                annotation_clip=False,
             )
         placed.append((box.x0, box.x1, row))
 
@@ -301,7 +354,9 @@ def _cadence_size(updates: int) -> tuple[float, float]:
 
 
 @literal_text
-def cadence(updates: pd.DataFrame, *, target_minutes: float, tz: str = "UTC", ax: Axes | None = None) -> Axes:
+def cadence(
+    updates: pd.DataFrame, *, target_minutes: float, tz: str = "UTC", ax: Axes | None = None
+) -> Axes:
     """Draw the wait before each stakeholder update as a bar against the target cadence, on
     ``ax``, and return it.
 
@@ -333,9 +388,22 @@ def cadence(updates: pd.DataFrame, *, target_minutes: float, tz: str = "UTC", ax
     minutes = rows["gap"].dt.total_seconds() / 60
     late = rows["late"].astype(bool)
     labels = [f"→ {t:%H:%M}" for t in _local(rows["ts"], tz)]
-    axis.bar(range(len(rows)), minutes, width=0.6, color=late.map({True: "#b3261e", False: "#1e7a3c"}).tolist())
-    axis.set_ylim(0, max(float(minutes.max()), target_minutes) * 1.3)  # room for the legend above the bars
-    axis.axhline(target_minutes, color="#a15c00", linestyle="--", linewidth=1, label=f"target {target_minutes:g} min")
+    axis.bar(
+        range(len(rows)),
+        minutes,
+        width=0.6,
+        color=late.map({True: "#b3261e", False: "#1e7a3c"}).tolist(),
+    )
+    axis.set_ylim(
+        0, max(float(minutes.max()), target_minutes) * 1.3
+    )  # room for the legend above the bars
+    axis.axhline(
+        target_minutes,
+        color="#a15c00",
+        linestyle="--",
+        linewidth=1,
+        label=f"target {target_minutes:g} min",
+    )
     axis.set_xticks(range(len(rows)), labels, fontsize=8)
     axis.set_ylabel("minutes since previous")
     axis.spines[["top", "right"]].set_visible(False)
@@ -353,9 +421,24 @@ def cadence_chart(updates: pd.DataFrame, *, target_minutes: float, tz: str = "UT
     figure = _figure(*_cadence_size(len(rows)))
     cadence(rows, target_minutes=target_minutes, tz=tz, ax=figure.subplots())
     late = rows["late"].astype(bool)
-    colours = [c for c, shown in (("red bars waited longer than the target", late.any()), ("green bars were on time", (~late).any())) if shown]
-    caption = "Each bar is the wait before an update, labelled with the update's time (the first from detection); " + " and ".join(colours) + "."
-    return Chart.from_figure(figure, f"Waits before stakeholder updates; {int(late.sum())} of {len(rows)} over the {target_minutes:g}-minute target", caption)
+    colours = [
+        c
+        for c, shown in (
+            ("red bars waited longer than the target", late.any()),
+            ("green bars were on time", (~late).any()),
+        )
+        if shown
+    ]
+    caption = (
+        "Each bar is the wait before an update, labelled with the update's time (the first from detection); "
+        + " and ".join(colours)
+        + "."
+    )
+    return Chart.from_figure(
+        figure,
+        f"Waits before stakeholder updates; {int(late.sum())} of {len(rows)} over the {target_minutes:g}-minute target",
+        caption,
+    )
 
 
 _SEVERITY_COLOURS = ["#b3261e", "#e07b39", "#e3b341", "#6b9bd2", "#9aa5b1", "#5b6475", "#8e7cc3"]
@@ -389,7 +472,14 @@ def incidents_per_period(counts: pd.DataFrame, group_by: str, *, ax: Axes | None
     bottom = pd.Series(0, index=counts.index)
     width = 5 if group_by == "week" else 20
     for i, severity in enumerate(sorted(counts.columns, key=str)):
-        axis.bar(counts.index, counts[severity], width=width, bottom=bottom, label=str(severity), color=_SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)])
+        axis.bar(
+            counts.index,
+            counts[severity],
+            width=width,
+            bottom=bottom,
+            label=str(severity),
+            color=_SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)],
+        )
         bottom = bottom + counts[severity]
     axis.set_ylabel(f"incidents per {group_by}")
     _whole_numbers(axis.yaxis)
@@ -411,7 +501,12 @@ def incidents_per_period_chart(counts: pd.DataFrame, group_by: str) -> Chart | N
 
 @literal_text
 def duration_trend(
-    summary: pd.DataFrame, points: pd.DataFrame, name: str, *, periods: pd.Index | None = None, ax: Axes | None = None
+    summary: pd.DataFrame,
+    points: pd.DataFrame,
+    name: str,
+    *,
+    periods: pd.Index | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
     """Draw one duration's trend on ``ax`` and return it: the median per period (a line, with
     its 95% bootstrap band), the p90 (dashed) and each incident as a dot, in hours.
@@ -443,12 +538,39 @@ def duration_trend(
     axis = ax if ax is not None else _new_axes(5.5, 2.8)
     data = summary[summary["duration"] == name].sort_values("period")
     if periods is not None:
-        data = data.set_index("period").reindex(periods.union(pd.Index(data["period"]))).rename_axis("period").reset_index()
+        data = (
+            data.set_index("period")
+            .reindex(periods.union(pd.Index(data["period"])))
+            .rename_axis("period")
+            .reset_index()
+        )
     hours = 3600
     dots = points[points["duration"] == name]
-    axis.scatter(dots["detected"], dots["seconds"] / hours, s=9, color="#9aa5b1", alpha=0.6, zorder=1, label="incidents")
-    axis.fill_between(data["period"], data["median_low"] / hours, data["median_high"] / hours, color="#2456a6", alpha=0.15, label="median 95% CI")
-    axis.plot(data["period"], data["median"] / hours, color="#2456a6", marker="o", markersize=3, label="median")
+    axis.scatter(
+        dots["detected"],
+        dots["seconds"] / hours,
+        s=9,
+        color="#9aa5b1",
+        alpha=0.6,
+        zorder=1,
+        label="incidents",
+    )
+    axis.fill_between(
+        data["period"],
+        data["median_low"] / hours,
+        data["median_high"] / hours,
+        color="#2456a6",
+        alpha=0.15,
+        label="median 95% CI",
+    )
+    axis.plot(
+        data["period"],
+        data["median"] / hours,
+        color="#2456a6",
+        marker="o",
+        markersize=3,
+        label="median",
+    )
     axis.plot(data["period"], data["p90"] / hours, color="#a15c00", linestyle="--", label="p90")
     axis.set_title(name.replace("_", " "), loc="left", fontsize=10)
     axis.set_ylabel("hours")
@@ -458,7 +580,9 @@ def duration_trend(
 
 
 @literal_text
-def duration_trends_chart(summary: pd.DataFrame, points: pd.DataFrame, names: list[str], periods: pd.Index | None = None) -> Chart | None:
+def duration_trends_chart(
+    summary: pd.DataFrame, points: pd.DataFrame, names: list[str], periods: pd.Index | None = None
+) -> Chart | None:
     """A panel of :func:`duration_trend` per duration of ``names`` that has values, two to a
     row, as a PNG :class:`Chart`; None where none has."""
     names = [n for n in names if n in set(summary.get("duration", []))]
@@ -470,11 +594,14 @@ def duration_trends_chart(summary: pd.DataFrame, points: pd.DataFrame, names: li
     axes = figure.subplots(rows, cols, squeeze=False, sharex=True)
     for axis, name in zip(axes.flat, names, strict=False):
         duration_trend(summary, points, name, periods=periods, ax=axis)
-    for axis in list(axes.flat)[len(names):]:
+    for axis in list(axes.flat)[len(names) :]:
         axis.set_visible(False)
     axes.flat[0].legend(fontsize=7, frameon=False)
     figure.autofmt_xdate()
-    return Chart.from_figure(figure, "Monthly median and p90 of each duration with bootstrap intervals; dots are incidents")
+    return Chart.from_figure(
+        figure,
+        "Monthly median and p90 of each duration with bootstrap intervals; dots are incidents",
+    )
 
 
 @literal_text
@@ -502,9 +629,19 @@ def survival_curves(result: Any, *, title: str | None = None, ax: Axes | None = 
     """
     axis = ax if ax is not None else _new_axes(5.5, 3.4)
     for i, (group, curve) in enumerate(result.curves.items()):
-        style: dict[str, Any] = {"color": "#1d2330", "linewidth": 2.2} if group == "all" else {"color": _SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)], "linewidth": 1.2}
+        style: dict[str, Any] = (
+            {"color": "#1d2330", "linewidth": 2.2}
+            if group == "all"
+            else {"color": _SEVERITY_COLOURS[i % len(_SEVERITY_COLOURS)], "linewidth": 1.2}
+        )
         n, censored = result.sizes[group]
-        axis.step(curve["seconds"] / 3600, curve["survival"], where="post", label=f"{group} (n={n}, {censored} open)", **style)
+        axis.step(
+            curve["seconds"] / 3600,
+            curve["survival"],
+            where="post",
+            label=f"{group} (n={n}, {censored} open)",
+            **style,
+        )
     axis.set_xscale("symlog", linthresh=1)
     axis.set_xlabel("hours")
     axis.set_ylabel("share not yet done")
@@ -526,7 +663,10 @@ def survival_chart(results: list, labels: dict[str, str]) -> Chart | None:
     axes = figure.subplots(1, len(results), squeeze=False)
     for axis, result in zip(axes.flat, results, strict=True):
         survival_curves(result, title=labels.get(result.duration, result.duration), ax=axis)
-    return Chart.from_figure(figure, "Kaplan–Meier curves of time to restore and time to resolve by severity; open incidents censored at as_of")
+    return Chart.from_figure(
+        figure,
+        "Kaplan–Meier curves of time to restore and time to resolve by severity; open incidents censored at as_of",
+    )
 
 
 def _load_size(people: int) -> tuple[float, float]:
@@ -561,7 +701,13 @@ def responder_load(load: pd.DataFrame, top: int = 15, *, ax: Axes | None = None)
     if shown.empty:
         return axis
     axis.barh(shown.index.astype(str), shown["incidents"], color="#2456a6", label="incidents")
-    axis.barh(shown.index.astype(str), shown["off_hours_pages"], color="#b3261e", height=0.4, label="off-hours pages")
+    axis.barh(
+        shown.index.astype(str),
+        shown["off_hours_pages"],
+        color="#b3261e",
+        height=0.4,
+        label="off-hours pages",
+    )
     axis.spines[["top", "right"]].set_visible(False)
     _whole_numbers(axis.xaxis)
     axis.legend(fontsize=8, frameon=False)
@@ -576,4 +722,6 @@ def responder_load_chart(load: pd.DataFrame, top: int = 15) -> Chart | None:
     shown = min(top, len(load))
     figure = _figure(*_load_size(shown))
     responder_load(load, top, ax=figure.subplots())
-    return Chart.from_figure(figure, f"Incidents and off-hours pages for the {shown} busiest responders")
+    return Chart.from_figure(
+        figure, f"Incidents and off-hours pages for the {shown} busiest responders"
+    )

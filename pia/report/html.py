@@ -54,7 +54,9 @@ def table(
     shown = list(frame.columns if columns is None else columns)
     cells = dict(cells or {})
     names = dict(headers or {})
-    kinds = dict.fromkeys(numeric, "num") | {c: "one-line" for c in one_line if c not in set(numeric)}
+    kinds = dict.fromkeys(numeric, "num") | {
+        c: "one-line" for c in one_line if c not in set(numeric)
+    }
     attrs = {c: f" class={kinds[c]}" if c in kinds else "" for c in shown}
     head = "".join(f"<th{attrs[c]}>{text(names.get(c, c.replace('_', ' ')))}</th>" for c in shown)
     rows = []
@@ -71,7 +73,9 @@ def table(
 # of its own): code first (nothing inside code is formatted), then links, then the rest.
 _CODE = re.compile(r"```(.+?)```|`([^`\n]+)`", re.S)
 _SLACK_LINK = re.compile(r"&lt;(https?://[^|\s]+?)\|(.+?)&gt;|&lt;(https?://[^\s]+?)&gt;")
-_URL = re.compile(r"https?://(?:(?!&lt;|&gt;|&quot;|&#x27;)[^\s<>\"'])+?(?=[.,;:!?)]*(?:\s|$|&lt;|&gt;|&quot;|&#x27;))")
+_URL = re.compile(
+    r"https?://(?:(?!&lt;|&gt;|&quot;|&#x27;)[^\s<>\"'])+?(?=[.,;:!?)]*(?:\s|$|&lt;|&gt;|&quot;|&#x27;))"
+)
 _EMPHASIS = [
     (re.compile(r"(?<![A-Za-z0-9*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![A-Za-z0-9*])"), "strong"),
     (re.compile(r"(?<![A-Za-z0-9_])_(?=\S)([^_\n]+?)(?<=\S)_(?![A-Za-z0-9_])"), "em"),
@@ -110,7 +114,9 @@ def _inline(escaped: str) -> str:
         return keep(f'<a href="{url}">{match.group(2) or _short(url)}</a>')
 
     out = _SLACK_LINK.sub(slack_link, escaped)
-    out = _URL.sub(lambda m: keep(f'<a href="{m.group(0)}" title="{m.group(0)}">{_short(m.group(0))}</a>'), out)
+    out = _URL.sub(
+        lambda m: keep(f'<a href="{m.group(0)}" title="{m.group(0)}">{_short(m.group(0))}</a>'), out
+    )
     for pattern, tag in _EMPHASIS:
         out = pattern.sub(rf"<{tag}>\1</{tag}>", out)
     out = _EMOJI.sub(_emoji, out)
@@ -157,6 +163,10 @@ class Section:
     def _repr_html_(self) -> str:
         return f"<section><h{self.level}>{text(self.title)}</h{self.level}>{self.body}</section>"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, str]]:
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
         # a page title in the output's metadata lets the renderer name the page without parsing HTML
-        return {"text/html": self._repr_html_()}, ({"pia-title": self.title} if self.level == 1 else {})
+        return {"text/html": self._repr_html_()}, (
+            {"pia-title": self.title} if self.level == 1 else {}
+        )

@@ -31,7 +31,10 @@ def md(value: Any) -> str:
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
         return ""
     flat = re.sub(r"\s+", " ", str(value)).strip()
-    return _BLOCK_START.sub(lambda found: f"\\{found[1]}" if found[1] else f"{found[2]}\\{found[3]}", _SPECIAL.sub(r"\\\1", flat))
+    return _BLOCK_START.sub(
+        lambda found: f"\\{found[1]}" if found[1] else f"{found[2]}\\{found[3]}",
+        _SPECIAL.sub(r"\\\1", flat),
+    )
 
 
 class Link(str):

@@ -74,7 +74,9 @@ class Rendered:
 
 def parse_formats(text: str | Iterable[str]) -> list[str]:
     """``"html,pdf"`` → ``["html", "pdf"]``; an unknown format lists the known ones."""
-    wanted = [f.strip().lower() for f in (text.split(",") if isinstance(text, str) else text) if f.strip()]
+    wanted = [
+        f.strip().lower() for f in (text.split(",") if isinstance(text, str) else text) if f.strip()
+    ]
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown:
         raise PiaError(f"unknown format {unknown[0]!r} (known: {', '.join(FORMATS)})")
@@ -116,8 +118,12 @@ def execute(
     # The kernel talks over local sockets in a folder of its own: no TCP port is opened, and
     # kernels running side by side (a batch) cannot pick the same socket names.
     with tempfile.TemporaryDirectory(prefix="pia-kernel-") as sockets:
-        settings = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
-        ran = Path(sockets) / "ran.ipynb"  # papermill writes it at the end, marked where a cell failed
+        settings = Config(
+            {"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}}
+        )
+        ran = (
+            Path(sockets) / "ran.ipynb"
+        )  # papermill writes it at the end, marked where a cell failed
         try:
             return papermill.execute_notebook(
                 str(notebook),
@@ -129,7 +135,10 @@ def execute(
                 cwd=str(cwd or Path.cwd()),
                 config=settings,
                 # it keeps its logs to itself, and does not outlive this process
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL", f"--IPKernelApp.exec_lines={json.dumps([_TIED_TO_PARENT])}"],
+                extra_arguments=[
+                    "--IPKernelApp.log_level=CRITICAL",
+                    f"--IPKernelApp.exec_lines={json.dumps([_TIED_TO_PARENT])}",
+                ],
                 start_timeout=120,
                 execution_timeout=CELL_TIMEOUT,
                 skip_cells_with_tag=skip or "skip-execution",  # nbclient's own default
@@ -141,11 +150,17 @@ def execute(
             if error.ename in _pia_errors():
                 # the library's own error (a bad snapshot, an unknown incident): its message says it all
                 raise ReportError(error.evalue, kept) from None
-            detail = error.evalue or next((line for line in reversed(_plain(error.traceback)) if line.strip()), "")
-            raise ReportError(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}", kept) from None
+            detail = error.evalue or next(
+                (line for line in reversed(_plain(error.traceback)) if line.strip()), ""
+            )
+            raise ReportError(
+                f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {detail}", kept
+            ) from None
 
 
-def _keep_failed(ran: Any, parameters: Mapping[str, Any], path: Path, mask: Callable[[str], str] | None) -> Path:
+def _keep_failed(
+    ran: Any, parameters: Mapping[str, Any], path: Path, mask: Callable[[str], str] | None
+) -> Path:
     """Write the notebook that failed to ``path``: re-runnable like a finished one (the run's
     parameters in its first cell), its error outputs masked where they quote the input."""
     _fold_parameters(ran, parameters)
@@ -165,7 +180,9 @@ def _fold_parameters(notebook: Any, parameters: Mapping[str, Any]) -> None:
     the cell papermill injected after it, so editing the first cell and running all cells in
     JupyterLab explores another incident instead of being overridden again."""
     cells = notebook.cells
-    injected = [i for i, cell in enumerate(cells) if "injected-parameters" in cell.metadata.get("tags", [])]
+    injected = [
+        i for i, cell in enumerate(cells) if "injected-parameters" in cell.metadata.get("tags", [])
+    ]
     first = next((cell for cell in cells if "parameters" in cell.metadata.get("tags", [])), None)
     if not injected or first is None:
         return
@@ -217,7 +234,9 @@ def _shown(notebook: Any, key: str) -> str | None:
 
 def _plain(traceback: list[str]) -> list[str]:
     """Traceback lines without the terminal colour codes IPython adds."""
-    return [re.sub(r"\x1b\[[0-9;]*m", "", line) for chunk in traceback for line in chunk.splitlines()]
+    return [
+        re.sub(r"\x1b\[[0-9;]*m", "", line) for chunk in traceback for line in chunk.splitlines()
+    ]
 
 
 def to_html(notebook: Any, *, title: str, footer: str = "") -> str:
@@ -279,10 +298,14 @@ def html_to_pdf(html: Path, pdf: Path, *, binary: str | None = None) -> None:
             subprocess.run(command, capture_output=True, timeout=CHROMIUM_TIMEOUT, check=True)
         except subprocess.TimeoutExpired:
             tmp.unlink(missing_ok=True)
-            raise ReportError(f"PDF of {html.name}: Chromium did not finish within {CHROMIUM_TIMEOUT} s") from None
+            raise ReportError(
+                f"PDF of {html.name}: Chromium did not finish within {CHROMIUM_TIMEOUT} s"
+            ) from None
         except subprocess.CalledProcessError as error:
             tmp.unlink(missing_ok=True)
-            raise ReportError(f"PDF of {html.name}: Chromium exited with {error.returncode}") from None
+            raise ReportError(
+                f"PDF of {html.name}: Chromium exited with {error.returncode}"
+            ) from None
         if not tmp.exists() or tmp.stat().st_size == 0:
             tmp.unlink(missing_ok=True)
             raise ReportError(f"PDF of {html.name}: Chromium wrote nothing")
@@ -333,9 +356,24 @@ def render_report(
     }
     mask = functools.partial(mask_text, data_dir=root) if redact else None
     skip = None if tutorial else NOTEBOOK_ONLY
-    return render_notebook(NOTEBOOKS / "incident_review.ipynb", incident_id, parameters, out=out, formats=formats, mask=mask, skip=skip)
+    return render_notebook(
+        NOTEBOOKS / "incident_review.ipynb",
+        incident_id,
+        parameters,
+        out=out,
+        formats=formats,
+        mask=mask,
+        skip=skip,
+    )
 
-def write_review_notebook(incident_id: str, *, out: str | os.PathLike[str] = "reviews", force: bool = False, **options: Any) -> Path:
+
+def write_review_notebook(
+    incident_id: str,
+    *,
+    out: str | os.PathLike[str] = "reviews",
+    force: bool = False,
+    **options: Any,
+) -> Path:
     """``<out>/<incident_id>.ipynb``: the review notebook for that incident, every cell executed
     (the tutorial's too), to open in JupyterLab and write the review in. A notebook there that
     was changed after pia wrote it (cells edited or run) is never replaced unless ``force``;
@@ -344,8 +382,13 @@ def write_review_notebook(incident_id: str, *, out: str | os.PathLike[str] = "re
 
     path = Path(out) / f"{incident_id}.ipynb"
     if path.exists() and not force and _edited(path):
-        raise PiaError(f"{path}: changed since pia wrote it, so it is kept (force replaces it)", parameters=("force",))
-    written = render_report(incident_id, out=out, formats=["ipynb"], tutorial=True, **options).files["ipynb"]
+        raise PiaError(
+            f"{path}: changed since pia wrote it, so it is kept (force replaces it)",
+            parameters=("force",),
+        )
+    written = render_report(
+        incident_id, out=out, formats=["ipynb"], tutorial=True, **options
+    ).files["ipynb"]
     notebook = nbformat.read(written, as_version=4)
     notebook.metadata["pia"] = {"cells": _cells_digest(notebook)}
     write_text(written, nbformat.writes(notebook))
@@ -431,7 +474,9 @@ def render_notebook(
     result.title = title or _shown(executed, "pia-title") or name
     page_title = f"{result.title} ({name})"
     if "html" in wanted or "pdf" in wanted:
-        html = write_text(folder / f"{name}.html", to_html(executed, title=page_title, footer=f"pia: {name}"))
+        html = write_text(
+            folder / f"{name}.html", to_html(executed, title=page_title, footer=f"pia: {name}")
+        )
         if "html" in wanted:
             result.files["html"] = html
         if "pdf" in wanted:
@@ -472,7 +517,9 @@ def render_trends(
 
     root = resolve(data_dir)
     # check the options in-process first: a bad one fails here with pia's one-line message
-    window, stamp = TrendsReport.check(since=since, until=until, group_by=group_by, as_of=as_of, table=table)
+    window, stamp = TrendsReport.check(
+        since=since, until=until, group_by=group_by, as_of=as_of, table=table
+    )
     # notebook parameters are text: each time as ISO 8601 in UTC
     since, until, as_of = (iso(t) if t is not None else None for t in (*window, stamp))
     parameters = {
@@ -485,4 +532,12 @@ def render_trends(
         "pseudonymise": pseudonymise,
     }
     mask = functools.partial(mask_text, data_dir=root)
-    return render_notebook(NOTEBOOKS / "trends.ipynb", "trends", parameters, out=out, formats=formats, title="Incident trends", mask=mask)
+    return render_notebook(
+        NOTEBOOKS / "trends.ipynb",
+        "trends",
+        parameters,
+        out=out,
+        formats=formats,
+        title="Incident trends",
+        mask=mask,
+    )

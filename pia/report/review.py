@@ -67,7 +67,9 @@ def _zone(tz: str) -> str:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise PiaError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin or UTC)") from None
+        raise PiaError(
+            f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin or UTC)"
+        ) from None
     return tz
 
 
@@ -198,8 +200,14 @@ class Review:
         redactor = load_redactor(root) if redact else None
         aliases = None
         if pseudonymise or pseudonyms is not None:
-            commander = str(measured.detection.commander.iloc[0]) if len(measured.detection.commander) else ""
-            aliases = for_incident(incident, measured.events, root, commander=commander, mapping_file=pseudonyms)
+            commander = (
+                str(measured.detection.commander.iloc[0])
+                if len(measured.detection.commander)
+                else ""
+            )
+            aliases = for_incident(
+                incident, measured.events, root, commander=commander, mapping_file=pseudonyms
+            )
             names = aliases.directory(names)
         if redactor is not None:
             names = scrub.directory(names, redactor)
@@ -233,7 +241,13 @@ class Review:
         """``stated in a message at 15:10:12`` where a milestone's time (``ts``) was stated in
         a message posted at another time (``evidence_ts``); '' where they are the same. The
         date is given only where it differs from the milestone's."""
-        if ts is None or evidence_ts is None or pd.isna(ts) or pd.isna(evidence_ts) or ts == evidence_ts:
+        if (
+            ts is None
+            or evidence_ts is None
+            or pd.isna(ts)
+            or pd.isna(evidence_ts)
+            or ts == evidence_ts
+        ):
             return ""
         when, posted = self.local(ts), self.local(evidence_ts)
         return f"stated in a message at {posted[11:] if posted[:10] == when[:10] else posted}"
@@ -278,11 +292,19 @@ class Review:
         """Data-quality findings about the milestones (see :func:`pia.quality.milestone_findings`),
         each with the ``milestones`` it affects, shown next to the numbers built on them."""
         events = self.with_names(self.events)
-        return milestone_findings(self.detection.milestones, events, commander_named=bool(self.incident.meta.get("commander")))
+        return milestone_findings(
+            self.detection.milestones,
+            events,
+            commander_named=bool(self.incident.meta.get("commander")),
+        )
 
     def caveat(self, *milestones: str) -> str:
         """The findings that affect any of ``milestones``, as one line ('' where none)."""
-        hit = self.caveats["milestones"].str.split(",").map(lambda names: bool(set(names) & set(milestones)))
+        hit = (
+            self.caveats["milestones"]
+            .str.split(",")
+            .map(lambda names: bool(set(names) & set(milestones)))
+        )
         return "; ".join(self.caveats.loc[hit.astype(bool), "short"])
 
     @property
@@ -321,16 +343,25 @@ class Review:
 
         def end(name: str) -> str:
             label = name.replace("_", " ")
-            return f"{label} {self.local(at[name])[11:]}" if name in at.index else f"{label}: not found"
+            return (
+                f"{label} {self.local(at[name])[11:]}"
+                if name in at.index
+                else f"{label}: not found"
+            )
 
         return pd.DataFrame(
             {
                 "name": frame["duration"].str.replace("_", " "),
-                "value": frame["value"].map(human_duration).mask(frame["status"] == "censored", lambda v: CENSORED + v),
+                "value": frame["value"]
+                .map(human_duration)
+                .mask(frame["status"] == "censored", lambda v: CENSORED + v),
                 "status": frame["status"],
                 "start": frame["start_milestone"].map(end),
                 "end": frame["end_milestone"].map(end),
-                "note": [self.caveat(a, b) for a, b in zip(frame["start_milestone"], frame["end_milestone"], strict=True)],
+                "note": [
+                    self.caveat(a, b)
+                    for a, b in zip(frame["start_milestone"], frame["end_milestone"], strict=True)
+                ],
             }
         )
 
@@ -349,7 +380,9 @@ class Review:
                 "time": found["ts"].map(self.local),
                 "stated": [self.stated(t, e) for t, e in zip(found["ts"], posted, strict=True)],
                 "T": found["ts"].map(self.since_detection),
-                "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
+                "found by": found["source"].astype(str)
+                + " · "
+                + found["rule"].fillna("").astype(str),
                 "evidence": found["text"].fillna(""),
                 "ref": found["ref"].fillna(""),
                 "key": found["milestone"].astype(str),
@@ -371,9 +404,14 @@ class Review:
                 "milestone": found["milestone"].astype(str).str.replace("_", " "),
                 "rank": found["rank"].astype(int),
                 "time": found["ts"].map(self.local),
-                "stated": [self.stated(t, e) for t, e in zip(found["ts"], found["evidence_ts"], strict=True)],
+                "stated": [
+                    self.stated(t, e)
+                    for t, e in zip(found["ts"], found["evidence_ts"], strict=True)
+                ],
                 "who": self.person(found["actor"]),
-                "found by": found["source"].astype(str) + " · " + found["rule"].fillna("").astype(str),
+                "found by": found["source"].astype(str)
+                + " · "
+                + found["rule"].fillna("").astype(str),
                 "text": found["text"].fillna("").astype(str),
                 "ref": found["ref"].fillna("").astype(str),
             },
@@ -387,25 +425,44 @@ class Review:
         d = self.detection
         marks = d.milestones.dropna(subset=["ts"])
         posted = marks["evidence_ts"].fillna(marks["ts"]) if "evidence_ts" in marks else marks["ts"]
-        stated = pd.Series([self.stated(t, e) for t, e in zip(marks["ts"], posted, strict=True)], index=marks.index, dtype=object)
+        stated = pd.Series(
+            [self.stated(t, e) for t, e in zip(marks["ts"], posted, strict=True)],
+            index=marks.index,
+            dtype=object,
+        )
         # a milestone stated in a message ("normal since 14:53") sits at the message, with its own time
-        named = marks["milestone"].str.replace("_", " ") + [f" at {self.local(t)[11:]}" if s else "" for t, s in zip(marks["ts"], stated, strict=True)]
+        named = marks["milestone"].str.replace("_", " ") + [
+            f" at {self.local(t)[11:]}" if s else ""
+            for t, s in zip(marks["ts"], stated, strict=True)
+        ]
         said = self._said()
         parts = [
             marks.assign(ts=posted, what=named),
-            d.hypotheses.assign(what=d.hypotheses["pivot"].map({True: "pivot", False: "hypothesis"})),
+            d.hypotheses.assign(
+                what=d.hypotheses["pivot"].map({True: "pivot", False: "hypothesis"})
+            ),
             said[said["label"] == "dropped"].assign(what="ruled out"),
             self._mitigations(said),
             d.escalations.assign(what="escalation"),
             d.status_updates.assign(what="status update"),
         ]
         columns = ["ts", "what", "actor", "text", "ref"]
-        rows = pd.concat([p.reindex(columns=columns).astype(object) for p in parts if len(p)], ignore_index=True)
+        rows = pd.concat(
+            [p.reindex(columns=columns).astype(object) for p in parts if len(p)], ignore_index=True
+        )
         rows = rows.dropna(subset=["ts"]).sort_values("ts", kind="stable")
         # one row per message: a manual milestone (no message) keeps a row of its own
-        rows["key"] = rows["ref"].fillna("").where(rows["ref"].fillna("") != "", "row:" + rows.index.astype(str))
+        rows["key"] = (
+            rows["ref"]
+            .fillna("")
+            .where(rows["ref"].fillna("") != "", "row:" + rows.index.astype(str))
+        )
         grouped = rows.groupby("key", sort=False).agg(
-            ts=("ts", "min"), what=("what", _marks), actor=("actor", "first"), text=("text", "first"), ref=("ref", "first")
+            ts=("ts", "min"),
+            what=("what", _marks),
+            actor=("actor", "first"),
+            text=("text", "first"),
+            ref=("ref", "first"),
         )
         grouped = grouped.sort_values("ts", kind="stable")
         # milestones carry their evidence's ref; the event behind it says who
@@ -429,7 +486,14 @@ class Review:
             return pd.DataFrame(columns=["ts", "actor", "text", "ref", "label", "row"])
         picked = self.events.iloc[found["row"].to_numpy()]
         return pd.DataFrame(
-            {"ts": picked["ts"].to_numpy(), "actor": picked["actor"].to_numpy(), "text": picked["text"].to_numpy(), "ref": picked["ref"].to_numpy(), "label": found["label"].to_numpy(), "row": found["row"].to_numpy()}
+            {
+                "ts": picked["ts"].to_numpy(),
+                "actor": picked["actor"].to_numpy(),
+                "text": picked["text"].to_numpy(),
+                "ref": picked["ref"].to_numpy(),
+                "label": found["label"].to_numpy(),
+                "row": found["row"].to_numpy(),
+            }
         )
 
     def _mitigations(self, said: pd.DataFrame) -> pd.DataFrame:
@@ -438,7 +502,9 @@ class Review:
         hypothesis that led to the fix). Messages that state a hypothesis or update stakeholders
         are not remedies here, though they may name one."""
         other = said.loc[said["label"].isin(["hypothesis", "status_update"]), "row"]
-        remedies = said[(said["label"] == "mitigation") & ~said["row"].isin(other)].sort_values("ts")
+        remedies = said[(said["label"] == "mitigation") & ~said["row"].isin(other)].sort_values(
+            "ts"
+        )
         started, fixed = self.at("mitigation_started"), self.at("working_hypothesis")
         if remedies.empty or started is None:
             return remedies.iloc[:0]
@@ -452,19 +518,31 @@ class Review:
         parts = [failed.assign(what="mitigation did not help")]
         if fixed is not None:
             end = self.at("mitigated") or self.at("restored") or self.at("resolved")
-            worked = remedies[(remedies["ts"] > fixed) & ((remedies["ts"] <= end) if end is not None else True)].head(1)
+            worked = remedies[
+                (remedies["ts"] > fixed) & ((remedies["ts"] <= end) if end is not None else True)
+            ].head(1)
             parts.append(worked.assign(what="mitigation that worked"))
         return pd.concat(parts, ignore_index=True)
 
     def responders_table(self) -> pd.DataFrame:
-        people = roster(self.events, self.directory, pulled_in=self.detection.escalations, pages=self.metrics.pages)
+        people = roster(
+            self.events,
+            self.directory,
+            pulled_in=self.detection.escalations,
+            pages=self.metrics.pages,
+        )
         return people.assign(**{c: people[c].map(self.local) for c in ("joined", "first", "last")})
 
     def hypotheses_table(self) -> pd.DataFrame:
         hyps = self.detection.hypotheses
         fixed = self.at("working_hypothesis") or self.at("mitigated") or self.at("restored")
         outcome: pd.Series | list[str] = hypothesis_outcomes(hyps, fixed) if len(hyps) else []
-        return hyps.assign(time=hyps["ts"].map(self.clock), T=hyps["ts"].map(self.since_detection), outcome=outcome, actor=self.person(hyps["actor"]))
+        return hyps.assign(
+            time=hyps["ts"].map(self.clock),
+            T=hyps["ts"].map(self.since_detection),
+            outcome=outcome,
+            actor=self.person(hyps["actor"]),
+        )
 
     def updates_table(self) -> pd.DataFrame:
         """Status updates with the wait before each (the first from detection)."""
@@ -475,13 +553,22 @@ class Review:
             gaps.iloc[0] = updates["ts"].iloc[0] - start
         late = gaps > pd.Timedelta(minutes=self.cadence_minutes)
         return updates.assign(
-            time=updates["ts"].map(self.clock), actor=self.person(updates["actor"]), gap=gaps, wait=gaps.map(human_duration), late=late
+            time=updates["ts"].map(self.clock),
+            actor=self.person(updates["actor"]),
+            gap=gaps,
+            wait=gaps.map(human_duration),
+            late=late,
         )
 
     def directives_table(self) -> pd.DataFrame:
         asks = self.detection.directives
         answer = asks["answer_time"].map(human_duration).where(asks["answered"], "no reply")
-        return asks.assign(time=asks["ts"].map(self.clock), answer=answer, actor=self.person(asks["actor"]), to_name=self.person(asks["to_name"]))
+        return asks.assign(
+            time=asks["ts"].map(self.clock),
+            answer=answer,
+            actor=self.person(asks["actor"]),
+            to_name=self.person(asks["to_name"]),
+        )
 
     def quality_lines(self) -> list[str]:
         """Every data-quality finding as one line of text."""
@@ -489,12 +576,16 @@ class Review:
         missing = [m for m in MILESTONES if m != "impact_start" and self.at(m) is None]
         if missing:
             suffix = " (the incident is still open)" if self.status == "open" else ""
-            lines.append("Missing milestones: " + ", ".join(m.replace("_", " ") for m in missing) + suffix)
+            lines.append(
+                "Missing milestones: " + ", ".join(m.replace("_", " ") for m in missing) + suffix
+            )
         lines += list(self.metrics.durations.warnings)
         lines += [f"{r.check}: {r.detail}" for r in self.caveats.itertuples()]
         found = findings(self.events, until=self.at("resolved") or self.as_of)
         lines += [f"{self.local(r.ts)} {r.check}: {r.detail}" for r in found.itertuples()]
-        lines += [f"{self.local(r.ts)} {r.check}: {r.detail}" for r in self.detection.notes.itertuples()]
+        lines += [
+            f"{self.local(r.ts)} {r.check}: {r.detail}" for r in self.detection.notes.itertuples()
+        ]
         return lines
 
     # --- sections: HTML --------------------------------------------------------------------
@@ -510,12 +601,18 @@ class Review:
             ("Start", text(f["start"]) or "–"),
             ("End", text(f["end"]) or "–"),
             ("Duration", text(f["duration"])),
-            ("Incident commander", (text(f["commander"]) or '<span class="placeholder">unknown</span>') + _caveat(self.caveat("commander"), " ")),
+            (
+                "Incident commander",
+                (text(f["commander"]) or '<span class="placeholder">unknown</span>')
+                + _caveat(self.caveat("commander"), " "),
+            ),
             ("Time zone", text(f["tz"])),
         ]
         paged = self.incident.pagerduty_incident()
         if paged:
-            rows.append(("PagerDuty", link(paged["html_url"], f"#{paged['number'] or paged['id']}")))
+            rows.append(
+                ("PagerDuty", link(paged["html_url"], f"#{paged['number'] or paged['id']}"))
+            )
         grid = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows)
         return Section(self.title, f'<dl class="meta">{grid}</dl>', level=1)
 
@@ -542,7 +639,11 @@ class Review:
             headers={"name": "duration", "start": "from", "end": "to", "note": "data quality"},
         )
         notes = [self.censored_note()] if (rows["status"] == "censored").any() else []
-        notes += ["Missing: the milestone never happened or was not found."] if (rows["status"] == "missing").any() else []
+        notes += (
+            ["Missing: the milestone never happened or was not found."]
+            if (rows["status"] == "missing").any()
+            else []
+        )
         body += "".join(_note(n) for n in notes)
         body += "<h3>Milestones and their evidence</h3>"
         found = self.milestones_table()
@@ -553,7 +654,11 @@ class Review:
             return text(row["time"]) + note
 
         def evidence(row: pd.Series) -> str:
-            shown = said(row["evidence"], row["ref"]) if row["evidence"] else '<span class="note">set in incident.toml</span>'
+            shown = (
+                said(row["evidence"], row["ref"])
+                if row["evidence"]
+                else '<span class="note">set in incident.toml</span>'
+            )
             return shown + _runners_up(others.get(row["key"]), day=row["time"][:10])
 
         body += table(
@@ -575,14 +680,24 @@ class Review:
         """Lanes per responder, milestones as lines, the impact window shaded."""
         from pia.report import charts  # matplotlib only where a chart is drawn
 
-        chart = charts.timeline_chart(self.with_names(self.events), self.detection.milestones, tz=self.tz, hypotheses=self.with_names(self.detection.hypotheses))
+        chart = charts.timeline_chart(
+            self.with_names(self.events),
+            self.detection.milestones,
+            tz=self.tz,
+            hypotheses=self.with_names(self.detection.hypotheses),
+        )
         return Section("Timeline", chart._repr_html_() if chart else _note("No events to chart."))
 
     def key_events(self) -> Section:
         """Key events in local time and as T+hh:mm from detection."""
         rows = self.key_events_table()
         body = table(
-            rows, ["time", "T", "what", "who", "evidence"], cells={"evidence": lambda r: said(r["evidence"], r["ref"])}, numeric=["T"], one_line=["time", "who"], empty="No key events were found."
+            rows,
+            ["time", "T", "what", "who", "evidence"],
+            cells={"evidence": lambda r: said(r["evidence"], r["ref"])},
+            numeric=["T"],
+            one_line=["time", "who"],
+            empty="No key events were found.",
         )
         return Section("Key events", body)
 
@@ -593,7 +708,12 @@ class Review:
             self.responders_table(),
             numeric=["messages", "actions", "pages", "off_hours_pages"],
             empty="No human responded in the data.",
-            headers={"how": "came in", "first": "first act", "last": "last act", "off_hours_pages": "off-hours pages"},
+            headers={
+                "how": "came in",
+                "first": "first act",
+                "last": "last act",
+                "off_hours_pages": "off-hours pages",
+            },
         )
         return Section("Responders", body)
 
@@ -604,7 +724,14 @@ class Review:
             return Section("Hypotheses", _note("No stated hypothesis was found."))
         pivots = int(rows["pivot"].sum())
         summary = f"<p>{len(rows)} hypotheses, {pivots} pivot{'' if pivots == 1 else 's'}.</p>"
-        body = table(rows, ["time", "T", "actor", "hypothesis", "outcome"], headers={"actor": "who"}, cells={"hypothesis": lambda r: said(r["text"], r["ref"])}, numeric=["T"], one_line=["time", "actor"])
+        body = table(
+            rows,
+            ["time", "T", "actor", "hypothesis", "outcome"],
+            headers={"actor": "who"},
+            cells={"hypothesis": lambda r: said(r["text"], r["ref"])},
+            numeric=["T"],
+            one_line=["time", "actor"],
+        )
         return Section("Hypotheses", summary + body)
 
     def communication(self) -> Section:
@@ -646,7 +773,12 @@ class Review:
             ["time", "actor", "to_name", "directive", "answer"],
             headers={"actor": "from", "to_name": "to"},
             one_line=["time", "actor", "to_name"],
-            cells={"directive": lambda r: said(r["text"], r["ref"]), "answer": lambda r: link(r["answer_ref"], r["answer"]) if r["answered"] else text(r["answer"])},
+            cells={
+                "directive": lambda r: said(r["text"], r["ref"]),
+                "answer": lambda r: (
+                    link(r["answer_ref"], r["answer"]) if r["answered"] else text(r["answer"])
+                ),
+            },
         )
         return Section("IC directives", summary + body)
 
@@ -669,8 +801,17 @@ class Review:
         """Action items with owner, type and link."""
         items = self.action_items_table()
         if items.empty:
-            return Section("Action items", f'<p class="placeholder">{text(_placeholder("action_items"))}</p>')
-        return Section("Action items", table(items, ["title", "owner", "type"], cells={"title": lambda r: link(r["url"], r["title"])}))
+            return Section(
+                "Action items", f'<p class="placeholder">{text(_placeholder("action_items"))}</p>'
+            )
+        return Section(
+            "Action items",
+            table(
+                items,
+                ["title", "owner", "type"],
+                cells={"title": lambda r: link(r["url"], r["title"])},
+            ),
+        )
 
     def action_items_table(self) -> pd.DataFrame:
         items = (self.incident.meta.get("review") or {}).get("action_items") or []
@@ -683,7 +824,9 @@ class Review:
         lines = self.quality_lines()
         if not lines:
             return Section("Data quality", _note("No data-quality problems found."))
-        return Section("Data quality", "<ul>" + "".join(f"<li>{text(line)}</li>" for line in lines) + "</ul>")
+        return Section(
+            "Data quality", "<ul>" + "".join(f"<li>{text(line)}</li>" for line in lines) + "</ul>"
+        )
 
     # --- the Markdown draft ----------------------------------------------------------------
 
@@ -697,24 +840,56 @@ class Review:
             "title": self.title,
             **self.facts(),
             "commander_note": self.caveat("commander"),
-            "review": {key: (self.incident.meta.get("review") or {}).get(key) for key in REVIEW_FIELDS},
-            "durations": [dict(r, value=r["status"] if r["value"] == "–" else r["value"]) for r in records(durations)],
-            "censored_note": self.censored_note() if (durations["status"] == "censored").any() else "",
+            "review": {
+                key: (self.incident.meta.get("review") or {}).get(key) for key in REVIEW_FIELDS
+            },
+            "durations": [
+                dict(r, value=r["status"] if r["value"] == "–" else r["value"])
+                for r in records(durations)
+            ],
+            "censored_note": self.censored_note()
+            if (durations["status"] == "censored").any()
+            else "",
             "milestones": [
-                dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), evidence=md_said(r["evidence"], r["ref"]) if r["evidence"] else "set in incident.toml")
+                dict(
+                    r,
+                    time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""),
+                    evidence=md_said(r["evidence"], r["ref"])
+                    if r["evidence"]
+                    else "set in incident.toml",
+                )
                 for r in records(self.milestones_table())
             ],
             "runners_up": [
-                {"milestone": name, "candidates": [dict(r, time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""), text=md_said(r["text"], r["ref"])) for r in records(rows)]}
+                {
+                    "milestone": name,
+                    "candidates": [
+                        dict(
+                            r,
+                            time=r["time"] + (f" ({r['stated']})" if r["stated"] else ""),
+                            text=md_said(r["text"], r["ref"]),
+                        )
+                        for r in records(rows)
+                    ],
+                }
                 for name, rows in self.candidates_table().groupby("milestone", sort=False)
             ],
-            "key_events": [dict(r, evidence=md_said(r["evidence"], r["ref"])) for r in records(self.key_events_table())],
+            "key_events": [
+                dict(r, evidence=md_said(r["evidence"], r["ref"]))
+                for r in records(self.key_events_table())
+            ],
             "responders": records(self.responders_table()),
             "hypotheses": [dict(r, text=md_said(r["text"], r["ref"])) for r in records(hyps)],
             "communication": self.communication_summary(updates),
             "updates": [dict(r, text=md_said(r["text"], r["ref"])) for r in records(updates)],
-            "directives": [{"time": r["time"], "to": r["to_name"], "text": r["text"], "answer": r["answer"]} for r in records(asks)],
-            "action_items": [dict(r, title=md_link(r["url"], r["title"])) for r in records(self.action_items_table())],
+            "directives": [
+                {"time": r["time"], "to": r["to_name"], "text": r["text"], "answer": r["answer"]}
+                for r in records(asks)
+            ],
+            "action_items": [
+                dict(r, title=md_link(r["url"], r["title"]))
+                for r in records(self.action_items_table())
+            ],
             "quality": self.quality_lines(),
         }
         return render_draft(context)
@@ -728,7 +903,11 @@ def _marks(labels: pd.Series) -> str:
     """The labels of one message as one cell: each once, in time order, none that a more
     specific one implies."""
     unique = list(dict.fromkeys(labels))
-    return ", ".join(u for u in unique if not any(i in unique or any(x.startswith(i) for x in unique) for i in _IMPLIED.get(u, ())))
+    return ", ".join(
+        u
+        for u in unique
+        if not any(i in unique or any(x.startswith(i) for x in unique) for i in _IMPLIED.get(u, ()))
+    )
 
 
 def _runners_up(rows: pd.DataFrame | None, *, day: str = "") -> str:
@@ -743,11 +922,15 @@ def _runners_up(rows: pd.DataFrame | None, *, day: str = "") -> str:
         if r["stated"]:
             when += f' <span class="stated">({text(r["stated"])})</span>'
         who = f" · {text(r['who'])}" if r["who"] else ""
-        message = f'<br>{said(r["text"], r["ref"])}' if r["text"] else ""
-        items.append(f'<li value="{int(r["rank"])}">{when}{who} · <span class="rule">{text(r["found by"])}</span>{message}</li>')
+        message = f"<br>{said(r['text'], r['ref'])}" if r["text"] else ""
+        items.append(
+            f'<li value="{int(r["rank"])}">{when}{who} · <span class="rule">{text(r["found by"])}</span>{message}</li>'
+        )
     count = len(items)
     label = f"{count} other candidate{'' if count == 1 else 's'}"
-    return f'<details class="candidates"><summary>{label}</summary><ol>{"".join(items)}</ol></details>'
+    return (
+        f'<details class="candidates"><summary>{label}</summary><ol>{"".join(items)}</ol></details>'
+    )
 
 
 def hypothesis_outcomes(hypotheses: pd.DataFrame, fixed: pd.Timestamp | None) -> pd.Series:

@@ -17,9 +17,25 @@ from pia.report.html import Section, table, text
 from pia.times import TimeLike, as_utc, human_duration
 
 #: the durations drawn in the trend charts (all are in the tables)
-CHARTED = ["time_to_engage", "time_to_hypothesis", "time_to_diagnose", "time_to_mitigate", "time_to_restore", "time_to_resolve", "time_to_declare"]
+CHARTED = [
+    "time_to_engage",
+    "time_to_hypothesis",
+    "time_to_diagnose",
+    "time_to_mitigate",
+    "time_to_restore",
+    "time_to_resolve",
+    "time_to_declare",
+]
 SURVIVAL = {"time_to_restore": "Time to restore", "time_to_resolve": "Time to resolve"}
-SECTIONS = ("Incidents", "Durations", "Time to restore and resolve", "By severity", "By service", "Responder load", "Warnings")
+SECTIONS = (
+    "Incidents",
+    "Durations",
+    "Time to restore and resolve",
+    "By severity",
+    "By service",
+    "Responder load",
+    "Warnings",
+)
 
 
 def _note(message: str) -> str:
@@ -27,7 +43,9 @@ def _note(message: str) -> str:
 
 
 def _hours(seconds: float) -> str:
-    return human_duration(seconds) if pd.notna(seconds) and seconds != float("inf") else "not reached"
+    return (
+        human_duration(seconds) if pd.notna(seconds) and seconds != float("inf") else "not reached"
+    )
 
 
 def _interval(value: float, low: float, high: float) -> str:
@@ -70,20 +88,32 @@ class TrendsReport:
         from pia.cache import measure_all
         from pia.snapshot import data_dir as resolve
 
-        window, stamp = cls.check(since=since, until=until, group_by=group_by, as_of=as_of, table=table)
+        window, stamp = cls.check(
+            since=since, until=until, group_by=group_by, as_of=as_of, table=table
+        )
         if table is not None:
             frame, responders, notes, source = *_read_table(Path(table)), str(table)
         else:
             measured = measure_all(resolve(data_dir), as_of=stamp)
-            frame, responders, source = measured.table, measured.responders, f"{resolve(data_dir)}/incidents"
-            notes = measured.failures + [w for w in frame.get("warnings", pd.Series(dtype=str)).dropna() if w]
+            frame, responders, source = (
+                measured.table,
+                measured.responders,
+                f"{resolve(data_dir)}/incidents",
+            )
+            notes = measured.failures + [
+                w for w in frame.get("warnings", pd.Series(dtype=str)).dropna() if w
+            ]
         frame, responders, notes = _masked(frame, responders, notes, data_dir)
         frame = trends.in_window(frame, *window) if len(frame) else frame
         if len(responders) and len(frame):
             responders = responders[responders["incident"].isin(frame["incident"])]
         if pseudonymise and len(responders):
             people = pd.unique(responders["person"])
-            responders = responders.assign(person=responders["person"].map({p: f"Responder {i}" for i, p in enumerate(people, 1)}))
+            responders = responders.assign(
+                person=responders["person"].map(
+                    {p: f"Responder {i}" for i, p in enumerate(people, 1)}
+                )
+            )
         return cls(frame, responders, group_by, *window, stamp, source, notes)
 
     @staticmethod
@@ -106,13 +136,25 @@ class TrendsReport:
 
     @property
     def durations(self) -> list[str]:
-        return [c.removesuffix("_observed") for c in map(str, self.table.columns) if c.endswith("_observed")]
+        return [
+            c.removesuffix("_observed")
+            for c in map(str, self.table.columns)
+            if c.endswith("_observed")
+        ]
 
     def window_words(self) -> str:
         """The window in words: "1 January to 30 November 2026" (the ``since``/``until``
         given, else the first and last detection)."""
-        first = self.since if self.since is not None else (self.table["detected"].min() if len(self.table) else None)
-        last = self.until if self.until is not None else (self.table["detected"].max() if len(self.table) else None)
+        first = (
+            self.since
+            if self.since is not None
+            else (self.table["detected"].min() if len(self.table) else None)
+        )
+        last = (
+            self.until
+            if self.until is not None
+            else (self.table["detected"].max() if len(self.table) else None)
+        )
         if first is None or last is None or pd.isna(first) or pd.isna(last):
             return "no incidents"
         return day_span(first, last)
@@ -126,9 +168,20 @@ class TrendsReport:
             censored = f"censored at {self.as_of:%H:%M} UTC on {_day(self.as_of)} (as_of)"
         else:
             censored = "not censored: their durations are left out (no as_of)"
-        rows = [("Open incidents", f"{opened or 'none'}" + (f"; {censored}" if opened or self.as_of is not None else "")), ("Data", self.source)]
+        rows = [
+            (
+                "Open incidents",
+                f"{opened or 'none'}"
+                + (f"; {censored}" if opened or self.as_of is not None else ""),
+            ),
+            ("Data", self.source),
+        ]
         grid = "".join(f"<dt>{text(k)}</dt><dd>{text(v)}</dd>" for k, v in rows)
-        return Section("Incident trends", f'<p class="lead">{text(lead)}</p><dl class="meta">{grid}</dl>' + self._headline(), level=1)
+        return Section(
+            "Incident trends",
+            f'<p class="lead">{text(lead)}</p><dl class="meta">{grid}</dl>' + self._headline(),
+            level=1,
+        )
 
     def _headline(self) -> str:
         """This period against the previous one: incidents and the median time to engage, to
@@ -137,23 +190,38 @@ class TrendsReport:
         if rows.empty:
             return ""
         this, before = rows.iloc[0], rows.iloc[1]
-        names = {"time_to_engage": "Median time to engage", "time_to_hypothesis": "Median time to hypothesis", "time_to_restore": "Median time to restore"}
-        lines: list[tuple[str, ...]] = [("Incidents", str(this["incidents"]), str(before["incidents"]))]
+        names = {
+            "time_to_engage": "Median time to engage",
+            "time_to_hypothesis": "Median time to hypothesis",
+            "time_to_restore": "Median time to restore",
+        }
+        lines: list[tuple[str, ...]] = [
+            ("Incidents", str(this["incidents"]), str(before["incidents"]))
+        ]
         for name, label in names.items():
             lines.append((label, *(_median_cell(r, name) for r in (this, before))))
         head = f"<tr><th></th><th class=num>{text(_period_name(this['start'], self.group_by))}</th><th class=num>{text(_period_name(before['start'], self.group_by))}</th></tr>"
-        body = "".join(f"<tr><th>{text(a)}</th><td class=num>{text(b)}</td><td class=num>{text(c)}</td></tr>" for a, b, c in lines)
+        body = "".join(
+            f"<tr><th>{text(a)}</th><td class=num>{text(b)}</td><td class=num>{text(c)}</td></tr>"
+            for a, b, c in lines
+        )
         small = min(this["incidents"], before["incidents"]) < trends.MIN_INCIDENTS
         note = _note(
             "Medians of observed values with 95% bootstrap intervals (n observed)."
-            + (f" Fewer than {trends.MIN_INCIDENTS} incidents in a period: too few to tell a change from noise." if small else "")
+            + (
+                f" Fewer than {trends.MIN_INCIDENTS} incidents in a period: too few to tell a change from noise."
+                if small
+                else ""
+            )
         )
         return f'<div class="headline"><h2>This {self.group_by} against the one before</h2><div class="table"><table>{head}{body}</table></div>{note}</div>'
 
     def incidents(self) -> Section:
         counts = trends.counts(self.table, self.group_by)
         chart = charts.incidents_per_period_chart(counts, self.group_by)
-        return Section("Incidents", chart._repr_html_() if chart else _note("No incidents in the window."))
+        return Section(
+            "Incidents", chart._repr_html_() if chart else _note("No incidents in the window.")
+        )
 
     def duration_summary(self) -> pd.DataFrame:
         return trends.duration_summary(self.table, self.durations, self.group_by)
@@ -161,7 +229,12 @@ class TrendsReport:
     def duration_points(self) -> pd.DataFrame:
         """Each incident's charted durations, a row each: ``detected``, ``duration``, ``value``
         and ``seconds`` (the dots of the duration charts)."""
-        points = self.table.melt(id_vars=["detected"], value_vars=[d for d in CHARTED if d in self.table], var_name="duration", value_name="value")
+        points = self.table.melt(
+            id_vars=["detected"],
+            value_vars=[d for d in CHARTED if d in self.table],
+            var_name="duration",
+            value_name="value",
+        )
         return points.assign(seconds=points["value"].dt.total_seconds()).dropna(subset=["seconds"])
 
     def durations_section(self) -> Section:
@@ -169,7 +242,9 @@ class TrendsReport:
         if summary.empty:
             return Section("Durations", _note("No observed durations in the window."))
         points = self.duration_points()
-        chart = charts.duration_trends_chart(summary, points, CHARTED, periods=trends.counts(self.table, self.group_by).index)
+        chart = charts.duration_trends_chart(
+            summary, points, CHARTED, periods=trends.counts(self.table, self.group_by).index
+        )
         body = (chart._repr_html_() if chart else "") + self._by_period(summary)
         body += _note(
             f"Median per {self.group_by} of observed values, with its 95% bootstrap interval where a {self.group_by} has two or more "
@@ -183,7 +258,13 @@ class TrendsReport:
         cells = summary.assign(
             cell=[
                 f'{text(_hours(m))}<br><span class="stated">{text(f"{_hours(lo)}–{_hours(hi)}, " if pd.notna(lo) else "")}n={n}</span>'
-                for m, lo, hi, n in zip(summary["median"], summary["median_low"], summary["median_high"], summary["n"], strict=True)
+                for m, lo, hi, n in zip(
+                    summary["median"],
+                    summary["median_low"],
+                    summary["median_high"],
+                    summary["n"],
+                    strict=True,
+                )
             ]
         )
         grid = cells.pivot(index="duration", columns="period", values="cell")
@@ -198,13 +279,23 @@ class TrendsReport:
         results = [trends.survival(self.table, name) for name in SURVIVAL]
         chart = charts.survival_chart(results, SURVIVAL)
         if chart is None:
-            return Section("Time to restore and resolve", _note("No restore or resolve times in the window."))
+            return Section(
+                "Time to restore and resolve", _note("No restore or resolve times in the window.")
+            )
         rows = [
-            {"duration": SURVIVAL[r.duration], "group": group, "incidents": r.sizes[group][0], "open (censored)": r.sizes[group][1], "median (Kaplan–Meier)": _hours(median)}
+            {
+                "duration": SURVIVAL[r.duration],
+                "group": group,
+                "incidents": r.sizes[group][0],
+                "open (censored)": r.sizes[group][1],
+                "median (Kaplan–Meier)": _hours(median),
+            }
             for r in results
             for group, median in r.medians.items()
         ]
-        body = chart._repr_html_() + table(pd.DataFrame(rows), numeric=["incidents", "open (censored)"])
+        body = chart._repr_html_() + table(
+            pd.DataFrame(rows), numeric=["incidents", "open (censored)"]
+        )
         return Section("Time to restore and resolve", body)
 
     def _group_section(self, title: str, by: str) -> Section:
@@ -218,7 +309,10 @@ class TrendsReport:
         rows = {"incidents": grouped["incidents"].astype(str)}
         for name in self.durations:
             if f"{name} median" in grouped:
-                median, p90 = (grouped[f"{name} {q}"].map(_hours).replace("not reached", "–") for q in ("median", "p90"))
+                median, p90 = (
+                    grouped[f"{name} {q}"].map(_hours).replace("not reached", "–")
+                    for q in ("median", "p90")
+                )
                 rows[name.replace("_", " ")] = median + " · " + p90
         shown = pd.DataFrame(rows).T.rename_axis("").reset_index()
         shown.columns = [str(c) for c in shown.columns]
@@ -235,17 +329,27 @@ class TrendsReport:
     def responder_load(self) -> Section:
         load = trends.responder_load(self.responders)
         if load.empty:
-            return Section("Responder load", _note("No responder data (tables of stage times carry none)."))
+            return Section(
+                "Responder load", _note("No responder data (tables of stage times carry none).")
+            )
         chart = charts.responder_load_chart(load)
-        body = (chart._repr_html_() if chart else "") + table(load.reset_index(), numeric=["incidents", "messages", "pages", "off_hours_pages"])
+        body = (chart._repr_html_() if chart else "") + table(
+            load.reset_index(), numeric=["incidents", "messages", "pages", "off_hours_pages"]
+        )
         return Section("Responder load", body)
 
     def warnings(self) -> Section:
-        lines = trends.small_groups(self.table, ["severity"]) if len(self.table) else ["No incidents in the window."]
+        lines = (
+            trends.small_groups(self.table, ["severity"])
+            if len(self.table)
+            else ["No incidents in the window."]
+        )
         lines += self.notes
         if not lines:
             return Section("Warnings", _note("No warnings."))
-        return Section("Warnings", "<ul>" + "".join(f"<li>{text(line)}</li>" for line in lines) + "</ul>")
+        return Section(
+            "Warnings", "<ul>" + "".join(f"<li>{text(line)}</li>" for line in lines) + "</ul>"
+        )
 
 
 def _day(ts: pd.Timestamp) -> str:
@@ -284,7 +388,9 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
         try:
             frame = pd.read_parquet(path)
         except Exception as error:  # pyarrow raises several kinds for a file that is not Parquet
-            raise InputError(path, "", f"not a readable Parquet file ({type(error).__name__})") from None
+            raise InputError(
+                path, "", f"not a readable Parquet file ({type(error).__name__})"
+            ) from None
         return metrics_contract(frame).check(frame, str(path)), pd.DataFrame(), []
     from pia.sources.stages import stage_table
 
@@ -292,7 +398,12 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return frame, pd.DataFrame(), notes
 
 
-def _masked(frame: pd.DataFrame, responders: pd.DataFrame, notes: list[str], root: str | os.PathLike[str] | None) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def _masked(
+    frame: pd.DataFrame,
+    responders: pd.DataFrame,
+    notes: list[str],
+    root: str | os.PathLike[str] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Secrets masked in everything the trends show that came from snapshots: titles,
     severities, services, names, and the errors of incidents that could not be measured."""
     from pia.privacy import scrub
@@ -300,4 +411,8 @@ def _masked(frame: pd.DataFrame, responders: pd.DataFrame, notes: list[str], roo
     from pia.snapshot import data_dir
 
     redactor = load_redactor(data_dir(root))
-    return scrub.frame(frame, redactor, None), scrub.frame(responders, redactor, None), [redactor.value(n) for n in notes]
+    return (
+        scrub.frame(frame, redactor, None),
+        scrub.frame(responders, redactor, None),
+        [redactor.value(n) for n in notes],
+    )

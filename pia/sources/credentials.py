@@ -90,7 +90,9 @@ def pagerduty_token(environ: Mapping[str, str] | None = None) -> Secret:
     return Secret(value)
 
 
-def slack_base_url(option: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+def slack_base_url(
+    option: str | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
     """``--slack-base-url`` if given, else ``$PIA_SLACK_BASE_URL``, else None (Slack itself).
 
     The Slack client joins method names straight onto the base URL, so it ends in ``/``.
@@ -101,12 +103,17 @@ def slack_base_url(option: str | None = None, environ: Mapping[str, str] | None 
     return value
 
 
-def pagerduty_base_url(option: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+def pagerduty_base_url(
+    option: str | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
     """``--pagerduty-base-url`` if given, else ``$PIA_PAGERDUTY_BASE_URL``, else None
     (``https://api.pagerduty.com``; EU accounts use ``https://api.eu.pagerduty.com``)."""
     value = option or _env(environ).get(PAGERDUTY_BASE_URL_VAR) or None
     if value and not value.startswith("https://"):
-        raise FetchError("pagerduty", f"base URL {value!r} must start with https:// (the client refuses plain http)")
+        raise FetchError(
+            "pagerduty",
+            f"base URL {value!r} must start with https:// (the client refuses plain http)",
+        )
     return value.rstrip("/") if value else None
 
 

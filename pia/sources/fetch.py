@@ -80,9 +80,12 @@ class Connections:
         pagerduty: PagerDutySource | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self.slack_settings = slack_settings or SlackSettings(base_url=credentials.slack_base_url(environ=environ))
+        self.slack_settings = slack_settings or SlackSettings(
+            base_url=credentials.slack_base_url(environ=environ)
+        )
         self.pagerduty_settings = pagerduty_settings or PagerDutySettings(
-            base_url=credentials.pagerduty_base_url(environ=environ), verify=credentials.pagerduty_tls(environ)
+            base_url=credentials.pagerduty_base_url(environ=environ),
+            verify=credentials.pagerduty_tls(environ),
         )
         self._slack = slack
         self._pagerduty = pagerduty
@@ -105,20 +108,25 @@ class Connections:
         if workers is not None:
             slack = replace(slack, workers=max(1, workers))
         pagerduty = PagerDutySettings(
-            base_url=credentials.pagerduty_base_url(pagerduty_base_url, environ), verify=credentials.pagerduty_tls(environ)
+            base_url=credentials.pagerduty_base_url(pagerduty_base_url, environ),
+            verify=credentials.pagerduty_tls(environ),
         )
         return cls(slack, pagerduty, environ=environ)
 
     @property
     def slack(self) -> SlackSource:
         if self._slack is None:
-            self._slack = SlackSource.connect(credentials.slack_token(self._environ), self.slack_settings)
+            self._slack = SlackSource.connect(
+                credentials.slack_token(self._environ), self.slack_settings
+            )
         return self._slack
 
     @property
     def pagerduty(self) -> PagerDutySource:
         if self._pagerduty is None:
-            self._pagerduty = PagerDutySource.connect(credentials.pagerduty_token(self._environ), self.pagerduty_settings)
+            self._pagerduty = PagerDutySource.connect(
+                credentials.pagerduty_token(self._environ), self.pagerduty_settings
+            )
         return self._pagerduty
 
     def requests(self) -> dict[str, int]:
@@ -202,7 +210,9 @@ def _time(value: Any) -> pd.Timestamp | None:
 
 
 def _iso(stamp: pd.Timestamp | None) -> str | None:
-    return None if stamp is None else stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+    return (
+        None if stamp is None else stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+    )
 
 
 # --- results --------------------------------------------------------------------------------
@@ -317,7 +327,11 @@ def _fetch(
     channels = list(slack_channels) or _names(meta, "slack_channels", toml)
     pd_ids = list(pagerduty_incidents) or _names(meta, "pagerduty_incidents", toml)
     if not channels and not pd_ids:
-        where = "its incident.toml names none" if toml.exists() else "there is no snapshot by that id yet"
+        where = (
+            "its incident.toml names none"
+            if toml.exists()
+            else "there is no snapshot by that id yet"
+        )
         raise PiaError(
             f"nothing to fetch for {incident}: {where}; name a channel (slack_channels) or a PagerDuty "
             "incident (pagerduty_incidents)",
@@ -342,7 +356,11 @@ def _fetch(
         for channel in channels:
             slack_pulls.append(connections.slack.pull(channel, oldest, latest))
             done.append(f"#{_label(channel)}")
-        users = connections.slack.users(user_ids(m for p in slack_pulls for m in p.messages)) if slack_pulls else []
+        users = (
+            connections.slack.users(user_ids(m for p in slack_pulls for m in p.messages))
+            if slack_pulls
+            else []
+        )
     except FetchError as error:
         missing = [w for w in wanted if w not in done]
         problem = f"{error.problem}; {incident} left unchanged (not fetched: {', '.join(missing) or 'users'})"
@@ -361,9 +379,12 @@ def _fetch(
     )
     for pull in pd_pulls:
         if pull.truncated:
-            result.notes.append(f"PagerDuty {pull.id} has more than 10,000 log entries; only the first were listed")
+            result.notes.append(
+                f"PagerDuty {pull.id} has more than 10,000 log entries; only the first were listed"
+            )
     additions = {
-        "title": title or (pd_pulls[0].incident.get("title", "") if pd_pulls and not toml.exists() else ""),
+        "title": title
+        or (pd_pulls[0].incident.get("title", "") if pd_pulls and not toml.exists() else ""),
         "slack_channels": [p.name for p in slack_pulls],
         "pagerduty_incidents": [p.id for p in pd_pulls],
     }
@@ -454,7 +475,9 @@ def _load_list(path: Path) -> list[dict[str, Any]]:
     return [x for x in found if isinstance(x, dict)] if isinstance(found, list) else []
 
 
-def _write_slack(folder: Path, pulls: Sequence[ChannelPull], users: Sequence[Mapping[str, Any]]) -> None:
+def _write_slack(
+    folder: Path, pulls: Sequence[ChannelPull], users: Sequence[Mapping[str, Any]]
+) -> None:
     channels = _load_list(folder / "channels.json")
     known_users = {str(u.get("id")): u for u in _load_list(folder / "users.json")}
     for pull in pulls:
@@ -472,7 +495,9 @@ def _write_slack(folder: Path, pulls: Sequence[ChannelPull], users: Sequence[Map
             _write_json(target / f"{day}.json", messages)
     known_users.update({str(u["id"]): dict(u) for u in users})
     _write_json(folder / "users.json", sorted(known_users.values(), key=lambda u: str(u.get("id"))))
-    _write_json(folder / "channels.json", sorted(channels, key=lambda c: str(c.get("name") or c.get("id"))))
+    _write_json(
+        folder / "channels.json", sorted(channels, key=lambda c: str(c.get("name") or c.get("id")))
+    )
 
 
 def _channel_messages(folder: Path) -> list[dict[str, Any]]:
@@ -510,12 +535,17 @@ def _utc_day(ts: str) -> str:
 def _write_pagerduty(folder: Path, pulls: Sequence[IncidentPull]) -> None:
     def merged(items: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         by_id = {str(i.get("id")): i for i in items}
-        return sorted(by_id.values(), key=lambda i: (str(i.get("created_at") or ""), str(i.get("id"))))
+        return sorted(
+            by_id.values(), key=lambda i: (str(i.get("created_at") or ""), str(i.get("id")))
+        )
 
     if folder.exists():
         shutil.rmtree(folder)
     _write_json(folder / "incident.json", {"incident": pulls[0].incident})
-    _write_json(folder / "log_entries.json", {"log_entries": merged(e for p in pulls for e in p.log_entries)})
+    _write_json(
+        folder / "log_entries.json",
+        {"log_entries": merged(e for p in pulls for e in p.log_entries)},
+    )
     _write_json(folder / "notes.json", {"notes": merged(n for p in pulls for n in p.notes)})
     _write_json(folder / "alerts.json", {"alerts": merged(a for p in pulls for a in p.alerts)})
     if len(pulls) > 1:  # the layout has one incident.json; the others are kept beside it
@@ -530,15 +560,25 @@ def _toml_value(value: Any) -> str:
 
 def _update_toml(path: Path, incident: str, additions: Mapping[str, Any]) -> None:
     """Create ``incident.toml``, or add the keys it lacks; keys it has are never changed."""
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else [f"id = {_toml_value(incident)}"]
+    lines = (
+        path.read_text(encoding="utf-8").splitlines()
+        if path.exists()
+        else [f"id = {_toml_value(incident)}"]
+    )
     meta = read_toml(path) if path.exists() else {"id": incident}
-    new = [f"{key} = {_toml_value(value)}" for key, value in additions.items() if value and key not in meta]
+    new = [
+        f"{key} = {_toml_value(value)}"
+        for key, value in additions.items()
+        if value and key not in meta
+    ]
     if not new:
         if not path.exists():
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return
     # top-level keys must come before the first [table]
-    first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+    first_table = next(
+        (i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines)
+    )
     lines[first_table:first_table] = new
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -605,7 +645,11 @@ def discover(
         snapshot = known.get(pd_id) or _snapshot_id(id_pattern, item)
         try:
             pull = connections.pagerduty.pull(pd_id)
-            channel, notes = incident_channel(pull, channel_pattern, connections.slack if _wants_slack(pull, channel_pattern) else None)
+            channel, notes = incident_channel(
+                pull,
+                channel_pattern,
+                connections.slack if _wants_slack(pull, channel_pattern) else None,
+            )
             run.results.append(
                 _fetch(
                     snapshot,
@@ -642,7 +686,9 @@ def _snapshot_id(pattern: str, incident: Mapping[str, Any], parameter: str = "id
     try:
         return pattern.format(**fields)
     except (KeyError, IndexError, ValueError) as error:
-        raise BadValue(parameter, pattern, f"has an unknown field {error} (fields: date, number, id)") from None
+        raise BadValue(
+            parameter, pattern, f"has an unknown field {error} (fields: date, number, id)"
+        ) from None
 
 
 def snapshots_by_pagerduty_id(root: str | os.PathLike[str] | None = None) -> dict[str, str]:

@@ -123,7 +123,9 @@ def make_client(token: Secret, settings: PagerDutySettings) -> pagerduty.RestApi
     try:
         client = pagerduty.RestApiV2Client(token.reveal(), base_url=settings.base_url, **kwargs)
     except pagerduty.UrlError:
-        raise FetchError("pagerduty", f"base URL {settings.base_url!r} must start with https://") from None
+        raise FetchError(
+            "pagerduty", f"base URL {settings.base_url!r} must start with https://"
+        ) from None
     client.timeout = settings.timeout  # type: ignore[assignment]  # annotated int; requests takes float seconds
     client.retry = {429: settings.rate_limit_retries}
     client.retry.update(dict.fromkeys((500, 502, 503, 504), settings.server_error_retries))
@@ -154,7 +156,9 @@ class IncidentPull:
 class PagerDutySource:
     """PagerDuty read through one ``RestApiV2Client``."""
 
-    def __init__(self, client: pagerduty.RestApiV2Client, settings: PagerDutySettings | None = None) -> None:
+    def __init__(
+        self, client: pagerduty.RestApiV2Client, settings: PagerDutySettings | None = None
+    ) -> None:
         self.client = client
         self.settings = settings or PagerDutySettings()
         self._host = urlsplit(client.url).netloc or "api.pagerduty.com"
@@ -174,13 +178,18 @@ class PagerDutySource:
         with self._errors(f"incident {incident_id}"):
             found = self.client.rget(f"/incidents/{incident_id}")
         if not isinstance(found, dict) or "id" not in found:
-            raise FetchError("pagerduty", f"incident {incident_id}: the answer holds no incident; fetch again")
+            raise FetchError(
+                "pagerduty", f"incident {incident_id}: the answer holds no incident; fetch again"
+            )
         return found
 
     def pull(self, incident_id: str) -> IncidentPull:
         """The incident, all its log entries (``is_overview=false``, with channels), notes, alerts."""
         incident = self.incident(incident_id)
-        with self._errors(f"log entries of {incident_id}"), warnings.catch_warnings(record=True) as caught:
+        with (
+            self._errors(f"log entries of {incident_id}"),
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always")
             entries = list(
                 self.client.iter_all(
@@ -195,7 +204,9 @@ class PagerDutySource:
             alerts = list(self.client.iter_all(f"/incidents/{incident_id}/alerts"))
         return IncidentPull(incident, entries, list(notes or []), alerts, truncated)
 
-    def incidents(self, since: datetime, until: datetime, services: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def incidents(
+        self, since: datetime, until: datetime, services: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
         """Incidents created in ``[since, until)``, optionally of some services, oldest first.
 
         ``iter_history`` bisects the window wherever it holds more than the 10,000 records
@@ -229,7 +240,9 @@ class _Translate:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> Literal[False]:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: Any
+    ) -> Literal[False]:
         if error is None or isinstance(error, FetchError) or not isinstance(error, Exception):
             return False
         raise self.translate(error) from None
@@ -256,7 +269,9 @@ class _Translate:
                 )
             if status == 404:
                 return FetchError(
-                    "pagerduty", f"{what}: not found (404); check the incident id and the account", status=404
+                    "pagerduty",
+                    f"{what}: not found (404); check the incident id and the account",
+                    status=404,
                 )
             if status == 429:
                 return FetchError(
@@ -267,11 +282,17 @@ class _Translate:
                 )
             if status >= 500:
                 return FetchError(
-                    "pagerduty", f"{what}: PagerDuty answered HTTP {status} after retries; fetch again later", status=status
+                    "pagerduty",
+                    f"{what}: PagerDuty answered HTTP {status} after retries; fetch again later",
+                    status=status,
                 )
-            return FetchError("pagerduty", f"{what}: PagerDuty answered HTTP {status}", status=status)
+            return FetchError(
+                "pagerduty", f"{what}: PagerDuty answered HTTP {status}", status=status
+            )
         if isinstance(error, pagerduty.HttpError) or "invalid JSON" in str(error):
-            return FetchError("pagerduty", f"{what}: a truncated or malformed answer; fetch again", status=status)
+            return FetchError(
+                "pagerduty", f"{what}: a truncated or malformed answer; fetch again", status=status
+            )
         if isinstance(error, pagerduty.Error) and _untrusted(error):
             return FetchError(
                 "pagerduty",
@@ -286,7 +307,9 @@ class _Translate:
                 parameters=("pagerduty_base_url",),
             )
         if isinstance(error, (ValueError, KeyError, TypeError)):
-            return FetchError("pagerduty", f"{what}: an answer of an unexpected shape ({type(error).__name__})")
+            return FetchError(
+                "pagerduty", f"{what}: an answer of an unexpected shape ({type(error).__name__})"
+            )
         return FetchError("pagerduty", f"{what}: {type(error).__name__}")
 
 
@@ -296,7 +319,9 @@ def _untrusted(error: BaseException) -> bool:
     for _ in range(10):
         if seen is None:
             return False
-        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            seen
+        ):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -57,7 +57,14 @@ TIERS: Mapping[str, float] = {
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "no_permission"}
+_AUTH_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "no_permission",
+}
 # Read state of the token's own user: not part of an export, and it changes between fetches.
 _READ_STATE = ("last_read", "unread_count", "unread_count_display", "subscribed")
 
@@ -125,7 +132,9 @@ def retry_handlers(settings: SlackSettings) -> list[RetryHandler]:
                 json.JSONDecodeError,  # body cut short but complete by its headers
             ],
         ),
-        ServerErrorRetryHandler(max_retry_count=settings.server_error_retries, interval_calculator=backoff),
+        ServerErrorRetryHandler(
+            max_retry_count=settings.server_error_retries, interval_calculator=backoff
+        ),
     ]
 
 
@@ -218,7 +227,13 @@ class SlackSource:
             response = self.client.api_call(method, http_verb="GET", params=params)
         except SlackApiError as error:
             raise self._api_error(method, error.response, context) from None
-        except (OSError, URLError, http.client.HTTPException, ValueError, SlackRequestError) as error:
+        except (
+            OSError,
+            URLError,
+            http.client.HTTPException,
+            ValueError,
+            SlackRequestError,
+        ) as error:
             raise FetchError(
                 "slack",
                 f"{method}{context}: {_describe(error)} from {self._host} after retries; "
@@ -227,7 +242,9 @@ class SlackSource:
             ) from None
         data = response.data
         if not isinstance(data, dict):
-            raise FetchError("slack", f"{method}{context}: the answer was not a JSON object; fetch again")
+            raise FetchError(
+                "slack", f"{method}{context}: the answer was not a JSON object; fetch again"
+            )
         return data
 
     def _api_error(self, method: str, response: Any, context: str) -> FetchError:
@@ -275,12 +292,16 @@ class SlackSource:
             )
         if status and status >= 500:
             return FetchError(
-                "slack", f"{where}: Slack answered HTTP {status} after retries; fetch again later", status=status
+                "slack",
+                f"{where}: Slack answered HTTP {status} after retries; fetch again later",
+                status=status,
             )
         detail = code or (f"HTTP {status}" if status else "no answer")
         return FetchError("slack", f"{where} failed: {detail}", status=status)
 
-    def _pages(self, method: str, key: str, context: str = "", **params: Any) -> Iterator[list[dict[str, Any]]]:
+    def _pages(
+        self, method: str, key: str, context: str = "", **params: Any
+    ) -> Iterator[list[dict[str, Any]]]:
         """Cursor pagination: yield each page's ``key`` list until ``next_cursor`` is empty or
         ``response_metadata`` is absent (Slack's last page may carry neither)."""
         cursor = ""
@@ -348,19 +369,29 @@ class SlackSource:
 
     # --- messages ---------------------------------------------------------------------------
 
-    def history(self, channel_id: str, oldest: str | None = None, latest: str | None = None, label: str = "") -> list[dict[str, Any]]:
+    def history(
+        self, channel_id: str, oldest: str | None = None, latest: str | None = None, label: str = ""
+    ) -> list[dict[str, Any]]:
         """Every top-level message of a channel between ``oldest`` and ``latest`` (inclusive)."""
-        params: dict[str, Any] = {"channel": channel_id, "limit": self.settings.history_page, "inclusive": True}
+        params: dict[str, Any] = {
+            "channel": channel_id,
+            "limit": self.settings.history_page,
+            "inclusive": True,
+        }
         if oldest:
             params["oldest"] = oldest
         if latest:
             params["latest"] = latest
         out: list[dict[str, Any]] = []
-        for page in self._pages("conversations.history", "messages", context=f" #{label or channel_id}", **params):
+        for page in self._pages(
+            "conversations.history", "messages", context=f" #{label or channel_id}", **params
+        ):
             out.extend(page)
         return out
 
-    def replies(self, channel_id: str, thread_ts: str, label: str = "") -> list[dict[str, Any]] | None:
+    def replies(
+        self, channel_id: str, thread_ts: str, label: str = ""
+    ) -> list[dict[str, Any]] | None:
         """The replies of one thread (without its parent); None if the thread is gone."""
         out: list[dict[str, Any]] = []
         try:
@@ -379,7 +410,9 @@ class SlackSource:
             raise
         return out
 
-    def pull(self, wanted: str | Mapping[str, Any], oldest: str | None = None, latest: str | None = None) -> ChannelPull:
+    def pull(
+        self, wanted: str | Mapping[str, Any], oldest: str | None = None, latest: str | None = None
+    ) -> ChannelPull:
         """A channel's messages in the window with all replies of the threads started in it."""
         channel = dict(wanted) if isinstance(wanted, Mapping) else self.channel(wanted)
         cid, label = str(channel["id"]), str(channel.get("name") or channel["id"])
@@ -429,7 +462,9 @@ class SlackSource:
         """``[work(x) for x in items]`` on the thread pool; the first error cancels the rest."""
         if len(items) <= 1 or self.settings.workers <= 1:
             return [work(x) for x in items]
-        with ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="pia-slack") as pool:
+        with ThreadPoolExecutor(
+            max_workers=self.settings.workers, thread_name_prefix="pia-slack"
+        ) as pool:
             futures = [pool.submit(work, x) for x in items]
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f for f in futures if f in done and f.exception() is not None), None)
@@ -441,9 +476,8 @@ class SlackSource:
 
 
 def _is_parent(message: Mapping[str, Any]) -> bool:
-    return (
-        message.get("thread_ts") == message.get("ts")
-        and bool(message.get("reply_count") or message.get("latest_reply") or message.get("replies"))
+    return message.get("thread_ts") == message.get("ts") and bool(
+        message.get("reply_count") or message.get("latest_reply") or message.get("replies")
     )
 
 

@@ -41,13 +41,21 @@ def _find_channel(tree: Tree, channel: str) -> tuple[str, dict[str, Any]]:
     if channel_days(tree, wanted):
         return wanted, {"id": wanted, "name": wanted}
     known = sorted(str(e.get("name") or e.get("id")) for e in entries)
-    raise InputError(tree.path, "", f"no channel {channel!r} in the export (channels: {', '.join(known) or 'none'})")
+    raise InputError(
+        tree.path,
+        "",
+        f"no channel {channel!r} in the export (channels: {', '.join(known) or 'none'})",
+    )
 
 
-def _window(messages: list[Any], since: pd.Timestamp | None, until: pd.Timestamp | None) -> list[Any]:
+def _window(
+    messages: list[Any], since: pd.Timestamp | None, until: pd.Timestamp | None
+) -> list[Any]:
     if since is None and until is None:
         return messages
-    stamps = pd.Series([m.get("ts") if isinstance(m, dict) else None for m in messages], dtype="object")
+    stamps = pd.Series(
+        [m.get("ts") if isinstance(m, dict) else None for m in messages], dtype="object"
+    )
     ok = stamps.map(lambda v: isinstance(v, str))
     when = pd.Series(pd.NaT, index=stamps.index, dtype="datetime64[ns, UTC]")
     when[ok] = parse_ts(stamps[ok].astype("string"))
@@ -100,11 +108,18 @@ def import_slack_export(
         merged_users.update({u.get("id"): u for u in users if isinstance(u, dict)})
         write_payloads(
             stage,
-            {"users.json": list(merged_users.values()), "channels.json": [*channels, entry], **days},
+            {
+                "users.json": list(merged_users.values()),
+                "channels.json": [*channels, entry],
+                **days,
+            },
         )
     toml = base / "incident.toml"
     if not toml.exists():
-        atomic_write(toml, f"id = {toml_string(incident)}\nslack_channels = [{toml_string(folder)}]\n".encode())
+        atomic_write(
+            toml,
+            f"id = {toml_string(incident)}\nslack_channels = [{toml_string(folder)}]\n".encode(),
+        )
     write_manifest(base)
     return base
 
