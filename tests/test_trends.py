@@ -12,6 +12,7 @@ import pytest
 
 from pia import trends
 from pia.cli import main
+from pia.contracts import ContractError
 from pia.report.render import render_trends
 from pia.report.trends import SECTIONS
 from pia.sources.stages import stage_table
@@ -190,9 +191,13 @@ def test_the_headline_sets_the_latest_period_against_the_one_before():
     assert may["time_to_resolve median"] == 2 * 3600 and (may["time_to_resolve low"], may["time_to_resolve high"]) == (3600, 3 * 3600)
     assert april["time_to_resolve median"] == 5 * 3600 and np.isnan(april["time_to_resolve low"])
     assert (latest["time_to_nothing n"] == 0).all() and latest["time_to_nothing median"].isna().all()
-    # without observed flags every value counts; ``end`` picks the period, even an empty one
-    bare = trends.headline(table(rows).drop(columns="time_to_resolve_observed"), names=names)
-    assert list(bare["time_to_resolve n"]) == [3, 1]
+    # without observed flags an open incident's value may be censored: an error, never "all
+    # observed"; where every incident is resolved, nothing is censored and every value counts
+    bare = table(rows).drop(columns="time_to_resolve_observed")
+    with pytest.raises(ContractError, match="time_to_resolve_observed: missing"):
+        trends.headline(bare, names=names)
+    assert list(trends.headline(bare.assign(status="resolved"), names=names)["time_to_resolve n"]) == [3, 1]
+    # ``end`` picks the period, even an empty one
     quiet = trends.headline(table(rows), end=pd.Timestamp("2026-07-15", tz="UTC"), names=names)
     assert list(quiet["start"]) == [pd.Timestamp("2026-07-01"), pd.Timestamp("2026-06-01")] and list(quiet["incidents"]) == [0, 0]
     assert list(trends.headline(table(rows), end=pd.Timestamp("2026-04-30", tz="UTC"), names=names)["incidents"]) == [1, 1]
