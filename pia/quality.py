@@ -118,19 +118,6 @@ def _order(events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-#: the milestones of the response itself: one that comes after PagerDuty resolved the page
-#: times a follow-up, not the response
-RESPONSE = (
-    "acknowledged",
-    "engaged",
-    "declared",
-    "first_hypothesis",
-    "working_hypothesis",
-    "mitigation_started",
-    "mitigated",
-)
-
-
 def milestone_findings(
     milestones: pd.DataFrame, events: pd.DataFrame, *, commander_named: bool
 ) -> pd.DataFrame:
@@ -140,6 +127,8 @@ def milestone_findings(
     ``detected`` (time to declare is then 0 s by construction), and an IC inferred from the
     first poster where ``commander_named`` is false (``milestones`` is ``commander`` then).
     ``short`` says it in a few words, for beside a number."""
+    from pia.milestones.config import RESPONSE  # at call time: pia.milestones imports this module
+
     found = milestones.dropna(subset=["ts"]).set_index("milestone")
     rows = []
     resolves = events[(events["source"] == "pagerduty") & (events["kind"] == "resolve")]

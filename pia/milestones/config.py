@@ -39,6 +39,9 @@ MILESTONES: tuple[str, ...] = (
     "restored",
     "resolved",
 )
+#: the milestones of the response itself: one that comes after PagerDuty resolved the page
+#: times a follow-up, not the response
+RESPONSE = MILESTONES[MILESTONES.index("acknowledged") : MILESTONES.index("mitigated") + 1]
 
 #: Labels a rule, marker or reaction can give a message.
 LABELS: tuple[str, ...] = (
