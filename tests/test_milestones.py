@@ -146,6 +146,36 @@ def test_restored_after_a_remediation_stands_in_for_mitigated() -> None:
     assert at(detect_incident(closing), "mitigated") is None
 
 
+def test_a_last_word_of_recovery_stands_in_for_resolved() -> None:
+    # a status page's final "operating normally", with nothing said after it
+    resolved = at(detect_incident(timeline(*status_page())), "resolved")
+    assert resolved["ts"] == T0 + pd.Timedelta(minutes=40) and resolved["rule"] == "restored, nothing said after"
+    # not where someone speaks after it, where it is still being watched, or where a resolve says so
+    followed = timeline(*status_page(), say(45, "bob", "can we check the dashboards once more"))
+    assert at(detect_incident(followed), "resolved") is None
+    watched = timeline(*status_page()[:2], say(40, "status", "The API is operating normally.\n\nWe will keep monitoring it."))
+    assert at(detect_incident(watched), "resolved") is None
+    closed = timeline(*status_page(), say(41, "ann", "incident resolved"))
+    assert at(detect_incident(closed), "resolved")["ts"] == T0 + pd.Timedelta(minutes=41)
+    paged = timeline(*status_page(), (42, "pagerduty", "resolve", "Ann", "Resolved"))
+    assert at(detect_incident(paged), "resolved")["source"] == "pagerduty"
+
+
+def status_page() -> list[tuple]:
+    return [
+        say(0, "status", "We are investigating elevated errors on the API."),
+        say(15, "status", "A fix has been implemented and we are monitoring the results."),
+        say(40, "status", "The API is operating normally."),
+    ]
+
+
+def test_a_veto_just_before_a_cue_cancels_that_clause_only() -> None:
+    # "working on clearing the backlog" is intent; the clause before it still says impact is down
+    text = "The issue has been mitigated and services are recovering. We are now working on clearing the backlog and will keep monitoring."
+    assert "mitigated" in labels_of(text)[0]
+    assert "mitigated" not in labels_of("We are now working on mitigating the issue.")[0]
+
+
 def test_a_recovery_in_other_words() -> None:
     # back (restored) or faster (mitigated): either is a recovery
     assert labels_of("all primaries are back in East, the site is much faster now")[0] & {"mitigated", "restored"}

@@ -361,13 +361,13 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
         hit = raw[label].copy()
         vetoes = rules.vetoes.get(label, ())
         for veto in vetoes:
-            if veto.scope == "clause":
+            if veto.scope in _PER_CLAUSE:
                 continue
             suspect = np.flatnonzero(hit & bare[veto.bare])
             if veto.pattern != veto.bare and len(suspect):
                 suspect = suspect[_match(text.take(suspect), veto.pattern)]
             hit[suspect] = False
-        in_clause = [v for v in vetoes if v.scope == "clause"]
+        in_clause = [v for v in vetoes if v.scope in _PER_CLAUSE]
         if in_clause:
             suspect = np.flatnonzero(hit & np.logical_or.reduce([bare[v.bare] for v in in_clause]))
             if len(suspect):
@@ -380,13 +380,16 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
 
 #: Where a clause of the normalised text ends: its punctuation tokens and line breaks.
 _CLAUSE_END = r" [.,;:!?—–] | \n |^[.,;:!?—–] | [.,;:!?—–]$"
+#: Veto scopes judged clause by clause: a message keeps its label while one clause holds a cue
+#: the veto does not reach ("we are working to clear the backlog. errors are back to normal").
+_PER_CLAUSE = ("clause", "before")
 
 
 def _vetoed_in_clause(text: pa.Array, cue: str, vetoes: list[Veto]) -> np.ndarray:
-    """Which of ``text`` lose ``cue``'s label to clause-scoped ``vetoes``: every clause that
-    holds a cue also holds one of the vetoes. A cue that only matches across clauses (no
-    single clause holds one) falls back to the scoped patterns: a veto before or after it in
-    its clause."""
+    """Which of ``text`` lose ``cue``'s label to ``vetoes`` judged per clause: every clause
+    that holds a cue also holds one of the vetoes (a ``clause`` veto anywhere in it, a
+    ``before`` veto just before a cue). A cue that only matches across clauses (no single
+    clause holds one) falls back to the scoped patterns on the whole message."""
     clauses = pc.split_pattern_regex(text, _CLAUSE_END)
     parent = pc.list_parent_indices(clauses).to_numpy()
     flat = pc.list_flatten(clauses)
@@ -395,7 +398,9 @@ def _vetoed_in_clause(text: pa.Array, cue: str, vetoes: list[Veto]) -> np.ndarra
     at = np.flatnonzero(has_cue)
     for veto in vetoes:
         open_ = at[~has_veto[at]]
-        has_veto[open_] = _match(flat.take(open_), veto.bare)
+        has_veto[open_] = _match(
+            flat.take(open_), veto.bare if veto.scope == "clause" else veto.pattern
+        )
     free = np.bincount(parent, weights=has_cue & ~has_veto, minlength=len(text)) > 0
     any_cue = np.bincount(parent, weights=has_cue, minlength=len(text)) > 0
     vetoed = any_cue & ~free
@@ -560,6 +565,9 @@ def milestones(
             PRIORITY["rule"],
             when=None if stamps is None else stamps[keep],
         )
+        if milestone == "restored":
+            watched = rows[label == _code(labels, "mitigated")]
+            _last_word(events, np.setdiff1d(part[keep], watched), best)
     # resolved: the last PagerDuty resolve outranks a message
     resolves = np.flatnonzero(is_pd & (kind == "resolve").to_numpy(bool, na_value=False))
     best.offer(
@@ -577,6 +585,24 @@ def milestones(
         (frame, partial(best.candidates, events, incidents, manual, runners_up))
         if runners_up
         else frame
+    )
+
+
+def _last_word(events: pd.DataFrame, restoring: np.ndarray, best: _Best) -> None:
+    """resolved where nothing resolves the incident: a message saying the service is back
+    (and not that it is being watched) that is the last thing anyone said, as a status
+    page's final "operating normally" is; offered below any resolve, so a resolving message
+    or the PagerDuty resolve still wins."""
+    spoken = np.flatnonzero(
+        events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
+    )
+    last = best.last(spoken)
+    best.offer(
+        last[np.isin(last, restoring)],
+        "resolved",
+        "rule",
+        "restored, nothing said after",
+        PRIORITY["fallback"],
     )
 
 
