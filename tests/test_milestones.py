@@ -120,6 +120,12 @@ def test_questions_that_name_a_cause_are_hypotheses(text: str) -> None:
         ("The problem is related to load on our network.", "hypothesis"),
         ("We're already aware of the cause and are working to mitigate now.", "hypothesis"),
         ("The incident has been identified and resolved.", "resolved"),
+        ("Normal operations have resumed.", "restored"),
+        ("The issue has now been fixed.", "restored"),
+        ("The maintenance is complete.", "restored"),
+        # a window stated in the past is over, however partial the trouble was
+        ("From 18:03 UTC to 18:23 UTC, service was partially degraded.", "restored"),
+        ("As of right now the partial outage has resolved.", "resolved"),
     ],
 )
 def test_status_page_grammar(text: str, label: str) -> None:
@@ -188,6 +194,9 @@ def test_a_recovery_in_other_words() -> None:
         ("We believe issue is resolved now and we are monitoring to confirm the resolution.", {"resolved", "restored"}),
         ("We will provide more details once we identify the root cause.", {"hypothesis"}),
         ("We are working to resolve the issue.", {"resolved"}),
+        ("Thank you for your patience and for helping us resolve this issue.", {"resolved"}),
+        ("Please try again, as this may resolve the issue.", {"resolved"}),
+        ("Errors were partially recovering from 18:03 UTC to 18:23 UTC.", {"restored"}),
         ("not back yet", {"restored"}),
         ("should be back shortly", {"restored"}),
         ("is it resolved?", {"resolved"}),

@@ -85,7 +85,7 @@ def _totals(rows: pd.DataFrame) -> pd.DataFrame:
 FLOORS = {
     ("llm-services", "identified"): (0.75, 0.24),
     ("llm-services", "monitoring"): (0.74, 0.23),
-    ("llm-services", "resolved"): (0.70, 1.0),
+    ("llm-services", "resolved"): (0.80, 1.0),
     ("status-pages", "identified"): (0.70, 0.46),
     ("status-pages", "monitoring"): (0.75, 0.31),
 }
