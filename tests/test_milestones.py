@@ -50,6 +50,8 @@ def at(found, milestone):
         ("ok green", "restored"),
         ("incident resolved, thanks all", "resolved"),
         ("Status update posted to #status: login degraded", "status_update"),
+        ("resolving :checkered_flag: thanks <@U0ARJ>", "resolved"),
+        ("paging <!subteam^S0PAY|@payments-oncall> too :pager:", "escalation"),
         ("@Sofia can you join us? need auth eyes", "escalation"),
         ("@Priya can you look at the pool?", "directive"),
         # real status-page and chat phrasings the earlier rules missed, in every tense and voice

@@ -1,6 +1,7 @@
 """The normalised text the rules read: one form for every way of saying the same thing.
 
-Lower case, typographic quotes straightened, URLs as ``<url>``, Slack's ``*bold*`` /
+Lower case, Slack markup resolved (``<@U1|bob>`` → ``@bob``, ``<!subteam^S1|@db>`` → ``@db``),
+typographic quotes straightened, URLs as ``<url>``, Slack's ``*bold*`` /
 ``_italic_`` / ``~strike~`` marks dropped, emoji (Unicode or ``:name:``) as ``:name:``,
 contractions expanded ("didn't" → "do not", "it's" → "it be") and every word reduced to its
 lemma by lemminflect ("has been resolved" → "have be resolve"), with punctuation kept as
@@ -140,8 +141,26 @@ def normal_text(text: Any) -> pa.Array:
     return pc.take(normal, where)
 
 
+#: Slack markup as the Slack reader resolves it, for text that did not come through it (a
+#: PagerDuty note, a message written elsewhere): (pattern, RE2 rewrite) on lower-case text.
+SLACK_MARKUP = (
+    (r"<@[^<>|\s]+\|@?([^<>]+)>", r"@\1"),
+    (r"<@([^<>|\s]+)>", r"@\1"),
+    (r"<#[^<>|\s]+\|([^<>]+)>", r"#\1"),
+    (r"<#([^<>|\s]+)>", r"#\1"),
+    (r"<!subteam\^[^<>|\s]+\|@?([^<>]+)>", r"@\1"),
+    (r"<!subteam\^([^<>|\s]+)>", r"@\1"),
+    (r"<!date\^[^<>|]+\|([^<>]+)>", r"\1"),
+    (r"<!([a-z]+)(?:\|[^<>]*)?>", r"@\1"),
+    (r"<mailto:([^<>|\s]+)(?:\|[^<>]*)?>", r"\1"),
+    (r"<([a-z][a-z0-9+.\-]*://[^<>|\s]+)\|([^<>]+)>", r"\2 \1"),
+)
+
+
 def _normal_distinct(messages: pa.Array) -> pa.Array:
     text = pc.utf8_lower(messages)
+    for pattern, rewrite in SLACK_MARKUP:
+        text = pc.replace_substring_regex(text, pattern, rewrite)
     text = pc.replace_substring(text, "’", "'")
     text = pc.replace_substring(text, "‘", "'")
     text = pc.replace_substring_regex(text, r"[ \t\r\f\v\x{a0}]*\n\s*", " \n ")
