@@ -128,6 +128,8 @@ def test_questions_that_name_a_cause_are_hypotheses(text: str) -> None:
         # a window stated in the past is over, however partial the trouble was
         ("From 18:03 UTC to 18:23 UTC, service was partially degraded.", "restored"),
         ("As of right now the partial outage has resolved.", "resolved"),
+        ("We saw elevated error rates for gpt-vision from 4:40am PDT to 6:10am PDT", "restored"),
+        ("Opus was unreachable from 1:58pm PT until 8:26pm PT", "restored"),
     ],
 )
 def test_status_page_grammar(text: str, label: str) -> None:
