@@ -51,6 +51,12 @@ def at(found, milestone):
         ("incident resolved, thanks all", "resolved"),
         ("Status update posted to #status: login degraded", "status_update"),
         ("resolving :checkered_flag: thanks <@U0ARJ>", "resolved"),
+        # the register of a status page: a team watching, customers of a product, reports received
+        ("A fix is in place and we are monitoring the situation closely.", "status_update"),
+        ("Customers using Jira Service Management may experience slow page loads.", "status_update"),
+        ("We are investigating reports of failed logins.", "status_update"),
+        ("The team is continuing to investigate.", "status_update"),
+        ("We're receiving reports of connectivity problems while accessing the board.", "status_update"),
         ("paging <!subteam^S0PAY|@payments-oncall> too :pager:", "escalation"),
         ("@Sofia can you join us? need auth eyes", "escalation"),
         ("@Priya can you look at the pool?", "directive"),
