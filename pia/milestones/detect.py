@@ -186,7 +186,10 @@ def _scoped(pattern: str, scope: str, cue: str) -> str:
 def _arrow(values: Any) -> pa.Array:
     """``values`` as an Arrow string array: its kernels run the rules on RE2, many times
     faster than ``re`` per string, and without a Python object per string."""
-    return pa.array(pd.array(values, dtype=pd.StringDtype("pyarrow")))
+    if getattr(getattr(values, "dtype", None), "storage", None) == "pyarrow":
+        return pa.array(values)
+    # straight from the Python strings: a pandas Arrow array on the way costs twice as much
+    return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
 
 
 def _match(text: pa.Array, pattern: str) -> np.ndarray:
@@ -223,7 +226,8 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     distinct = pc.unique(text)
     which = pc.index_in(text, value_set=distinct).to_numpy(zero_copy_only=False)
     on_distinct = [*_markers(distinct, rules), *_rule_hits(normal_text(distinct), rules)]
-    parts = [_spread(part, which, rows) for part in on_distinct]
+    order = np.argsort(which, kind="stable")
+    parts = [_spread(part, which[order], rows[order]) for part in on_distinct]
     parts = [p for p in (*parts, *_reactions(events, eligible, rules)) if len(p[0])]
     if not parts:
         return pd.DataFrame(
@@ -256,14 +260,14 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
 
 
 def _spread(part: _Part, which: np.ndarray, rows: np.ndarray) -> _Part:
-    """A part found on distinct messages, given to every event row that says one of them."""
+    """A part found on distinct messages, given to every event row that says one of them
+    (``which``, sorted, is the distinct message of each of ``rows``)."""
     hit, label, source, rule = part
-    order = np.argsort(which, kind="stable")
-    start = np.searchsorted(which[order], hit, side="left")
-    count = np.searchsorted(which[order], hit, side="right") - start
-    # positions order[start_i : start_i + count_i] for every hit i, without a loop
+    start = np.searchsorted(which, hit, side="left")
+    count = np.searchsorted(which, hit, side="right") - start
+    # positions start_i : start_i + count_i for every hit i, without a loop
     offsets = np.repeat(start - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
-    taken = rows[order[offsets]]
+    taken = rows[offsets]
 
     def spread(value: Any) -> Any:
         return value if np.ndim(value) == 0 else np.repeat(np.asarray(value, dtype=object), count)
