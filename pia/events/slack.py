@@ -7,6 +7,7 @@ they came from) so an error can name it. Opening files is the snapshot layer's j
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -340,9 +341,10 @@ _KEYS = (
     "reactions",
 )
 _FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
-#: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise
+#: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise,
+#: and so is an app's message whose text is all it has (no blocks)
 _SPECIAL = frozenset(
-    {"attachments", "files", "file", "comment", "bot_id", "bot_profile", "message", "deleted_ts"}
+    {"attachments", "files", "file", "comment", "bot_profile", "message", "deleted_ts"}
 )
 #: messages gathered before they become columns: enough to amortise a frame over many small
 #: files, few enough that a big channel's decoded JSON is freed as it is read
@@ -352,6 +354,8 @@ _CHUNK = 20_000
 def _plain(values: np.ndarray) -> np.ndarray:
     """``str(value or "")`` of each value (a missing key is ""), in one C pass where all are
     strings or missing (nearly always)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # a key every message has
+        return values
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
         missing = pd.isna(values)
         if missing.any():
@@ -425,7 +429,9 @@ class Messages:
                 ),
             )
             return
-        for i, message in enumerate(payload):
+        for i, message in enumerate(
+            () if {dict}.issuperset(map(type, payload)) else payload  # decoded JSON: all dicts
+        ):
             if not isinstance(message, Mapping):
                 self._fail(
                     len(self._origins),
@@ -480,7 +486,9 @@ class Messages:
         del table
         files = np.repeat(np.arange(first, len(self._origins)), self._sizes[first:])
         plain = np.fromiter(map(_SPECIAL.isdisjoint, messages), dtype=bool, count=len(messages))
-        special = np.flatnonzero(~plain | (columns["subtype"] == "bot_message"))
+        app = (columns["bot_id"] != "") | (columns["subtype"] == "bot_message")
+        special = np.flatnonzero(~plain | app)
+        special = special[[not plain[i] or "blocks" in messages[i] for i in special]]
         for i in special:  # an edit, a deletion, files, attachments, an app's blocks
             channel = self._file_channel[files[i]]
             deleted: set[str] = set()
@@ -653,7 +661,9 @@ def _frame(
     resolved = _per_row(text, channel, channels, _resolved)
     resolved[kind == "deleted"] = ""
     mentions = np.full(n, "", dtype=object)
-    mentioning = np.flatnonzero(["<@" in t for t in text])
+    mentioning = np.flatnonzero(
+        np.fromiter(map(str.__contains__, text, itertools.repeat("<@")), dtype=bool, count=n)
+    )
     mentions[mentioning] = [" ".join(_MENTION_RE.findall(text[i])) for i in mentioning]
     del text
     incident = _objects([valid_str(c.incident) for c in channels])
@@ -754,14 +764,16 @@ def _category(values: np.ndarray) -> pd.Categorical:
 
 
 def _strings(values: np.ndarray) -> pd.arrays.StringArray:
-    """A ``string`` column of ``values`` (all str), with every lone surrogate replaced by U+FFFD
-    (encoded a slice at a time, so clean text, nearly all, costs no per-row work)."""
-    for start in range(0, len(values), _CHUNK):
-        piece = values[start : start + _CHUNK]
+    """A ``string`` column of ``values`` (all str), with every lone surrogate replaced by U+FFFD.
+    Only text that is not ASCII can hold one (Python knows which is, without reading it), and
+    that is encoded a slice at a time, so clean text, nearly all, costs no per-row work."""
+    wide = np.flatnonzero(~np.fromiter(map(str.isascii, values), dtype=bool, count=len(values)))
+    for start in range(0, len(wide), _CHUNK):
+        rows = wide[start : start + _CHUNK]
         try:
-            "".join(piece).encode("utf-8")
+            "".join(values[rows]).encode("utf-8")
         except UnicodeEncodeError:
-            values[start : start + _CHUNK] = [valid_str(v) for v in piece]
+            values[rows] = [valid_str(v) for v in values[rows]]
     return pd.arrays.StringArray(values)
 
 
