@@ -696,31 +696,44 @@ def _frame(
         "reactions": raw["reactions"],
         "mentions": mentions,
     }
-    del ref, resolved
+    del ref, resolved, kind, actor, thread, mentions, user, is_bot
+    raw.clear()  # the columns hold what is left of it
     # The same ts twice in a channel is one message (the last copy); a deletion supersedes the
     # message itself. Each step takes rows only where it has something to do: a big channel has
     # no copies of messages and is already in order, and every copy of a million rows costs.
+    # (A million rows' temporaries cost as much as a column, so the usual case makes none.)
     stamps = columns["ts"].asi8
-    if (
-        (np.diff(stamps) > 0) | (channel[1:] != channel[:-1])
-    ).all():  # each channel in order, no ts twice
-        rows = np.arange(n)
-    else:
+    later = np.diff(stamps)
+    switches = np.flatnonzero(channel[1:] != channel[:-1])  # the last row of each channel
+    in_order = later > 0
+    in_order[switches] = True
+    rows: np.ndarray | None = None  # None: all rows, as they are
+    if not in_order.all():  # not each channel in order, or a ts twice
         key = pd.DataFrame(
             {"channel": channel, "ts": columns["ts"], "kind": columns["kind"]}, copy=False
         )
         rows = np.flatnonzero(~key.duplicated(keep="last").to_numpy())
-    gone = kind == "deleted"
+    del in_order
+    gone = columns["kind"] == "deleted"
     if gone.any():
         dropped = pd.MultiIndex.from_arrays([channel[gone], columns["ts"][gone]])
         superseded = pd.MultiIndex.from_arrays([channel, columns["ts"]]).isin(dropped) & ~gone
+        rows = np.arange(n) if rows is None else rows
         rows = rows[~superseded[rows]]
-    by_incident = pd.factorize(incident)[0].take(channel)[rows]
-    step, later = np.diff(by_incident), np.diff(stamps[rows])
-    if not ((step > 0) | ((step == 0) & (later >= 0))).all():
-        rows = rows[np.lexsort((stamps[rows], by_incident))]
-    if len(rows) < n or (rows != np.arange(n)).any():
-        columns = {name: values[rows] for name, values in columns.items()}
+    incident_order = pd.factorize(incident)[0]
+    if rows is None:  # each channel in order: only where one ends and the next begins may not be
+        step = incident_order[channel[switches + 1]] - incident_order[channel[switches]]
+        if not ((step > 0) | ((step == 0) & (later[switches] >= 0))).all():
+            rows = np.arange(n)
+    del later
+    if rows is not None:
+        by_incident = incident_order.take(channel)[rows]
+        step, later = np.diff(by_incident), np.diff(stamps[rows])
+        if not ((step > 0) | ((step == 0) & (later >= 0))).all():
+            rows = rows[np.lexsort((stamps[rows], by_incident))]
+        if len(rows) < n or (rows != np.arange(n)).any():
+            for name in columns:  # one at a time, each column's old order freed as it goes
+                columns[name] = columns[name][rows]
     for name in ("actor", "actor_id", "text", "thread", "reactions"):
         columns[name] = _strings(columns[name])
     # the rest are checked where they come from: the channel's names, or ASCII by construction
