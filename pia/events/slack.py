@@ -36,6 +36,8 @@ _SUBTYPE_KIND = {
 }
 # Subtypes that are ordinary speech: they stay `message` (or `reply` in a thread).
 _SPEECH = {"", "file_share", "thread_broadcast", "me_message", "file_comment"}
+#: the kinds of speech: an app's, a reply in a thread, a message in the channel
+_KINDS = ("bot", "reply", "message")
 
 
 @dataclass(frozen=True)
@@ -308,7 +310,7 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
 
 
 def _reaction_names(reactions: Any) -> str:
-    return ",".join(str(r.get("name")) for r in listed(reactions) if isinstance(r, Mapping))
+    return ",".join([str(r.get("name")) for r in listed(reactions) if isinstance(r, Mapping)])
 
 
 def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[str, Any], bool]:
@@ -481,8 +483,8 @@ class Messages:
         columns["type"] = np.where(columns["type"] == "", "message", columns["type"]).astype(object)
         text = table["text"].to_numpy()
         columns["text"] = (
-            _plain(text)
-            if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty")
+            text
+            if pd.api.types.infer_dtype(text, skipna=False) == "string"
             else _objects([t if type(t) is str else "" for t in text])
         )
         edited = table["edited"].to_numpy()
@@ -491,8 +493,8 @@ class Messages:
         columns["edited"][present] = [isinstance(edited[i], Mapping) for i in present]
         reactions = table["reactions"].to_numpy()
         columns["reactions"] = np.full(len(messages), "", dtype=object)
-        for i in np.flatnonzero(pd.notna(reactions)):
-            columns["reactions"][i] = _reaction_names(reactions[i])
+        present = np.flatnonzero(pd.notna(reactions))
+        columns["reactions"][present] = _objects(list(map(_reaction_names, reactions[present])))
         del table
         files = np.repeat(np.arange(first, len(self._origins)), self._sizes[first:])
         plain = np.fromiter(map(_SPECIAL.isdisjoint, messages), dtype=bool, count=len(messages))
@@ -647,7 +649,8 @@ def _frame(
             speech & in_thread,
             speech,
         ],
-        [raw["type"], named.to_numpy(object), "bot", "reply", "message"],
+        # one object for each of these kinds, not a string made for every row
+        [raw["type"], named.to_numpy(object), *(np.array(k, dtype=object) for k in _KINDS)],
         default=subtype,
     )
     if deleted:
