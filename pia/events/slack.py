@@ -7,7 +7,6 @@ they came from) so an error can name it. Opening files is the snapshot layer's j
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -671,12 +670,13 @@ def _frame(
         ref[i] += f"?thread_ts={thread[i]}&cid={cids[channel[i]]}"
     del raw_ts, subtype, known
     text = raw.pop("text")
-    resolved = _per_row(text, channel, channels, _resolved)
+    # markup or an entity: most messages have neither, and only these are read again
+    marked = np.flatnonzero(["<" in t or "&" in t for t in text])
+    resolved = text.copy()
+    resolved[marked] = _per_row(text[marked], channel[marked], channels, _resolved)
     resolved[kind == "deleted"] = ""
     mentions = np.full(n, "", dtype=object)
-    mentioning = np.flatnonzero(
-        np.fromiter(map(str.__contains__, text, itertools.repeat("<@")), dtype=bool, count=n)
-    )
+    mentioning = marked[np.array([("<@" in t) for t in text[marked]], dtype=bool)]
     mentions[mentioning] = [" ".join(_MENTION_RE.findall(text[i])) for i in mentioning]
     del text
     incident = _objects([valid_str(c.incident) for c in channels])
