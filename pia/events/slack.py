@@ -785,7 +785,12 @@ def _by_user(
 
 
 def _category(values: np.ndarray) -> pd.Categorical:
+    """A categorical of ``values`` (all str), its categories sorted and writable: a lone
+    surrogate in a type or subtype, which JSON allows, becomes U+FFFD (read per category)."""
     codes, uniques = pd.factorize(values, sort=True)
+    writable = _objects([valid_str(u) for u in uniques])
+    if (writable != uniques).any():
+        return _category(writable.take(codes))
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="string"))
 
 
