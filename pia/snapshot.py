@@ -11,6 +11,7 @@ This is the outer layer that opens paths; it hands decoded payloads to the pure 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -440,6 +441,21 @@ def add_slack(
                 found.day_file(tree.where(day), tree.json(day))
 
 
+@contextmanager
+def acyclic() -> Iterator[None]:
+    """Python's cycle collector paused while snapshot files are read and made into frames:
+    decoded JSON is hundreds of thousands of containers with no cycles among them, which each
+    full collection would walk again (with everything imported), a tenth of reading a big
+    channel; what the readers leave is freed by reference counting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_events(
     incidents: Sequence[Incident], on_read: Callable[[], Any] | None = None
 ) -> tuple[pd.DataFrame, dict[str, PiaError], dict[str, slack.Directory]]:
@@ -560,8 +576,9 @@ class Incident:
         """
         found, entries = slack.Messages(), pagerduty.Entries()
         paged: list[pd.DataFrame] = []
-        self.add_events(found, entries, paged)
-        said = found.events()
+        with acyclic():
+            self.add_events(found, entries, paged)
+            said = found.events()
         found.raise_first()
         logged, unread = entries.events()
         if unread:

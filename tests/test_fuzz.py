@@ -162,8 +162,8 @@ def parses_or_says_why(call, *args, **kwargs) -> None:
 def assert_writable(result) -> None:
     """What a reader returns can be written out as UTF-8 (a lone surrogate cannot)."""
     if isinstance(result, pd.DataFrame):
-        for name in result.select_dtypes(include=["object", "string"]):
-            "".join(result[name].fillna("").astype(str)).encode("utf-8")
+        for name in result.select_dtypes(include=["object", "string", "category"]):
+            "".join(result[name].astype(str)).encode("utf-8")
     elif isinstance(result, dict):
         "".join(v for v in result.values() if isinstance(v, str)).encode("utf-8")
 
@@ -260,6 +260,15 @@ def test_lone_surrogates_and_nul_in_text(bad):
     assert len(events) == 1
     assert events.loc[0, "text"] == bad.replace("\ud800", "\ufffd").replace("\udfff", "\ufffd")  # writable, and said so
     assert events.loc[0, "actor_id"] == events.loc[0, "text"]
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\udfff\ud800"])
+def test_lone_surrogates_in_type_and_subtype(bad):
+    # each is any string JSON allows, and an unknown one is the event's kind
+    day = [{"type": "message", "subtype": bad, "user": "U1", "ts": "1700000000.000100"}, {"type": bad, "user": "U1", "ts": "1700000001.000100"}]
+    events = messages_to_events([("d.json", day)], incident="f", channel="c")
+    assert list(events["kind"]) == [bad.replace("\ud800", "\ufffd").replace("\udfff", "\ufffd")] * 2
+    assert_writable(events)
 
 
 @pytest.mark.parametrize(("number", "kept"), [(42, 42), ("\ud800", "\ufffd"), ("INC-7", "INC-7"), (True, None), ([1], None), (None, None)])

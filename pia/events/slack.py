@@ -35,6 +35,8 @@ _SUBTYPE_KIND = {
 }
 # Subtypes that are ordinary speech: they stay `message` (or `reply` in a thread).
 _SPEECH = {"", "file_share", "thread_broadcast", "me_message", "file_comment"}
+#: the kinds of speech: an app's, a reply in a thread, a message in the channel
+_KINDS = ("bot", "reply", "message")
 
 
 @dataclass(frozen=True)
@@ -307,7 +309,7 @@ def _row(message: Mapping[str, Any], edited: bool) -> dict[str, Any]:
 
 
 def _reaction_names(reactions: Any) -> str:
-    return ",".join(str(r.get("name")) for r in listed(reactions) if isinstance(r, Mapping))
+    return ",".join([str(r.get("name")) for r in listed(reactions) if isinstance(r, Mapping)])
 
 
 def _unwrapped(message: Mapping[str, Any], deleted: set[str]) -> tuple[Mapping[str, Any], bool]:
@@ -340,9 +342,10 @@ _KEYS = (
     "reactions",
 )
 _FIELDS = ("type", "subtype", "user", "bot_id", "username", "thread_ts")
-#: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise
+#: keys that need :func:`_row`'s care; a message without any of them (most) is read column-wise,
+#: and so is an app's message whose text is all it has (no blocks)
 _SPECIAL = frozenset(
-    {"attachments", "files", "file", "comment", "bot_id", "bot_profile", "message", "deleted_ts"}
+    {"attachments", "files", "file", "comment", "bot_profile", "message", "deleted_ts"}
 )
 #: messages gathered before they become columns: enough to amortise a frame over many small
 #: files, few enough that a big channel's decoded JSON is freed as it is read
@@ -352,6 +355,8 @@ _CHUNK = 20_000
 def _plain(values: np.ndarray) -> np.ndarray:
     """``str(value or "")`` of each value (a missing key is ""), in one C pass where all are
     strings or missing (nearly always)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # a key every message has
+        return values
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
         missing = pd.isna(values)
         if missing.any():
@@ -364,6 +369,16 @@ def _plain(values: np.ndarray) -> np.ndarray:
             for v in values
         ]
     )
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """:func:`_plain` of ``values``, each distinct string one object: a field that repeats (the
+    type, the user) is then compared and hashed among a few objects that stay in the CPU's
+    cache, not hundreds of thousands spread over memory, and the JSON's copies go with it."""
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = _plain(values)
+    codes, uniques = pd.factorize(values)  # a missing key is -1, the last of the table: ""
+    return _objects([*uniques, ""]).take(codes)
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -425,7 +440,9 @@ class Messages:
                 ),
             )
             return
-        for i, message in enumerate(payload):
+        for i, message in enumerate(
+            () if {dict}.issuperset(map(type, payload)) else payload  # decoded JSON: all dicts
+        ):
             if not isinstance(message, Mapping):
                 self._fail(
                     len(self._origins),
@@ -461,12 +478,12 @@ class Messages:
         table = pd.DataFrame(messages, columns=list(_KEYS), dtype=object)
         columns = {"raw_ts": table["ts"].to_numpy()}
         for name in _FIELDS:
-            columns[name] = _plain(table[name].to_numpy())
+            columns[name] = _shared(table[name].to_numpy())
         columns["type"] = np.where(columns["type"] == "", "message", columns["type"]).astype(object)
         text = table["text"].to_numpy()
         columns["text"] = (
-            _plain(text)
-            if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty")
+            text
+            if pd.api.types.infer_dtype(text, skipna=False) == "string"
             else _objects([t if type(t) is str else "" for t in text])
         )
         edited = table["edited"].to_numpy()
@@ -475,12 +492,14 @@ class Messages:
         columns["edited"][present] = [isinstance(edited[i], Mapping) for i in present]
         reactions = table["reactions"].to_numpy()
         columns["reactions"] = np.full(len(messages), "", dtype=object)
-        for i in np.flatnonzero(pd.notna(reactions)):
-            columns["reactions"][i] = _reaction_names(reactions[i])
+        present = np.flatnonzero(pd.notna(reactions))
+        columns["reactions"][present] = _objects(list(map(_reaction_names, reactions[present])))
         del table
         files = np.repeat(np.arange(first, len(self._origins)), self._sizes[first:])
         plain = np.fromiter(map(_SPECIAL.isdisjoint, messages), dtype=bool, count=len(messages))
-        special = np.flatnonzero(~plain | (columns["subtype"] == "bot_message"))
+        app = (columns["bot_id"] != "") | (columns["subtype"] == "bot_message")
+        special = np.flatnonzero(~plain | app)
+        special = special[[not plain[i] or "blocks" in messages[i] for i in special]]
         for i in special:  # an edit, a deletion, files, attachments, an app's blocks
             channel = self._file_channel[files[i]]
             deleted: set[str] = set()
@@ -629,7 +648,8 @@ def _frame(
             speech & in_thread,
             speech,
         ],
-        [raw["type"], named.to_numpy(object), "bot", "reply", "message"],
+        # one object for each of these kinds, not a string made for every row
+        [raw["type"], named.to_numpy(object), *(np.array(k, dtype=object) for k in _KINDS)],
         default=subtype,
     )
     if deleted:
@@ -650,10 +670,13 @@ def _frame(
         ref[i] += f"?thread_ts={thread[i]}&cid={cids[channel[i]]}"
     del raw_ts, subtype, known
     text = raw.pop("text")
-    resolved = _per_row(text, channel, channels, _resolved)
+    # markup or an entity: most messages have neither, and only these are read again
+    marked = np.flatnonzero(["<" in t or "&" in t for t in text])
+    resolved = text.copy()
+    resolved[marked] = _per_row(text[marked], channel[marked], channels, _resolved)
     resolved[kind == "deleted"] = ""
     mentions = np.full(n, "", dtype=object)
-    mentioning = np.flatnonzero(["<@" in t for t in text])
+    mentioning = marked[np.array([("<@" in t) for t in text[marked]], dtype=bool)]
     mentions[mentioning] = [" ".join(_MENTION_RE.findall(text[i])) for i in mentioning]
     del text
     incident = _objects([valid_str(c.incident) for c in channels])
@@ -676,31 +699,44 @@ def _frame(
         "reactions": raw["reactions"],
         "mentions": mentions,
     }
-    del ref, resolved
+    del ref, resolved, kind, actor, thread, mentions, user, is_bot
+    raw.clear()  # the columns hold what is left of it
     # The same ts twice in a channel is one message (the last copy); a deletion supersedes the
     # message itself. Each step takes rows only where it has something to do: a big channel has
     # no copies of messages and is already in order, and every copy of a million rows costs.
+    # (A million rows' temporaries cost as much as a column, so the usual case makes none.)
     stamps = columns["ts"].asi8
-    if (
-        (np.diff(stamps) > 0) | (channel[1:] != channel[:-1])
-    ).all():  # each channel in order, no ts twice
-        rows = np.arange(n)
-    else:
+    later = np.diff(stamps)
+    switches = np.flatnonzero(channel[1:] != channel[:-1])  # the last row of each channel
+    in_order = later > 0
+    in_order[switches] = True
+    rows: np.ndarray | None = None  # None: all rows, as they are
+    if not in_order.all():  # not each channel in order, or a ts twice
         key = pd.DataFrame(
             {"channel": channel, "ts": columns["ts"], "kind": columns["kind"]}, copy=False
         )
         rows = np.flatnonzero(~key.duplicated(keep="last").to_numpy())
-    gone = kind == "deleted"
+    del in_order
+    gone = columns["kind"] == "deleted"
     if gone.any():
         dropped = pd.MultiIndex.from_arrays([channel[gone], columns["ts"][gone]])
         superseded = pd.MultiIndex.from_arrays([channel, columns["ts"]]).isin(dropped) & ~gone
+        rows = np.arange(n) if rows is None else rows
         rows = rows[~superseded[rows]]
-    by_incident = pd.factorize(incident)[0].take(channel)[rows]
-    step, later = np.diff(by_incident), np.diff(stamps[rows])
-    if not ((step > 0) | ((step == 0) & (later >= 0))).all():
-        rows = rows[np.lexsort((stamps[rows], by_incident))]
-    if len(rows) < n or (rows != np.arange(n)).any():
-        columns = {name: values[rows] for name, values in columns.items()}
+    incident_order = pd.factorize(incident)[0]
+    if rows is None:  # each channel in order: only where one ends and the next begins may not be
+        step = incident_order[channel[switches + 1]] - incident_order[channel[switches]]
+        if not ((step > 0) | ((step == 0) & (later[switches] >= 0))).all():
+            rows = np.arange(n)
+    del later
+    if rows is not None:
+        by_incident = incident_order.take(channel)[rows]
+        step, later = np.diff(by_incident), np.diff(stamps[rows])
+        if not ((step > 0) | ((step == 0) & (later >= 0))).all():
+            rows = rows[np.lexsort((stamps[rows], by_incident))]
+        if len(rows) < n or (rows != np.arange(n)).any():
+            for name in columns:  # one at a time, each column's old order freed as it goes
+                columns[name] = columns[name][rows]
     for name in ("actor", "actor_id", "text", "thread", "reactions"):
         columns[name] = _strings(columns[name])
     # the rest are checked where they come from: the channel's names, or ASCII by construction
@@ -749,19 +785,26 @@ def _by_user(
 
 
 def _category(values: np.ndarray) -> pd.Categorical:
+    """A categorical of ``values`` (all str), its categories sorted and writable: a lone
+    surrogate in a type or subtype, which JSON allows, becomes U+FFFD (read per category)."""
     codes, uniques = pd.factorize(values, sort=True)
+    writable = _objects([valid_str(u) for u in uniques])
+    if (writable != uniques).any():
+        return _category(writable.take(codes))
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="string"))
 
 
 def _strings(values: np.ndarray) -> pd.arrays.StringArray:
-    """A ``string`` column of ``values`` (all str), with every lone surrogate replaced by U+FFFD
-    (encoded a slice at a time, so clean text, nearly all, costs no per-row work)."""
-    for start in range(0, len(values), _CHUNK):
-        piece = values[start : start + _CHUNK]
+    """A ``string`` column of ``values`` (all str), with every lone surrogate replaced by U+FFFD.
+    Only text that is not ASCII can hold one (Python knows which is, without reading it), and
+    that is encoded a slice at a time, so clean text, nearly all, costs no per-row work."""
+    wide = np.flatnonzero(~np.fromiter(map(str.isascii, values), dtype=bool, count=len(values)))
+    for start in range(0, len(wide), _CHUNK):
+        rows = wide[start : start + _CHUNK]
         try:
-            "".join(piece).encode("utf-8")
+            "".join(values[rows]).encode("utf-8")
         except UnicodeEncodeError:
-            values[start : start + _CHUNK] = [valid_str(v) for v in piece]
+            values[rows] = [valid_str(v) for v in values[rows]]
     return pd.arrays.StringArray(values)
 
 
