@@ -206,9 +206,7 @@ def durations(
             )
         )
     frame = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=DURATION_COLUMNS[:9])
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DURATION_COLUMNS)
     )
     frame = _with_evidence(frame, evidence)
     warnings = _order_warnings(at) + warnings
@@ -1144,4 +1142,4 @@ def legend(shown: Sequence[str], left_out: Sequence[str] = (), config: Config | 
     parts.append("≥: still open, counted to --as-of")
     if left_out:
         parts.append(f"not shown for the width: {', '.join(left_out)} (--columns to choose)")
-    return textwrap.fill("; ".join(parts), 100)
+    return textwrap.fill("; ".join(parts), 100, break_on_hyphens=False)

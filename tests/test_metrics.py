@@ -4,6 +4,7 @@ the metrics table and ``pia metrics``."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -14,9 +15,9 @@ import pytest
 
 from pia.cli import main
 from pia.events.schema import conform
-from pia.metrics import durations, measure_incident, measure_incidents, metrics_table, off_hours_pages
+from pia.metrics import durations, legend, measure_incident, measure_incidents, measure_together, metrics_table, off_hours_pages
 from pia.milestones import detect_incident, detect_incidents
-from pia.milestones.config import MILESTONES
+from pia.milestones.config import MILESTONES, load_config
 from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
 
@@ -128,9 +129,11 @@ def test_off_hours_pages_in_the_responders_zone() -> None:
 
 def test_working_hours_start_on_the_hour_and_end_before_it() -> None:
     # T0 is Friday 14:00 UTC; working hours are 08:00 to 18:00, Monday to Friday, in the person's zone
-    pages = [(-361, "07:59"), (-360, "08:00"), (239, "17:59"), (240, "18:00"), (1320, "Saturday noon")]
+    pages = [(-361, "07:59"), (-360, "08:00"), (239, "17:59"), (240, "18:00"), (270, "18:30"), (1320, "Saturday noon")]
     events = timeline(*((m, "pagerduty", "notify", "Svc", f"Notified Ann at {when}.", {"mentions": "P1"}) for m, when in pages))
-    assert list(off_hours_pages(events, {"P1": "UTC"})["off_hours"]) == [True, False, False, True, True]
+    assert list(off_hours_pages(events, {"P1": "UTC"})["off_hours"]) == [True, False, False, True, True, True]
+    nine_to_five = dataclasses.replace(load_config(), work_start=9, work_end=17)  # the config given, not the packaged one
+    assert list(off_hours_pages(events, {"P1": "UTC"}, nine_to_five)["off_hours"]) == [True, True, True, True, True, True]
 
 
 def test_a_page_goes_to_the_longest_name_its_text_holds() -> None:
@@ -139,6 +142,7 @@ def test_a_page_goes_to_the_longest_name_its_text_holds() -> None:
     page = off_hours_pages(events, zones).iloc[0]
     assert page["timezone"] == "Asia/Tokyo" and page["off_hours"]
     assert off_hours_pages(events, {"LEE": "Asia/Tokyo"}).iloc[0]["timezone"] is None
+    assert off_hours_pages(events, {"ANN LEE": "Asia/Tokyo"}).iloc[0]["timezone"] == "Asia/Tokyo"  # capitals with a space: a name
 
 
 def test_counts_of_the_response() -> None:
@@ -511,3 +515,101 @@ def test_the_terminal_table_marks_only_censored_values_and_csv_gives_seconds() -
     seconds = for_output(table, "csv")
     assert list(seconds.columns) == list(table.columns) and seconds["time_to_restore"].tolist()[:2] == [5400.0, 1200.0]
     assert seconds["time_to_restore_observed"].tolist() == [True, False, False]
+
+
+# --- what a caller passes is what is used; what measuring many at once keeps per incident -----
+
+
+def test_a_config_given_is_the_one_measured_and_explained(tmp_path) -> None:
+    packaged = load_config()
+    fewer = dataclasses.replace(packaged, durations=packaged.durations[-1:])  # time_to_resolve only
+    incident = open_incident("inc", write_incident(tmp_path))
+    row = measure_incident(incident, fewer).row
+    assert [k for k in row if k.startswith("time_to_") and not k.endswith("_observed")] == ["time_to_resolve"]
+    assert legend(["detect", "resolve"], config=fewer).startswith("resolve: from detection; ≥")
+
+
+def test_the_legend_fits_100_columns_and_keeps_option_names_whole() -> None:
+    # "pivots," would end at column 101 of the first line
+    lines = legend(["detect"], ["pages", "pivots", "directives"]).splitlines()
+    assert max(map(len, lines)) <= 100 and lines[1].startswith("pivots, directives"), lines
+    # "--as-of" would be cut at its hyphen at column 100
+    text = legend(["engage", "restore"], ["messages", "responders"])
+    assert max(map(len, text.splitlines())) <= 100 and "--as-of;" in text and "--columns" in text, text
+
+
+def test_one_incident_that_fails_to_read_or_to_set_up_stops_none_after_it(tmp_path, capsys) -> None:
+    for incident in ("a-unreadable", "b-bad-milestone", "c-good", "d-good"):
+        write_incident(tmp_path, incident=incident, toml='[milestones]\nrestored = "soon"\n' if incident.startswith("b") else "")
+    day = tmp_path / "incidents" / "a-unreadable" / "slack" / "inc-1" / "2026-11-20.json"
+    day.write_text(day.read_text()[:-40])
+    incidents = [open_incident(i, tmp_path) for i in list_incidents(tmp_path)]
+    measured, failures = measure_incidents(incidents)
+    assert list(measured) == ["c-good", "d-good"] and len(failures) == 2
+    assert "a-unreadable" in failures[0] and "b-bad-milestone" in failures[1] and "restored" in failures[1]
+    assert capsys.readouterr().err == ""  # no progress bar unless asked
+    measure_incidents(incidents[2:], progress=True)
+    shown = capsys.readouterr().err
+    assert "reading" in shown and shown.endswith("\r") and "\n" not in shown  # the bar clears its line for the next
+    measure_incidents(incidents[3:], progress=True)
+    assert capsys.readouterr().err == ""  # one incident: nothing to count
+
+
+def test_each_incidents_frames_are_the_merged_frames_rows_numbered_afresh(capsys) -> None:
+    """An incident's own frames (including empty ones) have the merged frame's columns, no more, and
+    rows numbered from 0."""
+    incidents = [open_incident(i, DATA) for i in list_incidents(DATA)]
+    together, _ = measure_together(incidents)
+    names = ("milestones", "hypotheses", "escalations", "status_updates", "directives", "responders", "notes")
+    for own in together.split().values():
+        for name in names:
+            frame = getattr(own.detection, name)
+            assert list(frame.columns) == list(getattr(together.detection, name).columns), name
+            assert frame.index.equals(pd.RangeIndex(len(frame))), name
+        assert list(own.events.columns) == list(together.events.columns) and own.events.index.equals(pd.RangeIndex(len(own.events)))
+    assert any(own.detection.escalations.empty for own in together.split().values())
+    assert capsys.readouterr().err == ""  # no progress bar unless asked
+
+
+def test_the_notebook_views_leave_missing_values_blank(tmp_path) -> None:
+    from pia.metrics import explain_milestones
+
+    data = write_incident(tmp_path)
+    table = metrics_table(data, ["inc"])
+    assert all(str(table.frame[m].dtype) == "datetime64[ns, UTC]" for m in MILESTONES)  # even a milestone nobody reached
+    page = table._repr_html_()
+    assert page.count("<td>") == len(table.frame.columns)  # the cells, not the row's number
+    assert "<tbody><tr><td>inc</td><td>Login 5xx</td>" in page
+    assert "NaT" not in page and "None" not in page and "nan" not in page
+    assert "<th>impact_start</th>" in page and pd.isna(table.frame["impact_start"].iloc[0])
+    explanation = explain_milestones("inc", data)
+    candidates = explanation.candidates
+    assert "index" not in candidates and candidates.index.equals(pd.RangeIndex(len(candidates)))
+    explained = explanation._repr_html_()
+    # detected from the first message, stated by nothing else: no second time
+    assert "<td>detected</td><td>1</td><td>2026-11-20 14:00:00</td><td></td>" in explained
+
+
+def test_an_incidents_warnings_stay_with_it_when_measured_together(tmp_path) -> None:
+    data = write_incident(tmp_path, incident="a", toml='[milestones]\nrestored = "2026-11-20T15:00:00Z"\n')
+    write_incident(data, incident="b")
+    measured, _ = measure_incidents([open_incident(i, data) for i in ("a", "b")])
+    assert measured["a"].durations.warnings == ["a: resolved (2026-11-20 14:30:00) is before restored (2026-11-20 15:00:00)"]
+    assert measured["b"].durations.warnings == []
+
+
+def test_rules_given_are_reused_not_compiled_again(tmp_path, monkeypatch) -> None:
+    import pia.metrics
+    from pia.milestones.detect import compile_rules
+
+    config = load_config()
+    rules = compile_rules(config)
+    monkeypatch.setattr(pia.metrics, "compile_rules", lambda *_: pytest.fail("compiled again"))
+    incident = open_incident("inc", write_incident(tmp_path))
+    assert measure_incident(incident, config, rules=rules).row["status"] == "resolved"
+
+
+def test_an_incident_without_messages_is_dated_by_its_milestones(tmp_path) -> None:
+    data = write_incident(tmp_path, [], toml='[milestones]\ndetected = "2026-11-19T23:30:00Z"\n')
+    row = metrics_table(data).frame.iloc[0]
+    assert row["date"] == "2026-11-19" and row["messages"] == 0
