@@ -613,3 +613,12 @@ def test_an_incident_without_messages_is_dated_by_its_milestones(tmp_path) -> No
     data = write_incident(tmp_path, [], toml='[milestones]\ndetected = "2026-11-19T23:30:00Z"\n')
     row = metrics_table(data).frame.iloc[0]
     assert row["date"] == "2026-11-19" and row["messages"] == 0
+
+
+def test_the_row_takes_services_from_incident_toml_and_is_resolved_from_the_moment_that_is_known(tmp_path) -> None:
+    data = write_incident(tmp_path, toml='services = ["auth", "login"]\n')
+    row = metrics_table(data).frame.iloc[0]
+    assert row["services"] == "auth,login" and row["status"] == "resolved"
+    resolved = row["resolved"]  # stated by the message that says so: known when it was posted
+    assert metrics_table(data, as_of=resolved).frame.iloc[0]["status"] == "resolved"
+    assert metrics_table(data, as_of=resolved - pd.Timedelta(microseconds=1)).frame.iloc[0]["status"] == "open"
