@@ -122,6 +122,7 @@ def test_off_hours_pages_in_the_responders_zone() -> None:
         (0, "pagerduty", "notify", "Svc", "Notified Priya Raman by SMS.", {"mentions": "P1"}),  # Fri 14:00 UTC
         (0, "pagerduty", "notify", "Svc", "Notified Kenji W by SMS.", {"mentions": "P2"}),
         (0, "pagerduty", "notify", "Svc", "Notified Nobody by SMS.", {"mentions": "P3"}),
+        (1, "pagerduty", "acknowledge", "Priya Raman", "Acknowledged by Priya Raman.", {"mentions": "P1"}),  # an act, not a page
     )
     pages = off_hours_pages(events, {"Priya Raman": "Europe/Berlin", "P2": "Asia/Tokyo"})
     assert list(pages["off_hours"]) == [False, True, pd.NA]
@@ -609,10 +610,18 @@ def test_rules_given_are_reused_not_compiled_again(tmp_path, monkeypatch) -> Non
     assert measure_incident(incident, config, rules=rules).row["status"] == "resolved"
 
 
-def test_an_incident_without_messages_is_dated_by_its_milestones(tmp_path) -> None:
-    data = write_incident(tmp_path, [], toml='[milestones]\ndetected = "2026-11-19T23:30:00Z"\n')
-    row = metrics_table(data).frame.iloc[0]
-    assert row["date"] == "2026-11-19" and row["messages"] == 0
+def test_an_incident_without_messages_is_dated_by_its_milestones_or_not_at_all(tmp_path) -> None:
+    data = write_incident(tmp_path, [], incident="a-dated", toml='[milestones]\ndetected = "2026-11-19T23:30:00Z"\n')
+    write_incident(data, [], incident="b-nothing")
+    write_incident(data, incident="c-talked")
+    rows = metrics_table(data).frame.set_index("incident")
+    assert list(rows["date"]) == ["2026-11-19", "", "2026-11-20"] and list(rows["messages"]) == [0, 0, len(RUNNERS_UP)]
+    assert rows.loc["b-nothing", "status"] == "open" and pd.isna(rows.loc["b-nothing", "detected"])
+    # measured after two incidents without events, the third has its whole timeline
+    measured, _ = measure_incidents([open_incident(i, data) for i in ("a-dated", "b-nothing", "c-talked")])
+    alone = measure_incident(open_incident("c-talked", data))
+    pd.testing.assert_frame_equal(measured["c-talked"].events, alone.events)
+    assert measured["b-nothing"].events.empty
 
 
 def test_the_row_takes_services_from_incident_toml_and_is_resolved_from_the_moment_that_is_known(tmp_path) -> None:
