@@ -54,6 +54,22 @@ def open_incident_events() -> pd.DataFrame:
     )
 
 
+def test_without_durations_configured_the_frame_is_empty_with_its_columns_and_types() -> None:
+    from pia.metrics import DURATION_COLUMNS
+
+    none = dataclasses.replace(load_config(), durations=())
+    result = durations(detect_incident(login()).milestones, none)
+    assert result.frame.empty and list(result.frame.columns) == DURATION_COLUMNS
+    assert {str(result.frame[c].dtype) for c in ("start", "end")} == {"datetime64[ns, UTC]"}
+
+
+def test_a_duration_of_nothing_is_observed_not_out_of_order() -> None:
+    found = detect_incident(login(), {"id": "inc", "milestones": {"impact_start": f"{T0:%Y-%m-%dT%H:%M:%SZ}"}})
+    result = durations(found.milestones)
+    detect = span(result, "time_to_detect")  # detected by the first message, the moment the impact started
+    assert detect["value"] == pd.Timedelta(0) and detect["status"] == "observed" and not result.warnings
+
+
 def test_open_incident_is_censored_at_as_of() -> None:
     found = detect_incident(open_incident_events())
     result = durations(found.milestones, as_of=minute(90))
@@ -622,6 +638,8 @@ def test_an_incident_without_messages_is_dated_by_its_milestones_or_not_at_all(t
     alone = measure_incident(open_incident("c-talked", data))
     pd.testing.assert_frame_equal(measured["c-talked"].events, alone.events)
     assert measured["b-nothing"].events.empty
+    nothing = measure_incident(open_incident("b-nothing", data)).durations.frame  # measured alone: no milestone anywhere
+    assert set(nothing["status"]) == {"no start"} and set(nothing["start_source"]) == {""} and nothing["value"].isna().all()
 
 
 def test_the_row_takes_services_from_incident_toml_and_is_resolved_from_the_moment_that_is_known(tmp_path) -> None:
