@@ -77,6 +77,10 @@ def test_open_incident_is_censored_at_as_of() -> None:
     assert resolve["value"] == pd.Timedelta(minutes=90)
     assert not resolve["observed"] and resolve["status"] == "censored"
     assert span(result, "time_to_acknowledge")["status"] == "observed"
+    # no impact start: the restore counts from detection, its second choice
+    assert (span(result, "time_to_restore")["start_milestone"], span(result, "time_to_restore")["value"]) == ("detected", pd.Timedelta(minutes=90))
+    at_detection = span(durations(found.milestones, as_of=minute(0)), "time_to_resolve")  # censored the moment it began
+    assert at_detection["value"] == pd.Timedelta(0) and at_detection["status"] == "censored"
 
 
 def test_open_incident_without_as_of_is_not_timed_against_the_clock() -> None:
@@ -177,6 +181,18 @@ def test_each_incident_pages_people_in_its_own_zones() -> None:
     zones = {"a": {"Ann Lee": "Asia/Tokyo"}, "b": {"P1": "Europe/Berlin"}}  # Friday 14:00 UTC: 23:00 in Tokyo, 15:00 in Berlin
     pages = off_hours_pages(events, {"P1": "Asia/Tokyo"}, by_incident=zones)
     assert list(pages["timezone"]) == ["Asia/Tokyo", "Europe/Berlin", None] and list(pages["off_hours"]) == [True, False, pd.NA]
+
+
+def test_a_page_to_someone_of_unknown_zone_is_counted_apart_not_as_off_hours() -> None:
+    from pia.metrics import incident_metrics
+
+    events = timeline(
+        (0, "pagerduty", "notify", "Svc", "Notified Nobody by SMS.", {"mentions": "P3"}),
+        (1, "pagerduty", "notify", "Svc", "Notified Ann by SMS.", {"mentions": "P1"}),  # Friday 23:01 in Tokyo
+    )
+    found = detect_incident(events)
+    row = incident_metrics(events, found, durations(found.milestones), off_hours_pages(events, {"P1": "Asia/Tokyo"}))
+    assert (row["pages"], row["off_hours_pages"], row["pages_unknown_zone"]) == (2, 1, 1)
 
 
 def test_an_update_later_than_the_cadence_is_late_and_one_on_time_is_not() -> None:
