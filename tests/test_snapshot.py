@@ -92,6 +92,9 @@ def test_a_name_becomes_a_folder_only_if_it_stays_one_plain_folder():
     with pytest.raises(InputError) as refused:
         safe_id("b" * 80 + "/", "id")
     assert "b" * 80 + "…" in str(refused.value)  # 81 characters: shortened to 80
+    with pytest.raises(InputError) as refused:
+        safe_id("c" * 79 + "/", "id")
+    assert "'" + "c" * 79 + "/'" in str(refused.value) and "…" not in str(refused.value)  # 80 characters: shown whole
 
 
 def test_the_data_dir_is_found_upwards_as_git_finds_its_repository(tmp_path, monkeypatch):
