@@ -74,6 +74,20 @@ def test_a_staged_folder_that_fails_leaves_the_old_folder(tmp_path):
     with staged_folder(final) as stage:
         (stage / "users.json").write_bytes(b"[]")
     assert [p.name for p in final.iterdir()] == ["users.json"] and [p.name for p in tmp_path.iterdir()] == ["slack"]
+    with staged_folder(tmp_path / "pagerduty") as stage:  # nothing there before
+        (stage / "incident.json").write_bytes(b"{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pagerduty", "slack"] and (tmp_path / "pagerduty" / "incident.json").is_file()
+
+
+def test_payloads_are_written_as_json_into_the_folders_they_name(tmp_path):
+    import json
+
+    from pia.snapshot import write_payloads
+
+    folder = tmp_path / "new" / "slack"  # neither there yet
+    files = {"users.json": [{"id": "U1"}], "inc-1/2026-11-20.json": [{"ts": "1"}], "inc-1/2026-11-21.json": [{"ts": "2"}]}
+    write_payloads(folder, files)
+    assert {p.relative_to(folder).as_posix(): json.loads(p.read_text()) for p in folder.rglob("*.json")} == files
 
 
 def test_a_name_becomes_a_folder_only_if_it_stays_one_plain_folder():
