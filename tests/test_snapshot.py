@@ -85,9 +85,10 @@ def test_payloads_are_written_as_json_into_the_folders_they_name(tmp_path):
     from pia.snapshot import write_payloads
 
     folder = tmp_path / "new" / "slack"  # neither there yet
-    files = {"users.json": [{"id": "U1"}], "inc-1/2026-11-20.json": [{"ts": "1"}], "inc-1/2026-11-21.json": [{"ts": "2"}]}
+    files = {"users.json": [{"id": "U1", "real_name": "Zoë 🚒"}], "inc-1/2026-11-20.json": [{"ts": "1"}], "inc-1/2026-11-21.json": [{"ts": "2"}]}
     write_payloads(folder, files)
     assert {p.relative_to(folder).as_posix(): json.loads(p.read_text()) for p in folder.rglob("*.json")} == files
+    assert '"Zoë 🚒"' in (folder / "users.json").read_text(encoding="utf-8")  # text as people read it, not \u escapes
 
 
 def test_a_name_becomes_a_folder_only_if_it_stays_one_plain_folder():
