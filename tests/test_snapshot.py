@@ -52,6 +52,16 @@ def test_a_write_within_the_limit_replaces_the_file(tmp_path):
     assert target.stat().st_mode & 0o777 == 0o644  # readable by the team, as a plain write would be
 
 
+def test_a_write_makes_its_folders_and_a_file_the_team_can_read(tmp_path):
+    target = tmp_path / "reports" / "2026" / "index.html"  # neither folder there yet
+    atomic_write(target, b"<p>first</p>")
+    atomic_write(target, b"<p>second</p>", mode=0o600)
+    atomic_write(target.with_name("trends.html"), b"<p>beside it</p>")
+    assert target.read_bytes() == b"<p>second</p>" and target.stat().st_mode & 0o777 == 0o600
+    assert target.with_name("trends.html").stat().st_mode & 0o777 == 0o644  # the default: shared, as a plain write would be
+    assert sorted(p.name for p in target.parent.iterdir()) == ["index.html", "trends.html"]
+
+
 def test_a_write_that_raises_keeps_the_old_bytes_and_leaves_nothing(tmp_path):
     target = tmp_path / "log_entries.json"
     target.write_bytes(OLD)
