@@ -14,6 +14,8 @@ from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import pytest
+
 from helpers import good_snapshot, time_limit
 from corpus.cases import CASES, EXPORTS, MESSAGE, Case, Link, Sparse, export, zip_of
 from pia.cli import main
@@ -233,3 +235,22 @@ def test_the_zip_limits_of_docs_input_md_hold_to_the_byte(tmp_path):
     whole, rest = [(200 * mb, 200 * mb)] * 20, 4 * gb - 20 * 200 * mb
     assert refused(*whole, (rest, rest)) is None
     assert refused(*whole, (rest + 1, rest + 1)) == f"{tmp_path / 'export.zip'}: expands to {4 * gb + 1:,} bytes, more than an export should"
+
+
+def test_one_command_reads_at_most_1_gb_of_an_export(tmp_path):
+    """Counted on the sizes the members declare, as each is read: five of 200 MB and one of
+    24 MB make 1 GB exactly (1024³ bytes), one byte more is refused. The members here hold
+    less than they declare, so each read itself fails as damaged."""
+    from pia.errors import InputError
+    from pia.snapshot import Tree
+
+    mb = 1024**2
+    tree = Tree(zip_declaring(tmp_path / "export.zip", [(200 * mb, 200 * mb)] * 5 + [(24 * mb, 24 * mb), (1, 1)]))
+    try:
+        for name in tree.names()[:6]:
+            with pytest.raises(InputError, match="it is damaged"):
+                tree.json(name)
+        with pytest.raises(InputError, match=r"more than 1,073,741,824 bytes to read: narrow the export"):
+            tree.json(tree.names()[6])
+    finally:
+        tree.close()
