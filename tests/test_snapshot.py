@@ -101,6 +101,21 @@ def test_payloads_are_written_as_json_into_the_folders_they_name(tmp_path):
     assert '"Zoë 🚒"' in (folder / "users.json").read_text(encoding="utf-8")  # text as people read it, not \u escapes
 
 
+def test_a_snapshot_file_may_have_200_mb_and_not_a_byte_more(tmp_path):
+    from pia.errors import InputError
+    from pia.snapshot import snapshot_files
+
+    dump = tmp_path / "pagerduty" / "dump.bin"
+    dump.parent.mkdir()
+    with dump.open("wb") as handle:  # sparse: no disk space taken
+        handle.truncate(200 * 1024**2)
+    assert snapshot_files(tmp_path) == [dump]
+    with dump.open("r+b") as handle:
+        handle.truncate(200 * 1024**2 + 1)
+    with pytest.raises(InputError, match="209,715,201 bytes, more than the 209,715,200 a snapshot file may have"):
+        snapshot_files(tmp_path)
+
+
 def test_a_name_becomes_a_folder_only_if_it_stays_one_plain_folder():
     from pia.errors import InputError
     from pia.snapshot import safe_id, safe_name
