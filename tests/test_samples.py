@@ -105,3 +105,10 @@ def test_a_sample_whose_slack_cannot_be_read_gives_no_rows_not_even_its_pagerdut
     events, failures, _ = read_events([open_incident(name, tmp_path)])
     assert list(failures) == [name] and "yesterday" in str(failures[name])
     assert events.empty
+
+
+def test_a_sample_without_slack_has_an_empty_directory():
+    incident = open_incident("2026-01-17-batch-disk-full", DATA)  # PagerDuty only
+    assert incident.slack_source is None
+    directory = incident.directory()
+    assert directory.users == {} and directory.channels == {}

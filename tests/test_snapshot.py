@@ -109,11 +109,34 @@ def test_a_snapshot_file_may_have_200_mb_and_not_a_byte_more(tmp_path):
     dump.parent.mkdir()
     with dump.open("wb") as handle:  # sparse: no disk space taken
         handle.truncate(200 * 1024**2)
+    (tmp_path / ".incident.partial").mkdir()  # hidden: staging, caches
+    (tmp_path / ".incident.partial" / "users.json").write_text("[]")
     assert snapshot_files(tmp_path) == [dump]
     with dump.open("r+b") as handle:
         handle.truncate(200 * 1024**2 + 1)
     with pytest.raises(InputError, match="209,715,201 bytes, more than the 209,715,200 a snapshot file may have"):
         snapshot_files(tmp_path)
+
+
+def test_a_file_that_cannot_be_read_is_one_line_naming_it(tmp_path):
+    from pia.errors import ConfigError, InputError
+    from pia.snapshot import read_json, read_toml
+
+    for read, error in ((read_json, InputError), (read_toml, ConfigError)):
+        with pytest.raises(error) as refused:
+            read(tmp_path)  # a folder where a file should be
+        assert str(refused.value) == f"{tmp_path}: Is a directory"
+
+
+def test_an_unsafe_folder_name_is_told_apart_from_an_unknown_id(tmp_path):
+    from pia.errors import InputError, UnknownIncident
+    from pia.snapshot import open_incident
+
+    (tmp_path / "incidents" / "login outage").mkdir(parents=True)
+    with pytest.raises(InputError, match="is not a safe incident id .*: rename the folder"):
+        open_incident("login outage", tmp_path)
+    with pytest.raises(UnknownIncident):
+        open_incident("search outage", tmp_path)
 
 
 def test_a_name_becomes_a_folder_only_if_it_stays_one_plain_folder():
