@@ -453,9 +453,7 @@ def _metric_values(counts: dict[str, dict[str, Any]], incident: str) -> dict[str
     out: dict[str, Any] = {}
     for name, per in counts.items():
         got = per.get(incident)
-        out[name] = (
-            (pd.NaT if got is None or pd.isna(got) else got) if name in _TIMES else int(got or 0)
-        )
+        out[name] = (pd.NaT if pd.isna(got) else got) if name in _TIMES else int(got or 0)
     if out["status_updates"] < 2:
         out["longest_update_gap"] = pd.NaT
     return out
