@@ -173,12 +173,8 @@ def measure_all(
     if fresh_rows or len(table) != len(old_rows):
         _write(cache / "metrics.parquet", table)
         _write(cache / "responders.parquet", people)
-    table = typed_table(table, config)
-    order = {incident: i for i, incident in enumerate(keys)}
-    table = table[table["incident"].isin(keys)].sort_values(
-        "incident", key=lambda s: s.map(order), ignore_index=True
-    )
-    people = people[people["incident"].isin(keys)].reset_index(drop=True) if len(people) else people
+    table = _as_asked(typed_table(table, config), keys)
+    people = _as_asked(people, keys) if len(people) else people
     private = ["_key", "_settled", "_as_of"]
     return Measured(
         table.drop(columns=private, errors="ignore"),
@@ -186,6 +182,15 @@ def measure_all(
         failures,
         len(done),
         len(keys) - len(done),
+    )
+
+
+def _as_asked(frame: pd.DataFrame, keys: dict[str, str]) -> pd.DataFrame:
+    """The rows of the incidents in ``keys``, in the order of ``keys`` (the order asked), each
+    incident's rows in their own order (as :func:`_merge` left them)."""
+    order = {incident: i for i, incident in enumerate(keys)}
+    return frame[frame["incident"].isin(keys)].sort_values(
+        "incident", key=lambda s: s.map(order), kind="stable", ignore_index=True
     )
 
 
@@ -293,13 +298,12 @@ def _bar(total: int, what: str, progress: bool) -> Any:
 
 
 def _merge(old: pd.DataFrame, fresh: list[pd.DataFrame], keys: dict[str, str]) -> pd.DataFrame:
-    """Cached rows still valid for ``keys`` and not measured again, plus the fresh ones."""
+    """Cached rows still valid for ``keys`` and not measured again, plus the fresh ones, in no
+    particular order of incidents (:func:`_as_asked` puts them in the order asked)."""
     parts = [p for p in fresh if len(p)]
     if len(old):
         again: pd.Series | list[str] = pd.concat(parts)["incident"] if parts else []
-        parts.insert(
-            0, old[(old["incident"].map(keys) == old["_key"]) & ~old["incident"].isin(again)]
-        )
+        parts.append(old[(old["incident"].map(keys) == old["_key"]) & ~old["incident"].isin(again)])
     parts = [p for p in parts if len(p)]
     return (
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["incident", "_key"])

@@ -206,9 +206,7 @@ def durations(
             )
         )
     frame = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=DURATION_COLUMNS[:9])
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DURATION_COLUMNS)
     )
     frame = _with_evidence(frame, evidence)
     warnings = _order_warnings(at) + warnings
@@ -455,9 +453,7 @@ def _metric_values(counts: dict[str, dict[str, Any]], incident: str) -> dict[str
     out: dict[str, Any] = {}
     for name, per in counts.items():
         got = per.get(incident)
-        out[name] = (
-            (pd.NaT if got is None or pd.isna(got) else got) if name in _TIMES else int(got or 0)
-        )
+        out[name] = (pd.NaT if pd.isna(got) else got) if name in _TIMES else int(got or 0)
     if out["status_updates"] < 2:
         out["longest_update_gap"] = pd.NaT
     return out
@@ -1144,4 +1140,4 @@ def legend(shown: Sequence[str], left_out: Sequence[str] = (), config: Config | 
     parts.append("≥: still open, counted to --as-of")
     if left_out:
         parts.append(f"not shown for the width: {', '.join(left_out)} (--columns to choose)")
-    return textwrap.fill("; ".join(parts), 100)
+    return textwrap.fill("; ".join(parts), 100, break_on_hyphens=False)

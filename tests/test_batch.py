@@ -247,6 +247,22 @@ def test_results_come_in_the_order_asked(tmp_path, capsys):
     assert set(people["incident"]) == {"b"} and list(people.index) == list(range(len(people))) and "index" not in people
 
 
+def test_responders_come_in_the_order_asked_whether_cached_or_fresh(tmp_path):
+    """One incident cached and one measured fresh: both tables follow the order asked, not the
+    cache's, and each incident's responders keep the order they have measured alone."""
+    for incident in ("a", "b"):
+        write_incident(tmp_path, incident=incident)
+    alone = {incident: measure_all(tmp_path, [incident]).responders for incident in ("a", "b")}
+    shutil.rmtree(tmp_path / ".pia-cache")
+    measure_all(tmp_path, ["a"])
+    both = measure_all(tmp_path, ["b", "a"])
+    assert (both.computed, both.cached) == (1, 1)
+    assert list(both.table["incident"]) == ["b", "a"]
+    expected = pd.concat([alone["b"], alone["a"]], ignore_index=True)
+    assert len(alone["a"]) and len(alone["b"])
+    pd.testing.assert_frame_equal(both.responders, expected)
+
+
 MEASURE = """
 import sys
 from pathlib import Path

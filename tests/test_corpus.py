@@ -14,6 +14,8 @@ from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import pytest
+
 from helpers import good_snapshot, time_limit
 from corpus.cases import CASES, EXPORTS, MESSAGE, Case, Link, Sparse, export, zip_of
 from pia.cli import main
@@ -196,3 +198,59 @@ def test_deep_nesting_through_the_real_process(tmp_path):
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [f"pia: error: {folder}/slack/inc-1/2026-03-14.json: JSON nested too deeply to read"]
+
+
+def zip_declaring(path: Path, sizes: list[tuple[int, int]]) -> Path:
+    """A zip whose directory declares each member's ``(size, compressed size)``, as a crafted
+    archive would: the limits are checked on what it declares, before anything is read."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for day in range(len(sizes)):
+            archive.writestr(f"inc-1/2026-03-{day + 1:02d}.json", b"[]")
+        for info, (size, packed) in zip(archive.filelist, sizes, strict=True):
+            info.file_size, info.compress_size = size, packed
+    return path
+
+
+def test_the_zip_limits_of_docs_input_md_hold_to_the_byte(tmp_path):
+    """No member over 200 MB, nothing expanding more than 100 times beyond 10 MB, at most 4 GB
+    in all (MB and GB of 1024² and 1024³ bytes)."""
+    from pia.errors import InputError
+    from pia.snapshot import Tree
+
+    def refused(*sizes: tuple[int, int]) -> str | None:
+        try:
+            Tree(zip_declaring(tmp_path / "export.zip", list(sizes))).close()
+        except InputError as error:
+            return str(error)
+        return None
+
+    mb, gb = 1024**2, 1024**3
+    assert refused((10 * mb, 1)) is None  # this small, a member may expand any amount
+    assert "refusing a likely zip bomb" in refused((10 * mb + 1, 1))
+    assert refused((100 * 1_000_000, 1_000_000)) is None
+    assert "(100x): refusing a likely zip bomb" in refused((100 * 1_000_000 + 500_000, 1_000_000))
+    assert refused((200 * mb, 200 * mb)) is None
+    assert "expands to 209,715,201 bytes" in refused((200 * mb + 1, 200 * mb))
+    # twenty members of 200 MB and one of the rest: each within the limits, together 4 GB
+    whole, rest = [(200 * mb, 200 * mb)] * 20, 4 * gb - 20 * 200 * mb
+    assert refused(*whole, (rest, rest)) is None
+    assert refused(*whole, (rest + 1, rest + 1)) == f"{tmp_path / 'export.zip'}: expands to {4 * gb + 1:,} bytes, more than an export should"
+
+
+def test_one_command_reads_at_most_1_gb_of_an_export(tmp_path):
+    """Counted on the sizes the members declare, as each is read: five of 200 MB and one of
+    24 MB make 1 GB exactly (1024³ bytes), one byte more is refused. The members here hold
+    less than they declare, so each read itself fails as damaged."""
+    from pia.errors import InputError
+    from pia.snapshot import Tree
+
+    mb = 1024**2
+    tree = Tree(zip_declaring(tmp_path / "export.zip", [(200 * mb, 200 * mb)] * 5 + [(24 * mb, 24 * mb), (1, 1)]))
+    try:
+        for name in tree.names()[:6]:
+            with pytest.raises(InputError, match="it is damaged"):
+                tree.json(name)
+        with pytest.raises(InputError, match=r"more than 1,073,741,824 bytes to read: narrow the export"):
+            tree.json(tree.names()[6])
+    finally:
+        tree.close()

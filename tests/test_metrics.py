@@ -4,6 +4,7 @@ the metrics table and ``pia metrics``."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -14,9 +15,9 @@ import pytest
 
 from pia.cli import main
 from pia.events.schema import conform
-from pia.metrics import durations, measure_incident, measure_incidents, metrics_table, off_hours_pages
+from pia.metrics import durations, legend, measure_incident, measure_incidents, measure_together, metrics_table, off_hours_pages
 from pia.milestones import detect_incident, detect_incidents
-from pia.milestones.config import MILESTONES
+from pia.milestones.config import MILESTONES, load_config
 from pia.people import roster, rosters
 from pia.snapshot import list_incidents, open_incident
 
@@ -53,6 +54,22 @@ def open_incident_events() -> pd.DataFrame:
     )
 
 
+def test_without_durations_configured_the_frame_is_empty_with_its_columns_and_types() -> None:
+    from pia.metrics import DURATION_COLUMNS
+
+    none = dataclasses.replace(load_config(), durations=())
+    result = durations(detect_incident(login()).milestones, none)
+    assert result.frame.empty and list(result.frame.columns) == DURATION_COLUMNS
+    assert {str(result.frame[c].dtype) for c in ("start", "end")} == {"datetime64[ns, UTC]"}
+
+
+def test_a_duration_of_nothing_is_observed_not_out_of_order() -> None:
+    found = detect_incident(login(), {"id": "inc", "milestones": {"impact_start": f"{T0:%Y-%m-%dT%H:%M:%SZ}"}})
+    result = durations(found.milestones)
+    detect = span(result, "time_to_detect")  # detected by the first message, the moment the impact started
+    assert detect["value"] == pd.Timedelta(0) and detect["status"] == "observed" and not result.warnings
+
+
 def test_open_incident_is_censored_at_as_of() -> None:
     found = detect_incident(open_incident_events())
     result = durations(found.milestones, as_of=minute(90))
@@ -60,6 +77,10 @@ def test_open_incident_is_censored_at_as_of() -> None:
     assert resolve["value"] == pd.Timedelta(minutes=90)
     assert not resolve["observed"] and resolve["status"] == "censored"
     assert span(result, "time_to_acknowledge")["status"] == "observed"
+    # no impact start: the restore counts from detection, its second choice
+    assert (span(result, "time_to_restore")["start_milestone"], span(result, "time_to_restore")["value"]) == ("detected", pd.Timedelta(minutes=90))
+    at_detection = span(durations(found.milestones, as_of=minute(0)), "time_to_resolve")  # censored the moment it began
+    assert at_detection["value"] == pd.Timedelta(0) and at_detection["status"] == "censored"
 
 
 def test_open_incident_without_as_of_is_not_timed_against_the_clock() -> None:
@@ -121,6 +142,7 @@ def test_off_hours_pages_in_the_responders_zone() -> None:
         (0, "pagerduty", "notify", "Svc", "Notified Priya Raman by SMS.", {"mentions": "P1"}),  # Fri 14:00 UTC
         (0, "pagerduty", "notify", "Svc", "Notified Kenji W by SMS.", {"mentions": "P2"}),
         (0, "pagerduty", "notify", "Svc", "Notified Nobody by SMS.", {"mentions": "P3"}),
+        (1, "pagerduty", "acknowledge", "Priya Raman", "Acknowledged by Priya Raman.", {"mentions": "P1"}),  # an act, not a page
     )
     pages = off_hours_pages(events, {"Priya Raman": "Europe/Berlin", "P2": "Asia/Tokyo"})
     assert list(pages["off_hours"]) == [False, True, pd.NA]
@@ -128,9 +150,11 @@ def test_off_hours_pages_in_the_responders_zone() -> None:
 
 def test_working_hours_start_on_the_hour_and_end_before_it() -> None:
     # T0 is Friday 14:00 UTC; working hours are 08:00 to 18:00, Monday to Friday, in the person's zone
-    pages = [(-361, "07:59"), (-360, "08:00"), (239, "17:59"), (240, "18:00"), (1320, "Saturday noon")]
+    pages = [(-361, "07:59"), (-360, "08:00"), (239, "17:59"), (240, "18:00"), (270, "18:30"), (1320, "Saturday noon")]
     events = timeline(*((m, "pagerduty", "notify", "Svc", f"Notified Ann at {when}.", {"mentions": "P1"}) for m, when in pages))
-    assert list(off_hours_pages(events, {"P1": "UTC"})["off_hours"]) == [True, False, False, True, True]
+    assert list(off_hours_pages(events, {"P1": "UTC"})["off_hours"]) == [True, False, False, True, True, True]
+    nine_to_five = dataclasses.replace(load_config(), work_start=9, work_end=17)  # the config given, not the packaged one
+    assert list(off_hours_pages(events, {"P1": "UTC"}, nine_to_five)["off_hours"]) == [True, True, True, True, True, True]
 
 
 def test_a_page_goes_to_the_longest_name_its_text_holds() -> None:
@@ -139,6 +163,7 @@ def test_a_page_goes_to_the_longest_name_its_text_holds() -> None:
     page = off_hours_pages(events, zones).iloc[0]
     assert page["timezone"] == "Asia/Tokyo" and page["off_hours"]
     assert off_hours_pages(events, {"LEE": "Asia/Tokyo"}).iloc[0]["timezone"] is None
+    assert off_hours_pages(events, {"ANN LEE": "Asia/Tokyo"}).iloc[0]["timezone"] == "Asia/Tokyo"  # capitals with a space: a name
 
 
 def test_counts_of_the_response() -> None:
@@ -156,6 +181,18 @@ def test_each_incident_pages_people_in_its_own_zones() -> None:
     zones = {"a": {"Ann Lee": "Asia/Tokyo"}, "b": {"P1": "Europe/Berlin"}}  # Friday 14:00 UTC: 23:00 in Tokyo, 15:00 in Berlin
     pages = off_hours_pages(events, {"P1": "Asia/Tokyo"}, by_incident=zones)
     assert list(pages["timezone"]) == ["Asia/Tokyo", "Europe/Berlin", None] and list(pages["off_hours"]) == [True, False, pd.NA]
+
+
+def test_a_page_to_someone_of_unknown_zone_is_counted_apart_not_as_off_hours() -> None:
+    from pia.metrics import incident_metrics
+
+    events = timeline(
+        (0, "pagerduty", "notify", "Svc", "Notified Nobody by SMS.", {"mentions": "P3"}),
+        (1, "pagerduty", "notify", "Svc", "Notified Ann by SMS.", {"mentions": "P1"}),  # Friday 23:01 in Tokyo
+    )
+    found = detect_incident(events)
+    row = incident_metrics(events, found, durations(found.milestones), off_hours_pages(events, {"P1": "Asia/Tokyo"}))
+    assert (row["pages"], row["off_hours_pages"], row["pages_unknown_zone"]) == (2, 1, 1)
 
 
 def test_an_update_later_than_the_cadence_is_late_and_one_on_time_is_not() -> None:
@@ -511,3 +548,120 @@ def test_the_terminal_table_marks_only_censored_values_and_csv_gives_seconds() -
     seconds = for_output(table, "csv")
     assert list(seconds.columns) == list(table.columns) and seconds["time_to_restore"].tolist()[:2] == [5400.0, 1200.0]
     assert seconds["time_to_restore_observed"].tolist() == [True, False, False]
+
+
+# --- what a caller passes is what is used; what measuring many at once keeps per incident -----
+
+
+def test_a_config_given_is_the_one_measured_and_explained(tmp_path) -> None:
+    packaged = load_config()
+    fewer = dataclasses.replace(packaged, durations=packaged.durations[-1:])  # time_to_resolve only
+    incident = open_incident("inc", write_incident(tmp_path))
+    row = measure_incident(incident, fewer).row
+    assert [k for k in row if k.startswith("time_to_") and not k.endswith("_observed")] == ["time_to_resolve"]
+    assert legend(["detect", "resolve"], config=fewer).startswith("resolve: from detection; ≥")
+
+
+def test_the_legend_fits_100_columns_and_keeps_option_names_whole() -> None:
+    # "pivots," would end at column 101 of the first line
+    lines = legend(["detect"], ["pages", "pivots", "directives"]).splitlines()
+    assert max(map(len, lines)) <= 100 and lines[1].startswith("pivots, directives"), lines
+    # "--as-of" would be cut at its hyphen at column 100
+    text = legend(["engage", "restore"], ["messages", "responders"])
+    assert max(map(len, text.splitlines())) <= 100 and "--as-of;" in text and "--columns" in text, text
+
+
+def test_one_incident_that_fails_to_read_or_to_set_up_stops_none_after_it(tmp_path, capsys) -> None:
+    for incident in ("a-unreadable", "b-bad-milestone", "c-good", "d-good"):
+        write_incident(tmp_path, incident=incident, toml='[milestones]\nrestored = "soon"\n' if incident.startswith("b") else "")
+    day = tmp_path / "incidents" / "a-unreadable" / "slack" / "inc-1" / "2026-11-20.json"
+    day.write_text(day.read_text()[:-40])
+    incidents = [open_incident(i, tmp_path) for i in list_incidents(tmp_path)]
+    measured, failures = measure_incidents(incidents)
+    assert list(measured) == ["c-good", "d-good"] and len(failures) == 2
+    assert "a-unreadable" in failures[0] and "b-bad-milestone" in failures[1] and "restored" in failures[1]
+    assert capsys.readouterr().err == ""  # no progress bar unless asked
+    measure_incidents(incidents[2:], progress=True)
+    shown = capsys.readouterr().err
+    assert "reading" in shown and shown.endswith("\r") and "\n" not in shown  # the bar clears its line for the next
+    measure_incidents(incidents[3:], progress=True)
+    assert capsys.readouterr().err == ""  # one incident: nothing to count
+
+
+def test_each_incidents_frames_are_the_merged_frames_rows_numbered_afresh(capsys) -> None:
+    """An incident's own frames (including empty ones) have the merged frame's columns, no more, and
+    rows numbered from 0."""
+    incidents = [open_incident(i, DATA) for i in list_incidents(DATA)]
+    together, _ = measure_together(incidents)
+    names = ("milestones", "hypotheses", "escalations", "status_updates", "directives", "responders", "notes")
+    for own in together.split().values():
+        for name in names:
+            frame = getattr(own.detection, name)
+            assert list(frame.columns) == list(getattr(together.detection, name).columns), name
+            assert frame.index.equals(pd.RangeIndex(len(frame))), name
+        assert list(own.events.columns) == list(together.events.columns) and own.events.index.equals(pd.RangeIndex(len(own.events)))
+    assert any(own.detection.escalations.empty for own in together.split().values())
+    assert capsys.readouterr().err == ""  # no progress bar unless asked
+
+
+def test_the_notebook_views_leave_missing_values_blank(tmp_path) -> None:
+    from pia.metrics import explain_milestones
+
+    data = write_incident(tmp_path)
+    table = metrics_table(data, ["inc"])
+    assert all(str(table.frame[m].dtype) == "datetime64[ns, UTC]" for m in MILESTONES)  # even a milestone nobody reached
+    page = table._repr_html_()
+    assert page.count("<td>") == len(table.frame.columns)  # the cells, not the row's number
+    assert "<tbody><tr><td>inc</td><td>Login 5xx</td>" in page
+    assert "NaT" not in page and "None" not in page and "nan" not in page
+    assert "<th>impact_start</th>" in page and pd.isna(table.frame["impact_start"].iloc[0])
+    explanation = explain_milestones("inc", data)
+    candidates = explanation.candidates
+    assert "index" not in candidates and candidates.index.equals(pd.RangeIndex(len(candidates)))
+    explained = explanation._repr_html_()
+    # detected from the first message, stated by nothing else: no second time
+    assert "<td>detected</td><td>1</td><td>2026-11-20 14:00:00</td><td></td>" in explained
+
+
+def test_an_incidents_warnings_stay_with_it_when_measured_together(tmp_path) -> None:
+    data = write_incident(tmp_path, incident="a", toml='[milestones]\nrestored = "2026-11-20T15:00:00Z"\n')
+    write_incident(data, incident="b")
+    measured, _ = measure_incidents([open_incident(i, data) for i in ("a", "b")])
+    assert measured["a"].durations.warnings == ["a: resolved (2026-11-20 14:30:00) is before restored (2026-11-20 15:00:00)"]
+    assert measured["b"].durations.warnings == []
+
+
+def test_rules_given_are_reused_not_compiled_again(tmp_path, monkeypatch) -> None:
+    import pia.metrics
+    from pia.milestones.detect import compile_rules
+
+    config = load_config()
+    rules = compile_rules(config)
+    monkeypatch.setattr(pia.metrics, "compile_rules", lambda *_: pytest.fail("compiled again"))
+    incident = open_incident("inc", write_incident(tmp_path))
+    assert measure_incident(incident, config, rules=rules).row["status"] == "resolved"
+
+
+def test_an_incident_without_messages_is_dated_by_its_milestones_or_not_at_all(tmp_path) -> None:
+    data = write_incident(tmp_path, [], incident="a-dated", toml='[milestones]\ndetected = "2026-11-19T23:30:00Z"\n')
+    write_incident(data, [], incident="b-nothing")
+    write_incident(data, incident="c-talked")
+    rows = metrics_table(data).frame.set_index("incident")
+    assert list(rows["date"]) == ["2026-11-19", "", "2026-11-20"] and list(rows["messages"]) == [0, 0, len(RUNNERS_UP)]
+    assert rows.loc["b-nothing", "status"] == "open" and pd.isna(rows.loc["b-nothing", "detected"])
+    # measured after two incidents without events, the third has its whole timeline
+    measured, _ = measure_incidents([open_incident(i, data) for i in ("a-dated", "b-nothing", "c-talked")])
+    alone = measure_incident(open_incident("c-talked", data))
+    pd.testing.assert_frame_equal(measured["c-talked"].events, alone.events)
+    assert measured["b-nothing"].events.empty
+    nothing = measure_incident(open_incident("b-nothing", data)).durations.frame  # measured alone: no milestone anywhere
+    assert set(nothing["status"]) == {"no start"} and set(nothing["start_source"]) == {""} and nothing["value"].isna().all()
+
+
+def test_the_row_takes_services_from_incident_toml_and_is_resolved_from_the_moment_that_is_known(tmp_path) -> None:
+    data = write_incident(tmp_path, toml='services = ["auth", "login"]\n')
+    row = metrics_table(data).frame.iloc[0]
+    assert row["services"] == "auth,login" and row["status"] == "resolved"
+    resolved = row["resolved"]  # stated by the message that says so: known when it was posted
+    assert metrics_table(data, as_of=resolved).frame.iloc[0]["status"] == "resolved"
+    assert metrics_table(data, as_of=resolved - pd.Timedelta(microseconds=1)).frame.iloc[0]["status"] == "open"

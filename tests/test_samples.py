@@ -74,3 +74,41 @@ def test_multi_day_incident_keeps_the_repeated_message_once_and_the_deletion():
     assert not slack.duplicated(["channel", "ts"]).any()
     assert (events["kind"] == "deleted").sum() >= 1 and events["edited"].any()
     assert events["ts"].dt.date.nunique() >= 3
+
+
+def test_samples_read_at_once_give_each_its_own_timeline():
+    """One read of all the samples (Slack, PagerDuty logs, notes and alerts, in every mix) into
+    one frame, and of each alone: each incident's rows, in the order given, are its timeline as
+    :meth:`Incident.events` reads it."""
+    from pia.snapshot import read_events
+
+    incidents = [open_incident(i, DATA) for i in reversed(SAMPLES)]
+    for group in (incidents, *([i] for i in incidents)):
+        events, failures, _ = read_events(group)
+        assert not failures and list(pd.unique(events["incident"])) == [i.id for i in group]
+        for incident in group:
+            own = events[(events["incident"] == incident.id).to_numpy(bool)].reset_index(drop=True)
+            pd.testing.assert_frame_equal(own, incident.events(), check_categorical=False, obj=incident.id)
+
+
+def test_a_sample_whose_slack_cannot_be_read_gives_no_rows_not_even_its_pagerduty_ones(tmp_path):
+    import shutil
+
+    from pia.snapshot import read_events
+
+    name = "2026-11-20-login-outage"  # Slack, and PagerDuty with notes
+    shutil.copytree(DATA / "incidents" / name, tmp_path / "incidents" / name)
+    day = tmp_path / "incidents" / name / "slack" / "incident-prod-outage" / "2026-11-20.json"
+    messages = json.loads(day.read_text())
+    messages[3]["ts"] = "yesterday"
+    day.write_text(json.dumps(messages))
+    events, failures, _ = read_events([open_incident(name, tmp_path)])
+    assert list(failures) == [name] and "yesterday" in str(failures[name])
+    assert events.empty
+
+
+def test_a_sample_without_slack_has_an_empty_directory():
+    incident = open_incident("2026-01-17-batch-disk-full", DATA)  # PagerDuty only
+    assert incident.slack_source is None
+    directory = incident.directory()
+    assert directory.users == {} and directory.channels == {}

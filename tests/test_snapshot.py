@@ -52,6 +52,16 @@ def test_a_write_within_the_limit_replaces_the_file(tmp_path):
     assert target.stat().st_mode & 0o777 == 0o644  # readable by the team, as a plain write would be
 
 
+def test_a_write_makes_its_folders_and_a_file_the_team_can_read(tmp_path):
+    target = tmp_path / "reports" / "2026" / "index.html"  # neither folder there yet
+    atomic_write(target, b"<p>first</p>")
+    atomic_write(target, b"<p>second</p>", mode=0o600)
+    atomic_write(target.with_name("trends.html"), b"<p>beside it</p>")
+    assert target.read_bytes() == b"<p>second</p>" and target.stat().st_mode & 0o777 == 0o600
+    assert target.with_name("trends.html").stat().st_mode & 0o777 == 0o644  # the default: shared, as a plain write would be
+    assert sorted(p.name for p in target.parent.iterdir()) == ["index.html", "trends.html"]
+
+
 def test_a_write_that_raises_keeps_the_old_bytes_and_leaves_nothing(tmp_path):
     target = tmp_path / "log_entries.json"
     target.write_bytes(OLD)
@@ -74,6 +84,59 @@ def test_a_staged_folder_that_fails_leaves_the_old_folder(tmp_path):
     with staged_folder(final) as stage:
         (stage / "users.json").write_bytes(b"[]")
     assert [p.name for p in final.iterdir()] == ["users.json"] and [p.name for p in tmp_path.iterdir()] == ["slack"]
+    with staged_folder(tmp_path / "pagerduty") as stage:  # nothing there before
+        (stage / "incident.json").write_bytes(b"{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pagerduty", "slack"] and (tmp_path / "pagerduty" / "incident.json").is_file()
+
+
+def test_payloads_are_written_as_json_into_the_folders_they_name(tmp_path):
+    import json
+
+    from pia.snapshot import write_payloads
+
+    folder = tmp_path / "new" / "slack"  # neither there yet
+    files = {"users.json": [{"id": "U1", "real_name": "Zoë 🚒"}], "inc-1/2026-11-20.json": [{"ts": "1"}], "inc-1/2026-11-21.json": [{"ts": "2"}]}
+    write_payloads(folder, files)
+    assert {p.relative_to(folder).as_posix(): json.loads(p.read_text()) for p in folder.rglob("*.json")} == files
+    assert '"Zoë 🚒"' in (folder / "users.json").read_text(encoding="utf-8")  # text as people read it, not \u escapes
+
+
+def test_a_snapshot_file_may_have_200_mb_and_not_a_byte_more(tmp_path):
+    from pia.errors import InputError
+    from pia.snapshot import snapshot_files
+
+    dump = tmp_path / "pagerduty" / "dump.bin"
+    dump.parent.mkdir()
+    with dump.open("wb") as handle:  # sparse: no disk space taken
+        handle.truncate(200 * 1024**2)
+    (tmp_path / ".incident.partial").mkdir()  # hidden: staging, caches
+    (tmp_path / ".incident.partial" / "users.json").write_text("[]")
+    assert snapshot_files(tmp_path) == [dump]
+    with dump.open("r+b") as handle:
+        handle.truncate(200 * 1024**2 + 1)
+    with pytest.raises(InputError, match="209,715,201 bytes, more than the 209,715,200 a snapshot file may have"):
+        snapshot_files(tmp_path)
+
+
+def test_a_file_that_cannot_be_read_is_one_line_naming_it(tmp_path):
+    from pia.errors import ConfigError, InputError
+    from pia.snapshot import read_json, read_toml
+
+    for read, error in ((read_json, InputError), (read_toml, ConfigError)):
+        with pytest.raises(error) as refused:
+            read(tmp_path)  # a folder where a file should be
+        assert str(refused.value) == f"{tmp_path}: Is a directory"
+
+
+def test_an_unsafe_folder_name_is_told_apart_from_an_unknown_id(tmp_path):
+    from pia.errors import InputError, UnknownIncident
+    from pia.snapshot import open_incident
+
+    (tmp_path / "incidents" / "login outage").mkdir(parents=True)
+    with pytest.raises(InputError, match="is not a safe incident id .*: rename the folder"):
+        open_incident("login outage", tmp_path)
+    with pytest.raises(UnknownIncident):
+        open_incident("search outage", tmp_path)
 
 
 def test_a_name_becomes_a_folder_only_if_it_stays_one_plain_folder():
@@ -92,6 +155,9 @@ def test_a_name_becomes_a_folder_only_if_it_stays_one_plain_folder():
     with pytest.raises(InputError) as refused:
         safe_id("b" * 80 + "/", "id")
     assert "b" * 80 + "…" in str(refused.value)  # 81 characters: shortened to 80
+    with pytest.raises(InputError) as refused:
+        safe_id("c" * 79 + "/", "id")
+    assert "'" + "c" * 79 + "/'" in str(refused.value) and "…" not in str(refused.value)  # 80 characters: shown whole
 
 
 def test_the_data_dir_is_found_upwards_as_git_finds_its_repository(tmp_path, monkeypatch):
