@@ -67,7 +67,7 @@ def on_cluster(base: Path, pool: dict[int, float]) -> None:
         print("Dask cluster: skipped (pip install 'pia[dask]')")
         return
     for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
             start = time.perf_counter()
             result = run_batch(base, out=base / f"dask{workers}", force=True, trends=False, progress=False, scheduler=cluster.scheduler_address)
             took = time.perf_counter() - start

@@ -356,7 +356,7 @@ def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp
     day.write_text(day.read_text()[:-30])
     shutil.copytree(tmp_path / "data", tmp_path / "alone")
     monkeypatch.chdir(tmp_path)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
         with Cluster(local.scheduler_address) as cluster:
             remote = measure_all("data", ids, cluster=cluster)
             assert "%|" not in capsys.readouterr().err  # no progress bar, here or on the workers, unless asked
@@ -379,7 +379,7 @@ def test_reports_rendered_on_a_dask_worker_fail_alone(tmp_path):
         write_incident(tmp_path / "data", incident=incident)
     out = tmp_path / "reports"
     (out / "a-first.html").mkdir(parents=True)  # a folder where its report goes
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
         result = run_batch(tmp_path / "data", out=out, trends=False, progress=False, scheduler=local.scheduler_address)
     assert result.rendered == ["b-second"] and list(result.failed) == ["a-first"]
     assert result.failed["a-first"].startswith("a-first: ") and "\n" not in result.failed["a-first"]
