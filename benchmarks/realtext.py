@@ -159,7 +159,7 @@ def write_snapshots(root: Path, incidents: pd.DataFrame) -> None:
 def _milestone_times(table: pd.DataFrame, root: Path) -> pd.DataFrame:
     """Each scored milestone's time per incident, from the metrics table: ``resolved`` as it
     is, the others as ``detected`` plus the configured duration from ``detected`` to them."""
-    out = pd.DataFrame({"incident": table["incident"].astype(str)})
+    out = pd.DataFrame({"incident": table["incident"].astype(str), "status_updates": table["status_updates"].to_numpy()})
     spans = {d.end: d.name for d in load_config(root).durations if d.start == ("detected",)}
     for milestone in PAIRS.values():
         if milestone in table:
@@ -251,6 +251,15 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def update_share(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset: every post of a status page is an update for stakeholders, so the share of
+    posts the metrics count as status updates is the recall of that label on real text."""
+    posts = rows[[f"{s}_post" for s in STAGES]].notna().sum(axis=1)
+    table = pd.DataFrame({"dataset": rows["dataset"], "posts": posts, "read as updates": rows["status_updates"]}).groupby("dataset").sum()
+    table["share"] = (table["read as updates"] / table["posts"]).map("{:.1%}".format)
+    return table
+
+
 def format_summary(table: pd.DataFrame) -> str:
     """The per-provider table, one line per provider, as plain text."""
     shown = []
@@ -337,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     print("false: share of incidents without the stage where the milestone was found anyway")
     print("status-pages: resolved posts were never captured, so resolved is not scored there\n")
     print(format_summary(summary(rows)))
+    print("\nposts read as status updates (every post of a status page is one):")
+    print(update_share(rows).to_string())
     if args.details:
         print(format_misses(rows))
     return 0
