@@ -205,6 +205,13 @@ def _match(text: pa.Array, pattern: str) -> np.ndarray:
     return _fill(found)
 
 
+def _spoken(events: pd.DataFrame) -> np.ndarray:
+    """Positions of what humans said: the only text the rules read."""
+    return np.flatnonzero(
+        events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
+    )
+
+
 def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     """What each event is evidence of: one row per (event row, label) with ``source``
     (``marker`` or ``rule``) and ``rule`` (the tag, ``:reaction:``, or the rule's name).
@@ -216,9 +223,7 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     are cancelled by the vetoes (questions, negations, "errors persist").
     """
     rules = rules or default_rules()
-    eligible = np.flatnonzero(
-        events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
-    )
+    eligible = _spoken(events)
     text = _arrow(events["text"].array[eligible])
     said = _fill(pc.greater(pc.binary_length(text), 0))
     rows, text = eligible[said], text.filter(said)
@@ -532,7 +537,8 @@ def milestones(
     label, labels = pd.factorize(found["label"])
     source, sources = pd.factorize(found["source"])
     rule = found["rule"].to_numpy(object)
-    stated = _stated(events, found, zone)
+    spoken = _spoken(events)
+    stated = _stated(events, spoken, found, zone)
     recovery = []
     for name, milestone in LABEL_MILESTONE.items():
         for kind_of in ("marker", "rule"):
@@ -571,7 +577,7 @@ def milestones(
         )
         if milestone == "restored":
             watched = rows[label == _code(labels, "mitigated")]
-            _last_word(events, np.setdiff1d(part[keep], watched), best)
+            _last_word(spoken, np.setdiff1d(part[keep], watched), best)
     # resolved: the last PagerDuty resolve outranks a message
     resolves = np.flatnonzero(is_pd & (kind == "resolve").to_numpy(bool, na_value=False))
     best.offer(
@@ -592,14 +598,11 @@ def milestones(
     )
 
 
-def _last_word(events: pd.DataFrame, restoring: np.ndarray, best: _Best) -> None:
+def _last_word(spoken: np.ndarray, restoring: np.ndarray, best: _Best) -> None:
     """resolved where nothing resolves the incident: a message saying the service is back
     (and not that it is being watched) that is the last thing anyone said, as a status
     page's final "operating normally" is; offered below any resolve, so a resolving message
-    or the PagerDuty resolve still wins."""
-    spoken = np.flatnonzero(
-        events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
-    )
+    or the PagerDuty resolve still wins. ``spoken`` is :func:`_spoken` of the events."""
     last = best.last(spoken)
     best.offer(
         last[np.isin(last, restoring)],
@@ -634,13 +637,11 @@ def _integrated(evidence: pd.DataFrame, best: _Best) -> None:
 
 
 def _stated(
-    events: pd.DataFrame, found: pd.DataFrame, zone: str
+    events: pd.DataFrame, spoken: np.ndarray, found: pd.DataFrame, zone: str
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Stated times by milestone: (event rows ascending, times in ns), for the messages that
-    carry a state label or an impact cue (see :mod:`pia.milestones.stated`)."""
-    spoken = np.flatnonzero(
-        events["is_human"].to_numpy(bool) & events["kind"].isin(TEXT_KINDS).to_numpy()
-    )
+    """Stated times by milestone: (event rows ascending, times in ns), for the messages of
+    ``spoken`` (:func:`_spoken`) that carry a state label or an impact cue (see
+    :mod:`pia.milestones.stated`)."""
     if not len(spoken):
         return {}
     text = _arrow(events["text"].array[spoken])
