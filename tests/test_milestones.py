@@ -566,6 +566,36 @@ def test_the_working_hypothesis_is_the_one_not_dropped() -> None:
     assert at(found, "working_hypothesis")["ts"] == T0 + pd.Timedelta(minutes=8)
 
 
+
+WORKING = {
+    "a later guess dropped leaves the earlier one": (
+        [say(2, "ann", "I think it's the cache"), say(4, "bob", "maybe it's the deploy"), say(6, "bob", "not the deploy, rolled it back and nothing changed")],
+        2,
+    ),
+    "a guess after the fix worked is not the one that led to it": (
+        [say(2, "ann", "I think it's the cache"), say(15, "bob", "I think the deploy also played a part")],
+        2,
+    ),
+    "a guess dropped after the fix worked still led to it": (
+        [say(2, "ann", "I think it's the cache"), say(15, "bob", "actually not the cache, something else")],
+        2,
+    ),
+    "one message drops a guess and states the next, which is dropped too": (
+        [say(2, "ann", "I think it's the cache"), say(4, "bob", "not the cache, I think it's the deploy"), say(6, "bob", "not the deploy either")],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("said, minute", WORKING.values(), ids=WORKING.keys())
+def test_the_working_hypothesis_led_to_the_fix(said: list[tuple], minute: float | None) -> None:
+    fix = [say(8, "ann", "restarting the pods"), say(10, "ann", "5xx dropping")]
+    rows = sorted([*said, *fix], key=lambda row: row[0])
+    found = detect_incident(timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), *rows))
+    assert at(found, "mitigated")["ts"] == T0 + pd.Timedelta(minutes=10)
+    working = found.milestones[found.milestones["milestone"] == "working_hypothesis"]
+    assert list(working["ts"]) == ([] if minute is None else [T0 + pd.Timedelta(minutes=minute)])
+
 def test_runners_up_are_kept_best_first() -> None:
     found = detect_incident(login(), {"id": "inc"})
     hypotheses = found.candidates[found.candidates["milestone"] == "first_hypothesis"]
