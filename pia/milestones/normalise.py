@@ -119,6 +119,8 @@ _PUNCT = ".,;:!?"
 _EMOJI_CODE = re.compile(r"^:[a-z0-9_+'\-]+:$")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://|www\.)\S+$")
 _WORD = re.compile(r"[a-z]")
+#: An -ed or -ing form of letters (one hyphen allowed) that the dictionary may not know
+_OOV_VERB = re.compile(r"[a-z]{2,}(?:-[a-z]+)?(?:ed|ing)")
 
 
 def normal_text(text: Any) -> pa.Array:
@@ -247,7 +249,7 @@ def lemma(word: str) -> str:
 
     found = getAllLemmas(word)
     if not found:
-        return word
+        return _unknown_verb(word) if _OOV_VERB.fullmatch(word) else word
     verbs = found.get("VERB") or found.get("AUX")
     own = any(word in forms for pos, forms in found.items() if pos not in ("VERB", "AUX"))
     if verbs and (not own or word.endswith(("ing", "ed"))):
@@ -256,3 +258,15 @@ def lemma(word: str) -> str:
     if nouns and not own:
         return nouns[0]
     return word
+
+
+def _unknown_verb(word: str) -> str:
+    """The base of an -ed or -ing form the dictionary lacks ("remediated", "re-enabled"), by
+    lemminflect's inflection rules, where adding the ending back gives the word; else the word
+    ("oomkilled" would become "oomkil")."""
+    from lemminflect import getAllLemmasOOV
+
+    base = getAllLemmasOOV(word, upos="VERB")["VERB"][0]
+    regular = (base + "ed", base + "d", base + "ing", base.removesuffix("e") + "ing")
+    return base if word in regular else word
+
