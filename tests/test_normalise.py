@@ -49,7 +49,14 @@ def test_a_message_is_normalised_once_however_often_it_is_said() -> None:
     assert normal_text(pd.Series(said)).to_pylist()[-2:] == ["the issue have be identify .", "back online"]
 
 
-@pytest.mark.parametrize(("word", "base"), [("implemented", "implement"), ("was", "be"), ("errors", "error"), ("bit", "bit"), ("monitoring", "monitor"), ("should", "should")])
+@pytest.mark.parametrize(
+    ("word", "base"),
+    [
+        ("implemented", "implement"), ("was", "be"), ("errors", "error"), ("bit", "bit"), ("monitoring", "monitor"), ("should", "should"),
+        # forms the dictionary lacks: by the inflection rules where the ending adds back
+        ("remediated", "remediate"), ("re-enabled", "re-enable"), ("remediating", "remediate"), ("oomkilled", "oomkilled"), ("feature_enabled", "feature_enabled"),
+    ],
+)
 def test_lemmas(word: str, base: str) -> None:
     assert lemma(word) == base
 
