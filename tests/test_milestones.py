@@ -596,6 +596,16 @@ def test_the_working_hypothesis_led_to_the_fix(said: list[tuple], minute: float 
     working = found.milestones[found.milestones["milestone"] == "working_hypothesis"]
     assert list(working["ts"]) == ([] if minute is None else [T0 + pd.Timedelta(minutes=minute)])
 
+
+def test_a_cause_named_after_someone_resolved_it_is_hindsight() -> None:
+    said = [say(2, "ann", "errors on checkout"), say(9, "ann", "rolled back, this incident has been resolved"), say(30, "ann", "postmortem: caused by a bad config push")]
+    found = detect_incident(timeline(*said))
+    assert at(found, "resolved")["ts"] == T0 + pd.Timedelta(minutes=9)
+    assert at(found, "first_hypothesis") is None
+    # an alert that resolved itself closes nothing: the cause people find afterwards counts
+    auto = timeline((0, "pagerduty", "trigger", "Alertmanager", "Triggered"), (5, "pagerduty", "resolve", "Alertmanager", "Resolved through the API."), say(30, "ann", "looks like the 10:15 purge caused it"))
+    assert at(detect_incident(auto), "first_hypothesis")["ts"] == T0 + pd.Timedelta(minutes=30)
+
 def test_runners_up_are_kept_best_first() -> None:
     found = detect_incident(login(), {"id": "inc"})
     hypotheses = found.candidates[found.candidates["milestone"] == "first_hypothesis"]

@@ -539,7 +539,8 @@ def milestones(
     rule = found["rule"].to_numpy(object)
     spoken = _spoken(events)
     stated = _stated(events, spoken, found, zone)
-    recovery = []
+    never = np.iinfo(np.int64).max
+    recovery, guesses = [], []
     for name, milestone in LABEL_MILESTONE.items():
         for kind_of in ("marker", "rule"):
             priority = PRIORITY[kind_of]
@@ -550,6 +551,9 @@ def milestones(
             stamps = _when(stated.get(milestone), rows[at], best.stamps)
             if milestone in ("mitigated", "restored") and kind_of == "rule":
                 recovery.append((rows[at], rule[at], milestone, stamps))
+                continue
+            if milestone == "first_hypothesis" and kind_of == "rule":
+                guesses.append((rows[at], rule[at]))
                 continue
             best.offer(rows[at], milestone, kind_of, rule[at], priority, when=stamps)
     # impact start: a time stated by a message about the trouble ("errors since 13:58")
@@ -588,6 +592,17 @@ def milestones(
         PRIORITY["pagerduty"],
         ties=True,
     )
+    # a cause first named after someone said the incident is resolved is hindsight (a closing
+    # summary, a postmortem), not a hypothesis of the response; an alert that resolved itself
+    # closes nothing, people may only then look into it
+    closed = np.where(
+        np.isin(best.source[_ORDER["resolved"] :: len(MILESTONES)], ("marker", "rule")),
+        best.stamp("resolved", never),
+        never,
+    )
+    for part, names in guesses:
+        keep = best.stamps[part] <= closed[codes[part]]
+        best.offer(part[keep], "first_hypothesis", "rule", names[keep], PRIORITY["rule"])
     _engaged(events, best)
     _working_hypothesis(found, best)
     frame = best.frame(events, incidents, manual)
