@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pia.errors import ConfigError
-from pia.milestones import detect_incident, load_config, manual_milestones, signals
+from pia.milestones import detect_incident, detect_incidents, load_config, manual_milestones, signals
 from pia.milestones.detect import compile_rules
 
 from helpers import T0, login, say, timeline
@@ -613,6 +613,50 @@ def test_runners_up_are_kept_best_first() -> None:
     assert hypotheses.iloc[0]["text"] == at(found, "first_hypothesis")["text"]
     assert "I think the pool is exhausted, that's our 503s" in set(hypotheses["text"])
 
+
+
+def _three_incidents() -> list[tuple[pd.DataFrame, dict]]:
+    """Timelines unlike each other: guesses dropped and kept with a stated restore, the login
+    outage with a manual value, a Slack-only incident with a manual first hypothesis."""
+    page = (0, "pagerduty", "trigger", "Datadog", "Triggered")
+    return [
+        (
+            timeline(page, say(2, "ann", "I think it's the cache"), say(4, "bob", "maybe it's the deploy"), say(6, "bob", "not the deploy, rolled it back and nothing changed"), say(8, "ann", "restarting the pods"), say(10, "ann", "5xx dropping"), say(14, "ann", "back to normal since 14:12"), incident="a"),
+            {"id": "a"},
+        ),
+        (login().assign(incident="b"), {"id": "b", "milestones": {"mitigated": "2026-11-20T14:35:00Z"}}),
+        (
+            timeline(say(1, "cy", "checkout is down"), say(3, "dee", "looking"), say(5, "dee", "could it be the cert?"), say(7, "dee", "renewing the cert"), say(9, "cy", "works again"), say(12, "dee", "resolved"), incident="c"),
+            {"id": "c", "milestones": {"first_hypothesis": "2026-11-20T14:04:00Z"}},
+        ),
+    ]
+
+
+def test_many_incidents_at_once_as_each_alone() -> None:
+    """Interleaved in time, each incident's milestones and candidates are its own."""
+    cases = _three_incidents()
+    alone = [detect_incident(events, meta) for events, meta in cases]
+    events = pd.concat([e for e, _ in cases]).sort_values("ts", kind="stable", ignore_index=True)
+    both = detect_incidents(events, {meta["id"]: meta for _, meta in cases})
+    for name in ("milestones", "candidates", "hypotheses", "status_updates"):
+        want = pd.concat([getattr(found, name) for found in alone], ignore_index=True)
+        got = getattr(both, name).sort_values("incident", kind="stable", ignore_index=True)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=name)
+    assert len(both.candidates) > len(both.milestones)
+
+
+def test_a_manual_value_ranks_first_among_the_candidates() -> None:
+    events, meta = _three_incidents()[2]
+    found = detect_incident(events, meta)
+    guesses = found.candidates[found.candidates["milestone"] == "first_hypothesis"]
+    assert list(guesses["rank"]) == [1, 2]
+    assert list(guesses["source"]) == ["manual", "rule"]
+    assert list(guesses["ts"]) == [pd.Timestamp("2026-11-20T14:04:00Z"), T0 + pd.Timedelta(minutes=5)]
+    assert guesses.iloc[1]["text"] == "could it be the cert?"
+    # a stated time places the milestone; the evidence keeps its message's time
+    events, meta = _three_incidents()[0]
+    restored = detect_incident(events, meta).candidates.query("milestone == 'restored'").iloc[0]
+    assert (restored["ts"], restored["evidence_ts"]) == (T0 + pd.Timedelta(minutes=12), T0 + pd.Timedelta(minutes=14))
 
 def test_switching_off_a_rule_that_does_not_exist_says_so(tmp_path: Path) -> None:
     path = write(tmp_path / "pia.toml", "[rules.no_such_rule]\nenabled = false\n")
