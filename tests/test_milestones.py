@@ -505,7 +505,21 @@ def test_with_a_page_the_first_acknowledge_engages() -> None:
         say(1, "ann", "looking"),
         (3, "pagerduty", "acknowledge", "Ann", "Acknowledged by Ann."),
     )
-    assert at(detect_incident(events), "engaged")["source"] == "pagerduty"
+    assert at(detect_incident(events), "engaged")[["source", "rule"]].tolist() == ["pagerduty", "first acknowledge"]
+
+
+def test_engaged_at_the_edges() -> None:
+    page = (0, "pagerduty", "trigger", "Datadog", "Triggered")
+    # an acknowledge in the same second as the page engages
+    found = detect_incident(timeline(page, (0, "pagerduty", "acknowledge", "Ann", "Acknowledged by Ann."), say(2, "bob", "looking")))
+    assert at(found, "engaged")["ts"] == T0
+    # a person who paged by hand and acknowledged their own page engages at the acknowledge
+    by_hand = (0, "pagerduty", "trigger", "Priya", "Triggered by Priya", {"is_human": True})
+    found = detect_incident(timeline(by_hand, (1, "pagerduty", "acknowledge", "Priya", "Acknowledged by Priya."), say(3, "bob", "looking")))
+    assert at(found, "engaged")["ts"] == T0 + pd.Timedelta(minutes=1)
+    # without a page: another person's first act after the report, not one in the same second
+    found = detect_incident(timeline(say(0, "cy", "checkout is down"), say(0, "dee", "same here"), say(2, "dee", "looking")))
+    assert at(found, "engaged")[["ts", "rule"]].tolist() == [T0 + pd.Timedelta(minutes=2), "first human message"]
 
 
 @pytest.mark.parametrize(
