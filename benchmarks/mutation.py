@@ -60,7 +60,10 @@ MODULES: dict[str, list[str]] = {
         "tests/test_corpus.py", "tests/test_fetch_cli.py",  # hostile exports (links, zip bombs) and fetched snapshots written whole
     ],
     "pia/metrics.py": ["tests/test_metrics.py", "tests/test_milestones.py", "tests/test_integrations.py"],  # bots' posts credited to people only the directory knows
-    "pia/milestones/detect.py": ["tests/test_milestones.py", "tests/test_metrics.py", "tests/test_accuracy.py"],
+    "pia/milestones/detect.py": [
+        "tests/test_milestones.py", "tests/test_metrics.py", "tests/test_accuracy.py",
+        "tests/test_integrations.py",  # the order of evidence: PagerDuty, incident platforms, status pages, alerts
+    ],
     "pia/batch.py": ["tests/test_batch.py"],
 }
 #: imported once in the parent, so each child only imports pia itself
