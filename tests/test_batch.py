@@ -106,6 +106,32 @@ def test_a_report_that_fails_to_render_does_not_stop_the_next(tmp_path):
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
+
+def test_a_pseudonyms_file_hides_names_in_the_trends_too_and_the_bar_counts_every_report(tmp_path, capsys):
+    for incident in ("a-first", "b-second"):
+        write_incident(tmp_path / "data", incident=incident)
+    plain = run_batch(tmp_path / "data", out=tmp_path / "plain", formats=["md"], jobs=2, progress=True)
+    assert sorted(plain.rendered) == ["a-first", "b-second"] and "2/2" in capsys.readouterr().err
+    page = (tmp_path / "plain" / "trends.html").read_text()
+    assert "Bo Li" in page and "Ana" in page  # the control: the trends page names responders
+    aliases = tmp_path / "aliases.toml"
+    aliases.write_text('"Bo Li" = "Koala"\n"Ana" = "Wombat"\n')
+    hidden = run_batch(tmp_path / "data", out=tmp_path / "hidden", formats=["md"], jobs=2, progress=False, pseudonyms=aliases)
+    assert sorted(hidden.rendered) == ["a-first", "b-second"] and capsys.readouterr().err == ""
+    page = (tmp_path / "hidden" / "trends.html").read_text()
+    assert "Bo Li" not in page and "Ana" not in page and "Responder 1" in page
+
+
+def test_a_report_missing_from_the_folder_is_written_again(tmp_path):
+    for incident in ("a-first", "b-second"):
+        write_incident(tmp_path / "data", incident=incident)
+    out = tmp_path / "reports"
+    run_batch(tmp_path / "data", out=out, formats=["md"], jobs=1, trends=False, progress=False)
+    (out / "a-first.md").unlink()
+    again = run_batch(tmp_path / "data", out=out, formats=["md"], jobs=1, trends=False, progress=False)
+    assert again.rendered == ["a-first"] and again.unchanged == ["b-second"]
+    assert (out / "a-first.md").is_file()
+
 def test_metrics_are_cached_per_snapshot(tmp_path):
     for incident in KEPT[:2]:
         shutil.copytree(DATA / "incidents" / incident, tmp_path / "incidents" / incident)
