@@ -10,7 +10,7 @@ import pytest
 
 from pia.errors import ConfigError
 from pia.milestones import detect_incident, detect_incidents, load_config, manual_milestones, signals
-from pia.milestones.detect import compile_rules
+from pia.milestones.detect import compile_rules, milestones
 
 from helpers import T0, login, say, timeline
 
@@ -671,6 +671,34 @@ def test_a_manual_value_ranks_first_among_the_candidates() -> None:
     events, meta = _three_incidents()[0]
     restored = detect_incident(events, meta).candidates.query("milestone == 'restored'").iloc[0]
     assert (restored["ts"], restored["evidence_ts"]) == (T0 + pd.Timedelta(minutes=12), T0 + pd.Timedelta(minutes=14))
+
+
+def test_a_veto_reaches_a_cue_that_spans_clauses() -> None:
+    # "fix ... monitor" is one cue across two clauses; "need to" just before it still vetoes
+    found = signals(timeline(say(1, "ann", "we need to fix it, then we monitor")))
+    assert "mitigated" not in set(found["label"])
+    assert "mitigated" in set(signals(timeline(say(1, "ann", "we fixed it, now we monitor")))["label"])
+
+
+def test_the_longest_marker_wins_and_spaces_in_a_tag_are_any_spaces(tmp_path: Path) -> None:
+    write(tmp_path / "pia.toml", '[markers]\nfix = "mitigation"\n"fix deployed" = "mitigated"\n')
+    found = signals(timeline(say(1, "ann", "fix deployed: api v2")), compile_rules(load_config(tmp_path)))
+    assert found[["label", "source"]].values.tolist() == [["mitigated", "marker"]]
+    found = signals(timeline(say(1, "ann", "Status \t Update: checkout is back")))
+    assert ["status_update", "marker"] in found[["label", "source"]].values.tolist()
+
+
+def test_nothing_to_read_gives_empty_frames_of_the_right_types() -> None:
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"))
+    assert signals(events.iloc[:0]).dtypes.astype(str).to_dict() == {"row": "int64", "label": "string", "source": "string", "rule": "string"}
+    assert isinstance(milestones(events, signals(events)), pd.DataFrame)  # no runners-up asked for: the table alone
+
+
+def test_the_pagerduty_log_detects_not_its_slack_post_and_the_runner_up_is_the_first_message() -> None:
+    events = timeline((0, "slack", "trigger", "PagerDuty", "Triggered: login 5xx"), (0.1, "pagerduty", "trigger", "Datadog", "Triggered"), say(2, "ann", "looking"))
+    assert at(detect_incident(events), "detected")[["ts", "source"]].tolist() == [T0 + pd.Timedelta(seconds=6), "pagerduty"]
+    detected = detect_incident(login()).candidates.query("milestone == 'detected'")
+    assert detected[["source", "text"]].values.tolist() == [["pagerduty", "Triggered: login 5xx"], ["rule", "opening this, I'm IC"]]
 
 def test_switching_off_a_rule_that_does_not_exist_says_so(tmp_path: Path) -> None:
     path = write(tmp_path / "pia.toml", "[rules.no_such_rule]\nenabled = false\n")
