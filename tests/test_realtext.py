@@ -83,12 +83,14 @@ def _totals(rows: pd.DataFrame) -> pd.DataFrame:
 #: Found-anyway rates of mitigated count the restored posts that stand in for it after a
 #: remediation (the service back after an action is impact stopped, stage or no stage).
 FLOORS = {
-    ("llm-services", "identified"): (0.75, 0.24),
-    ("llm-services", "monitoring"): (0.74, 0.23),
-    ("llm-services", "resolved"): (0.80, 1.0),
-    ("status-pages", "identified"): (0.70, 0.46),
-    ("status-pages", "monitoring"): (0.75, 0.31),
+    ("llm-services", "identified"): (0.79, 0.16),
+    ("llm-services", "monitoring"): (0.79, 0.18),
+    ("llm-services", "resolved"): (0.85, 1.0),
+    ("status-pages", "identified"): (0.73, 0.44),
+    ("status-pages", "monitoring"): (0.78, 0.23),
 }
+#: The least share of the posts read as status updates (every one is), per dataset
+UPDATE_FLOORS = {"llm-services": 0.75, "status-pages": 0.83}
 
 
 def test_no_stage_falls_below_what_the_rules_reach(replayed) -> None:
@@ -100,6 +102,13 @@ def test_no_stage_falls_below_what_the_rules_reach(replayed) -> None:
     ]
     assert not worse, "\n".join(worse)
 
+
+
+def test_status_posts_read_as_updates_do_not_fall(replayed) -> None:
+    table = realtext.update_share(replayed[0])
+    share = table["read as updates"] / table["posts"]
+    worse = {d: round(float(share[d]), 3) for d, floor in UPDATE_FLOORS.items() if not share[d] >= floor}
+    assert not worse, f"fewer status-page posts read as status updates: {worse}"
 
 @pytest.mark.xfail(strict=False, reason="the 90% recall target is not reached: see docs/metrics.md, Accuracy")
 def test_recall_per_stage_per_dataset(replayed) -> None:
