@@ -14,7 +14,7 @@ from pia.batch import run_batch
 from pia.cache import code_hash, measure_all, package_hash, snapshot_hash
 from pia.cli import main
 
-from conftest import DATA, write_incident
+from conftest import DATA, FAKE_TOKEN, write_incident
 
 KEPT = ["2026-11-20-login-outage", "2026-01-17-batch-disk-full", "2026-11-24-search-latency"]
 
@@ -131,6 +131,15 @@ def test_a_report_missing_from_the_folder_is_written_again(tmp_path):
     again = run_batch(tmp_path / "data", out=out, formats=["md"], jobs=1, trends=False, progress=False)
     assert again.rendered == ["a-first"] and again.unchanged == ["b-second"]
     assert (out / "a-first.md").is_file()
+
+
+def test_by_default_a_batch_masks_secrets_and_shows_its_progress(tmp_path, capsys):
+    write_incident(tmp_path / "data", incident="a-first")  # one message pastes a token
+    run_batch(tmp_path / "data", out=tmp_path / "masked", formats=["md"], jobs=1, trends=False)
+    assert "reports: 100%" in capsys.readouterr().err
+    assert FAKE_TOKEN not in (tmp_path / "masked" / "a-first.md").read_text()
+    run_batch(tmp_path / "data", out=tmp_path / "plain", formats=["md"], jobs=1, trends=False, progress=False, redact=False)
+    assert FAKE_TOKEN in (tmp_path / "plain" / "a-first.md").read_text()  # the control
 
 def test_metrics_are_cached_per_snapshot(tmp_path):
     for incident in KEPT[:2]:
