@@ -88,6 +88,7 @@ def test_window_selects_incidents(batch, capsys, tmp_path):
     )
     assert "2 rendered" in stdout
     assert sorted(p.stem for p in tmp_path.glob("2026-*.html")) == ["2026-11-20-login-outage", "2026-11-24-search-latency"]
+    assert "2 incidents detected 1 to 30 November 2026" in (tmp_path / "trends.html").read_text()  # the trends of the window too
 
 
 def test_a_report_that_fails_to_render_does_not_stop_the_next(tmp_path):
