@@ -131,6 +131,7 @@ def test_a_report_missing_from_the_folder_is_written_again(tmp_path):
     (out / "a-first.md").unlink()
     again = run_batch(tmp_path / "data", out=out, formats=["md"], jobs=1, trends=False, progress=False)
     assert again.rendered == ["a-first"] and again.unchanged == ["b-second"]
+    assert again.trends is None and not (out / "trends.html").exists()  # none asked for
     assert (out / "a-first.md").is_file()
 
 
