@@ -196,8 +196,8 @@ def test_predictions_land_on_their_own_messages(tiny) -> None:
 #: Held-out F1 per label as measured once the rules were final, less 0.05: a rule change that
 #: loses more on language it was not fitted to fails here.
 HELD_OUT_FLOORS = {
-    "hypothesis": 0.59, "dropped": 0.46, "declared": 0.87, "mitigation": 0.44, "mitigated": 0.48,
-    "restored": 0.56, "resolved": 0.88, "status_update": 0.63, "escalation": 0.69, "directive": 0.76,
+    "hypothesis": 0.59, "dropped": 0.46, "declared": 0.87, "mitigation": 0.44, "mitigated": 0.49,
+    "restored": 0.56, "resolved": 0.88, "status_update": 0.66, "escalation": 0.69, "directive": 0.76,
 }
 
 
