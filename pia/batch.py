@@ -237,15 +237,15 @@ def _incident_of(line: str, base: Path) -> str:
     marker = f"{base}/incidents/"
     known = sorted(list_incidents(base), key=len, reverse=True)  # a folder name may hold a ':'
     if marker in line:
-        after = line.split(marker, 1)[1]
+        after = line.partition(marker)[2]
         return next(
             (i for i in known if after.startswith((f"{i}/", f"{i}:"))),
-            after.split("/", 1)[0].split(":", 1)[0],
+            after.partition("/")[0].partition(":")[0],
         )
     for incident in known:
         if incident in line:
             return incident
-    return line.split(":", 1)[0]
+    return line.partition(":")[0]
 
 
 def _stored(key_file: Path, key: str) -> str | None:
