@@ -598,13 +598,21 @@ WORKING = {
         [say(2, "ann", "I think it's the cache"), say(4, "bob", "not the cache, I think it's the deploy"), say(6, "bob", "not the deploy either")],
         None,
     ),
+    "a guess dropped by the message that says the fix worked": (
+        [say(2, "ann", "I think it's the cache"), say(4, "bob", "maybe it's the deploy"), say(10, "bob", "5xx dropping after the restart, so not the deploy")],
+        2,
+    ),
+    "a guess named by the message that says the fix worked": (
+        [say(2, "ann", "I think it's the deploy"), say(5, "bob", "not the deploy"), say(10, "ann", "5xx dropping now, I think it was the cache")],
+        10,
+    ),
 }
 
 
 @pytest.mark.parametrize("said, minute", WORKING.values(), ids=WORKING.keys())
 def test_the_working_hypothesis_led_to_the_fix(said: list[tuple], minute: float | None) -> None:
     fix = [say(8, "ann", "restarting the pods"), say(10, "ann", "5xx dropping")]
-    rows = sorted([*said, *fix], key=lambda row: row[0])
+    rows = sorted([*said, *(f for f in fix if f[0] not in {r[0] for r in said})], key=lambda row: row[0])
     found = detect_incident(timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), *rows))
     assert at(found, "mitigated")["ts"] == T0 + pd.Timedelta(minutes=10)
     working = found.milestones[found.milestones["milestone"] == "working_hypothesis"]
