@@ -689,8 +689,9 @@ def test_a_veto_reaches_a_cue_that_spans_clauses() -> None:
 
 
 def test_the_longest_marker_wins_and_spaces_in_a_tag_are_any_spaces(tmp_path: Path) -> None:
-    write(tmp_path / "pia.toml", '[markers]\nfix = "mitigation"\n"fix deployed" = "mitigated"\n')
-    found = signals(timeline(say(1, "ann", "fix deployed: api v2")), compile_rules(load_config(tmp_path)))
+    # a tag's separator may be a hyphen, so "fix" would also read "fix-deployed: ..."
+    write(tmp_path / "pia.toml", '[markers]\nfix = "mitigation"\n"fix-deployed" = "mitigated"\n')
+    found = signals(timeline(say(1, "ann", "fix-deployed: api v2")), compile_rules(load_config(tmp_path)))
     assert found[["label", "source"]].values.tolist() == [["mitigated", "marker"]]
     found = signals(timeline(say(1, "ann", "Status \t Update: checkout is back")))
     assert ["status_update", "marker"] in found[["label", "source"]].values.tolist()
