@@ -697,6 +697,15 @@ def test_the_longest_marker_wins_and_spaces_in_a_tag_are_any_spaces(tmp_path: Pa
     assert ["status_update", "marker"] in found[["label", "source"]].values.tolist()
 
 
+
+def test_a_veto_of_a_label_placeholder_alone_or_mixed_with_words(tmp_path: Path) -> None:
+    write(tmp_path / "pia.toml", '[rules.quiet]\nlabel = "quiet"\nvetoes = ["hypothesis"]\nscope = "message"\npattern = "\\\\bfyi\\\\b|{status_update}"\n')
+    rules = compile_rules(load_config(tmp_path))
+    labels = lambda text: set(signals(timeline(say(1, "ann", text)), rules)["label"])  # noqa: E731
+    assert "hypothesis" in labels("I think it's the cache")
+    assert "hypothesis" not in labels("fyi I think it's the cache")  # the words of the pattern
+    assert "hypothesis" not in labels("status update: I think it's the cache")  # the label it names
+
 def test_nothing_to_read_gives_empty_frames_of_the_right_types() -> None:
     events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"))
     assert signals(events.iloc[:0]).dtypes.astype(str).to_dict() == {"row": "int64", "label": "string", "source": "string", "rule": "string"}
