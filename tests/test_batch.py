@@ -143,6 +143,15 @@ def test_by_default_a_batch_masks_secrets_and_shows_its_progress(tmp_path, capsy
     run_batch(tmp_path / "data", out=tmp_path / "plain", formats=["md"], jobs=1, trends=False, progress=False, redact=False)
     assert FAKE_TOKEN in (tmp_path / "plain" / "a-first.md").read_text()  # the control
 
+
+def test_a_hostile_title_of_a_good_incident_is_escaped_in_the_index(tmp_path):
+    write_incident(tmp_path / "data", incident="a-first")
+    toml = tmp_path / "data" / "incidents" / "a-first" / "incident.toml"
+    toml.write_text(toml.read_text().replace('title = "Login 5xx"', 'title = "<img src=x onerror=alert(1)> & co"'))
+    run_batch(tmp_path / "data", out=tmp_path / "out", formats=["md"], jobs=1, trends=False, progress=False)
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt; &amp; co" in page
+
 def test_metrics_are_cached_per_snapshot(tmp_path):
     for incident in KEPT[:2]:
         shutil.copytree(DATA / "incidents" / incident, tmp_path / "incidents" / incident)
