@@ -427,6 +427,7 @@ def test_reports_rendered_on_a_dask_worker_fail_alone(tmp_path):
     (out / "a-first.html").mkdir(parents=True)  # a folder where its report goes
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
         result = run_batch(tmp_path / "data", out=out, trends=False, progress=False, scheduler=local.scheduler_address)
+        assert "pia" in local.scheduler.task_prefixes  # the reports were the cluster's tasks
     assert result.rendered == ["b-second"] and list(result.failed) == ["a-first"]
     assert result.failed["a-first"].startswith("a-first: ") and "\n" not in result.failed["a-first"]
     assert (out / "b-second.html").is_file() and [p.name for p in out.glob(".a-first.*")] == []
