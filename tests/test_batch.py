@@ -111,16 +111,20 @@ def test_a_report_that_fails_to_render_does_not_stop_the_next(tmp_path):
 def test_a_pseudonyms_file_hides_names_in_the_trends_too_and_the_bar_counts_every_report(tmp_path, capsys):
     for incident in ("a-first", "b-second"):
         write_incident(tmp_path / "data", incident=incident)
+    toml = tmp_path / "data" / "incidents" / "a-first" / "incident.toml"
+    toml.write_text(toml.read_text().replace('title = "Login 5xx"', 'title = "Bo Li paged: login 5xx"'))
     plain = run_batch(tmp_path / "data", out=tmp_path / "plain", formats=["md"], jobs=2, progress=True)
     assert sorted(plain.rendered) == ["a-first", "b-second"] and "2/2" in capsys.readouterr().err
     page = (tmp_path / "plain" / "trends.html").read_text()
     assert "Bo Li" in page and "Ana" in page  # the control: the trends page names responders
+    assert "Bo Li paged" in (tmp_path / "plain" / "index.html").read_text()  # and the index, a title naming one
     aliases = tmp_path / "aliases.toml"
     aliases.write_text('"Bo Li" = "Koala"\n"Ana" = "Wombat"\n')
     hidden = run_batch(tmp_path / "data", out=tmp_path / "hidden", formats=["md"], jobs=2, progress=False, pseudonyms=aliases)
     assert sorted(hidden.rendered) == ["a-first", "b-second"] and capsys.readouterr().err == ""
     page = (tmp_path / "hidden" / "trends.html").read_text()
     assert "Bo Li" not in page and "Ana" not in page and "Responder 1" in page
+    assert "Bo Li" not in (tmp_path / "hidden" / "index.html").read_text()
 
 
 def test_a_report_missing_from_the_folder_is_written_again(tmp_path):
