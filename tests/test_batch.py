@@ -127,6 +127,20 @@ def test_a_pseudonyms_file_hides_names_in_the_trends_too_and_the_bar_counts_ever
     assert "Bo Li" not in (tmp_path / "hidden" / "index.html").read_text()
 
 
+
+def test_the_index_masks_names_in_the_title_of_a_report_that_failed(tmp_path):
+    write_incident(tmp_path / "data", incident="a-first")
+    toml = tmp_path / "data" / "incidents" / "a-first" / "incident.toml"
+    toml.write_text(toml.read_text().replace('title = "Login 5xx"', 'title = "Bo Li paged: login 5xx"'))
+    aliases = tmp_path / "aliases.toml"
+    aliases.write_text('"Bo Li" = "Koala"\n')
+    for out, options in (("plain", {}), ("hidden", {"pseudonyms": aliases})):
+        (tmp_path / out / "a-first.md").mkdir(parents=True)  # its report cannot be written: the index shows the snapshot's title
+        result = run_batch(tmp_path / "data", out=tmp_path / out, formats=["md"], jobs=1, trends=False, progress=False, **options)
+        assert list(result.failed) == ["a-first"]
+    assert "Bo Li paged" in (tmp_path / "plain" / "index.html").read_text()
+    assert "Bo Li" not in (tmp_path / "hidden" / "index.html").read_text()
+
 def test_a_report_missing_from_the_folder_is_written_again(tmp_path):
     for incident in ("a-first", "b-second"):
         write_incident(tmp_path / "data", incident=incident)
