@@ -168,7 +168,7 @@ def run_batch(
             else:
                 result.rendered.append(incident)
                 titles[incident] = rendered.title
-                state.mkdir(parents=True, exist_ok=True)
+                os.makedirs(state, exist_ok=True)
                 write_text(
                     state / incident, json.dumps({"key": keys[incident], "title": rendered.title})
                 )
@@ -194,7 +194,7 @@ def run_batch(
                     pseudonymise=hide,
                 )
                 result.written += made.files.values()
-                state.mkdir(parents=True, exist_ok=True)
+                os.makedirs(state, exist_ok=True)
                 write_text(
                     state / "trends", json.dumps({"key": trends_key, "title": "Incident trends"})
                 )
