@@ -706,6 +706,13 @@ def test_a_veto_of_a_label_placeholder_alone_or_mixed_with_words(tmp_path: Path)
     assert "hypothesis" not in labels("fyi I think it's the cache")  # the words of the pattern
     assert "hypothesis" not in labels("status update: I think it's the cache")  # the label it names
 
+
+def test_a_veto_added_to_a_label_that_had_none(tmp_path: Path) -> None:
+    write(tmp_path / "pia.toml", '[rules.example]\nlabel = "example"\nvetoes = ["directive"]\nscope = "message"\npattern = "^for example\\\\b"\n')
+    rules = compile_rules(load_config(tmp_path))
+    assert "directive" in set(signals(timeline(say(1, "ic", "@bob can you check the LB logs")), rules)["label"])
+    assert "directive" not in set(signals(timeline(say(1, "ic", "for example: @bob can you check the LB logs")), rules)["label"])
+
 def test_nothing_to_read_gives_empty_frames_of_the_right_types() -> None:
     events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"))
     assert signals(events.iloc[:0]).dtypes.astype(str).to_dict() == {"row": "int64", "label": "string", "source": "string", "rule": "string"}
