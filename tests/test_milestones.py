@@ -656,12 +656,12 @@ def _three_incidents() -> list[tuple[pd.DataFrame, dict]]:
 
 def test_many_incidents_at_once_as_each_alone() -> None:
     """Interleaved in time, each incident's milestones and candidates are its own."""
-    cases = _three_incidents()
+    cases = [_three_incidents()[i] for i in (1, 2, 0)]  # the one whose later guess is dropped comes last
     alone = [detect_incident(events, meta) for events, meta in cases]
     events = pd.concat([e for e, _ in cases]).sort_values("ts", kind="stable", ignore_index=True)
     both = detect_incidents(events, {meta["id"]: meta for _, meta in cases})
     for name in ("milestones", "candidates", "hypotheses", "status_updates"):
-        want = pd.concat([getattr(found, name) for found in alone], ignore_index=True)
+        want = pd.concat([getattr(found, name) for found in alone]).sort_values("incident", kind="stable", ignore_index=True)
         got = getattr(both, name).sort_values("incident", kind="stable", ignore_index=True)
         pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=name)
     assert len(both.candidates) > len(both.milestones)

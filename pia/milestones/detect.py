@@ -993,17 +993,11 @@ class _Best:
         out = out.iloc[
             np.lexsort((out["rank"].to_numpy(), out["step"].to_numpy(), by_name[code]))
         ].reset_index(drop=True)
-        out.insert(
-            0,
-            "incident",
-            pd.array(names.to_numpy(object)[out["code"].to_numpy(np.int64)], dtype="string"),
+        out["incident"] = pd.array(
+            names.to_numpy(object)[out["code"].to_numpy(np.int64)], dtype="string"
         )
-        out.insert(
-            1,
-            "milestone",
-            pd.array(
-                np.asarray(MILESTONES, dtype=object)[out["step"].to_numpy(np.int64)], dtype="string"
-            ),
+        out["milestone"] = pd.array(
+            np.asarray(MILESTONES, dtype=object)[out["step"].to_numpy(np.int64)], dtype="string"
         )
         strings = ["source", "rule", "actor", "ref", "text"]
         return out[CANDIDATE_COLUMNS].astype({**dict.fromkeys(strings, "string"), "rank": "int64"})

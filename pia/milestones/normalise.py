@@ -269,4 +269,3 @@ def _unknown_verb(word: str) -> str:
     base = getAllLemmasOOV(word, upos="VERB")["VERB"][0]
     regular = (base + "ed", base + "d", base + "ing", base.removesuffix("e") + "ing")
     return base if word in regular else word
-
