@@ -713,6 +713,23 @@ def test_a_veto_added_to_a_label_that_had_none(tmp_path: Path) -> None:
     assert "directive" in set(signals(timeline(say(1, "ic", "@bob can you check the LB logs")), rules)["label"])
     assert "directive" not in set(signals(timeline(say(1, "ic", "for example: @bob can you check the LB logs")), rules)["label"])
 
+
+def test_a_question_in_the_next_sentence_leaves_the_recovery() -> None:
+    assert set(signals(timeline(say(1, "ann", "checkout is back to normal. anything else we should check?")))["label"]) == {"restored"}
+    assert "restored" not in set(signals(timeline(say(1, "ann", "is checkout back to normal?")))["label"])
+
+
+def test_a_recovery_in_the_message_of_the_remedy_counts() -> None:
+    found = detect_incident(timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), say(3, "ann", "rolled back the deploy, 5xx dropping")))
+    assert at(found, "mitigation_started")["ts"] == at(found, "mitigated")["ts"] == T0 + pd.Timedelta(minutes=3)
+
+
+def test_each_milestone_keeps_at_most_its_runners_up() -> None:
+    guesses = [say(minute, "ann", f"maybe it is the cache{minute}") for minute in range(1, 9)]
+    found = detect_incident(timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), *guesses))
+    kept = found.candidates.query("milestone == 'first_hypothesis'")
+    assert list(kept["rank"]) == [1, 2, 3, 4, 5] and kept["text"].iloc[0] == "maybe it is the cache1"
+
 def test_nothing_to_read_gives_empty_frames_of_the_right_types() -> None:
     events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"))
     assert signals(events.iloc[:0]).dtypes.astype(str).to_dict() == {"row": "int64", "label": "string", "source": "string", "rule": "string"}
