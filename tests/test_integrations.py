@@ -274,6 +274,13 @@ def test_an_alert_is_the_weakest_evidence(tmp_path, capsys):
     assert picked.loc["restored", "ts"] == at("14:20:00") and picked.loc["restored", "source"] == "rule"
 
 
+def test_an_alert_before_anyone_spoke_detects(tmp_path, capsys):
+    """At equal precedence the earlier evidence wins, whichever was offered first."""
+    people = [say("14:05:00", "U1", "looking into the 502s")]
+    picked = chosen(explain(snapshot(tmp_path, fixture("alerting"), people), capsys))
+    assert picked.loc["detected", "ts"] == at("14:01:30") and picked.loc["detected", "source"] == "alert"
+
+
 def test_precedence_is_the_documented_order():
     order = sorted((p, s) for s, p in PRIORITY.items() if s != "fallback")
     assert [s for _, s in order] == ["manual", "marker", "pagerduty", "platform", "statuspage", "rule", "alert"]
