@@ -13,6 +13,7 @@ import pytest
 from pia.batch import run_batch
 from pia.cache import code_hash, measure_all, package_hash, snapshot_hash
 from pia.cli import main
+from pia.errors import PiaError
 
 from conftest import DATA, FAKE_TOKEN, write_incident
 
@@ -434,21 +435,35 @@ def test_metrics_measured_in_partitions_on_dask_workers_match_the_local_ones(tmp
     pd.testing.assert_frame_equal(remote.responders, alone.responders)
 
 
-def test_reports_rendered_on_a_dask_worker_fail_alone(tmp_path):
+def test_reports_rendered_on_a_dask_worker_fail_alone(tmp_path, monkeypatch):
     """The batch on a real Dask scheduler and worker (threads of this process, one worker: a
-    kernel's working folder is the process's): the good report is written, the one that cannot
-    be written fails alone with one line and leaves no staging file, and the index lists both."""
+    kernel's working folder is the process's): the good report is written, the ones that cannot
+    be written fail alone with one line naming the folders as the caller gave them, no staging
+    file is left (not even one a killed worker left before), and the index lists all three."""
     distributed = pytest.importorskip("distributed", reason="Dask's distributed is not installed (pip install -e '.[test]')")
-    for incident in ("a-first", "b-second"):
+    from pia import batch
+
+    for incident in ("a-first", "b-second", "c-third"):
         write_incident(tmp_path / "data", incident=incident)
+    monkeypatch.chdir(tmp_path)  # the folders as the caller gives them: relative
     out = tmp_path / "reports"
     (out / "a-first.html").mkdir(parents=True)  # a folder where its report goes
+    (out / ".b-second.left-by-a-killed-worker.html").write_text("")
+    render = batch.render_report
+
+    def broken_snapshot(incident, *, data_dir, **options):
+        if incident == "c-third":  # the worker is given the absolute folder
+            raise PiaError(f"{data_dir}/incidents/c-third/incident.toml: line 1: broken")
+        return render(incident, data_dir=data_dir, **options)
+
+    monkeypatch.setattr(batch, "render_report", broken_snapshot)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
-        result = run_batch(tmp_path / "data", out=out, trends=False, progress=False, scheduler=local.scheduler_address)
+        result = run_batch("data", out="reports", trends=False, progress=False, scheduler=local.scheduler_address)
         assert "pia" in local.scheduler.task_prefixes  # the reports were the cluster's tasks
-    assert result.rendered == ["b-second"] and list(result.failed) == ["a-first"]
-    assert result.failed["a-first"].startswith("a-first: ") and "\n" not in result.failed["a-first"]
-    assert (out / "b-second.html").is_file() and [p.name for p in out.glob(".a-first.*")] == []
+    assert result.rendered == ["b-second"] and sorted(result.failed) == ["a-first", "c-third"]
+    assert result.failed["a-first"].startswith("a-first: ") and "-> 'reports/a-first.html'" in result.failed["a-first"] and "\n" not in result.failed["a-first"]
+    assert result.failed["c-third"] == "data/incidents/c-third/incident.toml: line 1: broken"
+    assert (out / "b-second.html").is_file() and [p.name for p in out.glob(".*") if p.name != ".pia-batch"] == []
     index = (out / "index.html").read_text()
     assert '<a href="./b-second.html">b-second</a>' in index and "a-first" in index
 

@@ -180,6 +180,19 @@ def test_echoes_stand_in_only_for_the_entries_the_log_lacks(tmp_path, capsys):
     assert list(people["person"]) == ["Bo Li"] and people["actions"].iloc[0] == 3  # log ack, note, log resolve
 
 
+def test_the_logs_last_resolve_wins_over_an_earlier_echo(tmp_path, capsys):
+    """The app's resolve at 14:41 is not in the log, whose last resolve is at 15:10: both are
+    PagerDuty's word, and the last resolve is the incident's."""
+    log = [("14:02:00", "trigger", "Datadog"), ("14:04:25", "acknowledge", "Bo Li"), ("15:10:00", "resolve", "Bo Li")]
+    root = snapshot(tmp_path, fixture("pagerduty_app"), log=log)
+    candidates = explain(root, capsys)
+    picked = chosen(candidates)
+    assert picked.loc["resolved", "ts"] == at("15:10:00") and picked.loc["resolved", "rule"] == "last resolve"
+    assert metrics_row(root, capsys)["time_to_resolve"] == 68 * 60
+    resolved = candidates[candidates["milestone"] == "resolved"]
+    assert "Slack app resolve (no log entry)" in set(resolved["rule"])
+
+
 def test_an_echo_far_from_its_log_entry_stands_in(tmp_path, capsys):
     """The log has the acknowledge 20 minutes away: a different event, so the echo counts."""
     log = [("14:02:00", "trigger", "Datadog"), ("14:24:30", "acknowledge", "Bo Li")]
@@ -282,6 +295,7 @@ def test_an_alert_before_anyone_spoke_detects(tmp_path, capsys):
 
 
 def test_precedence_is_the_documented_order():
+    assert len(set(PRIORITY.values())) == len(PRIORITY)  # a strict order: no two sources tie
     order = sorted((p, s) for s, p in PRIORITY.items() if s != "fallback")
     assert [s for _, s in order] == ["manual", "marker", "pagerduty", "platform", "statuspage", "rule", "alert"]
     doc = (Path(__file__).resolve().parents[1] / "docs" / "metrics.md").read_text()

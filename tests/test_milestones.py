@@ -3,6 +3,7 @@ questions, negations, precedence, repeated events, directives and their replies.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from pia.errors import ConfigError
 from pia.milestones import detect_incident, detect_incidents, load_config, manual_milestones, signals
-from pia.milestones.detect import compile_rules, milestones
+from pia.milestones.detect import CANDIDATE_COLUMNS, compile_rules, milestones
 
 from helpers import T0, login, say, timeline
 
@@ -160,6 +161,10 @@ def test_restored_after_a_remediation_stands_in_for_mitigated() -> None:
         say(20, "status", "We deployed a fix, service is restored and this incident has been resolved."),
     )
     assert at(detect_incident(closing), "mitigated") is None
+    # the remedy and the recovery in one message: mitigated then too
+    both = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered"), say(3, "ann", "rolled back and checkout is back to normal"), say(5, "bob", "thanks"))
+    mitigated = at(detect_incident(both), "mitigated")
+    assert mitigated["ts"] == T0 + pd.Timedelta(minutes=3) and mitigated["rule"] == "restored (no mitigated evidence)"
 
 
 def test_a_last_word_of_recovery_stands_in_for_resolved() -> None:
@@ -343,6 +348,9 @@ def test_manual_milestones_win_and_are_checked() -> None:
     assert at(found, "restored")["source"] == "manual"
     assert at(found, "restored")["ts"] == pd.Timestamp("2026-11-20T13:45:00Z")
     assert at(found, "impact_start")["ts"] == pd.Timestamp("2026-11-20T13:55:00Z")
+    # a TOML time with an offset arrives as a datetime
+    aware = detect_incident(login(), {"id": "inc", "milestones": {"restored": datetime(2026, 11, 20, 14, 45, tzinfo=UTC)}})
+    assert at(aware, "restored")["ts"] == pd.Timestamp("2026-11-20T14:45:00Z")
 
 
 @pytest.mark.parametrize(
@@ -350,6 +358,7 @@ def test_manual_milestones_win_and_are_checked() -> None:
     [
         ({"restored": "2026-11-20 14:45"}, "offset"),
         ({"restored": "yesterday"}, "offset"),
+        ({"restored": datetime(2026, 11, 20, 14, 45)}, r"14:45:00 has no UTC offset \(add Z"),  # a TOML local time
         ({"fixed": "2026-11-20T14:45:00Z"}, "unknown milestone"),
         ({"impact_start": "9999-12-31T23:59:59Z"}, "outside the years"),
         ({"restored": "2026-13-40T14:45:00Z"}, "not an ISO 8601 time"),
@@ -627,6 +636,9 @@ def test_a_cause_named_after_someone_resolved_it_is_hindsight() -> None:
     # an alert that resolved itself closes nothing: the cause people find afterwards counts
     auto = timeline((0, "pagerduty", "trigger", "Alertmanager", "Triggered"), (5, "pagerduty", "resolve", "Alertmanager", "Resolved through the API."), say(30, "ann", "looks like the 10:15 purge caused it"))
     assert at(detect_incident(auto), "first_hypothesis")["ts"] == T0 + pd.Timedelta(minutes=30)
+    # a cause named in the very message that resolves it is not yet hindsight
+    closing = timeline(say(2, "ann", "errors on checkout"), say(9, "ann", "this incident has been resolved, root cause was an expired cert"))
+    assert at(detect_incident(closing), "first_hypothesis")["ts"] == T0 + pd.Timedelta(minutes=9)
 
 def test_runners_up_are_kept_best_first() -> None:
     found = detect_incident(login(), {"id": "inc"})
@@ -741,6 +753,45 @@ def test_the_pagerduty_log_detects_not_its_slack_post_and_the_runner_up_is_the_f
     assert at(detect_incident(events), "detected")[["ts", "source"]].tolist() == [T0 + pd.Timedelta(seconds=6), "pagerduty"]
     detected = detect_incident(login()).candidates.query("milestone == 'detected'")
     assert detected[["source", "text"]].values.tolist() == [["pagerduty", "Triggered: login 5xx"], ["rule", "opening this, I'm IC"]]
+
+def test_nothing_offered_gives_no_candidates() -> None:
+    events = timeline((0, "pagerduty", "trigger", "Datadog", "Triggered")).iloc[:0]
+    for manual in (None, manual_milestones({"id": "inc"})):
+        frame, candidates = milestones(events, signals(events), manual, runners_up=3)
+        assert len(frame) == 0 and len(candidates()) == 0 and list(candidates()) == CANDIDATE_COLUMNS
+
+
+def test_a_teams_own_rules_and_reactions_read_one_letter(tmp_path: Path) -> None:
+    """A one-byte message is something said; ❌ is the reaction named "x"."""
+    write(tmp_path / "pia.toml", '[rules.green]\nlabel = "restored"\npattern = "^g$"\n[reactions]\nx = "dropped"\n')
+    rules = compile_rules(load_config(tmp_path))
+    found = signals(timeline(say(1, "ann", "maybe the cache?", reactions="x"), say(2, "bob", "g"), say(3, "bob", "ok")), rules)
+    assert set(zip(found["row"], found["label"])) == {(0, "hypothesis"), (0, "dropped"), (1, "restored")}
+
+
+def test_a_rule_with_a_look_behind_runs_too(tmp_path: Path) -> None:
+    """RE2 takes no look-arounds: such a rule runs on Python's ``re``, with the same result."""
+    write(tmp_path / "pia.toml", '[rules.culprit]\nlabel = "hypothesis"\npattern = "(?<!not )\\\\bthe culprit\\\\b"\n')
+    rules = compile_rules(load_config(tmp_path))
+    texts = ["the culprit is the lb", "the lb is not the culprit", "checking the dashboards"]
+    found = signals(timeline(*(say(i, "ann", t) for i, t in enumerate(texts))), rules)
+    assert set(found.loc[found["label"] == "hypothesis", "row"]) == {0}
+
+
+def test_a_veto_that_is_only_a_label_placeholder(tmp_path: Path) -> None:
+    """A status update that names a cause is not a hypothesis where a team says so; the
+    team's next veto of the same label still runs."""
+    write(
+        tmp_path / "pia.toml",
+        '[rules.update_not_cause]\nlabel = "quiet"\nvetoes = ["hypothesis"]\nscope = "message"\npattern = "{status_update}"\n'
+        '[rules.fyi]\nlabel = "quiet"\nvetoes = ["hypothesis"]\nscope = "message"\npattern = "\\\\bfyi\\\\b"\n',
+    )
+    rules = compile_rules(load_config(tmp_path))
+    labels = lambda text: set(signals(timeline(say(1, "ann", text)), rules)["label"])  # noqa: E731
+    assert "hypothesis" in labels("I think it's the cache")
+    assert "hypothesis" not in labels("status update: I think it's the cache")
+    assert "hypothesis" not in labels("fyi I think it's the cache")
+
 
 def test_switching_off_a_rule_that_does_not_exist_says_so(tmp_path: Path) -> None:
     path = write(tmp_path / "pia.toml", "[rules.no_such_rule]\nenabled = false\n")

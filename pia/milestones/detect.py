@@ -500,9 +500,8 @@ def milestones(
     codes, incidents = pd.factorize(events["incident"])
     best = _Best(codes, events["ts"].array.asi8, len(incidents), runners_up)
     kind = events["kind"]
-    is_pd = (events["source"] == "pagerduty").to_numpy(bool, na_value=False)
-    slack = (events["source"] == "slack").to_numpy(bool, na_value=False)
-    triggers = np.flatnonzero(is_pd & (kind == "trigger").to_numpy(bool, na_value=False))
+    is_pd, slack = _is(events["source"], "pagerduty"), _is(events["source"], "slack")
+    triggers = np.flatnonzero(is_pd & _is(kind, "trigger"))
     # detected: first PagerDuty trigger, else the first message in the channel
     best.offer(
         best.first(triggers), "detected", "pagerduty", "first trigger", PRIORITY["pagerduty"]
@@ -527,7 +526,7 @@ def milestones(
     )
     channel = np.flatnonzero(slack & kind.isin(CHANNEL_KINDS).to_numpy(bool))
     best.offer(best.first(channel), "detected", "rule", "first message", PRIORITY["rule"])
-    acks = np.flatnonzero(is_pd & (kind == "acknowledge").to_numpy(bool, na_value=False))
+    acks = np.flatnonzero(is_pd & _is(kind, "acknowledge"))
     best.offer(
         best.first(acks), "acknowledged", "pagerduty", "first acknowledge", PRIORITY["pagerduty"]
     )
@@ -549,13 +548,12 @@ def milestones(
             )
             at = at[np.argsort(rows[at], kind="stable")]
             stamps = _when(stated.get(milestone), rows[at], best.stamps)
-            if milestone in ("mitigated", "restored") and kind_of == "rule":
+            if kind_of == "rule" and milestone in ("mitigated", "restored"):
                 recovery.append((rows[at], rule[at], milestone, stamps))
-                continue
-            if milestone == "first_hypothesis" and kind_of == "rule":
+            elif kind_of == "rule" and milestone == "first_hypothesis":
                 guesses.append((rows[at], rule[at]))
-                continue
-            best.offer(rows[at], milestone, kind_of, rule[at], priority, when=stamps)
+            else:
+                best.offer(rows[at], milestone, kind_of, rule[at], priority, when=stamps)
     # impact start: a time stated by a message about the trouble ("errors since 13:58")
     if "impact_start" in stated:
         at, when = stated["impact_start"]
@@ -583,7 +581,7 @@ def milestones(
             watched = rows[label == _code(labels, "mitigated")]
             _last_word(spoken, np.setdiff1d(part[keep], watched), best)
     # resolved: the last PagerDuty resolve outranks a message
-    resolves = np.flatnonzero(is_pd & (kind == "resolve").to_numpy(bool, na_value=False))
+    resolves = np.flatnonzero(is_pd & _is(kind, "resolve"))
     best.offer(
         best.last(resolves),
         "resolved",
@@ -632,9 +630,7 @@ def _integrated(evidence: pd.DataFrame, best: _Best) -> None:
     """Offer what the bots reported: each (milestone, source) at the source's priority; the
     last of an incident's rows where the row says so (a resolve, a recovery), else the
     earliest. PagerDuty's creation stands in for ``declared`` only as the fallback."""
-    for (milestone, source, last), part in evidence.groupby(
-        ["milestone", "source", "last"], sort=False
-    ):
+    for (milestone, source, last), part in evidence.groupby(["milestone", "source", "last"]):
         milestone, source = str(milestone), str(source)
         rows = part["row"].to_numpy(np.int64)
         order = np.argsort(rows, kind="stable")
@@ -644,9 +640,7 @@ def _integrated(evidence: pd.DataFrame, best: _Best) -> None:
         ]
         if last:
             pick = best.last(rows)
-            best.offer(
-                pick, milestone, source, rule[np.searchsorted(rows, pick)], priority, ties=True
-            )
+            best.offer(pick, milestone, source, rule[np.searchsorted(rows, pick)], priority)
         else:
             best.offer(rows, milestone, source, rule, priority)
 
@@ -700,6 +694,11 @@ def _when(
     at = np.searchsorted(have, rows)
     hit = (at < len(have)) & (have[np.minimum(at, len(have) - 1)] == rows)
     return np.where(hit, when[np.minimum(at, len(have) - 1)], stamps[rows])
+
+
+def _is(column: pd.Series, value: str) -> np.ndarray:
+    """Where a category column (never null: the events contract) equals ``value``."""
+    return (column == value).to_numpy(bool)
 
 
 def _code(uniques: pd.Index, value: str) -> int:
@@ -846,8 +845,8 @@ class _Best:
             len(incidents)
         )
         pick = np.lexsort((-np.arange(len(code)), step, rank[code]))
-        key = rank[code[pick]] * steps + step[pick]
-        pick = pick[np.r_[True, np.diff(key) != 0]] if len(pick) else pick
+        repeat = (np.diff(rank[code[pick]]) == 0) & (np.diff(step[pick]) == 0)
+        pick = pick[~np.r_[False, repeat]] if len(pick) else pick
         # where nothing shows a milestone, the next one stands in (STAND_INS)
         final_step, notes = step[pick], np.full(len(pick), None, dtype=object)
         for weak_name, strong_name, needs, note in STAND_INS:
@@ -905,14 +904,8 @@ class _Best:
         ranks by), at most ``limit`` per (incident, milestone); a manual value ranks first."""
         steps = len(MILESTONES)
         names = pd.Index(np.asarray(incidents, dtype=object))
-        manual = (
-            manual
-            if manual is not None and len(manual)
-            else manual.iloc[:0]
-            if manual is not None
-            else None
-        )
-        if manual is not None and len(manual):
+        manual = manual if manual is not None and len(manual) else None
+        if manual is not None:
             extra = pd.unique(
                 manual["incident"].to_numpy(object)[
                     names.get_indexer(manual["incident"].to_numpy(object)) < 0
@@ -931,11 +924,13 @@ class _Best:
             source = rule = np.zeros(0, dtype=object)
         code = self.codes[rows]
         key = code.astype(np.int64) * steps + step
-        # a row is offered once per milestone (signals keep one source per label), so no
-        # candidate repeats
-        order = np.lexsort((rows, when, priority, key))
+        # the held evidence first (a tie-winning offer, the last resolve, beats an earlier
+        # one of its priority), then as offer ranks; a row is offered once per milestone
+        # (signals keep one source per label), so no candidate repeats
+        held = self.row[key] == rows
+        order = np.lexsort((rows, when, priority, ~held, key))
         manual_keys = set()
-        if manual is not None and len(manual):
+        if manual is not None:
             manual_keys = set(
                 names.get_indexer(manual["incident"].to_numpy(object)) * steps
                 + manual["milestone"].map(_ORDER).to_numpy(np.int64)
@@ -966,7 +961,7 @@ class _Best:
                 "text": events["text"].array.take(picked),
             }
         )
-        if manual is not None and len(manual):
+        if manual is not None:
             out = pd.concat(
                 [
                     out,
@@ -990,9 +985,7 @@ class _Best:
         by_name = np.empty(len(names), dtype=np.int64)
         by_name[np.argsort(names.to_numpy(object), kind="stable")] = np.arange(len(names))
         code = out["code"].to_numpy(np.int64)
-        out = out.iloc[
-            np.lexsort((out["rank"].to_numpy(), out["step"].to_numpy(), by_name[code]))
-        ].reset_index(drop=True)
+        out = out.iloc[np.lexsort((out["rank"].to_numpy(), out["step"].to_numpy(), by_name[code]))]
         out["incident"] = pd.array(
             names.to_numpy(object)[out["code"].to_numpy(np.int64)], dtype="string"
         )
@@ -1000,7 +993,11 @@ class _Best:
             np.asarray(MILESTONES, dtype=object)[out["step"].to_numpy(np.int64)], dtype="string"
         )
         strings = ["source", "rule", "actor", "ref", "text"]
-        return out[CANDIDATE_COLUMNS].astype({**dict.fromkeys(strings, "string"), "rank": "int64"})
+        return (
+            out[CANDIDATE_COLUMNS]
+            .astype({**dict.fromkeys(strings, "string"), "rank": "int64"})
+            .reset_index(drop=True)
+        )
 
 
 def _engaged(events: pd.DataFrame, best: _Best) -> None:
@@ -1016,9 +1013,9 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
     human = events["is_human"].to_numpy(bool)
     kind = events["kind"]
     rows = np.flatnonzero(human & kind.isin(ACT_KINDS).to_numpy())
-    # who reported it: the human behind the detecting event, compared as codes of the few ids
-    # involved (the acts and the reports), not of the whole column
-    reporters = np.flatnonzero((reported >= 0) & human[np.maximum(reported, 0)])
+    # who reported it: whoever is behind the detecting event (a bot's or an integration's id
+    # is no human's), compared as codes of the few ids involved, not of the whole column
+    reporters = np.flatnonzero(reported >= 0)
     ids = pd.array(
         events["actor_id"].array.take(np.r_[rows, reported[reporters]]), dtype="string"
     ).fillna("")
@@ -1026,10 +1023,10 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
     reporter = np.full(len(reported), -1, dtype=np.int64)
     reporter[reporters] = codes[len(rows) :]
     stamps, since = best.stamps[rows], start[best.codes[rows]]
-    ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
+    ack = _is(kind, "acknowledge")[rows]
     other = codes[: len(rows)] != reporter[best.codes[rows]]
     rows = rows[((stamps > since) & other) | (ack & (stamps >= since) & (since != never))]
-    is_ack = (kind == "acknowledge").to_numpy(bool, na_value=False)[rows]
+    is_ack = _is(kind, "acknowledge")[rows]
     for where, source in ((is_ack, "pagerduty"), (~is_ack, "rule")):
         priority = PRIORITY[source]
         picked = best.first(rows[where])
@@ -1058,16 +1055,14 @@ def _working_hypothesis(found: pd.DataFrame, best: _Best) -> None:
     hyp_key = np.sort(best.codes[hyp].astype(np.int64) * span + hyp)
     drop_key = np.sort(best.codes[drops].astype(np.int64) * span + drops)
     hyp, code = hyp_key % span, hyp_key // span
-    same_next = np.r_[code[1:] == code[:-1], False]
-    next_key = np.where(same_next, np.r_[hyp_key[1:], never], code * span + span - 1)
-    # the first drop after each hypothesis, up to and including the next one (a message may
-    # drop one theory and state the next), said by the time of the mitigation
+    next_key = np.r_[hyp_key[1:], never]
+    # the first drop after each hypothesis, in its incident, up to and including the next
+    # hypothesis (a message may drop one theory and state the next), said by the mitigation
     at = np.searchsorted(drop_key, hyp_key, side="right")
     drop = np.r_[drop_key, never][at]
     drop_row = drop % span
-    dropped = (drop <= next_key) & (
-        best.stamps[np.minimum(drop_row, len(best.stamps) - 1)] <= until[code]
-    )
+    in_time = best.stamps[np.minimum(drop_row, len(best.stamps) - 1)] <= until[code]
+    dropped = (drop <= next_key) & (drop // span == code) & in_time
     keep = hyp[(until[code] != never) & (best.stamps[hyp] <= until[code]) & ~dropped]
     best.offer(
         best.last(np.sort(keep)),
@@ -1075,5 +1070,4 @@ def _working_hypothesis(found: pd.DataFrame, best: _Best) -> None:
         "rule",
         "last hypothesis kept before mitigation",
         PRIORITY["rule"],
-        ties=True,
     )
