@@ -506,6 +506,9 @@ def test_the_reporters_own_follow_ups_do_not_engage() -> None:
     )
     found = detect_incident(events)
     assert at(found, "engaged")["ts"] == T0 + pd.Timedelta(minutes=9)
+    # reported through a workflow, the bot's post carries the reporter's id
+    workflow = timeline((0, "slack", "bot", "rep", "New incident reported by workflow: plugins page 500s"), say(2, "rep", "started 13:58"), say(5, "op", "looking"))
+    assert at(detect_incident(workflow), "engaged")["ts"] == T0 + pd.Timedelta(minutes=5)
 
 
 def test_with_a_page_the_first_acknowledge_engages() -> None:

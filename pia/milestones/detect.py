@@ -1003,8 +1003,8 @@ class _Best:
 def _engaged(events: pd.DataFrame, best: _Best) -> None:
     """engaged: the earlier of the first acknowledge (at or after the trigger) and the first
     act, after ``detected``, of a human other than the one who reported the problem (the
-    author of the first message, or a person who triggered the page by hand); bots and
-    integrations never engage."""
+    author of the first message, or a person who triggered the page by hand or through a
+    workflow whose post carries their id); bots and integrations never engage."""
     never = np.iinfo(np.int64).max
     start = best.stamp("detected", never)
     if (start == never).all():
