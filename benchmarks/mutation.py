@@ -410,18 +410,44 @@ def observers(source: str) -> dict[int, set[int]]:
     return out
 
 
-def tests_of_line(saved: dict, line: int, observed: dict[int, set[int]] | None = None) -> list[str]:
+def readers(source: str, tests: list[str]) -> dict[int, set[str]]:
+    """For each line of a module-level assignment in ``source``, the test functions of
+    ``tests`` (files) that read one of its names themselves (a test that checks a constant):
+    ``file::function``, the prefix of each of its parametrised ids."""
+    assigned: dict[str, set[int]] = defaultdict(set)
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for name in (t.id for t in targets if isinstance(t, ast.Name)):
+                assigned[name].update(range(node.lineno, node.end_lineno + 1))
+    out: dict[int, set[str]] = defaultdict(set)
+    for test_file in tests:
+        for function in ast.parse((ROOT / test_file).read_text()).body:
+            if not isinstance(function, ast.FunctionDef) or not function.name.startswith("test"):
+                continue
+            read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)} | {n.attr for n in ast.walk(function) if isinstance(n, ast.Attribute)}
+            for name in read & set(assigned):
+                for line in assigned[name]:
+                    out[line].add(f"{test_file}::{function.name}")
+    return out
+
+
+def tests_of_line(saved: dict, line: int, observed: dict[int, set[int]] | None = None, read: dict[int, set[str]] | None = None) -> list[str]:
     """The tests that execute ``line`` (every test of a file where it runs while setting up a
     test of that file, as a shared fixture does): the file whose chosen tests are fastest
     first, and in it the fastest test first, except that tests on one module-scoped fixture
     run together in the file's order, with the earlier tests on it, since one can carry its
     output to the next.
     A line that runs at import is judged by the tests that run the lines where its effect
-    shows (``observed``, from :func:`observers`), else by every test."""
+    shows (``observed``, from :func:`observers`) and the tests that read its names themselves
+    (``read``, from :func:`readers`), else by every test."""
     seconds: dict[str, float] = saved["seconds"]
     hits = saved["hits"].get(str(line), [])
-    if any(not test for test, _ in hits) and observed and line in observed:
+    at_import = any(not test for test, _ in hits)
+    if at_import and observed and line in observed:
         hits = [hit for seen in sorted(observed[line]) for hit in saved["hits"].get(str(seen), [])]
+        prefixes = (read or {}).get(line, set())
+        hits += [(t, False) for t in seconds if t.split("[")[0] in prefixes]
     found: set[str] = set()
     for test, setup in hits:
         if not test:
@@ -485,11 +511,12 @@ def run(modules: list[str], jobs: int, state: Path, factor: float, limit: int | 
         source = (ROOT / module).read_text()
         saved = baseline(module, state, timeout=3600)
         observed = observers(source)
+        read = readers(source, MODULES.get(module, []))
         todo = 0
         for mutant, key in keys(module, source):
             if key in done and not (again and done[key]["status"] in ("survived", "uncovered")):
                 continue
-            tests = tests_of_line(saved, mutant.line, observed)
+            tests = tests_of_line(saved, mutant.line, observed, read)
             if not tests:
                 _record(results, done, key, mutant, "uncovered", 0.0)
                 continue

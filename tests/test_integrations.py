@@ -290,8 +290,16 @@ def test_an_alert_is_the_weakest_evidence(tmp_path, capsys):
 def test_an_alert_before_anyone_spoke_detects(tmp_path, capsys):
     """At equal precedence the earlier evidence wins, whichever was offered first."""
     people = [say("14:05:00", "U1", "looking into the 502s")]
-    picked = chosen(explain(snapshot(tmp_path, fixture("alerting"), people), capsys))
+    root = snapshot(tmp_path, fixture("alerting"), people)
+    candidates = explain(root, capsys)
+    picked = chosen(candidates)
     assert picked.loc["detected", "ts"] == at("14:01:30") and picked.loc["detected", "source"] == "alert"
+    # the alert's post is also the channel's first message: one candidate, as the alert
+    detected = candidates[candidates["milestone"] == "detected"]
+    assert detected[["source", "rule"]].values.tolist()[0] == ["alert", "alertmanager firing"]
+    assert len(detected) == len(set(zip(detected["ts"], detected["text"]))) and "first message" not in set(detected["rule"])
+    found = Review.load("inc", data_dir=root).detection.milestones.set_index("milestone")
+    assert found.loc["detected", ["source", "rule"]].tolist() == ["alert", "alertmanager firing"]
 
 
 def test_precedence_is_the_documented_order():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -801,3 +802,22 @@ def test_switching_off_a_rule_that_does_not_exist_says_so(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="no rule of that name"):
         load_config(tmp_path)
     assert path.exists()
+
+
+def test_evidence_is_the_strongest_then_the_earliest_then_the_first_in_the_timeline() -> None:
+    """What :class:`_Best` holds for one milestone as offers come in, one call at a time (the
+    bots' evidence, the rules and the PagerDuty log each offer their own)."""
+    from pia.milestones.detect import _ORDER, _Best
+
+    def held(*offers: tuple[int, int, int, str]) -> tuple[int, str]:
+        best = _Best(np.zeros(10, dtype=np.int64), np.arange(10, dtype=np.int64) * 10**9, 1, keep=3)
+        for row, when, priority, rule in offers:
+            best.offer(np.array([row]), "detected", "rule", rule, priority, when=np.array([when]))
+        return int(best.evidence("detected")[0]), str(best.rule[_ORDER["detected"]])
+
+    assert held((3, 50, 5, "a"), (9, 60, 5, "b")) == (3, "a")  # equal priority: the earlier stays
+    assert held((3, 50, 1, "a"), (1, 10, 5, "b")) == (3, "a")  # a weaker one, however early, does not win
+    assert held((3, 50, 5, "a"), (1, 60, 1, "b")) == (1, "b")  # a stronger one wins, however late
+    assert held((5, 50, 5, "a"), (3, 50, 5, "b")) == (3, "b")  # the same moment: the first in the timeline
+    assert held((3, 50, 5, "a"), (5, 50, 5, "b")) == (3, "a")
+    assert held((3, 50, 5, "a"), (3, 50, 5, "b")) == (3, "a")  # one row offered twice: the first offer names it

@@ -925,10 +925,12 @@ class _Best:
         code = self.codes[rows]
         key = code.astype(np.int64) * steps + step
         # the held evidence first (a tie-winning offer, the last resolve, beats an earlier
-        # one of its priority), then as offer ranks; a row is offered once per milestone
-        # (signals keep one source per label), so no candidate repeats
-        held = self.row[key] == rows
+        # one of its priority), then as offer ranks; a row offered twice for a milestone (an
+        # alert that is also the first message) is listed once, as it is held
+        held = (self.row[key] == rows) & (self.source[key] == source)
         order = np.lexsort((rows, when, priority, ~held, key))
+        once = np.unique(np.c_[key[order], rows[order]], axis=0, return_index=True)[1]
+        order = order[np.sort(once)]
         manual_keys = set()
         if manual is not None:
             manual_keys = set(
