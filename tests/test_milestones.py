@@ -76,6 +76,8 @@ def at(found, milestone):
         ("A fix has been implemented and we are monitoring the results.", "mitigated"),
         ("A fix has been deployed.", "mitigated"),
         ("we've rolled out a fix", "mitigated"),
+        ("We have identified and fixed the issue.", "mitigated"),
+        ("The bug has been identified and fixed. However, it could take up to 24 hours to show.", "mitigated"),
         ("I think orchestrator failed those clusters over", "hypothesis"),
         ("seems that the plugins db was corrupted", "hypothesis"),
         ("looks like the cert expired", "hypothesis"),
@@ -225,6 +227,8 @@ def test_a_recovery_in_other_words() -> None:
         ("We are investigating reports of out of memory errors in builds.", {"hypothesis"}),
         ("Some customers cannot reach support, and we expect the situation to be remedied shortly.", {"hypothesis"}),
         ("Since 10:01 UTC logs are slow for some builds. This is not affecting build velocity or the ability to deploy sites.", {"hypothesis"}),
+        ("The issue has been identified and fix is in progress.", {"mitigated"}),
+        ("The data will get fixed soon.", {"mitigated"}),
     ],
 )
 def test_what_is_not_yet_so(text: str, absent: set[str]) -> None:
