@@ -325,7 +325,8 @@ def _reactions(events: pd.DataFrame, eligible: np.ndarray, rules: RuleSet) -> li
 
 def _fill(mask: pa.Array) -> np.ndarray:
     """An Arrow boolean array as numpy, null as False."""
-    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+    filled = pc.fill_null(mask, False)
+    return filled.to_numpy(zero_copy_only=False)
 
 
 def _contains(text: pd.Series, pattern: str) -> np.ndarray:
