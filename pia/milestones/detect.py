@@ -499,6 +499,7 @@ def milestones(
     each row offered at its source's :data:`PRIORITY`.
     """
     codes, incidents = pd.factorize(events["incident"])
+    manual = manual if manual is not None and len(manual) else None
     best = _Best(codes, events["ts"].array.asi8, len(incidents), runners_up)
     kind = events["kind"]
     is_pd, slack = _is(events["source"], "pagerduty"), _is(events["source"], "slack")
@@ -821,13 +822,12 @@ class _Best:
     def frame(
         self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None
     ) -> pd.DataFrame:
-        """The held evidence as milestone rows, with ``manual`` winning over all of it and the
-        :data:`STAND_INS` standing in where nothing else shows a milestone."""
+        """The held evidence as milestone rows, with ``manual`` (None or not empty) winning
+        over all of it and the :data:`STAND_INS` standing in where nothing else shows one."""
         steps = len(MILESTONES)
         at = np.flatnonzero(self.row >= 0)
         rows, code, step = self.row[at], at // steps, at % steps
         source, rule, when = self.source[at], self.rule[at], self.when[at]
-        manual = manual if manual is not None and len(manual) else None
         if manual is not None:
             # manual rows come last and win: one row per (incident, milestone)
             known, theirs = np.asarray(incidents, dtype=object), manual["incident"].to_numpy(object)
@@ -902,10 +902,10 @@ class _Best:
         self, events: pd.DataFrame, incidents: pd.Index, manual: pd.DataFrame | None, limit: int
     ) -> pd.DataFrame:
         """Every candidate offered for each milestone, best first (the order :meth:`offer`
-        ranks by), at most ``limit`` per (incident, milestone); a manual value ranks first."""
+        ranks by), at most ``limit`` per (incident, milestone); a manual value (``manual``:
+        None or not empty) ranks first."""
         steps = len(MILESTONES)
         names = pd.Index(np.asarray(incidents, dtype=object))
-        manual = manual if manual is not None and len(manual) else None
         if manual is not None:
             extra = pd.unique(
                 manual["incident"].to_numpy(object)[
@@ -1026,10 +1026,11 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
     reporter = np.full(len(reported), -1, dtype=np.int64)
     reporter[reporters] = codes[len(rows) :]
     stamps, since = best.stamps[rows], start[best.codes[rows]]
-    ack = _is(kind, "acknowledge")[rows]
+    acknowledge = _is(kind, "acknowledge")
+    ack = acknowledge[rows]
     other = codes[: len(rows)] != reporter[best.codes[rows]]
     rows = rows[((stamps > since) & other) | (ack & (stamps >= since) & (since != never))]
-    is_ack = _is(kind, "acknowledge")[rows]
+    is_ack = acknowledge[rows]
     for where, source in ((is_ack, "pagerduty"), (~is_ack, "rule")):
         priority = PRIORITY[source]
         picked = best.first(rows[where])
