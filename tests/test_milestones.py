@@ -415,6 +415,17 @@ def test_directives_pair_with_the_addressees_first_reply() -> None:
     assert d["answered"].all()
 
 
+def test_arrow_backed_text_columns_detect_the_same() -> None:
+    # the contract takes any string dtype; pyarrow-backed ones must not trip a merge key
+    events = login()
+    arrow = events.astype({c: pd.StringDtype("pyarrow") for c in events if events[c].dtype == "string"})
+    meta = {"id": "inc", "commander": "IC"}
+    plain, found = detect_incident(events, meta), detect_incident(arrow, meta)
+    pd.testing.assert_frame_equal(found.milestones, plain.milestones, check_dtype=False)
+    pd.testing.assert_frame_equal(found.directives, plain.directives, check_dtype=False)
+    assert list(found.directives["to"]) == ["PRIYA", "SOFIA"]
+
+
 def test_directives_only_from_the_ic_and_unanswered_ones_stay() -> None:
     events = timeline(
         say(0, "ic", "kicking this off"),

@@ -711,13 +711,18 @@ def _post_notes(
 
 
 def disagreements(
-    events: pd.DataFrame, found: pd.DataFrame, posts: pd.DataFrame, margin: pd.Timedelta
+    events: pd.DataFrame,
+    found: pd.DataFrame,
+    posts: pd.DataFrame,
+    margin: pd.Timedelta,
+    incident_codes: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Where people said the service was back (or the incident resolved) more than ``margin``
     before or after an incident platform's status said so: one note per incident and
     milestone, naming both times. ``found`` are the text signals of ``events``. Words of
     recovery before the first remediation (said, or a status that says a fix is under way)
-    are not read as one, as in detection."""
+    are not read as one, as in detection. ``incident_codes`` is the events' incident column
+    factorised (:class:`pia.milestones.detect.Incidents`), where the caller has it."""
     #: milestone: the labels of people's words, the platform stages that say it
     compared = {
         "mitigated": (("mitigated", "restored"), ("mitigated", "monitoring")),
@@ -741,12 +746,8 @@ def disagreements(
         incident=events["incident"].array.take(said["row"].to_numpy()),
         ts=events["ts"].array.take(said["row"].to_numpy()),
     )
-    said = said[
-        pd.Index(pd.unique(platform["incident"].to_numpy(object))).get_indexer(
-            said["incident"].to_numpy(object)
-        )
-        >= 0
-    ]
+    code = pd.factorize(events["incident"])[0] if incident_codes is None else incident_codes
+    said = said[np.isin(code[said["row"].to_numpy()], code[platform["row"].to_numpy(np.int64)])]
     said = said.iloc[np.argsort(said["row"].to_numpy(), kind="stable")]
     # words of recovery count from the first remediation: said, or a status of a fix under way
     fixing = platform[(platform["stage"] == "fixing").to_numpy(bool)]

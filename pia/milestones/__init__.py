@@ -22,6 +22,7 @@ from pia.events.slack import Directory
 from pia.milestones import repeated
 from pia.milestones.config import LABELS, MILESTONES, Config, Duration, Rule, load_config
 from pia.milestones.detect import (
+    Incidents,
     RuleSet,
     compile_rules,
     default_rules,
@@ -318,7 +319,9 @@ def detect_incidents(
         **bots.commanders,
         **{i: str(meta["commander"]) for i, meta in metas.items() if meta.get("commander")},
     }
-    ic = repeated.commanders(events, named)
+    # every step groups by incident: the ids are hashed once, here
+    incidents = Incidents.of(events)
+    ic = repeated.commanders(events, named, incidents)
     picked = milestones(
         credited,
         found,
@@ -326,12 +329,16 @@ def detect_incidents(
         zone=rules.config.zone,
         runners_up=RUNNERS_UP,
         integrated=bots.evidence,
+        incidents=incidents,
     )
     assert isinstance(picked, tuple)  # with runners-up asked for, the candidates come too
     table, candidates = picked
     disagreements = [
         n
-        for n in (bots.notes, integrations.disagreements(events, said, bots.posts, DISAGREEMENT))
+        for n in (
+            bots.notes,
+            integrations.disagreements(events, said, bots.posts, DISAGREEMENT, incidents.codes),
+        )
         if len(n)
     ]
     notes = pd.concat(disagreements, ignore_index=True) if disagreements else bots.notes
@@ -339,11 +346,13 @@ def detect_incidents(
         milestones=table,
         _candidates=candidates,
         signals=found,
-        hypotheses=repeated.hypotheses(credited, found, _response_end(table)),
+        hypotheses=repeated.hypotheses(credited, found, _response_end(table), incidents),
         escalations=repeated.escalations(credited, found),
-        status_updates=repeated.status_updates(credited, found),
+        status_updates=repeated.status_updates(credited, found, incidents),
         directives=repeated.directives(events, found, ic),
-        responders=repeated.responders(credited, {i: _people(meta) for i, meta in metas.items()}),
+        responders=repeated.responders(
+            credited, {i: _people(meta) for i, meta in metas.items()}, incidents
+        ),
         events=credited,
         commander=ic,
         notes=notes.sort_values(["incident", "ts"], kind="stable", ignore_index=True),

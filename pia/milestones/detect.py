@@ -485,6 +485,7 @@ def milestones(
     zone: str = "UTC",
     runners_up: int = 0,
     integrated: pd.DataFrame | None = None,
+    incidents: Incidents | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, Callable[[], pd.DataFrame]]:
     """One row per (incident, milestone) that has evidence, in :data:`MILESTONES` order.
 
@@ -496,11 +497,13 @@ def milestones(
     milestone, best first (at most that many per milestone), as :data:`CANDIDATE_COLUMNS`:
     only a review or ``--explain`` needs them, so they are built when first asked for.
     ``integrated`` is the evidence bots reported (:attr:`pia.integrations.Readings.evidence`),
-    each row offered at its source's :data:`PRIORITY`.
+    each row offered at its source's :data:`PRIORITY`. ``incidents`` is
+    :meth:`Incidents.of` ``events``, where the caller has it.
     """
-    codes, incidents = pd.factorize(events["incident"])
+    incidents = incidents or Incidents.of(events)
+    codes = incidents.codes
     manual = manual if manual is not None and len(manual) else None
-    best = _Best(codes, events["ts"].array.asi8, len(incidents), runners_up)
+    best = _Best(codes, events["ts"].array.asi8, len(incidents.names), runners_up)
     kind = events["kind"]
     is_pd, slack = _is(events["source"], "pagerduty"), _is(events["source"], "slack")
     triggers = np.flatnonzero(is_pd & _is(kind, "trigger"))
@@ -537,7 +540,7 @@ def milestones(
     rows = found["row"].to_numpy(np.int64)
     label, labels = pd.factorize(found["label"])
     source, sources = pd.factorize(found["source"])
-    rule = found["rule"].to_numpy(object)
+    rule = objects(found["rule"])
     spoken = _spoken(events)
     stated = _stated(events, spoken, found, zone)
     never = np.iinfo(np.int64).max
@@ -605,9 +608,9 @@ def milestones(
         best.offer(part[keep], "first_hypothesis", "rule", names[keep], PRIORITY["rule"])
     _engaged(events, best)
     _working_hypothesis(found, best)
-    frame = best.frame(events, incidents, manual)
+    frame = best.frame(events, incidents.names, manual)
     return (
-        (frame, partial(best.candidates, events, incidents, manual, runners_up))
+        (frame, partial(best.candidates, events, incidents.names, manual, runners_up))
         if runners_up
         else frame
     )
@@ -662,7 +665,7 @@ def _stated(
     maybe = _fill(
         pc.match_substring_regex(distinct, r"\d[:h.]\d\d|\d\s*(?:s|sec|m|min|h|hr|hour|minute)")
     )[which]
-    label = found["label"].to_numpy(object)
+    label = objects(found["label"])
     rows = found["row"].to_numpy(np.int64)
     restored = np.isin(spoken, rows[label == "restored"])
     mitigated = np.isin(spoken, rows[label == "mitigated"])
@@ -696,6 +699,27 @@ def _when(
     at = np.searchsorted(have, rows)
     hit = (at < len(have)) & (have[np.minimum(at, len(have) - 1)] == rows)
     return np.where(hit, when[np.minimum(at, len(have) - 1)], stamps[rows])
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """Each event's incident as an integer: ``codes[row]`` is its position in ``names`` (in
+    order of first appearance). Factorised once per detection and shared by every step that
+    groups by incident: hashing a million ids costs as much as a step's own work."""
+
+    codes: np.ndarray
+    names: pd.Index
+
+    @classmethod
+    def of(cls, events: pd.DataFrame) -> Incidents:
+        codes, names = pd.factorize(events["incident"])
+        return cls(codes, pd.Index(np.asarray(names, dtype=object)))
+
+
+def objects(column: pd.Series) -> np.ndarray:
+    """A text column's values as an object array (read only: Python storage is shared, not
+    copied), without the null scan pandas makes on every ``to_numpy``."""
+    return np.asarray(column.array, dtype=object)
 
 
 def _is(column: pd.Series, value: str) -> np.ndarray:
@@ -1046,7 +1070,7 @@ def _working_hypothesis(found: pd.DataFrame, best: _Best) -> None:
     """working_hypothesis: the last hypothesis stated by the time of the mitigation that
     worked (``mitigated``, else ``restored``; a stated time counts) that was not dropped
     before the next hypothesis of its incident."""
-    label = found["label"].to_numpy(object)
+    label = objects(found["label"])
     rows = found["row"].to_numpy(np.int64)
     hyp, drops = rows[label == "hypothesis"], rows[label == "dropped"]
     if not len(hyp):

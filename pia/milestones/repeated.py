@@ -12,17 +12,16 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from pia.milestones.detect import ACT_KINDS
+from pia.milestones.detect import ACT_KINDS, Incidents, objects
 
 #: Kinds a reply to a directive can be: the addressee speaking in Slack.
 REPLY_KINDS = ("message", "reply")
 _EVENT_COLUMNS = ["incident", "ts", "actor", "actor_id", "text", "ref"]
+NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
 
 
 def _labelled(events: pd.DataFrame, found: pd.DataFrame, label: str) -> pd.DataFrame:
-    rows = found.loc[
-        (found["label"] == label).to_numpy(bool, na_value=False), ["row", "source", "rule"]
-    ].sort_values("row")
+    rows = found.loc[objects(found["label"]) == label, ["row", "source", "rule"]].sort_values("row")
     picked = _take(events, rows["row"].to_numpy(), _EVENT_COLUMNS)
     return picked.assign(
         row=rows["row"].to_numpy(), source=rows["source"].to_numpy(), rule=rows["rule"].to_numpy()
@@ -42,31 +41,33 @@ def _speech(events: pd.DataFrame) -> np.ndarray:
 
 
 def hypotheses(
-    events: pd.DataFrame, found: pd.DataFrame, until: pd.Series | None = None
+    events: pd.DataFrame,
+    found: pd.DataFrame,
+    until: pd.Series | None = None,
+    incidents: Incidents | None = None,
 ) -> pd.DataFrame:
     """Every stated hypothesis, with ``pivot`` true where one was dropped since the previous
     hypothesis ("ruled out", "red herring", "didn't help", ...) and this one replaces it.
 
     ``until`` (incident -> time) ends each incident's response: where hypotheses came before
     it, a cause stated at or after it (the status update that says the service is back and
-    why, a recap) explains the incident rather than guessing at it, and is not listed."""
+    why, a recap) explains the incident rather than guessing at it, and is not listed.
+    ``incidents`` is :meth:`~pia.milestones.detect.Incidents.of` ``events``, where the caller
+    has it."""
+    incidents = incidents or Incidents.of(events)
     hyps = _labelled(events, found, "hypothesis")
     if until is not None and len(hyps):
-        end = pd.Series(hyps["incident"].map(until), dtype="datetime64[ns, UTC]")
-        late = (hyps["ts"] >= end).to_numpy(bool)
-        guessed = (
-            pd.Series(~late)
-            .groupby(hyps["incident"].to_numpy(object))
-            .transform("any")
-            .to_numpy(bool)
-        )
-        hyps = hyps[~(late & guessed)].reset_index(drop=True)
+        code = incidents.codes[hyps["row"].to_numpy(np.int64)]
+        end = pd.DatetimeIndex(until.reindex(incidents.names)).asi8[code]
+        late = (hyps["ts"].array.asi8 >= end) & (end != NAT)
+        guessed = np.bincount(code[~late], minlength=len(incidents.names)) > 0
+        hyps = hyps[~(late & guessed[code])].reset_index(drop=True)
     drops = _labelled(events, found, "dropped")[["incident", "row"]].rename(
         columns={"row": "drop_row"}
     )
     if hyps.empty:
         return hyps.assign(pivot=pd.Series(dtype=bool)).drop(columns="row")
-    previous = hyps.groupby("incident", sort=False)["row"].shift()
+    previous = hyps["row"].groupby(incidents.codes[hyps["row"].to_numpy(np.int64)]).shift()
     if drops.empty:
         last_drop = pd.Series(np.nan, index=hyps.index)
     else:
@@ -114,20 +115,30 @@ def escalations(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     ].reset_index(drop=True)
 
 
-def status_updates(events: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
-    """Every stakeholder status update, with ``gap``: the time since the previous one."""
-    updates = _labelled(events, found, "status_update").drop(columns="row")
-    gap = updates.groupby("incident", sort=False)["ts"].diff()
-    return updates.assign(gap=gap)
+def status_updates(
+    events: pd.DataFrame, found: pd.DataFrame, incidents: Incidents | None = None
+) -> pd.DataFrame:
+    """Every stakeholder status update, with ``gap``: the time since the previous one.
+    ``incidents`` is :meth:`~pia.milestones.detect.Incidents.of` ``events``, where the caller
+    has it."""
+    incidents = incidents or Incidents.of(events)
+    updates = _labelled(events, found, "status_update")
+    gap = updates["ts"].groupby(incidents.codes[updates["row"].to_numpy(np.int64)]).diff()
+    return updates.assign(gap=gap).drop(columns="row")
 
 
-def commanders(events: pd.DataFrame, named: Mapping[str, str] | None = None) -> pd.Series:
+def commanders(
+    events: pd.DataFrame, named: Mapping[str, str] | None = None, incidents: Incidents | None = None
+) -> pd.Series:
     """The IC of each incident: ``named[incident]`` (incident.toml's ``commander``, a Slack
-    user id) where given, else the first human who posted in Slack."""
-    spoke = _take(events, _speech(events), ["incident", "actor_id"])
-    first = spoke.groupby("incident", sort=False)["actor_id"].first()
-    ids = pd.Series(events["incident"].unique(), dtype="string")
-    out = pd.Series(ids.map(first).to_numpy(), index=ids.to_numpy(), dtype="string")
+    user id) where given, else the first human who posted in Slack. ``incidents`` is
+    :meth:`~pia.milestones.detect.Incidents.of` ``events``, where the caller has it."""
+    incidents = incidents or Incidents.of(events)
+    speech = _speech(events)
+    code, first = np.unique(incidents.codes[speech], return_index=True)
+    values = pd.array(np.full(len(incidents.names), None, dtype=object), dtype="string")
+    values[code] = events["actor_id"].array.take(speech[first])
+    out = pd.Series(values, index=incidents.names.to_numpy(object), dtype="string")
     named = {i: c for i, c in (named or {}).items() if c}
     if named:
         # one placement for all (a bot may name the IC of thousands of incidents in a batch)
@@ -154,7 +165,9 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
     ]
     one = asks.assign(to=asks["mentions"].str.split()).explode("to")
     one = (
-        one[one["to"] != one["actor_id"]].drop(columns=["mentions", "row"]).astype({"to": "string"})
+        one[one["to"] != one["actor_id"]]
+        .drop(columns=["mentions", "row"])
+        .astype({"to": events["actor_id"].dtype})
     )
     first = np.flatnonzero(~events["actor_id"].duplicated().to_numpy())
     names = pd.Series(events["actor"].array.take(first), index=events["actor_id"].array.take(first))
@@ -205,7 +218,9 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
 
 
 def responders(
-    events: pd.DataFrame, people: Mapping[str, Mapping[str, str]] | None = None
+    events: pd.DataFrame,
+    people: Mapping[str, Mapping[str, str]] | None = None,
+    incidents: Incidents | None = None,
 ) -> pd.DataFrame:
     """The humans who spoke or acted, one row per person per incident, with their first act,
     how many acts and ``id`` (the Slack user id where the person has one).
@@ -213,26 +228,27 @@ def responders(
     A PagerDuty user is the same person as a Slack user when ``people[incident]`` maps the
     PagerDuty id to the Slack id (``[people]`` in incident.toml), else when the Slack name's words
     begin the PagerDuty name's words ("Sofia L" and "Sofia Lindqvist") and only one Slack
-    user in the incident fits.
+    user in the incident fits. ``incidents`` is :meth:`~pia.milestones.detect.Incidents.of`
+    ``events``, where the caller has it.
     """
+    incidents = incidents or Incidents.of(events)
     rows = np.flatnonzero(
         events["is_human"].to_numpy(bool) & events["kind"].isin(ACT_KINDS).to_numpy()
     )
     acts = pd.DataFrame(
         {c: events[c].array.take(rows) for c in ("incident", "ts", "source", "actor", "actor_id")}
     )
-    acts = acts.astype({"source": "string"})
-    incident, incidents = pd.factorize(acts["incident"])
+    incident = incidents.codes[rows]
     person, found = pd.factorize(acts["actor_id"], use_na_sentinel=False)
     ids = list(found)
     # each (incident, person) once, Slack and PagerDuty apart, at their first act
     pair = incident.astype(np.int64) * (len(ids) + 1) + person
-    slack = _firsts(pair, (acts["source"] == "slack").to_numpy(bool, na_value=False))
-    paged = _firsts(pair, (acts["source"] != "slack").to_numpy(bool, na_value=False))
+    in_slack = (acts["source"] == "slack").to_numpy(bool)
+    slack, paged = _firsts(pair, in_slack), _firsts(pair, ~in_slack)
     target = _same_as(
-        acts["actor"].to_numpy(object),
+        objects(acts["actor"]),
         incident,
-        np.asarray(incidents, dtype=object),
+        incidents.names.to_numpy(object),
         person,
         ids,
         slack,
@@ -270,8 +286,10 @@ def responders(
     )
     names = acts.iloc[np.unique(person, return_index=True)[1]].set_index("actor_id")["actor"]
     out["actor"] = out["id"].map(names)
-    rank = np.empty(len(incidents), dtype=np.int64)
-    rank[np.argsort(np.asarray(incidents, dtype=object), kind="stable")] = np.arange(len(incidents))
+    rank = np.empty(len(incidents.names), dtype=np.int64)
+    rank[np.argsort(incidents.names.to_numpy(object), kind="stable")] = np.arange(
+        len(incidents.names)
+    )
     at = np.lexsort((_nat_last(out["first"]), rank[incident[valid[first[seen]]]]))
     return out[["incident", "id", "actor", "first", "acts"]].take(at).reset_index(drop=True)
 
