@@ -682,10 +682,11 @@ def _stated(
         zone,
     )
     rows = spoken[times["position"].to_numpy(np.int64)]
+    milestone, stamps = objects(times["milestone"]), times["ts"].array.asi8
     out = {}
-    for milestone, part in times.assign(row=rows).groupby("milestone", sort=False):
-        part = part.sort_values("row")
-        out[str(milestone)] = (part["row"].to_numpy(np.int64), part["ts"].array.asi8)
+    for name in pd.unique(milestone):
+        part = np.flatnonzero(milestone == name)  # rows ascending: spoken is
+        out[str(name)] = (rows[part], stamps[part])
     return out
 
 

@@ -24,6 +24,10 @@ import pyarrow.compute as pc
 
 #: How far back before its message a stated time may point.
 REACH = pd.Timedelta(hours=12)
+#: The milestones a stated time places, by the codes used while placing them.
+PLACED = ("impact_start", "mitigated", "restored")
+IMPACT_START, MITIGATED, RESTORED = range(3)
+NAT = np.iinfo(np.int64).min
 #: Zone abbreviations people write after a clock time, as UTC offsets in hours.
 ZONES = {
     "utc": 0,
@@ -118,48 +122,62 @@ def stated_times(
     if not len(values):
         return _empty()
     distinct = pc.unique(values)
-    parsed = (
-        _parse(distinct)
-        .iloc[pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)]
-        .reset_index(drop=True)
-    )
-    posted = pd.DatetimeIndex(ts).tz_convert("UTC")
-    restored = np.asarray(restored, bool)
-    mitigated = np.asarray(mitigated, bool) & ~restored
-    state = np.where(restored, "restored", np.where(mitigated, "mitigated", ""))
-    out = []
+    parsed = _parse(distinct)
+    # the clock arithmetic is per message, and only for those whose text states a time
+    which = pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)
+    states = parsed[["r1h", "s1h", "held"]].notna().any(axis=1).to_numpy()
+    at = np.flatnonzero(states[which])
+    if not len(at):
+        return _empty()
+    parsed = parsed.iloc[which[at]].reset_index(drop=True)
+    posted = pd.DatetimeIndex(ts).tz_convert("UTC")[at]
+    restored = np.asarray(restored, bool)[at]
+    mitigated = np.asarray(mitigated, bool)[at] & ~restored
+    # the milestone placed, as a position in PLACED (-1: the message carries no state)
+    state = np.where(restored, RESTORED, np.where(mitigated, MITIGATED, -1))
+    out: list[tuple[np.ndarray, np.ndarray | int, np.ndarray]] = []
     # a range: impact start, and the end of the state (restored unless it says mitigated)
     start = _resolve(parsed, "r1", posted, zone)
     end = _resolve(parsed, "r2", posted, zone)
-    ranged = (start.notna() & end.notna() & (start < end)).to_numpy()
+    ranged = (start != NAT) & (end != NAT) & (start < end)
     out += [
-        _rows(ranged, "impact_start", start),
-        _rows(ranged, np.where(state == "mitigated", "mitigated", "restored"), end),
+        (ranged, IMPACT_START, start),
+        (ranged, np.where(state == MITIGATED, MITIGATED, RESTORED), end),
     ]
     # "since 14:53": the state's start where the message has one, else the impact's start
     since = _resolve(parsed, "s1", posted, zone)
-    has = since.notna().to_numpy() & ~ranged
-    stateful = has & (state != "") & parsed["cue"].isin(["since", "as of", "from"]).to_numpy()
-    impact = has & (state == "") & parsed["impact"].to_numpy(bool)
-    out += [_rows(stateful, state, since), _rows(impact, "impact_start", since)]
+    has = (since != NAT) & ~ranged
+    stateful = has & (state >= 0) & parsed["cue"].isin(["since", "as of", "from"]).to_numpy()
+    impact = has & (state < 0) & parsed["impact"].to_numpy(bool)
+    out += [(stateful, state, since), (impact, IMPACT_START, since)]
     # "for 12 min" on a restored or mitigated message: it has held since then
-    span = pd.to_timedelta(parsed["held"].to_numpy(float), unit="s")
-    held = pd.Series(posted - span, dtype="datetime64[ns, UTC]")
+    span = np.nan_to_num(parsed["held"].to_numpy(float)) * 1e9
     use = (
-        (state != "")
+        (state >= 0)
         & parsed["held"].notna().to_numpy()
         & ~parsed["pre"].isin(_WAITING).to_numpy()
-        & (span <= REACH)
+        & (span <= REACH.value)
         & ~ranged
     )
-    out += [_rows(use, state, held)]
-    out = [o for o in out if len(o)]
-    if not out:
-        return _empty()
-    frame = pd.concat(out, ignore_index=True)
+    out += [(use, state, posted.asi8 - span.astype(np.int64))]
+    position = np.concatenate([np.flatnonzero(where) for where, _, _ in out])
+    milestone = np.concatenate(
+        [np.broadcast_to(np.asarray(m), len(where))[where] for where, m, _ in out]
+    ).astype(np.int64)
+    stamp = np.concatenate([np.asarray(t)[where] for where, _, t in out])
     # one time per (message, milestone): the earliest it states
-    return frame.sort_values(["position", "milestone", "ts"]).drop_duplicates(
-        ["position", "milestone"], ignore_index=True
+    order = np.lexsort((stamp, milestone, position))
+    position, milestone, stamp = position[order], milestone[order], stamp[order]
+    first = np.ones(len(position), dtype=bool)
+    first[1:] = (np.diff(position) != 0) | (np.diff(milestone) != 0)
+    return pd.DataFrame(
+        {
+            "position": at[position[first]].astype("int64"),
+            "milestone": pd.array(
+                np.asarray(PLACED, dtype=object)[milestone[first]], dtype="string"
+            ),
+            "ts": pd.to_datetime(stamp[first], utc=True).as_unit("ns"),
+        }
     )
 
 
@@ -221,22 +239,11 @@ def _parse(distinct: pa.Array) -> pd.DataFrame:
     return frame
 
 
-def _rows(where: np.ndarray, milestone: object, at: pd.Series) -> pd.DataFrame:
-    pick = np.flatnonzero(np.asarray(where, bool))
-    names = np.broadcast_to(np.asarray(milestone, dtype=object), len(where))[pick]
-    return pd.DataFrame(
-        {
-            "position": pick.astype("int64"),
-            "milestone": pd.array(names, dtype="string"),
-            "ts": at.array.take(pick),
-        }
-    )
-
-
-def _resolve(parsed: pd.DataFrame, clock: str, posted: pd.DatetimeIndex, zone: str) -> pd.Series:
-    """The UTC time each message's ``clock`` means: the latest such time at or before its
-    message (within :data:`REACH`), NaT where there is none or the clock is impossible."""
-    out = pd.Series(pd.NaT, index=range(len(parsed)), dtype="datetime64[ns, UTC]")
+def _resolve(parsed: pd.DataFrame, clock: str, posted: pd.DatetimeIndex, zone: str) -> np.ndarray:
+    """The UTC time (int64 ns) each message's ``clock`` means: the latest such time at or
+    before its message (within :data:`REACH`), :data:`NAT` where there is none or the clock
+    is impossible."""
+    out = np.full(len(parsed), NAT, dtype=np.int64)
     hour = parsed[f"{clock}h"].to_numpy(float)
     minute = parsed[f"{clock}m"].to_numpy(float)
     at = np.flatnonzero(~np.isnan(hour) & ~np.isnan(minute))
@@ -267,12 +274,7 @@ def _resolve(parsed: pd.DataFrame, clock: str, posted: pd.DatetimeIndex, zone: s
         .tz_convert("UTC")
     )
     utc = np.where(named, candidate - (np.nan_to_num(offset) * 3600e9).astype(np.int64), zoned.asi8)
-    utc = np.where(~named & pd.isna(zoned), np.iinfo(np.int64).min, utc)
-    ok = (
-        valid
-        & (utc >= stamp.asi8 - REACH.value)
-        & (utc <= stamp.asi8 + 60 * 10**9)
-        & (utc != np.iinfo(np.int64).min)
-    )
-    out.iloc[at[ok]] = pd.to_datetime(utc[ok], utc=True)
+    utc = np.where(~named & pd.isna(zoned), NAT, utc)
+    ok = valid & (utc >= stamp.asi8 - REACH.value) & (utc <= stamp.asi8 + 60 * 10**9) & (utc != NAT)
+    out[at[ok]] = utc[ok]
     return out
