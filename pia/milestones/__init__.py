@@ -349,7 +349,7 @@ def detect_incidents(
         hypotheses=repeated.hypotheses(credited, found, _response_end(table), incidents),
         escalations=repeated.escalations(credited, found),
         status_updates=repeated.status_updates(credited, found, incidents),
-        directives=repeated.directives(events, found, ic),
+        directives=repeated.directives(events, found, ic, incidents),
         responders=repeated.responders(
             credited, {i: _people(meta) for i, meta in metas.items()}, incidents
         ),

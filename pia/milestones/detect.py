@@ -312,8 +312,11 @@ def _markers(text: pa.Array, rules: RuleSet) -> list[_Part]:
 def _reactions(events: pd.DataFrame, eligible: np.ndarray, rules: RuleSet) -> list[_Part]:
     if not rules.reactions or not len(eligible):
         return []
-    reacted = events["reactions"].reset_index(drop=True).iloc[eligible]
-    reacted = reacted[(reacted.str.len() > 0).fillna(False).to_numpy(bool)]
+    # the few rows with reactions, found with numpy (pandas' string methods loop in Python)
+    values = objects(events["reactions"])[eligible]
+    some = ~pd.isna(values)
+    some[some] = values[some] != ""
+    reacted = pd.Series(values[some], index=eligible[some], dtype=object)
     parts = []
     for name, pattern in rules.reactions.items():
         # the name is in every match: a plain substring search leaves the pattern a few rows
@@ -914,7 +917,7 @@ class _Best:
                 "milestone": pd.array(
                     np.asarray(MILESTONES, dtype=object)[final_step], dtype="string"
                 ),
-                "ts": pd.array(pd.to_datetime(when[pick], utc=True), dtype="datetime64[ns, UTC]"),
+                "ts": pd.DatetimeIndex(when[pick].view("M8[ns]")).tz_localize("UTC"),
                 "source": pd.array(source[pick], dtype="string"),
                 "rule": pd.array(rule, dtype="string"),
                 "ref": pd.array(column("ref"), dtype="string"),
@@ -1044,10 +1047,8 @@ def _engaged(events: pd.DataFrame, best: _Best) -> None:
     # who reported it: whoever is behind the detecting event (a bot's or an integration's id
     # is no human's), compared as codes of the few ids involved, not of the whole column
     reporters = np.flatnonzero(reported >= 0)
-    ids = pd.array(
-        events["actor_id"].array.take(np.r_[rows, reported[reporters]]), dtype="string"
-    ).fillna("")
-    codes = pd.factorize(ids)[0]
+    ids = objects(events["actor_id"])[np.r_[rows, reported[reporters]]]
+    codes = pd.factorize(np.where(pd.isna(ids), "", ids))[0]
     reporter = np.full(len(reported), -1, dtype=np.int64)
     reporter[reporters] = codes[len(rows) :]
     stamps, since = best.stamps[rows], start[best.codes[rows]]

@@ -150,34 +150,62 @@ def commanders(
     return out
 
 
-def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) -> pd.DataFrame:
+def directives(
+    events: pd.DataFrame,
+    found: pd.DataFrame,
+    commander: pd.Series,
+    incidents: Incidents | None = None,
+) -> pd.DataFrame:
     """Every IC directive ("@x, please ...", "@x, can you ...": an ask by the IC that mentions
     someone), one row per addressee, paired with the addressee's first message after it.
 
     Columns: the directive's ``incident, ts, actor, text, ref``, ``to`` (Slack user id),
     ``to_name``, ``answered``, ``answer_ts``, ``answer_ref``, ``answer_text`` and
-    ``answer_time`` (a timedelta; NaT when unanswered).
+    ``answer_time`` (a timedelta; NaT when unanswered). ``incidents`` is
+    :meth:`~pia.milestones.detect.Incidents.of` ``events``, where the caller has it.
     """
+    incidents = incidents or Incidents.of(events)
     asks = _labelled(events, found, "directive")
-    asks = asks.assign(mentions=events["mentions"].iloc[asks["row"].to_numpy()].to_numpy())
-    asks = asks[
-        (asks["actor_id"] == asks["incident"].map(commander)) & (asks["mentions"].str.len() > 0)
+    code = incidents.codes[asks["row"].to_numpy(np.int64)]
+    ic = objects(commander.reindex(incidents.names)).copy()
+    ic[pd.isna(ic)] = None  # no IC: no one's directives
+    mentions = objects(events["mentions"])[asks["row"].to_numpy(np.int64)]
+    mentions = np.where(pd.isna(mentions), "", mentions)
+    by_ic = (objects(asks["actor_id"]) == ic[code]) & (mentions != "")
+    # one row per addressee, each distinct list of mentions split once
+    which, lists = pd.factorize(mentions[by_ic])
+    words = [m.split() for m in lists]
+    length = np.fromiter(map(len, words), np.int64, len(words))
+    count = length[which]
+    each = np.flatnonzero(by_ic)[np.repeat(np.arange(len(which)), count)]
+    nth = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    to = np.asarray([w for split in words for w in split], dtype=object)[
+        np.repeat((np.cumsum(length) - length)[which], count) + nth
     ]
-    one = asks.assign(to=asks["mentions"].str.split()).explode("to")
+    other = to != objects(asks["actor_id"])[each]
+    each, to = each[other], to[other]
     one = (
-        one[one["to"] != one["actor_id"]]
-        .drop(columns=["mentions", "row"])
-        .astype({"to": events["actor_id"].dtype})
+        asks.drop(columns="row")
+        .iloc[each]
+        .assign(to=pd.array(to, dtype=events["actor_id"].dtype))
+        .reset_index(drop=True)
     )
-    first = np.flatnonzero(~events["actor_id"].duplicated().to_numpy())
-    names = pd.Series(events["actor"].array.take(first), index=events["actor_id"].array.take(first))
+    # the addressees' names (their first post's); only their speech can answer
+    addressed = pd.Index(pd.unique(to))
+    person = addressed.get_indexer(objects(events["actor_id"]))
+    theirs = np.flatnonzero(person >= 0)
+    first = theirs[np.unique(person[theirs], return_index=True)[1]]
+    names = pd.Series(events["actor"].array.take(first), index=addressed[person[first]])
     one = one.assign(to_name=one["to"].map(names).fillna(one["to"]).astype("string"))
-    # only the speech of people some directive is addressed to can answer one
     speech = _speech(events)
-    speech = speech[events["actor_id"].iloc[speech].isin(one["to"].unique()).to_numpy(bool)]
-    replies = _take(events, speech, ["incident", "ts", "actor_id", "ref", "text"]).rename(
-        columns={"ts": "answer_ts", "actor_id": "to", "ref": "answer_ref", "text": "answer_text"}
+    speech = speech[person[speech] >= 0]
+    replies = _take(events, speech, ["ts", "ref", "text"]).rename(
+        columns={"ts": "answer_ts", "ref": "answer_ref", "text": "answer_text"}
     )
+    # a reply answers its author's directives in its incident: one integer key for the pair
+    span = len(addressed) + 1
+    one["pair"] = code[each].astype(np.int64) * span + addressed.get_indexer(to)
+    replies["pair"] = incidents.codes[speech].astype(np.int64) * span + person[speech]
     one = one.sort_values("ts", kind="stable").reset_index(drop=True)
     if one.empty:
         empty = pd.Series(dtype="string")
@@ -190,7 +218,7 @@ def directives(events: pd.DataFrame, found: pd.DataFrame, commander: pd.Series) 
             replies.assign(key=replies["answer_ts"]).sort_values("key", kind="stable"),
             left_on="ts",
             right_on="key",
-            by=["incident", "to"],
+            by="pair",
             direction="forward",
             allow_exact_matches=False,
         ).drop(columns="key")
