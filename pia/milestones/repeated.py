@@ -17,7 +17,6 @@ from pia.milestones.detect import ACT_KINDS, Incidents, objects
 #: Kinds a reply to a directive can be: the addressee speaking in Slack.
 REPLY_KINDS = ("message", "reply")
 _EVENT_COLUMNS = ["incident", "ts", "actor", "actor_id", "text", "ref"]
-NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
 
 
 def _labelled(events: pd.DataFrame, found: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -59,7 +58,7 @@ def hypotheses(
     if until is not None and len(hyps):
         code = incidents.codes[hyps["row"].to_numpy(np.int64)]
         end = pd.DatetimeIndex(until.reindex(incidents.names)).asi8[code]
-        late = (hyps["ts"].array.asi8 >= end) & (end != NAT)
+        late = (hyps["ts"].array.asi8 >= end) & (end != pd.NaT.value)
         guessed = np.bincount(code[~late], minlength=len(incidents.names)) > 0
         hyps = hyps[~(late & guessed[code])].reset_index(drop=True)
     drops = _labelled(events, found, "dropped")[["incident", "row"]].rename(

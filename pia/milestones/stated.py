@@ -27,7 +27,7 @@ REACH = pd.Timedelta(hours=12)
 #: The milestones a stated time places, by the codes used while placing them.
 PLACED = ("impact_start", "mitigated", "restored")
 IMPACT_START, MITIGATED, RESTORED = range(3)
-NAT = np.iinfo(np.int64).min
+NAT = pd.NaT.value  # as int64 nanoseconds
 #: Zone abbreviations people write after a clock time, as UTC offsets in hours.
 ZONES = {
     "utc": 0,
