@@ -138,6 +138,8 @@ def test_questions_that_name_a_cause_are_hypotheses(text: str) -> None:
         # a window stated in the past is over, however partial the trouble was
         ("From 18:03 UTC to 18:23 UTC, service was partially degraded.", "restored"),
         ("As of right now the partial outage has resolved.", "resolved"),
+        # "to" is a preposition here, not the aim of a fix ("a fix to resolve this")
+        ("Error rates have returned to normal and this incident is now resolved.", "resolved"),
         ("We saw elevated error rates for gpt-vision from 4:40am PDT to 6:10am PDT", "restored"),
         ("Opus was unreachable from 1:58pm PT until 8:26pm PT", "restored"),
     ],
@@ -212,6 +214,7 @@ def test_a_recovery_in_other_words() -> None:
         ("We believe issue is resolved now and we are monitoring to confirm the resolution.", {"resolved", "restored"}),
         ("We will provide more details once we identify the root cause.", {"hypothesis"}),
         ("We are working to resolve the issue.", {"resolved"}),
+        ("We are implementing a fix to fully resolve this issue.", {"resolved"}),
         ("Thank you for your patience and for helping us resolve this issue.", {"resolved"}),
         ("Please try again, as this may resolve the issue.", {"resolved"}),
         ("Errors were partially recovering from 18:03 UTC to 18:23 UTC.", {"restored"}),
