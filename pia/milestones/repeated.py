@@ -165,10 +165,11 @@ def directives(
     """
     incidents = incidents or Incidents.of(events)
     asks = _labelled(events, found, "directive")
-    code = incidents.codes[asks["row"].to_numpy(np.int64)]
+    rows = asks["row"].to_numpy(np.int64)
+    code = incidents.codes[rows]
     ic = objects(commander.reindex(incidents.names)).copy()
     ic[pd.isna(ic)] = None  # no IC: no one's directives
-    mentions = objects(events["mentions"])[asks["row"].to_numpy(np.int64)]
+    mentions = objects(events["mentions"])[rows]
     mentions = np.where(pd.isna(mentions), "", mentions)
     by_ic = (objects(asks["actor_id"]) == ic[code]) & (mentions != "")
     # one row per addressee, each distinct list of mentions split once
