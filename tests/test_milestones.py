@@ -125,6 +125,43 @@ def test_questions_that_name_a_cause_are_hypotheses(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "We are currently experiencing issues due to timeouts when refreshing OAuth tokens from Microsoft.",
+        "As of 6:56 am UTC, we have been experiencing issues related to an outage at AWS in US-East-1.",
+        "We are experiencing an increase in build queues as a result of API latencies in an upstream provider",
+        "SAML login is not working in the EU region due to signature verification errors.",
+        "The mail workers appear to have stalled. I am restarting them now.",
+        "retention job was failing it seems",
+        "waf rule broke assets 17:58-18:22, reverted + purged",
+    ],
+)
+def test_causes_in_other_words(text: str) -> None:
+    assert "hypothesis" in labels_of(text)[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("The release is due to ship tomorrow", "hypothesis"),  # a date, not a cause
+        ("+1 for revert, no time to debug more", "mitigation"),  # a vote for a remedy
+        ("nope, coredns all healthy, 0 restarts", "mitigation"),  # remedies counted, not taken
+        ("lag started to grow from 13:40", "mitigation"),
+        ("fs resize pending", "mitigation"),
+        ("I believe we are being rate limited by the upstream resolver.", "mitigation"),  # done to us
+    ],
+)
+def test_remedy_and_cause_words_that_are_neither(text: str, absent: str) -> None:
+    assert absent not in labels_of(text)[0]
+
+
+def test_a_remedy_from_a_source_is_still_a_remedy() -> None:
+    # "from the new primary" is where the rebuild reads, not what caused the trouble
+    assert "mitigation" in labels_of("I am rebuilding the replicas from the new primary.")[0]
+    assert "mitigation" in labels_of("Automatic failover to the standby has been initiated by the cluster manager.")[0]
+
+
+@pytest.mark.parametrize(
     ("text", "label"),
     [
         ("Statuspage signups are now working as expected. We are continuing to monitor.", "restored"),
