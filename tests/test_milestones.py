@@ -185,6 +185,12 @@ def test_a_remedy_from_a_source_is_still_a_remedy() -> None:
         ("Error rates have returned to normal and this incident is now resolved.", "resolved"),
         ("We saw elevated error rates for gpt-vision from 4:40am PDT to 6:10am PDT", "restored"),
         ("Opus was unreachable from 1:58pm PT until 8:26pm PT", "restored"),
+        ("Confluence and Jira customers should no longer face any issues in accessing their sites.", "restored"),
+        ("Customer sites loading from our CDN within Europe are loading without errors.", "restored"),
+        # "appear to be" is now, not "expected to be"
+        ("API latency and error rates appear to be back at normal levels.", "restored"),
+        ("We adjusted network traffic routing to remove all impact to customer sites.", "mitigated"),
+        ("We have increased the resources allocated to the sync process. We are now monitoring the service.", "mitigated"),
     ],
 )
 def test_status_page_grammar(text: str, label: str) -> None:
@@ -263,6 +269,8 @@ def test_a_recovery_in_other_words() -> None:
         ("Errors were partially recovering from 18:03 UTC to 18:23 UTC.", {"restored"}),
         ("not back yet", {"restored"}),
         ("should be back shortly", {"restored"}),
+        ("it is expected to be back to normal within the hour", {"restored"}),
+        ("We are currently investigating an increase in errors.", {"mitigated", "mitigation"}),
         ("is it resolved?", {"resolved"}),
         ("should we roll back?", {"mitigation"}),
         ("A fix is being deployed and expected to reach the whole production within the next 2-3 hours.", {"mitigated"}),
