@@ -147,6 +147,10 @@ def test_causes_in_other_words(text: str) -> None:
         ("+1 for revert, no time to debug more", "mitigation"),  # a vote for a remedy
         ("nope, coredns all healthy, 0 restarts", "mitigation"),  # remedies counted, not taken
         ("lag started to grow from 13:40", "mitigation"),
+        ("works for me", "restored"),  # one person's view while triaging
+        ("search feels fine from here tbh :shrug:", "restored"),
+        ("creeping up now, 6%, and the app's feeling sluggish", "restored"),  # a number coming up
+        ("stripe webhooks backing up, 14k in queue", "restored"),
         ("fs resize pending", "mitigation"),
         ("I believe we are being rate limited by the upstream resolver.", "mitigation"),  # done to us
     ],
@@ -159,6 +163,12 @@ def test_a_remedy_from_a_source_is_still_a_remedy() -> None:
     # "from the new primary" is where the rebuild reads, not what caused the trouble
     assert "mitigation" in labels_of("I am rebuilding the replicas from the new primary.")[0]
     assert "mitigation" in labels_of("Automatic failover to the standby has been initiated by the cluster manager.")[0]
+
+
+def test_a_view_from_here_after_a_fix_is_a_recovery() -> None:
+    assert "restored" in labels_of("logins working for me :tada:")[0]
+    assert "restored" in labels_of("works for me now")[0]
+    assert "restored" in labels_of("the site is back up")[0]
 
 
 @pytest.mark.parametrize(

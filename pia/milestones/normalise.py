@@ -110,6 +110,7 @@ KEEP = frozenset(
         "declining",
         "gone",
         "paging",
+        "backing",  # "queue backing up" is not "back up"
     ]
 )
 _IRREGULAR_NOT = {"won't": "will not", "can't": "can not", "shan't": "shall not", "ain't": "be not"}
