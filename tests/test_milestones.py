@@ -151,6 +151,15 @@ def test_causes_in_other_words(text: str) -> None:
         ("search feels fine from here tbh :shrug:", "restored"),
         ("creeping up now, 6%, and the app's feeling sluggish", "restored"),  # a number coming up
         ("stripe webhooks backing up, 14k in queue", "restored"),
+        # "not" after a verb is not ruling anything out
+        ("the 7.2 client defaults to a cipher your concentrator doesn't support. our bad", "dropped"),
+        ("reckon one of the backends is sick and the LB hasn't noticed", "dropped"),
+        ("no errors, all fine now", "dropped"),
+        # joining yourself, proposing a page, a comma between "get" and "support"
+        ("I am joining bridge now, give me 2 min", "escalation"),
+        ("We should page the network team, they know better the CDN config", "escalation"),
+        ("users getting randomly logged out, support has 40 tickets in 10 min", "escalation"),
+        ("sender is getting 421 from the provider", "escalation"),
         ("fs resize pending", "mitigation"),
         ("I believe we are being rate limited by the upstream resolver.", "mitigation"),  # done to us
     ],
@@ -163,6 +172,20 @@ def test_a_remedy_from_a_source_is_still_a_remedy() -> None:
     # "from the new primary" is where the rebuild reads, not what caused the trouble
     assert "mitigation" in labels_of("I am rebuilding the replicas from the new primary.")[0]
     assert "mitigation" in labels_of("Automatic failover to the standby has been initiated by the cluster manager.")[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("nope all up, just slow", "dropped"),  # a suspect checked and found fine
+        ("no, rps flat", "dropped"),
+        ("nope, coredns all healthy, 0 restarts :x:", "dropped"),
+        ("get the db team in here", "escalation"),
+        ("get someone from networking on the call", "escalation"),
+    ],
+)
+def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -> None:
+    assert label in labels_of(text)[0]
 
 
 def test_a_view_from_here_after_a_fix_is_a_recovery() -> None:
