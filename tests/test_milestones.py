@@ -218,6 +218,8 @@ def test_a_view_from_here_after_a_fix_is_a_recovery() -> None:
         ("Error rates have returned to normal and this incident is now resolved.", "resolved"),
         ("We saw elevated error rates for gpt-vision from 4:40am PDT to 6:10am PDT", "restored"),
         ("Opus was unreachable from 1:58pm PT until 8:26pm PT", "restored"),
+        # better but not yet over: mitigated, not vetoed by the "not yet"
+        ("The 503 rate is declining but has not yet returned to normal.", "mitigated"),
         ("Confluence and Jira customers should no longer face any issues in accessing their sites.", "restored"),
         ("Customer sites loading from our CDN within Europe are loading without errors.", "restored"),
         # "appear to be" is now, not "expected to be"
