@@ -584,6 +584,8 @@ eyes = "hypothesis"
         ("[durations]\ntime_to_x = { from = 'detected', to = 'fixed' }\n", "durations.time_to_x"),
         ("[rules.bad]\nvetoes = ['hypothesis']\npattern = '{resolved_x}'\nscope = 'nowhere'\n", "rules.bad.scope"),
         ("[working_hours]\nstart = 19\nend = 18\n", "working_hours"),
+        ("[rules.bad]\nlabel = 'mitigated'\npattern = 'x'\nnumbers = 'sideways'\n", "rules.bad.numbers"),
+        ("[rules.bad]\nvetoes = ['mitigated']\npattern = 'x'\nnumbers = 'falling'\n", "rules.bad.numbers"),
     ],
 )
 def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, key: str) -> None:
@@ -592,6 +594,33 @@ def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, k
         load_config(tmp_path)
     assert str(error.value).startswith(f"{path}: {key}")
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "mitigated"),
+    [
+        ("queue 14k → 9k", True),
+        ("lag 2M -> 1.4M", True),
+        ("p99 2.8s -> 900ms", True),  # the units compared, not the digits
+        ("5xx 35% -> 4% in the last 10 min", True),
+        ("error rate 2% -> 9%", False),  # worse
+        ("errors 4% -> 4%", False),
+        ("success rate 62% -> 97%", True),  # a good number going up
+        ("success rate 97% -> 62%", False),
+        ("errors from 21:38 to 21:49", False),  # clock times, not amounts
+        ("errors on 2026-04-25 to 2026-04-26", False),
+        ("rps 1,200 -> 800.", False),  # not a number that is bad when high
+    ],
+)
+def test_numbers_that_fall_or_rise(text: str, mitigated: bool) -> None:
+    assert ("mitigated" in labels_of(text)[0]) is mitigated
+
+
+def test_a_numbers_rule_from_pia_toml_reads_the_first_pair(tmp_path: Path) -> None:
+    write(tmp_path / "pia.toml", "[rules.pool_up]\nlabel = 'mitigated'\nnumbers = 'rising'\npattern = 'pool \\d'\n")
+    rules = compile_rules(load_config(tmp_path))
+    found = signals(timeline(say(0, "a", "pool 10 -> 50"), say(1, "a", "pool 50 -> 10"), say(2, "a", "pool 50")), rules)
+    assert sorted(found.loc[found["rule"] == "pool_up", "row"]) == [0]
 
 
 def test_html_escapes_text() -> None:

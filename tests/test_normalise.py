@@ -30,6 +30,8 @@ from helpers import T0, say, timeline
         ("✅ back :white_check_mark:", ":white_check_mark: back :white_check_mark:"),
         ("v2.30.4 at 10:15, 1,000 errors", "v2.30.4 at 10:15 , 1,000 error"),
         ("line one\nline two", "line one \n line two"),
+        # every arrow one token: "->" would otherwise lose its ">" as markup
+        ("p99 2.8s->1.1s, queue 14k => 9k", "p99 2.8s → 1.1s , queue 14k → 9k"),
         # Slack markup that did not come through the Slack reader
         ("paging <!subteam^S0PAY|@payments-oncall> and <@U1|bob>", "paging @payments-oncall and @bob"),
         ("see <#C01EXEC|exec-updates>, <!here>, <https://x.io/d|the dash>", "see #exec-updates , @here , the dash <url>"),

@@ -68,6 +68,7 @@ LABEL_MILESTONE: dict[str, str] = {
 }
 
 SCOPES = ("message", "clause", "after", "before")
+NUMBERS = ("falling", "rising")
 #: ``{label}`` in a veto pattern stands for that label's rules combined.
 PLACEHOLDER = re.compile(r"\{(" + "|".join(LABELS) + r")\}")
 #: ``{name}`` in any pattern stands for the ``[fragments]`` entry of that name.
@@ -79,13 +80,15 @@ PACKAGED = "rules.toml"
 @dataclass(frozen=True)
 class Rule:
     """A named regular expression. A rule with ``vetoes`` cancels those labels (within
-    ``scope``) instead of giving its own ``label``."""
+    ``scope``) instead of giving its own ``label``. A rule with ``numbers`` ("falling" or
+    "rising") holds only where the message's first "A → B" pair of numbers moves that way."""
 
     name: str
     label: str
     pattern: str
     vetoes: tuple[str, ...] = ()
     scope: str = "message"
+    numbers: str = ""
 
     @property
     def is_veto(self) -> bool:
@@ -379,12 +382,12 @@ def _zone(path: str, key: str, value: Any) -> str:
 
 def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
     key = f"rules.{name}"
-    unknown = set(spec) - {"label", "pattern", "vetoes", "scope", "enabled"}
+    unknown = set(spec) - {"label", "pattern", "vetoes", "scope", "numbers", "enabled"}
     if unknown:
         raise ConfigError(
             path,
             key,
-            f"unknown keys {sorted(unknown)} (known: label, pattern, vetoes, scope, enabled)",
+            f"unknown keys {sorted(unknown)} (known: label, pattern, vetoes, scope, numbers, enabled)",
         )
     pattern = spec.get("pattern")
     if not isinstance(pattern, str) or not pattern:
@@ -410,7 +413,16 @@ def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
         raise ConfigError(
             path, f"{key}.scope", f"unknown scope {scope!r} (known: {', '.join(SCOPES)})"
         )
-    return Rule(name, label, pattern, tuple(vetoes), scope)
+    numbers = spec.get("numbers", "")
+    if numbers and (numbers not in NUMBERS or vetoes):
+        raise ConfigError(
+            path,
+            f"{key}.numbers",
+            f"must be one of {', '.join(NUMBERS)}, on a rule that gives a label"
+            if vetoes
+            else f"unknown direction {numbers!r} (known: {', '.join(NUMBERS)})",
+        )
+    return Rule(name, label, pattern, tuple(vetoes), scope, numbers)
 
 
 def _duration(path: str, name: str, spec: Any) -> Duration:

@@ -164,6 +164,9 @@ def _normal_distinct(messages: pa.Array) -> pa.Array:
     text = pc.utf8_lower(messages)
     for pattern, rewrite in SLACK_MARKUP:
         text = pc.replace_substring_regex(text, pattern, rewrite)
+    text = pc.replace_substring_regex(
+        text, r"\s*(?:-+>|=+>|⇒|⟶|→)\s*", " → "
+    )  # one arrow: "2.8s->1.1s"
     text = pc.replace_substring(text, "’", "'")
     text = pc.replace_substring(text, "‘", "'")
     text = pc.replace_substring_regex(text, r"[ \t\r\f\v\x{a0}]*\n\s*", " \n ")
