@@ -35,6 +35,7 @@ from pia.milestones.config import (
     load_config,
 )
 from pia.milestones.normalise import normal_text
+from pia.milestones.numbers import moves
 from pia.milestones.stated import IMPACT, stated_times
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
@@ -354,7 +355,7 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
             open_ = np.flatnonzero(~hit)
             found = open_[_match(text.take(open_), pattern)]
             if rule in rules.numbers:
-                found = found[_moves(text.take(found), rules.numbers[rule])]
+                found = found[moves(text.take(found), rules.numbers[rule])]
             hit[found], name[found] = True, rule
         raw[label], names[label] = hit, name
     # each veto once on the messages of the labels it cancels
@@ -393,50 +394,6 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
         if len(at):
             parts.append((at, label, "rule", names[label][at]))
     return parts
-
-
-#: The first "A → B" of a message: two amounts, each a number with an optional unit ("14k",
-#: "2.8s", "35%", "1,200"), not a clock time or a date ("21:38 to 21:49", "04-25 to 04-26")
-_PAIR = (
-    r"(?:^|[^\d:.,/\-])(?P<before>\d[\d,]*(?:\.\d+)?) ?(?P<before_unit>ms|min|[kmbsh%])? ?"
-    r"(?:→|->|=>|⇒|to|down to|up to) ~?(?P<after>\d[\d,]*(?:\.\d+)?)"
-    r" ?(?P<after_unit>ms|min|[kmbsh%])?(?:[^\d:.,/\-]|[.,](?:\D|$)|$)"
-)
-#: What each unit multiplies its number by ("" is no unit)
-_UNITS = {
-    "": 0.0,
-    "%": 1.0,
-    "k": 1e3,
-    "m": 1e6,
-    "b": 1e9,
-    "ms": 1e-3,
-    "s": 1.0,
-    "min": 60.0,
-    "h": 3600.0,
-}
-
-
-def _moves(text: pa.Array, direction: str) -> np.ndarray:
-    """Which of ``text`` have a first "A → B" pair that goes ``direction`` ("falling":
-    B below A, "rising": B above A); a message without one does neither."""
-    pairs = pc.extract_regex(text, _PAIR)
-    parts = dict(zip((f.name for f in pairs.type), pairs.flatten(), strict=True))  # null: no pair
-    units, factors = pa.array(list(_UNITS)), np.array(list(_UNITS.values()))
-
-    def scale(unit: str) -> np.ndarray:
-        return factors[pc.index_in(parts[unit], value_set=units).fill_null(0).to_numpy()]
-
-    def amount(number: str, unit: str, other: str) -> np.ndarray:
-        value = pc.cast(pc.replace_substring(parts[number], ",", ""), pa.float64())
-        # a number without a unit takes the other's: "14k → 9" is 9k
-        own, theirs = scale(unit), scale(other)
-        factor = np.where(own > 0, own, np.where(theirs > 0, theirs, 1.0))
-        return value.to_numpy(zero_copy_only=False) * factor
-
-    before = amount("before", "before_unit", "after_unit")
-    after = amount("after", "after_unit", "before_unit")
-    with np.errstate(invalid="ignore"):
-        return after < before if direction == "falling" else after > before
 
 
 #: Where a clause of the normalised text ends: its punctuation tokens and line breaks.

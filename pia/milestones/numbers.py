@@ -1,0 +1,55 @@
+"""Numbers that move: "queue 14k → 9k", "p99 2.8s -> 900ms", "success rate 62% -> 97%".
+
+A rule with ``numbers = "falling"`` (or ``"rising"``) holds only where the message's first
+"A → B" pair of amounts goes down (or up). The pairs are read on Arrow, once per distinct
+message the rule's pattern matched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: The first "A → B" of a normalised message (every arrow is "→" there): two amounts, each a number with an optional unit ("14k",
+#: "2.8s", "35%", "1,200"), not a clock time or a date ("21:38 to 21:49", "04-25 to 04-26")
+_PAIR = (
+    r"(?:^|[^\d:.,/\-])(?P<before>\d[\d,]*(?:\.\d+)?) ?(?P<before_unit>ms|min|[kmbsh%])? ?"
+    r"(?:→|to|down to|up to) ~?(?P<after>\d[\d,]*(?:\.\d+)?)"
+    r" ?(?P<after_unit>ms|min|[kmbsh%])?(?:[^\d:.,/\-]|[.,](?:\D|$)|$)"
+)
+#: What each unit multiplies its number by ("" is no unit)
+_UNITS = {
+    "": 0.0,
+    "%": 1.0,
+    "k": 1e3,
+    "m": 1e6,
+    "b": 1e9,
+    "ms": 1e-3,
+    "s": 1.0,
+    "min": 60.0,
+    "h": 3600.0,
+}
+
+
+def moves(text: pa.Array, direction: str) -> np.ndarray:
+    """Which of ``text`` have a first "A → B" pair that goes ``direction`` ("falling":
+    B below A, "rising": B above A); a message without one does neither."""
+    pairs = pc.extract_regex(text, _PAIR)
+    parts = dict(zip((f.name for f in pairs.type), pairs.flatten(), strict=True))  # null: no pair
+    units, factors = pa.array(list(_UNITS)), np.array(list(_UNITS.values()))
+
+    def scale(unit: str) -> np.ndarray:
+        return factors[pc.index_in(parts[unit], value_set=units).fill_null(0).to_numpy()]
+
+    def amount(number: str, unit: str, other: str) -> np.ndarray:
+        value = pc.cast(pc.replace_substring(parts[number], ",", ""), pa.float64())
+        # a number without a unit takes the other's: "14k → 9" is 9k
+        own, theirs = scale(unit), scale(other)
+        factor = np.where(own > 0, own, np.where(theirs > 0, theirs, 1.0))
+        return value.to_numpy(zero_copy_only=False) * factor
+
+    before = amount("before", "before_unit", "after_unit")
+    after = amount("after", "after_unit", "before_unit")
+    with np.errstate(invalid="ignore"):
+        return after < before if direction == "falling" else after > before
