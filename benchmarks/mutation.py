@@ -65,6 +65,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_integrations.py",  # the order of evidence: PagerDuty, incident platforms, status pages, alerts
     ],
     "pia/milestones/numbers.py": ["tests/test_milestones.py"],
+    "pia/milestones/vocative.py": ["tests/test_milestones.py"],
     "pia/batch.py": ["tests/test_batch.py"],
 }
 #: imported once in the parent, so each child only imports pia itself

@@ -610,10 +610,47 @@ def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, k
         ("errors from 21:38 to 21:49", False),  # clock times, not amounts
         ("errors on 2026-04-25 to 2026-04-26", False),
         ("rps 1,200 -> 800.", False),  # not a number that is bad when high
+        ("lag 1.2k -> 900", True),
+        # the same amount in other units neither falls nor rises; a little less falls
+        ("errors 1k -> 1000", False),
+        ("errors 1k -> 999", True),
+        ("lag 1m -> 1000k", False),
+        ("lag 1m -> 999k", True),
+        ("lag 1b -> 1000m", False),
+        ("lag 1b -> 999m", True),
+        ("latency 1s -> 1000ms", False),
+        ("latency 1s -> 999ms", True),
+        ("latency 1min -> 60s", False),
+        ("latency 1min -> 59s", True),
+        ("latency 1h -> 60min", False),
+        ("latency 1h -> 59min", True),
+        ("errors 5% -> 5", False),
+        ("errors 5% -> 4.9", True),
     ],
 )
 def test_numbers_that_fall_or_rise(text: str, mitigated: bool) -> None:
     assert ("mitigated" in labels_of(text)[0]) is mitigated
+
+
+def test_someone_called_by_first_name_is_asked() -> None:
+    events = timeline(
+        say(0, "Zoe Hart", "checkout 5xx at 30%"),
+        say(1, "eli", "zoe revert it"),  # asked: like "@zoe revert it"
+        say(2, "eli", "Ok, Zoe, turn off the flag please"),
+        say(3, "eli", "zoe reverted it"),  # news, not an ask
+        say(4, "zoe hart", "zoe here, reverting"),  # her own name
+        say(5, "eli", "max pool size is 50"),  # no one called Max is here
+        say(6, "eli", "zoe is on it"),
+    )
+    found = signals(events)
+    labels = [set(found.loc[found["row"] == i, "label"]) for i in range(len(events))]
+    assert "directive" in labels[1] and "mitigation" not in labels[1]
+    assert "directive" in labels[2]
+    assert "directive" not in labels[3] and "mitigation" in labels[3]
+    assert "directive" not in labels[4] | labels[5] | labels[6]
+    # the same words in another incident, where no Zoe is, ask no one
+    elsewhere = timeline(say(0, "eli", "zoe revert it"), incident="other")
+    assert "directive" not in set(signals(elsewhere)["label"])
 
 
 def test_a_numbers_rule_from_pia_toml_reads_the_first_pair(tmp_path: Path) -> None:

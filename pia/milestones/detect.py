@@ -37,6 +37,7 @@ from pia.milestones.config import (
 from pia.milestones.normalise import normal_text
 from pia.milestones.numbers import moves
 from pia.milestones.stated import IMPACT, stated_times
+from pia.milestones.vocative import addressed
 
 #: Event kinds whose text the rules read: human speech in Slack and notes in PagerDuty.
 TEXT_KINDS = ("message", "reply", "note", "annotate")
@@ -227,7 +228,7 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     """
     rules = rules or default_rules()
     eligible = _spoken(events)
-    text = _arrow(events["text"].array[eligible])
+    text = addressed(events, eligible, _arrow(events["text"].array[eligible]))
     said = _fill(pc.greater(pc.binary_length(text), 0))
     rows, text = eligible[said], text.filter(said)
     # each distinct message is read once; its labels go to every row that says it

@@ -20,7 +20,7 @@ _PAIR = (
 )
 #: What each unit multiplies its number by ("" is no unit)
 _UNITS = {
-    "": 0.0,
+    "": 1.0,
     "%": 1.0,
     "k": 1e3,
     "m": 1e6,
@@ -39,17 +39,11 @@ def moves(text: pa.Array, direction: str) -> np.ndarray:
     parts = dict(zip((f.name for f in pairs.type), pairs.flatten(), strict=True))  # null: no pair
     units, factors = pa.array(list(_UNITS)), np.array(list(_UNITS.values()))
 
-    def scale(unit: str) -> np.ndarray:
-        return factors[pc.index_in(parts[unit], value_set=units).fill_null(0).to_numpy()]
-
-    def amount(number: str, unit: str, other: str) -> np.ndarray:
+    def amount(number: str) -> np.ndarray:
         value = pc.cast(pc.replace_substring(parts[number], ",", ""), pa.float64())
-        # a number without a unit takes the other's: "14k → 9" is 9k
-        own, theirs = scale(unit), scale(other)
-        factor = np.where(own > 0, own, np.where(theirs > 0, theirs, 1.0))
-        return value.to_numpy(zero_copy_only=False) * factor
+        unit = pc.index_in(parts[f"{number}_unit"], value_set=units).fill_null(0)
+        return value.to_numpy(zero_copy_only=False) * factors[unit.to_numpy()]
 
-    before = amount("before", "before_unit", "after_unit")
-    after = amount("after", "after_unit", "before_unit")
+    before, after = amount("before"), amount("after")
     with np.errstate(invalid="ignore"):
         return after < before if direction == "falling" else after > before
