@@ -162,6 +162,13 @@ def test_causes_in_other_words(text: str) -> None:
         ("sender is getting 421 from the provider", "escalation"),
         ("fs resize pending", "mitigation"),
         ("I believe we are being rate limited by the upstream resolver.", "mitigation"),  # done to us
+        ("We have deployed new version of order-consumer at 13:35, maybe this is related", "mitigation"),  # the suspect
+        ("The deploy has restarted the job and it is switching alias again, my mistake", "mitigation"),
+        ("ugh wrong key prefix in the patch", "mitigation"),
+        ("Product images are failing to load on the storefront.", "mitigation"),  # "fail to", not "fail over to"
+        ("We're aware some users are being signed out and are working on a fix.", "mitigation"),  # work to come
+        ("sdk clients ok too?", "hypothesis"),  # a question about state names no cause
+        ("logouts back?", "hypothesis"),
     ],
 )
 def test_remedy_and_cause_words_that_are_neither(text: str, absent: str) -> None:
