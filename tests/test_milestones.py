@@ -614,6 +614,7 @@ def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, k
         ("errors 4% -> 4%", False),
         ("success rate 62% -> 97%", True),  # a good number going up
         ("success rate 97% -> 62%", False),
+        ("success rate 97% -> 97%", False),
         ("errors from 21:38 to 21:49", False),  # clock times, not amounts
         ("errors on 2026-04-25 to 2026-04-26", False),
         ("rps 1,200 -> 800.", False),  # not a number that is bad when high
@@ -648,13 +649,18 @@ def test_someone_called_by_first_name_is_asked() -> None:
         say(4, "zoe hart", "zoe here, reverting"),  # her own name
         say(5, "eli", "max pool size is 50"),  # no one called Max is here
         say(6, "eli", "zoe is on it"),
+        say(7, "Will Fox", "on it"),
+        say(8, "eli", "will check it"),  # "will" is a word before it is Will
+        say(9, "gone", "zoe check the LB"),
     )
+    events.loc[9, "actor"] = pd.NA  # a speaker the export lost
     found = signals(events)
     labels = [set(found.loc[found["row"] == i, "label"]) for i in range(len(events))]
     assert "directive" in labels[1] and "mitigation" not in labels[1]
     assert "directive" in labels[2]
     assert "directive" not in labels[3] and "mitigation" in labels[3]
-    assert "directive" not in labels[4] | labels[5] | labels[6]
+    assert "directive" not in labels[4] | labels[5] | labels[6] | labels[8]
+    assert "directive" in labels[9]
     # the same words in another incident, where no Zoe is, ask no one
     elsewhere = timeline(say(0, "eli", "zoe revert it"), incident="other")
     assert "directive" not in set(signals(elsewhere)["label"])

@@ -18,18 +18,6 @@ _PAIR = (
     r"(?:→|to|down to|up to) ~?(?P<after>\d[\d,]*(?:\.\d+)?)"
     r" ?(?P<after_unit>ms|min|[kmbsh%])?(?:[^\d:.,/\-]|[.,](?:\D|$)|$)"
 )
-#: What each unit multiplies its number by ("" is no unit)
-_UNITS = {
-    "": 1.0,
-    "%": 1.0,
-    "k": 1e3,
-    "m": 1e6,
-    "b": 1e9,
-    "ms": 1e-3,
-    "s": 1.0,
-    "min": 60.0,
-    "h": 3600.0,
-}
 
 
 def moves(text: pa.Array, direction: str) -> np.ndarray:
@@ -37,7 +25,19 @@ def moves(text: pa.Array, direction: str) -> np.ndarray:
     B below A, "rising": B above A); a message without one does neither."""
     pairs = pc.extract_regex(text, _PAIR)
     parts = dict(zip((f.name for f in pairs.type), pairs.flatten(), strict=True))  # null: no pair
-    units, factors = pa.array(list(_UNITS)), np.array(list(_UNITS.values()))
+    # what each unit multiplies its number by ("" is no unit)
+    scale = {
+        "": 1.0,
+        "%": 1.0,
+        "k": 1e3,
+        "m": 1e6,
+        "b": 1e9,
+        "ms": 1e-3,
+        "s": 1.0,
+        "min": 60.0,
+        "h": 3600.0,
+    }
+    units, factors = pa.array(list(scale)), np.array(list(scale.values()))
 
     def amount(number: str) -> np.ndarray:
         value = pc.cast(pc.replace_substring(parts[number], ",", ""), pa.float64())
