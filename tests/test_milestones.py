@@ -169,6 +169,10 @@ def test_causes_in_other_words(text: str) -> None:
         ("We're aware some users are being signed out and are working on a fix.", "mitigation"),  # work to come
         ("sdk clients ok too?", "hypothesis"),  # a question about state names no cause
         ("logouts back?", "hypothesis"),
+        ("no deploys today", "hypothesis"),  # no change named
+        ("anything go out this morning", "hypothesis"),
+        ("AWS say the AZ issue's fixed. not putting 1b back in til tomorrow though", "hypothesis"),
+        ("theres the break glass pw login", "hypothesis"),
     ],
 )
 def test_remedy_and_cause_words_that_are_neither(text: str, absent: str) -> None:
