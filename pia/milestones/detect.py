@@ -228,12 +228,13 @@ def signals(events: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     """
     rules = rules or default_rules()
     eligible = _spoken(events)
-    text = addressed(events, eligible, _arrow(events["text"].array[eligible]))
+    text = _arrow(events["text"].array[eligible])
     said = _fill(pc.greater(pc.binary_length(text), 0))
     rows, text = eligible[said], text.filter(said)
     # each distinct message is read once; its labels go to every row that says it
     distinct = pc.unique(text)
     which = pc.index_in(text, value_set=distinct).to_numpy(zero_copy_only=False)
+    distinct, which = addressed(events, rows, distinct, which)
     on_distinct = [*_markers(distinct, rules), *_rule_hits(normal_text(distinct), rules)]
     order = np.argsort(which, kind="stable")
     parts = [_spread(part, which[order], rows[order]) for part in on_distinct]

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from pia.milestones.normalise import lemma
 
 #: What may come before the name: "ok, zoe ...", "Agree. bruno ..."
-_OPENER = r"^\W*(?:(?:ok|okay|agree|yes|right)\W+)?"
+_OPENER = r"^[^\w@]*(?:(?:ok|okay|agree|yes|right)\W+)?"
 _VOCATIVE = _OPENER + r"(?P<name>[A-Za-z][A-Za-z'-]*)\W*\s+(?P<next>[A-Za-z]+)"
 _NAME_FIRST = f"({_OPENER})([A-Za-z])"
 #: First words that are words before they are anyone's name
@@ -79,31 +79,46 @@ _NOT_IMPERATIVE = frozenset(
 )
 
 
-def addressed(events: pd.DataFrame, rows: np.ndarray, text: pa.Array) -> pa.Array:
-    """``text`` (said at positions ``rows`` of ``events``) with an "@" before the name where
-    a message calls someone in its incident by their first name and goes on with a verb's
-    base form."""
-    if not len(text):
-        return text
-    opening = pc.extract_regex(text, _VOCATIVE).flatten()
+def addressed(
+    events: pd.DataFrame, rows: np.ndarray, distinct: pa.Array, which: np.ndarray
+) -> tuple[pa.Array, np.ndarray]:
+    """The messages said at positions ``rows`` of ``events``, as ``distinct[which]``, with the
+    calls among them read with an "@" before the name: those rows point to new messages
+    appended to ``distinct``."""
+    if not len(distinct):
+        return distinct, which
+    # what could be a call, once per distinct message: a first word that is no common word,
+    # then a verb's base form
+    opening = pc.extract_regex(distinct, _VOCATIVE).flatten()
     name, after = (pc.utf8_lower(a).to_numpy(zero_copy_only=False) for a in opening)
-    actor = pc.utf8_lower(
-        pa.array(np.asarray(events["actor"].array[rows], object), pa.string(), from_pandas=True)
-    )
-    speaker = pc.extract_regex(actor, r"^(?P<first>[a-z][a-z'-]+)").flatten()[0]
-    speaker = speaker.to_numpy(zero_copy_only=False)
-    incident = events["incident"].to_numpy()[rows]
-    people = pd.MultiIndex.from_arrays([incident, speaker])[speaker != None].unique()  # noqa: E711
-    called = pd.MultiIndex.from_arrays([incident, name]).isin(people)
-    called &= (name != speaker) & ~np.isin(name, list(_NOT_NAMES))
-    at = np.flatnonzero(called)
-    if len(at):
-        verbs = pd.Series(after[at])
-        base = verbs.map({w: lemma(w) == w and w not in _NOT_IMPERATIVE for w in verbs.unique()})
-        at = at[base.to_numpy(bool)]
+    could = (name != None) & ~np.isin(name, list(_NOT_NAMES))  # noqa: E711
+    verbs = pd.Series(after[could])
+    base = verbs.map({w: lemma(w) == w and w not in _NOT_IMPERATIVE for w in verbs.unique()})
+    could[could] = base.to_numpy(bool)
+    at = np.flatnonzero(could[which])
     if not len(at):
-        return text
-    marked = np.zeros(len(text), dtype=bool)
-    marked[at] = True
-    named = pc.replace_substring_regex(text.take(at), _NAME_FIRST, r"\1@\2")
-    return pc.replace_with_mask(text, pa.array(marked), named)
+        return distinct, which
+    # each speaker's first name as a code, once per distinct speaker (-1: none)
+    actor = pc.dictionary_encode(pc.utf8_lower(_strings(events["actor"].array[rows])))
+    firsts = pc.extract_regex(actor.dictionary, r"^(?P<first>[a-z][a-z'-]+)").flatten()[0]
+    names = pc.unique(firsts.drop_null())
+    first = pc.index_in(firsts, value_set=names).fill_null(-1).to_numpy()
+    speaker = np.append(first, -1)[actor.indices.fill_null(-1).to_numpy()]
+    called = pc.index_in(pa.array(name[which[at]], pa.string()), value_set=names)
+    called = called.fill_null(-1).to_numpy()
+    keep = (called >= 0) & (called != speaker[at])
+    at, called = at[keep], called[keep]
+    if not len(at):
+        return distinct, which
+    # someone of that first name speaks in the same incident
+    incident = pc.dictionary_encode(_strings(events["incident"].array[rows])).indices.to_numpy()
+    people = np.unique((incident * len(names) + speaker)[speaker >= 0])
+    at = at[np.isin(incident[at] * len(names) + called, people)]
+    named = pc.replace_substring_regex(distinct.take(which[at]), _NAME_FIRST, r"\1@\2")
+    which = which.copy()
+    which[at] = len(distinct) + np.arange(len(at))
+    return pa.concat_arrays([distinct, named]), which
+
+
+def _strings(values: object) -> pa.Array:
+    return pa.array(np.asarray(values, object), pa.string(), from_pandas=True)
