@@ -164,9 +164,8 @@ def _normal_distinct(messages: pa.Array) -> pa.Array:
     text = pc.utf8_lower(messages)
     for pattern, rewrite in SLACK_MARKUP:
         text = pc.replace_substring_regex(text, pattern, rewrite)
-    text = pc.replace_substring_regex(
-        text, r"\s*(?:-+>|=+>|⇒|⟶|→)\s*", " → "
-    )  # one arrow: "2.8s->1.1s"
+    # one arrow token: "2.8s->1.1s" (a ">" on its own would be dropped as markup)
+    text = pc.replace_substring_regex(text, r"[ \t]*(?:-+>|=+>|⇒|⟶|→)[ \t]*", " → ")
     text = pc.replace_substring(text, "’", "'")
     text = pc.replace_substring(text, "‘", "'")
     text = pc.replace_substring_regex(text, r"[ \t\r\f\v\x{a0}]*\n\s*", " \n ")
