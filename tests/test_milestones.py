@@ -140,6 +140,8 @@ def test_questions_that_name_a_cause_are_hypotheses(text: str) -> None:
         "The mail workers appear to have stalled. I am restarting them now.",
         "retention job was failing it seems",
         "waf rule broke assets 17:58-18:22, reverted + purged",
+        "We've identified caching inconsistencies with several sites across our edge network.",
+        "A fix for an issue relating to problems installing Connect on Forge apps in some cases has been identified.",
     ],
 )
 def test_causes_in_other_words(text: str) -> None:
