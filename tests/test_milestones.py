@@ -548,6 +548,19 @@ def test_directives_only_from_the_ic_and_unanswered_ones_stay() -> None:
     assert pd.isna(d["answer_time"].iloc[1])
 
 
+def test_a_directive_by_first_name_goes_to_the_one_called() -> None:
+    events = timeline(
+        say(0, "ic", "kicking this off"),
+        say(1, "Zoe Hart", "here", actor_id="U0ZOE"),
+        say(2, "ic", "zoe revert it"),  # no mention: the call names her
+        say(3, "ic", "Max, check the pool please"),  # no Max speaks: no addressee
+        say(4, "Zoe Hart", "reverted", actor_id="U0ZOE"),
+    )
+    d = detect_incident(events).directives
+    assert list(d["to"]) == ["U0ZOE"] and list(d["to_name"]) == ["Zoe Hart"]
+    assert list(d["answer_time"]) == [pd.Timedelta(minutes=2)]
+
+
 def test_escalations_from_pagerduty_and_slack() -> None:
     events = timeline(
         (0, "pagerduty", "trigger", "Datadog", "Triggered"),

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pia.milestones.detect import ACT_KINDS, Incidents, objects
+from pia.milestones.vocative import addressees
 
 #: Kinds a reply to a directive can be: the addressee speaking in Slack.
 REPLY_KINDS = ("message", "reply")
@@ -156,7 +157,7 @@ def directives(
     incidents: Incidents | None = None,
 ) -> pd.DataFrame:
     """Every IC directive ("@x, please ...", "@x, can you ...": an ask by the IC that mentions
-    someone), one row per addressee, paired with the addressee's first message after it.
+    someone, or calls them by first name: "zoe revert it"), one row per addressee, paired with the addressee's first message after it.
 
     Columns: the directive's ``incident, ts, actor, text, ref``, ``to`` (Slack user id),
     ``to_name``, ``answered``, ``answer_ts``, ``answer_ref``, ``answer_text`` and
@@ -171,7 +172,12 @@ def directives(
     ic[pd.isna(ic)] = None  # no IC: no one's directives
     mentions = objects(events["mentions"])[rows]
     mentions = np.where(pd.isna(mentions), "", mentions)
-    by_ic = (objects(asks["actor_id"]) == ic[code]) & (mentions != "")
+    # "zoe revert it": the one called by first name, where no one is mentioned
+    by_ic = objects(asks["actor_id"]) == ic[code]
+    unnamed = np.flatnonzero(by_ic & (mentions == ""))
+    called = addressees(events, rows[unnamed])
+    mentions[unnamed[called != None]] = called[called != None]  # noqa: E711
+    by_ic &= mentions != ""
     # one row per addressee, each distinct list of mentions split once
     which, lists = pd.factorize(mentions[by_ic])
     words = [m.split() for m in lists]
