@@ -20,8 +20,9 @@ combined 14.8 s). The steps after the signals hash the incident ids once between
 slower than before the normalised text layer: that tree 4.60, 4.74 and 4.80 s (about 211,000
 events/s), the tree after it 3.56, 4.15 and 4.25 s (about 241,000 events/s), the two alternated in
 one session on this 2-core machine; runs of one tree differ by up to 15%. The calls by first
-name and the falling numbers cost the signals about 0.2 s more (0.42-0.43 s -> 0.60-0.65 s):
-totals 3.21, 3.29 and 3.92 s against 2.98, 3.47 and 3.54 s before them, alternated in one run.
+name and the falling numbers cost the signals about 0.2 s more (0.42-0.43 s -> 0.60-0.65 s);
+the totals moved less than runs vary: 3.21, 3.29, 3.92, 3.65 and 3.81 s against 2.98, 3.47,
+3.54, 3.82 and 4.35 s before them, alternated.
 """
 
 from __future__ import annotations
