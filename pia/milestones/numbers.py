@@ -11,8 +11,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: The first "A → B" of a normalised message (every arrow is "→" there): two amounts, each a number with an optional unit ("14k",
-#: "2.8s", "35%", "1,200"), not a clock time or a date ("21:38 to 21:49", "04-25 to 04-26")
+#: The first "A → B" of a normalised message (every arrow is "→" there): two amounts, each a
+#: number with an optional unit ("14k", "2.8s", "35%", "1,200"), not a clock time or a date
+#: ("21:38 to 21:49", "04-25 to 04-26")
 _PAIR = (
     r"(?:^|[^\d:.,/\-])(?P<before>\d[\d,]*(?:\.\d+)?) ?(?P<before_unit>ms|min|[kmbsh%])? ?"
     r"(?:→|to|down to|up to) ~?(?P<after>\d[\d,]*(?:\.\d+)?)"

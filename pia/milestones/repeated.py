@@ -157,7 +157,8 @@ def directives(
     incidents: Incidents | None = None,
 ) -> pd.DataFrame:
     """Every IC directive ("@x, please ...", "@x, can you ...": an ask by the IC that mentions
-    someone, or calls them by first name: "zoe revert it"), one row per addressee, paired with the addressee's first message after it.
+    someone, or calls them by first name: "zoe revert it"), one row per addressee, paired
+    with the addressee's first message after it.
 
     Columns: the directive's ``incident, ts, actor, text, ref``, ``to`` (Slack user id),
     ``to_name``, ``answered``, ``answer_ts``, ``answer_ref``, ``answer_text`` and
