@@ -550,13 +550,13 @@ def test_directives_only_from_the_ic_and_unanswered_ones_stay() -> None:
 
 def test_a_directive_by_first_name_goes_to_the_one_called() -> None:
     events = timeline(
-        say(0, "ic", "kicking this off"),
-        say(1, "Zoe Hart", "here", actor_id="U0ZOE"),
+        say(0, "Zoe Hart", "here", actor_id="U0ZOE"),  # the first event of all
+        say(1, "ic", "kicking this off"),
         say(2, "ic", "zoe revert it"),  # no mention: the call names her
         say(3, "ic", "Max, check the pool please"),  # no Max speaks: no addressee
         say(4, "Zoe Hart", "reverted", actor_id="U0ZOE"),
     )
-    d = detect_incident(events).directives
+    d = detect_incident(events, {"id": "inc", "commander": "IC"}).directives
     assert list(d["to"]) == ["U0ZOE"] and list(d["to_name"]) == ["Zoe Hart"]
     assert list(d["answer_time"]) == [pd.Timedelta(minutes=2)]
 
@@ -686,9 +686,11 @@ def test_someone_called_by_first_name_is_asked() -> None:
     assert "directive" not in labels[3] and "mitigation" in labels[3]
     assert "directive" not in labels[4] | labels[5] | labels[6] | labels[8]
     assert "directive" in labels[9]
-    # the same words in another incident, where no Zoe is, ask no one
+    # the same words in another incident, where no Zoe is, ask no one, even with a Zoe elsewhere
     elsewhere = timeline(say(0, "eli", "zoe revert it"), incident="other")
     assert "directive" not in set(signals(elsewhere)["label"])
+    both = pd.concat([timeline(say(0, "Zoe Hart", "here"), incident="a"), elsewhere], ignore_index=True)
+    assert list(signals(both)["label"]) == ["mitigation"]
 
 
 def test_a_numbers_rule_from_pia_toml_reads_the_first_pair(tmp_path: Path) -> None:
