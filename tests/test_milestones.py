@@ -693,6 +693,24 @@ def test_someone_called_by_first_name_is_asked() -> None:
     assert list(signals(both)["label"]) == ["mitigation"]
 
 
+def test_calls_across_incidents_and_speakers_without_a_name() -> None:
+    events = pd.concat(
+        [
+            timeline(say(0, "eli", "hi"), incident="c"),
+            timeline(say(1, "Zoe Hart", "here"), incident="a"),
+            timeline(say(2, "eli", "zoe revert it"), incident="b"),  # Zoe speaks in another incident
+            timeline(say(3, "eli", "hi"), say(4, "Zoe Hart", "here"), say(5, "42", "zoe check the LB"), incident="d"),
+            timeline(say(6, "eli", "hi"), say(7, "Zoe Hart", "here"), say(8, "gone", "zoe check the LB"), incident="e"),
+            timeline(say(9, "Zoe Hart", "Zoe, restart it"), incident="f"),  # her own name
+        ],
+        ignore_index=True,
+    )
+    events.loc[8, "actor"] = pd.NA  # a speaker the export lost
+    found = signals(events)
+    asked = set(found.loc[found["label"] == "directive", "row"])
+    assert asked == {5, 8}
+
+
 def test_a_numbers_rule_from_pia_toml_reads_the_first_pair(tmp_path: Path) -> None:
     write(tmp_path / "pia.toml", "[rules.pool_up]\nlabel = 'mitigated'\nnumbers = 'rising'\npattern = 'pool \\d'\n")
     rules = compile_rules(load_config(tmp_path))
