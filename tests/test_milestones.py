@@ -709,6 +709,8 @@ def test_calls_across_incidents_and_speakers_without_a_name() -> None:
     found = signals(events)
     asked = set(found.loc[found["label"] == "directive", "row"])
     assert asked == {5, 8}
+    # the asker's incident the last one coded: the call's key runs past everyone's
+    assert "directive" not in set(signals(events.iloc[:3])["label"])
 
 
 def test_a_numbers_rule_from_pia_toml_reads_the_first_pair(tmp_path: Path) -> None:
