@@ -174,10 +174,12 @@ def directives(
     mentions = objects(events["mentions"])[rows]
     mentions = np.where(pd.isna(mentions), "", mentions)
     # "zoe revert it": the one called by first name, where no one is mentioned
+    speech = _speech(events)
     by_ic = objects(asks["actor_id"]) == ic[code]
     unnamed = np.flatnonzero(by_ic & (mentions == ""))
-    called = addressees(events, rows[unnamed])
-    mentions[unnamed[called != None]] = called[called != None]  # noqa: E711
+    called = addressees(events, rows[unnamed], speech)
+    named = called != None  # noqa: E711
+    mentions[unnamed[named]] = called[named]
     by_ic &= mentions != ""
     # one row per addressee, each distinct list of mentions split once
     which, lists = pd.factorize(mentions[by_ic])
@@ -204,7 +206,6 @@ def directives(
     first = theirs[np.unique(person[theirs], return_index=True)[1]]
     names = pd.Series(events["actor"].array.take(first), index=addressed[person[first]])
     one = one.assign(to_name=one["to"].map(names).fillna(one["to"]).astype("string"))
-    speech = _speech(events)
     speech = speech[person[speech] >= 0]
     replies = _take(events, speech, ["ts", "ref", "text"]).rename(
         columns={"ts": "answer_ts", "ref": "answer_ref", "text": "answer_text"}

@@ -98,15 +98,15 @@ def addressed(
     return pa.concat_arrays([distinct, named]), which
 
 
-def addressees(events: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+def addressees(events: pd.DataFrame, rows: np.ndarray, speech: np.ndarray) -> np.ndarray:
     """The ``actor_id`` of the person each message at positions ``rows`` of ``events`` calls
-    by first name (None where it calls no one)."""
+    by first name, one of those who said something at positions ``speech`` (None where it
+    calls no one)."""
     out = np.full(len(rows), None, dtype=object)
     if not len(rows):
         return out
     name = _opening(_strings(events["text"].array[rows]))
     at = np.flatnonzero(name != None)  # noqa: E711
-    speech = np.flatnonzero(events["is_human"].to_numpy(bool))
     callee = _callee(events, speech, rows[at], name[at])
     ids = np.asarray(events["actor_id"].array, dtype=object)
     out[at[callee >= 0]] = ids[callee[callee >= 0]]
