@@ -693,6 +693,27 @@ def test_someone_called_by_first_name_is_asked() -> None:
     assert list(signals(both)["label"]) == ["mitigation"]
 
 
+def test_a_remark_to_someone_by_nick_asks_nothing() -> None:
+    events = timeline(
+        say(0, "mdz", "mirrors are 404ing"),
+        say(1, "jdoe", "mdz: looks like the mirror push filled /srv"),
+        say(2, "jdoe", "mdz: restarted apache"),
+        say(3, "jdoe", "mdz: it's full"),
+        say(4, "jdoe", "mdz: mirror is full"),  # a noun that is a verb too
+        say(5, "jdoe", "mdz: grab the apache logs"),
+        say(6, "jdoe", "mdz: what version?"),
+        say(7, "jdoe", "kim: restarted apache"),  # no Kim here: read as before
+        say(8, "mdz", "jdoe: thanks, restarting apache"),
+    )
+    found = signals(events)
+    labels = [set(found.loc[found["row"] == i, "label"]) for i in range(len(events))]
+    assert "directive" not in labels[1] | labels[2] | labels[3] | labels[4] | labels[8]
+    assert "hypothesis" in labels[1] and "mitigation" in labels[2] and "hypothesis" in labels[3]
+    assert "directive" in labels[5] and "directive" in labels[6] and "directive" in labels[7]
+    asked = detect_incident(events, {"id": "inc", "commander": "JDOE"}).directives
+    assert list(asked["to"]) == ["MDZ", "MDZ"]  # the asks, not the remarks
+
+
 def test_calls_across_incidents_and_speakers_without_a_name() -> None:
     events = pd.concat(
         [

@@ -1,8 +1,11 @@
 """Someone called by name: "zoe revert it" asks Zoe as "@zoe revert it" would.
 
 A message that opens with the first name of someone in the incident (one of its speakers),
-then a verb's base form, is read with an "@" before the name, so the rules for asks see it.
-"zoe reverted it" is news and "zoe is on it" a statement; a speaker's own name calls no one.
+then a verb's base form or a question word, is read with an "@" before the name, so the rules
+for asks see it. "zoe reverted it" is news and "zoe is on it" a statement; a speaker's own
+name calls no one. IRC's "mdz: looks like the push filled /srv" or "mdz: restarted apache"
+tells Mdz something and asks nothing: the colon after the name is read as a comma, so the rules
+that take "nick: check ..." for an ask do not see one.
 """
 
 from __future__ import annotations
@@ -16,8 +19,18 @@ from pia.milestones.normalise import lemma
 
 #: What may come before the name: "ok, zoe ...", "Agree. bruno ..."
 _OPENER = r"^[^\w@]*(?:(?:ok|okay|agree|yes|right)\W+)?"
-_VOCATIVE = _OPENER + r"(?P<name>[A-Za-z][A-Za-z'-]*)\W*\s+(?P<next>[A-Za-z]+)"
+_VOCATIVE = (
+    _OPENER
+    + r"(?P<name>[A-Za-z][A-Za-z'-]*)(?P<mark>\W*)\s+(?P<next>[A-Za-z']+)(?:\s+(?P<then>[A-Za-z']+))?"
+)
 _NAME_FIRST = f"({_OPENER})([A-Za-z])"
+_NAME_COLON = f"^({_OPENER}[A-Za-z][A-Za-z'-]*)\\s*:"
+#: Words that open a question or a plea to the one named ("mdz: what version?", "zoe please ...")
+_ASKING = frozenset(
+    ["what", "how", "where", "why", "when", "who", "which", "any", "eta", "please", "pls", "plz"]
+)
+#: Words after a noun that would make the "verb" before them its subject ("mirror is full")
+_SUBJECT_OF = frozenset(["is", "are", "was", "were", "has", "have", "had", "looks", "seems"])
 #: First words that are words before they are anyone's name
 _NOT_NAMES = frozenset(
     [
@@ -83,19 +96,23 @@ def addressed(
     events: pd.DataFrame, rows: np.ndarray, distinct: pa.Array, which: np.ndarray
 ) -> tuple[pa.Array, np.ndarray]:
     """The messages said at positions ``rows`` of ``events``, as ``distinct[which]``, with the
-    calls among them read with an "@" before the name: those rows point to new messages
-    appended to ``distinct``."""
+    calls among them read with an "@" before the name and the remarks to someone ("mdz:
+    restarted it") with a comma after it: those rows point to new messages appended to
+    ``distinct``."""
     if not len(distinct):
         return distinct, which
-    name = _opening(distinct)  # once per distinct message
+    name, asks = _opening(distinct)  # once per distinct message
     at = np.flatnonzero(name[which] != None)  # noqa: E711
     at = at[_callee(events, rows, rows[at], name[which[at]]) >= 0]
     if not len(at):
         return distinct, which
-    named = pc.replace_substring_regex(distinct.take(which[at]), _NAME_FIRST, r"\1@\2")
+    said = distinct.take(which[at])
+    called = pc.replace_substring_regex(said, _NAME_FIRST, r"\1@\2")
+    told = pc.replace_substring_regex(said, _NAME_COLON, r"\1,")
     which = which.copy()
+    read = pc.if_else(pa.array(asks[which[at]]), called, told)
     which[at] = len(distinct) + np.arange(len(at))
-    return pa.concat_arrays([distinct, named]), which
+    return pa.concat_arrays([distinct, read]), which
 
 
 def addressees(events: pd.DataFrame, rows: np.ndarray, speech: np.ndarray) -> np.ndarray:
@@ -105,25 +122,41 @@ def addressees(events: pd.DataFrame, rows: np.ndarray, speech: np.ndarray) -> np
     out = np.full(len(rows), None, dtype=object)
     if not len(rows):
         return out
-    name = _opening(_strings(events["text"].array[rows]))
-    at = np.flatnonzero(name != None)  # noqa: E711
+    name, asks = _opening(_strings(events["text"].array[rows]))
+    at = np.flatnonzero((name != None) & asks)  # noqa: E711
     callee = _callee(events, speech, rows[at], name[at])
     ids = np.asarray(events["actor_id"].array, dtype=object)
     out[at[callee >= 0]] = ids[callee[callee >= 0]]
     return out
 
 
-def _opening(text: pa.Array) -> np.ndarray:
-    """The first name each of ``text`` opens with, lower case, where what follows is a verb's
-    base form and the name is no common word; None elsewhere."""
+def _opening(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The first name each of ``text`` opens with, lower case, where the name is no common word
+    and what follows either asks (a verb's base form, a question word) or, after a colon, tells
+    (None elsewhere); and whether it asks."""
     opening = pc.extract_regex(text, _VOCATIVE).flatten()
-    name, after = (pc.utf8_lower(a).to_numpy(zero_copy_only=False) for a in opening)
+    name, mark, after, then = (pc.utf8_lower(a).to_numpy(zero_copy_only=False) for a in opening)
     could = (name != None) & ~np.isin(name, list(_NOT_NAMES))  # noqa: E711
-    verbs = pd.Series(after[could])
-    base = verbs.map({w: lemma(w) == w and w not in _NOT_IMPERATIVE for w in verbs.unique()})
-    could[could] = base.to_numpy(bool)
-    name[~could] = None
-    return name
+    words = pd.Series(after[could])
+    asks = np.zeros(len(name), bool)
+    asks[could] = words.map({w: _asking(w) for w in words.unique()}).to_numpy(bool)
+    asks &= ~np.isin(then, list(_SUBJECT_OF))
+    colon = could & pd.Series(mark, dtype=object).str.contains(":", regex=False).to_numpy(
+        bool, na_value=False
+    )
+    name[~(asks | colon)] = None
+    return name, asks
+
+
+def _asking(word: str) -> bool:
+    """Whether ``word`` after a name asks something of them: a question word, or a verb's base
+    form ("revert", not "reverted" or "it")."""
+    from lemminflect import getAllLemmas
+
+    if word in _ASKING:
+        return True
+    verbs = getAllLemmas(word).get("VERB", ())
+    return word not in _NOT_IMPERATIVE and lemma(word) == word and word in verbs
 
 
 def _callee(
