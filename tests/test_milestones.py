@@ -207,6 +207,39 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
     assert label in labels_of(text)[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "label", "present"),
+    [
+        # updates go to more places than a status page
+        ("updated the channel topic", "status_update", True),
+        ("/topic mirrors down, see https://status.example.org", "status_update", True),
+        ("tweeted from the ops account", "status_update", True),
+        ("mailed ops-announce about it", "status_update", True),
+        ("notified the users mailing list", "status_update", True),
+        ("blog post is up", "status_update", True),
+        ("users tweeting about it", "status_update", False),
+        ("someone posted on the forum that it is down", "status_update", False),
+        # remedies in ops words
+        ("depooled cp3050", "mitigation", True),
+        ("cleared /tmp on mirror01", "mitigation", True),
+        ("freed 20G by removing old logs", "mitigation", True),
+        ("commented out the cron entry", "mitigation", True),
+        ("took db3 out of rotation", "mitigation", True),
+        ("put the site in read-only mode", "mitigation", True),
+        ("pointed dns at the backup box", "mitigation", True),
+        ("wal backlog cleared, disk 41%", "mitigation", False),  # a state, not an act
+        # working again, in the words of what works
+        ("mirrors syncing again", "restored", True),  # "syncing" is no "synce"
+        ("builds passing again", "restored", True),
+        ("confirmed working", "restored", True),
+        ("radius is answering fine, auth logs look healthy", "restored", False),
+        ("the cron job filled the disk", "hypothesis", True),
+    ],
+)
+def test_ops_chat_words(text: str, label: str, present: bool) -> None:
+    assert (label in labels_of(text)[0]) is present
+
+
 def test_a_view_from_here_after_a_fix_is_a_recovery() -> None:
     assert "restored" in labels_of("logins working for me :tada:")[0]
     assert "restored" in labels_of("works for me now")[0]

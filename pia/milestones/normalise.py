@@ -122,6 +122,13 @@ _URL = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://|www\.)\S+$")
 _WORD = re.compile(r"[a-z]")
 #: An -ed or -ing form of letters (one hyphen allowed) that the dictionary may not know
 _OOV_VERB = re.compile(r"[a-z]{2,}(?:-[a-z]+)?(?:ed|ing)")
+#: Verbs of ops chat the dictionary lacks and whose forms its rules get wrong ("synced" is not
+#: "synce", "autoscaled" not "autoscal")
+_JARGON = {
+    form: base
+    for base in ("sync", "resync", "desync", "autoscale", "upscale", "downscale")
+    for form in (base + "s", base + "ed", base + "d", base + "ing", base.removesuffix("e") + "ing")
+}
 
 
 def normal_text(text: Any) -> pa.Array:
@@ -252,6 +259,8 @@ def lemma(word: str) -> str:
 
     found = getAllLemmas(word)
     if not found:
+        if word in _JARGON:
+            return _JARGON[word]
         return _unknown_verb(word) if _OOV_VERB.fullmatch(word) else word
     verbs = found.get("VERB") or found.get("AUX")
     own = any(word in forms for pos, forms in found.items() if pos not in ("VERB", "AUX"))
