@@ -234,6 +234,19 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("confirmed working", "restored", True),
         ("radius is answering fine, auth logs look healthy", "restored", False),
         ("the cron job filled the disk", "hypothesis", True),
+        # commands
+        ("!scale checkout --replicas 12", "mitigation", True),
+        ("kubectl rollout undo deploy/checkout", "mitigation", True),
+        ("/incident update Rolled back, error rate recovering", "status_update", True),
+        # a remedy that worked
+        ("that did the trick", "mitigated", True),
+        ("that worked!", "mitigated", True),
+        ("did it work?", "mitigated", False),
+        ("it doesn't work", "mitigated", False),
+        # a quoted line is someone else's words
+        ("> rolling back now\nthanks", "mitigation", False),
+        ("ok\n>>> rolled back\nit is back now", "restored", False),
+        ("> 50% of logins failing since the deploy at 14:02", "hypothesis", True),
     ],
 )
 def test_ops_chat_words(text: str, label: str, present: bool) -> None:

@@ -2,7 +2,8 @@
 
 Lower case, Slack markup resolved (``<@U1|bob>`` → ``@bob``, ``<!subteam^S1|@db>`` → ``@db``),
 typographic quotes straightened, URLs as ``<url>``, Slack's ``*bold*`` /
-``_italic_`` / ``~strike~`` marks dropped, emoji (Unicode or ``:name:``) as ``:name:``,
+``_italic_`` / ``~strike~`` marks dropped, quoted lines (``> ...``, ``>>> ...``) dropped as
+someone else's words, emoji (Unicode or ``:name:``) as ``:name:``,
 contractions expanded ("didn't" → "do not", "it's" → "it be") and every word reduced to its
 lemma by lemminflect ("has been resolved" → "have be resolve"), with punctuation kept as
 tokens of its own so that clauses and questions still show. A rule written on this form
@@ -171,6 +172,10 @@ def _normal_distinct(messages: pa.Array) -> pa.Array:
     text = pc.utf8_lower(messages)
     for pattern, rewrite in SLACK_MARKUP:
         text = pc.replace_substring_regex(text, pattern, rewrite)
+    # quoted lines are someone else's words ("> rolling back now" in a reply is no rollback);
+    # ">>>" quotes the rest of the message; "> 50% failing" is a comparison, not a quote
+    text = pc.replace_substring_regex(text, r"(?s)(?:^|\n)[ \t]*>>>.*", "")
+    text = pc.replace_substring_regex(text, r"(?m)^[ \t]*>[ \t]*(?:[^\d\s.~<>=%$+-][^\n]*)?(?:\n|$)", "")
     # one arrow token: "2.8s->1.1s" (a ">" on its own would be dropped as markup)
     text = pc.replace_substring_regex(text, r"[ \t]*(?:-+>|=+>|⇒|⟶|→)[ \t]*", " → ")
     text = pc.replace_substring(text, "’", "'")
