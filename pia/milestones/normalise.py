@@ -175,7 +175,9 @@ def _normal_distinct(messages: pa.Array) -> pa.Array:
     # quoted lines are someone else's words ("> rolling back now" in a reply is no rollback);
     # ">>>" quotes the rest of the message; "> 50% failing" is a comparison, not a quote
     text = pc.replace_substring_regex(text, r"(?s)(?:^|\n)[ \t]*>>>.*", "")
-    text = pc.replace_substring_regex(text, r"(?m)^[ \t]*>[ \t]*(?:[^\d\s.~<>=%$+-][^\n]*)?(?:\n|$)", "")
+    text = pc.replace_substring_regex(
+        text, r"(?m)^[ \t]*>[ \t]*(?:[^\d\s.~<>=%$+-][^\n]*)?(?:\n|$)", ""
+    )
     # one arrow token: "2.8s->1.1s" (a ">" on its own would be dropped as markup)
     text = pc.replace_substring_regex(text, r"[ \t]*(?:-+>|=+>|⇒|⟶|→)[ \t]*", " → ")
     text = pc.replace_substring(text, "’", "'")
