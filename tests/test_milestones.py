@@ -247,6 +247,23 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("> rolling back now\nthanks", "mitigation", False),
         ("ok\n>>> rolled back\nit is back now", "restored", False),
         ("> 50% of logins failing since the deploy at 14:02", "hypothesis", True),
+        # numbers talk
+        ("error rate 0.02%, back within SLO", "restored", True),
+        ("p99 back to 180ms", "restored", True),
+        ("all 48 hosts healthy again", "restored", True),
+        ("5xx dropping fast: 35% -> 4% -> 0.6%, pending 0", "restored", False),
+        # the same levels while triaging rule a suspect out
+        ("risk-svc p99 normal. redis normal", "restored", False),
+        ("db latency within SLO", "restored", False),
+        ("all 8 backends passing health checks, so it's not one bad node", "restored", False),
+        ("p99 jumped from 200ms to 4s at 14:02 when 2.31 went out", "hypothesis", True),
+        ("conn pool saturation 100% since 14:02, right after the deploy", "hypothesis", True),
+        ("ping me when 2.31 is deployed", "hypothesis", False),
+        ("gc pauses 800ms, heap at 95%", "mitigation", False),  # a pause that nobody made
+        ("paused the consumers", "mitigation", True),
+        # "back now" after a rollback is the rollback
+        ("it broke, rolling back now", "restored", False),
+        ("rolled back, it's back now", "restored", True),
     ],
 )
 def test_ops_chat_words(text: str, label: str, present: bool) -> None:
