@@ -261,6 +261,12 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("ping me when 2.31 is deployed", "hypothesis", False),
         ("gc pauses 800ms, heap at 95%", "mitigation", False),  # a pause that nobody made
         ("paused the consumers", "mitigation", True),
+        # a resolution stated with a hedge waits for confirmation: the monitoring stage
+        ("We have identified the root cause and the issue appears to be resolved.", "mitigated", True),
+        ("We have identified the root cause and the issue appears to be resolved.", "resolved", False),
+        ("We believe the issue is now resolved", "mitigated", True),
+        ("This incident has been resolved.", "resolved", True),
+        ("We have increased the resources allocated to the process.", "mitigation", True),
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
