@@ -267,6 +267,17 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("We believe the issue is now resolved", "mitigated", True),
         ("This incident has been resolved.", "resolved", True),
         ("We have increased the resources allocated to the process.", "mitigation", True),
+        # remedies talked about, not done
+        ("hold off on the rollback until we know more", "mitigation", False),
+        ("last time we restarted the brokers it made the lag worse", "mitigation", False),
+        ("Restarting the consumers is the obvious move, but I'm worried about rebalancing storms.", "mitigation", False),
+        # causes held with confidence, and dropped in other words
+        ("I'm fairly confident it's the sidecar", "hypothesis", True),
+        ("My read is that the cache stampede started when the TTLs aligned.", "hypothesis", True),
+        ("I was wrong about the cache, hit rate is fine", "dropped", True),
+        ("turns out it wasn't DNS after all", "dropped", True),
+        ("we can cross off the db", "dropped", True),
+        ("so the cache is off the hook", "dropped", True),
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
