@@ -278,6 +278,15 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("turns out it wasn't DNS after all", "dropped", True),
         ("we can cross off the db", "dropped", True),
         ("so the cache is off the hook", "dropped", True),
+        # people pulled in, in other words
+        ("cc @dba-oncall", "escalation", True),
+        ("summoning the network folks", "escalation", True),
+        ("let me grab someone from payments", "escalation", True),
+        ("called Cloudflare support", "escalation", True),
+        ("paged secondary", "escalation", True),
+        ("handing over to EU on-call", "escalation", True),
+        ("opened a P1 with AWS support", "escalation", True),
+        ("opened a P1 with AWS support", "declared", False),  # their case, not our incident
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
