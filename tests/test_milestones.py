@@ -287,6 +287,19 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("handing over to EU on-call", "escalation", True),
         ("opened a P1 with AWS support", "escalation", True),
         ("opened a P1 with AWS support", "declared", False),  # their case, not our incident
+        # asks in other words
+        ("someone check the LB", "directive", True),
+        ("need eyes on redis", "directive", True),
+        ("anyone able to look at the ingress logs?", "directive", True),
+        ("mind checking the pgbouncer stats?", "directive", True),
+        ("mind checking the pgbouncer stats?", "hypothesis", False),
+        ("who can take the comms?", "directive", True),
+        ("action: @sam to capture a heap dump", "directive", True),
+        ("over to you @bob", "directive", True),
+        ("ping me when it's deployed", "directive", True),
+        ("bob -> restart the worker", "directive", True),
+        ("bob -> restart the worker", "mitigation", False),
+        ("anyone got a clue what's different?", "directive", False),  # asks for a view, not an act
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
