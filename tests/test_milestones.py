@@ -300,6 +300,12 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("bob -> restart the worker", "directive", True),
         ("bob -> restart the worker", "mitigation", False),
         ("anyone got a clue what's different?", "directive", False),  # asks for a view, not an act
+        # an incident called in other words
+        ("ok this is officially an outage", "declared", True),
+        ("This has been classified as a Severity 1 incident.", "declared", True),
+        ("marking this as critical", "declared", True),
+        ("opening a bridge, this is a sev", "declared", True),
+        ("is this a sev?", "declared", False),
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
