@@ -306,6 +306,13 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("marking this as critical", "declared", True),
         ("opening a bridge, this is a sev", "declared", True),
         ("is this a sev?", "declared", False),
+        # a remedy's name on something else is no remedy
+        ("we're hitting the rate limit on the github api", "mitigation", False),
+        ("delete requests are failing with 500", "mitigation", False),
+        ("rollback plan is in the runbook", "mitigation", False),
+        ("errors isolated to eu-west", "mitigation", False),
+        ("blocked on review for the fix PR", "mitigation", False),
+        ("rate limited the abusive client", "mitigation", True),
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
