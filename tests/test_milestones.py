@@ -313,6 +313,12 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("errors isolated to eu-west", "mitigation", False),
         ("blocked on review for the fix PR", "mitigation", False),
         ("rate limited the abusive client", "mitigation", True),
+        # updates for people outside the response, in other words
+        ("Current state: degraded, ETA 30 min", "status_update", True),
+        ("Quick summary for leadership: 30% of logins failing since 14:02", "status_update", True),
+        ("support has been told to use the macro", "status_update", True),
+        ("informed the account managers", "status_update", True),
+        ("For those just joining: logins broken since 14:02", "status_update", False),  # for responders
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
