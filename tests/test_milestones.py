@@ -319,6 +319,18 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("support has been told to use the macro", "status_update", True),
         ("informed the account managers", "status_update", True),
         ("For those just joining: logins broken since 14:02", "status_update", False),  # for responders
+        # impact going down, in other words
+        ("errors are tailing off", "mitigated", True),
+        ("things are calming down", "mitigated", True),
+        ("much happier now", "mitigated", True),
+        ("fewer timeouts now", "mitigated", True),
+        ("some requests succeeding now", "mitigated", True),
+        ("the bleeding has stopped", "mitigated", True),
+        ("that's a big improvement", "mitigated", True),
+        ("queue is draining", "mitigated", True),  # draining, not drained
+        ("queue is draining", "mitigation", False),
+        ("queue drained", "mitigation", False),
+        ("draining the bad node", "mitigation", True),
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),

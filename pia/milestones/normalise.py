@@ -109,6 +109,7 @@ KEEP = frozenset(
         "normalizing",
         "normalising",
         "declining",
+        "draining",  # "the queue is draining" is not "drained"
         "gone",
         "paging",
         "backing",  # "queue backing up" is not "back up"
