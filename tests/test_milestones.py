@@ -331,6 +331,15 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("queue is draining", "mitigation", False),
         ("queue drained", "mitigation", False),
         ("draining the bad node", "mitigation", True),
+        # back, briefly
+        ("recovered", "restored", True),
+        ("site is up", "restored", True),
+        ("all systems go", "restored", True),
+        ("we are out of the woods", "restored", True),
+        ("site is up but slow", "restored", False),
+        ("is the site up?", "hypothesis", False),  # a question about state names no cause
+        ("okta down?", "hypothesis", True),
+        ("thanks everyone, we're done here", "resolved", True),
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
