@@ -340,6 +340,17 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("is the site up?", "hypothesis", False),  # a question about state names no cause
         ("okta down?", "hypothesis", True),
         ("thanks everyone, we're done here", "resolved", True),
+        # causes in other words
+        ("looks to be the new kernel", "hypothesis", True),
+        ("the cron is hammering the db", "hypothesis", True),
+        ("the backup job is eating all the IO", "hypothesis", True),
+        ("the new config has the wrong pool size", "hypothesis", True),
+        ("we shipped a bad build", "hypothesis", True),
+        ("the vendor changed their API without notice", "hypothesis", True),
+        ("someone ran a migration on prod at 14:00", "hypothesis", True),
+        ("someone ran a migration on prod at 14:00", "directive", False),  # news, not "someone run ..."
+        ("someone restarted it", "directive", False),
+        ("somebody please restart it", "directive", True),
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),

@@ -2,7 +2,7 @@
 
 A message that opens with the first name of someone in the incident (one of its speakers),
 then a verb's base form or a question word, is read with an "@" before the name, so the rules
-for asks see it. "zoe reverted it" is news and "zoe is on it" a statement; a speaker's own
+for asks see it; so is "someone check the LB", a call on whoever reads it. "zoe reverted it" is news and "zoe is on it" a statement; a speaker's own
 name calls no one. IRC's "mdz: looks like the push filled /srv" or "mdz: restarted apache"
 tells Mdz something and asks nothing: the colon after the name is read as a comma, so the rules
 that take "nick: check ..." for an ask do not see one.
@@ -25,6 +25,8 @@ _VOCATIVE = (
 )
 _NAME_FIRST = f"({_OPENER})([A-Za-z])"
 _NAME_COLON = f"^({_OPENER}[A-Za-z][A-Za-z'-]*)\\s*:"
+#: Calls on whoever reads them: "someone check the LB" ("someone checked" is news)
+_ANYONE = frozenset(["someone", "somebody"])
 #: Words that open a question or a plea to the one named ("mdz: what version?", "zoe please ...")
 _ASKING = frozenset(
     ["what", "how", "where", "why", "when", "who", "which", "any", "eta", "please", "pls", "plz"]
@@ -103,7 +105,11 @@ def addressed(
         return distinct, which
     name, asks = _opening(distinct)  # once per distinct message
     at = np.flatnonzero(name[which] != None)  # noqa: E711
-    at = at[_callee(events, rows, rows[at], name[which[at]]) >= 0]
+    called = name[which[at]]
+    anyone = np.isin(called, list(_ANYONE))
+    reached = asks[which[at]] & anyone
+    reached[~anyone] = _callee(events, rows, rows[at[~anyone]], called[~anyone]) >= 0
+    at = at[reached]
     if not len(at):
         return distinct, which
     said = distinct.take(which[at])
