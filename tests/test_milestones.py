@@ -867,6 +867,25 @@ def test_a_remark_to_someone_by_nick_asks_nothing() -> None:
     assert list(asked["to"]) == ["MDZ", "MDZ"]  # the asks, not the remarks
 
 
+def test_a_nick_with_a_colon_addresses_its_bearer_whatever_follows() -> None:
+    events = timeline(
+        say(0, "eli", "hi"),
+        say(1, "Will Fox", "here", actor_id="U0WILL"),
+        say(2, "zoe", "here too"),  # the last speaker coded: her key is the largest
+        say(3, "eli", "zoe revert it"),
+        say(4, "eli", "will: check the LB"),  # "will" is a word, but with a colon a name
+        say(5, "eli", "will: restarted apache"),
+        say(6, "eli", "zoe: restarted, can you check?"),  # a remark that asks too
+        say(7, "eli", "someone: restarted it"),
+    )
+    found = signals(events)
+    labels = [set(found.loc[found["row"] == i, "label"]) for i in range(len(events))]
+    assert "directive" in labels[3] and "mitigation" not in labels[3]
+    assert "directive" not in labels[5] | labels[7]
+    asked = detect_incident(events, {"id": "inc", "commander": "ELI"}).directives
+    assert list(asked["to"]) == ["ZOE", "U0WILL", "ZOE"]
+
+
 def test_calls_across_incidents_and_speakers_without_a_name() -> None:
     events = pd.concat(
         [

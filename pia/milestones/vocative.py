@@ -107,7 +107,7 @@ def addressed(
     at = np.flatnonzero(name[which] != None)  # noqa: E711
     called = name[which[at]]
     anyone = np.isin(called, list(_ANYONE))
-    reached = asks[which[at]] & anyone
+    reached = anyone.copy()  # whoever reads it; a name, only its bearer
     reached[~anyone] = _callee(events, rows, rows[at[~anyone]], called[~anyone]) >= 0
     at = at[reached]
     if not len(at):
@@ -128,8 +128,8 @@ def addressees(events: pd.DataFrame, rows: np.ndarray, speech: np.ndarray) -> np
     out = np.full(len(rows), None, dtype=object)
     if not len(rows):
         return out
-    name, asks = _opening(_strings(events["text"].array[rows]))
-    at = np.flatnonzero((name != None) & asks)  # noqa: E711
+    name, _ = _opening(_strings(events["text"].array[rows]))  # "zoe: restarted, can you check?"
+    at = np.flatnonzero(name != None)  # noqa: E711
     callee = _callee(events, speech, rows[at], name[at])
     ids = np.asarray(events["actor_id"].array, dtype=object)
     out[at[callee >= 0]] = ids[callee[callee >= 0]]
@@ -137,19 +137,20 @@ def addressees(events: pd.DataFrame, rows: np.ndarray, speech: np.ndarray) -> np
 
 
 def _opening(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The first name each of ``text`` opens with, lower case, where the name is no common word
-    and what follows either asks (a verb's base form, a question word) or, after a colon, tells
-    (None elsewhere); and whether it asks."""
-    opening = pc.extract_regex(text, _VOCATIVE).flatten()
-    name, mark, after, then = (pc.utf8_lower(a).to_numpy(zero_copy_only=False) for a in opening)
-    could = (name != None) & ~np.isin(name, list(_NOT_NAMES))  # noqa: E711
+    """The first name each of ``text`` opens with, lower case, where what follows either asks (a
+    verb's base form, a question word) or, after a colon, tells (None elsewhere); and whether it
+    asks. Without a colon the name must be no common word ("will check it"); "will: ..." is
+    addressed to Will all the same."""
+    name, mark, after, then = pc.extract_regex(text, _VOCATIVE).flatten()
+    colon = pc.fill_null(pc.match_substring(mark, ":"), False).to_numpy(zero_copy_only=False)
+    name, after, then = (
+        pc.utf8_lower(a).to_numpy(zero_copy_only=False) for a in (name, after, then)
+    )
+    could = (name != None) & (colon | ~np.isin(name, list(_NOT_NAMES)))  # noqa: E711
     words = pd.Series(after[could])
     asks = np.zeros(len(name), bool)
     asks[could] = words.map({w: _asking(w) for w in words.unique()}).to_numpy(bool)
     asks &= ~np.isin(then, list(_SUBJECT_OF))
-    colon = could & pd.Series(mark, dtype=object).str.contains(":", regex=False).to_numpy(
-        bool, na_value=False
-    )
     name[~(asks | colon)] = None
     return name, asks
 
