@@ -142,7 +142,8 @@ def _opening(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     asks. Without a colon the name must be no common word ("will check it"); "will: ..." is
     addressed to Will all the same."""
     name, mark, after, then = pc.extract_regex(text, _VOCATIVE).flatten()
-    colon = pc.fill_null(pc.match_substring(mark, ":"), False).to_numpy(zero_copy_only=False)
+    colon = pc.fill_null(pc.match_substring(mark, ":"), False)
+    colon = colon.to_numpy(zero_copy_only=False)
     name, after, then = (
         pc.utf8_lower(a).to_numpy(zero_copy_only=False) for a in (name, after, then)
     )
