@@ -351,6 +351,14 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("someone ran a migration on prod at 14:00", "directive", False),  # news, not "someone run ..."
         ("someone restarted it", "directive", False),
         ("somebody please restart it", "directive", True),
+        # a remedy that did nothing, a check that came back clean
+        ("still the same after the restart", "dropped", True),
+        ("cache flush did nothing", "dropped", True),
+        ("cache flush did nothing", "mitigation", False),
+        ("the failover didn't do anything", "mitigation", False),
+        ("errors unchanged after the rollback", "dropped", True),
+        ("checked the LB, nothing there", "dropped", True),
+        ("deploy log is clean", "dropped", True),
         # "back now" after a rollback is the rollback
         ("it broke, rolling back now", "restored", False),
         ("rolled back, it's back now", "restored", True),
