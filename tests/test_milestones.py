@@ -331,6 +331,7 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("queue is draining", "mitigation", False),
         ("queue drained", "mitigation", False),
         ("draining the bad node", "mitigation", True),
+        ("draining edge-2 from the LB pool", "mitigation", True),
         # back, briefly
         ("recovered", "restored", True),
         ("site is up", "restored", True),
