@@ -2,8 +2,8 @@
 
 A message that opens with the first name of someone in the incident (one of its speakers),
 then a verb's base form or a question word, is read with an "@" before the name, so the rules
-for asks see it; so is "someone check the LB", a call on whoever reads it. "zoe reverted it" is news and "zoe is on it" a statement; a speaker's own
-name calls no one. IRC's "mdz: looks like the push filled /srv" or "mdz: restarted apache"
+for asks see it; so is "someone check the LB", a call on whoever reads it. "zoe reverted it"
+is news and "zoe is on it" a statement; a speaker's own name calls no one. IRC's "mdz: looks like the push filled /srv" or "mdz: restarted apache"
 tells Mdz something and asks nothing: the colon after the name is read as a comma, so the rules
 that take "nick: check ..." for an ask do not see one.
 """
@@ -113,10 +113,10 @@ def addressed(
     if not len(at):
         return distinct, which
     said = distinct.take(which[at])
-    called = pc.replace_substring_regex(said, _NAME_FIRST, r"\1@\2")
-    told = pc.replace_substring_regex(said, _NAME_COLON, r"\1,")
+    as_call = pc.replace_substring_regex(said, _NAME_FIRST, r"\1@\2")
+    as_remark = pc.replace_substring_regex(said, _NAME_COLON, r"\1,")
     which = which.copy()
-    read = pc.if_else(pa.array(asks[which[at]]), called, told)
+    read = pc.if_else(pa.array(asks[which[at]]), as_call, as_remark)
     which[at] = len(distinct) + np.arange(len(at))
     return pa.concat_arrays([distinct, read]), which
 
