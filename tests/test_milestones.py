@@ -352,6 +352,13 @@ def test_checks_that_came_back_clean_and_people_fetched(text: str, label: str) -
         ("someone ran a migration on prod at 14:00", "directive", False),  # news, not "someone run ..."
         ("someone restarted it", "directive", False),
         ("somebody please restart it", "directive", True),
+        # a change no one here made is a cause, not a remedy
+        ("puppet reverted the config", "hypothesis", True),
+        ("puppet reverted the config", "mitigation", False),
+        ("the cron job deleted the index", "hypothesis", True),
+        ("cron disabled. restoring v6 from the snapshot", "mitigation", True),  # ours, in the passive
+        ("cron disabled. restoring v6 from the snapshot", "hypothesis", False),
+        ("mirror01 ran out of inodes", "hypothesis", True),
         # a remedy that did nothing, a check that came back clean
         ("still the same after the restart", "dropped", True),
         ("cache flush did nothing", "dropped", True),
