@@ -3,9 +3,10 @@
 A message that opens with the first name of someone in the incident (one of its speakers),
 then a verb's base form or a question word, is read with an "@" before the name, so the rules
 for asks see it; so is "someone check the LB", a call on whoever reads it. "zoe reverted it"
-is news and "zoe is on it" a statement; a speaker's own name calls no one. IRC's "mdz: looks like the push filled /srv" or "mdz: restarted apache"
-tells Mdz something and asks nothing: the colon after the name is read as a comma, so the rules
-that take "nick: check ..." for an ask do not see one.
+is news and "zoe is on it" a statement; a speaker's own name calls no one. IRC's "mdz: looks
+like the push filled /srv" or "mdz: restarted apache" tells Mdz something and asks nothing: the
+colon after the name is read as a comma, so the rules that take "nick: check ..." for an ask do
+not see one.
 """
 
 from __future__ import annotations
