@@ -787,6 +787,10 @@ eyes = "hypothesis"
         ("[working_hours]\nstart = 19\nend = 18\n", "working_hours"),
         ("[rules.bad]\nlabel = 'mitigated'\npattern = 'x'\nnumbers = 'sideways'\n", "rules.bad.numbers"),
         ("[rules.bad]\nvetoes = ['mitigated']\npattern = 'x'\nnumbers = 'falling'\n", "rules.bad.numbers"),
+        ("[rules.bad]\npattern = 'x'\nspares = ['no_such_veto']\n", "rules.bad.spares"),
+        ("[rules.bad]\npattern = 'x'\nspares = ['resolve']\n", "rules.bad.spares"),  # gives, vetoes nothing
+        ("[rules.bad]\nvetoes = ['mitigated']\npattern = 'x'\nspares = ['future']\n", "rules.bad.spares"),
+        ("[rules.bad]\npattern = 'x'\nspares = 'future'\n", "rules.bad.spares"),
     ],
 )
 def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, key: str) -> None:
@@ -927,6 +931,85 @@ def test_a_numbers_rule_from_pia_toml_reads_the_first_pair(tmp_path: Path) -> No
     rules = compile_rules(load_config(tmp_path))
     found = signals(timeline(say(0, "a", "pool 10 -> 50"), say(1, "a", "pool 50 -> 10"), say(2, "a", "pool 50")), rules)
     assert sorted(found.loc[found["rule"] == "pool_up", "row"]) == [0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "paused the migration",
+        "stopped the backfill",
+        "stopping the batch job now",
+        "throttling the importer",
+        "we have throttled the abusive client",
+        "shedding load on the edge",
+        "unpublished 3.2.1 from npm",
+        "yanked the broken release",
+        "pinned the client back to 2.30",
+        "moved traffic off the bad cluster",
+        "kicked off a cert rotation",
+        "promotion of the replica in progress",
+        "scale-up done",
+        "the fix shipped",
+    ],
+)
+def test_remedies_in_other_words(text: str) -> None:
+    assert "mitigation" in labels_of(text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aws is throttling our requests",
+        "we're being throttled by github",
+        "load shedding kicked in on the edge",
+        "waiting for the fix to ship",
+        "once the fix lands we'll know",
+        "the migration stopped at 40%",
+        "is the fix out?",
+    ],
+)
+def test_not_our_remedy(text: str) -> None:
+    assert "mitigation" not in labels_of(text)[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "present"),
+    [
+        # the one doing it says so: an act announced, not a plan
+        ("i'll restart the workers", "mitigation", True),
+        ("gonna roll back the 2.31 deploy", "mitigation", True),
+        ("ok, about to fail over the db", "mitigation", True),
+        ("will restart in 5", "mitigation", True),
+        ("let me bounce the pods", "mitigation", True),
+        ("i'll page the db on-call", "escalation", True),
+        ("going to loop in networking", "escalation", True),
+        ("top work. I'll close the major incident and book in the review", "resolved", True),
+        ("gonna declare a sev2", "declared", True),
+        # still plans, conditions or someone else's future
+        ("the fix will be deployed tomorrow", "mitigation", False),
+        ("we will roll back if errors continue", "mitigation", False),
+        ("i'll restart the workers tomorrow", "mitigation", False),
+        ("I'm not going to roll back", "mitigation", False),
+        ("I'll check whether the rollback finished", "mitigation", False),
+        ("I'll declare if it gets worse", "declared", False),
+        ("we will be deploying a fix", "mitigation", False),
+        ("I will resolve the incident once the backlog clears", "resolved", False),
+        ("we'll close the incident once monitoring is clean", "resolved", False),
+        ("I'll raise a ticket to work out why canary didn't catch it", "escalation", False),
+        ("raised a ticket with aws", "escalation", True),
+        ("filed a ticket to the network team", "escalation", True),
+    ],
+)
+def test_an_act_announced_by_the_one_doing_it(text: str, label: str, present: bool) -> None:
+    assert (label in labels_of(text)[0]) is present
+
+
+def test_a_sparing_rule_from_pia_toml_lifts_its_veto_only_before_a_cue(tmp_path: Path) -> None:
+    write(tmp_path / "pia.toml", "[rules.duty]\nspares = ['future']\npattern = '\\bi be on duty and will'\n")
+    rules = compile_rules(load_config(tmp_path))
+    said = ("i am on duty and will restart the workers", "i am on duty and will then restart the workers")
+    found = signals(timeline(*(say(i, "a", text) for i, text in enumerate(said))), rules)
+    assert sorted(found.loc[found["label"] == "mitigation", "row"]) == [0]
 
 
 def test_html_escapes_text() -> None:

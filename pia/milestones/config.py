@@ -80,8 +80,11 @@ PACKAGED = "rules.toml"
 @dataclass(frozen=True)
 class Rule:
     """A named regular expression. A rule with ``vetoes`` cancels those labels (within
-    ``scope``) instead of giving its own ``label``. A rule with ``numbers`` ("falling" or
-    "rising") holds only where the message's first "A → B" pair of numbers moves that way."""
+    ``scope``) instead of giving its own ``label``. A rule with ``spares`` (veto rules' names)
+    lifts those vetoes where it stands right before the cue of a label they cancel: "i'll"
+    before "restart the consumer" is an act announced, whatever "will" says of plans. A rule
+    with ``numbers`` ("falling" or "rising") holds only where the message's first "A → B"
+    pair of numbers moves that way."""
 
     name: str
     label: str
@@ -89,10 +92,15 @@ class Rule:
     vetoes: tuple[str, ...] = ()
     scope: str = "message"
     numbers: str = ""
+    spares: tuple[str, ...] = ()
 
     @property
     def is_veto(self) -> bool:
         return bool(self.vetoes)
+
+    @property
+    def gives_label(self) -> bool:
+        return not (self.vetoes or self.spares)
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,11 @@ class Config:
 
     def positive(self, label: str) -> tuple[Rule, ...]:
         """The rules that give ``label``, in file order."""
-        return tuple(r for r in self.rules if r.label == label and not r.is_veto)
+        return tuple(r for r in self.rules if r.label == label and r.gives_label)
+
+    def spares(self, veto: str) -> tuple[Rule, ...]:
+        """The rules that lift the veto rule named ``veto``."""
+        return tuple(r for r in self.rules if veto in r.spares)
 
     def vetoes(self, label: str) -> tuple[Rule, ...]:
         """The veto rules that cancel ``label``."""
@@ -298,6 +310,13 @@ def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:
     compiled = tuple(
         _rule(origin[name], name, spec) for name, spec in rules.items() if spec.get("enabled", True)
     )
+    vetoing = {rule.name for rule in compiled if rule.is_veto}
+    for rule in compiled:
+        for name in rule.spares:
+            if name not in vetoing:
+                raise ConfigError(
+                    origin[rule.name], f"rules.{rule.name}.spares", f"{name!r} is no veto rule"
+                )
     spans = tuple(_duration(path, name, spec) for name, (path, spec) in durations.items() if spec)
     start, end, days = _hours(layers[-1][0], work)
     sources = tuple(p for p, _ in layers)
@@ -382,13 +401,10 @@ def _zone(path: str, key: str, value: Any) -> str:
 
 def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
     key = f"rules.{name}"
-    unknown = set(spec) - {"label", "pattern", "vetoes", "scope", "numbers", "enabled"}
+    known = ("label", "pattern", "vetoes", "spares", "scope", "numbers", "enabled")
+    unknown = set(spec) - set(known)
     if unknown:
-        raise ConfigError(
-            path,
-            key,
-            f"unknown keys {sorted(unknown)} (known: label, pattern, vetoes, scope, numbers, enabled)",
-        )
+        raise ConfigError(path, key, f"unknown keys {sorted(unknown)} (known: {', '.join(known)})")
     pattern = spec.get("pattern")
     if not isinstance(pattern, str) or not pattern:
         raise ConfigError(path, f"{key}.pattern", "is missing or empty")
@@ -406,23 +422,30 @@ def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
         raise ConfigError(path, f"{key}.vetoes", "must be a list of labels")
     for label in vetoes:
         _label(path, f"{key}.vetoes", label)
+    spares = spec.get("spares", [])
+    if not isinstance(spares, list) or not all(isinstance(v, str) for v in spares) or (
+        spares and vetoes
+    ):
+        raise ConfigError(
+            path, f"{key}.spares", "must be a list of veto rules' names, on a rule without vetoes"
+        )
     given = spec.get("label")
-    label = str(given or name) if vetoes else _label(path, f"{key}.label", given)
+    label = str(given or name) if vetoes or spares else _label(path, f"{key}.label", given)
     scope = spec.get("scope", "message")
     if scope not in SCOPES:
         raise ConfigError(
             path, f"{key}.scope", f"unknown scope {scope!r} (known: {', '.join(SCOPES)})"
         )
     numbers = spec.get("numbers", "")
-    if numbers and (numbers not in NUMBERS or vetoes):
+    if numbers and (numbers not in NUMBERS or vetoes or spares):
         raise ConfigError(
             path,
             f"{key}.numbers",
             f"must be one of {', '.join(NUMBERS)}, on a rule that gives a label"
-            if vetoes
+            if vetoes or spares
             else f"unknown direction {numbers!r} (known: {', '.join(NUMBERS)})",
         )
-    return Rule(name, label, pattern, tuple(vetoes), scope, numbers)
+    return Rule(name, label, pattern, tuple(vetoes), scope, numbers, tuple(spares))
 
 
 def _duration(path: str, name: str, spec: Any) -> Duration:

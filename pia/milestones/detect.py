@@ -128,6 +128,8 @@ class RuleSet:
     marker: str
     reactions: dict[str, str]
     numbers: dict[str, str] = field(default_factory=dict)
+    #: (label, veto) -> what lifts that veto: a sparing rule right before the label's cue
+    spares: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def compile_rules(config: Config) -> RuleSet:
@@ -154,7 +156,14 @@ def compile_rules(config: Config) -> RuleSet:
     )
     reactions = {name: rf"(?:^|,){re.escape(name)}(?:,|$)" for name in config.reactions}
     numbers = {r.name: r.numbers for r in config.rules if r.numbers}
-    return RuleSet(config, rules, labels, vetoes, marker, reactions, numbers)
+    spares = {}
+    for label, cue in labels.items():
+        for veto in config.vetoes(label):
+            if lifts := config.spares(veto.name):
+                spares[label, veto.name] = (
+                    f"{_alternation(config.pattern(r) for r in lifts)} (?:{cue.removeprefix('(?i)')})"
+                )
+    return RuleSet(config, rules, labels, vetoes, marker, reactions, numbers, spares)
 
 
 @cache
@@ -386,16 +395,29 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
             suspect = np.flatnonzero(hit & bare[veto.bare])
             if veto.pattern != veto.bare and len(suspect):
                 suspect = suspect[_match(text.take(suspect), veto.pattern)]
-            hit[suspect] = False
+            hit[suspect[_applies(text.take(suspect), rules.spares.get((label, veto.name)))]] = False
         in_clause = [v for v in vetoes if v.scope in _PER_CLAUSE]
         if in_clause:
             suspect = np.flatnonzero(hit & np.logical_or.reduce([bare[v.bare] for v in in_clause]))
-            if len(suspect):
-                hit[suspect[_vetoed_in_clause(text.take(suspect), pattern, in_clause)]] = False
+            # each message judged by the vetoes that apply to it: all but those lifted there
+            near = text.take(suspect)
+            applies = np.stack(
+                [_applies(near, rules.spares.get((label, v.name))) for v in in_clause], axis=1
+            )
+            for which in np.unique(applies, axis=0):
+                rows = suspect[(applies == which).all(axis=1)]
+                kept = [v for v, keep in zip(in_clause, which, strict=True) if keep]
+                if kept:
+                    hit[rows[_vetoed_in_clause(text.take(rows), pattern, kept)]] = False
         at = np.flatnonzero(hit)
         if len(at):
             parts.append((at, label, "rule", names[label][at]))
     return parts
+
+
+def _applies(text: pa.Array, spare: str | None) -> np.ndarray:
+    """Where a veto applies to ``text``: everywhere but where ``spare`` lifts it."""
+    return ~_match(text, spare) if spare and len(text) else np.ones(len(text), dtype=bool)
 
 
 #: Where a clause of the normalised text ends: its punctuation tokens and line breaks.
