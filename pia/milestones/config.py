@@ -423,8 +423,10 @@ def _rule(path: str, name: str, spec: dict[str, Any]) -> Rule:
     for label in vetoes:
         _label(path, f"{key}.vetoes", label)
     spares = spec.get("spares", [])
-    if not isinstance(spares, list) or not all(isinstance(v, str) for v in spares) or (
-        spares and vetoes
+    if (
+        not isinstance(spares, list)
+        or not all(isinstance(v, str) for v in spares)
+        or (spares and vetoes)
     ):
         raise ConfigError(
             path, f"{key}.spares", "must be a list of veto rules' names, on a rule without vetoes"
