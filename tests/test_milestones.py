@@ -975,6 +975,41 @@ def test_not_our_remedy(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "label", "present"),
     [
+        # a question about the state is no recovery, whatever words end it
+        ("is checkout ok?", "restored", False),
+        ("checkout ok", "restored", True),
+        ("search recovered?", "restored", False),
+        ("resolve?", "resolved", False),
+        ("checkout stable for 20 min", "restored", True),  # two digits: "for \\d" ended at the first
+        ("stable for 5 min then spiked again", "restored", False),
+        ("checkout p99 back up to 4s", "restored", False),
+        ("api back up, p99 at 200ms", "restored", True),
+        # terse recoveries of a service, not of a person
+        ("checkout back", "restored", True),
+        ("api-gw back online", "restored", True),
+        ("payments back :tada:", "restored", True),
+        ("I'm back", "restored", False),
+        ("mdz back", "restored", False),
+        ("back from lunch, the site is back", "restored", True),
+        ("roll back", "restored", False),
+        ("call me back", "restored", False),
+        ("checkout serving traffic again", "restored", True),
+        ("search passing health checks again", "restored", True),
+        ("the api operational again", "restored", True),
+        ("alerts cleared", "restored", True),
+        ("eu-west all clear", "restored", True),
+        ("fewer errors on checkout", "mitigated", True),
+        ("checkout better now", "mitigated", True),
+        ("feel better now?", "mitigated", False),
+    ],
+)
+def test_recoveries_in_few_words(text: str, label: str, present: bool) -> None:
+    assert (label in labels_of(text)[0]) is present
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "present"),
+    [
         # the one doing it says so: an act announced, not a plan
         ("i'll restart the workers", "mitigation", True),
         ("gonna roll back the 2.31 deploy", "mitigation", True),
