@@ -31,6 +31,7 @@ DISPUTED = {
     ("2026-08-14-checkout-tax-flag", "status_updates", "2026-08-14T15:58:30Z"): "'Support update: tickets stopped coming in' relays support to the channel, not the channel to stakeholders",
     ("2026-04-28-auth-db-cpu", "first_hypothesis", "2026-04-28T07:35:41Z"): "'v412 went out 07:25' names the change 21 s before anyone says it is the cause",
     ("2026-06-09-order-events-backlog", "mitigated", "2026-06-09T22:26:30Z"): "'rebalances stopped' names no metric word; 'rebalance loop stopped. Backlog draining.' 70 s later does",
+    ("2026-11-24-search-latency", "hypotheses", "2026-11-24T17:05:45Z"): "the stakeholder update's 'Cause: a heavy background job' restates the 16:55 hypothesis; a reviewer lists it once",
 }
 
 
