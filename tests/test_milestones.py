@@ -975,6 +975,38 @@ def test_not_our_remedy(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "present"),
     [
+        # a remedy that did not help: its failure, not a symptom
+        ("the rollback didn't fix it", True),
+        ("restart didn't work", True),
+        ("the fix didn't work", True),
+        ("logins don't work", False),
+        ("the fix isn't working yet", False),
+        ("still failing after the rollback", True),
+        ("same errors after bouncing the pods", True),
+        ("the failover changed nothing", True),
+        ("scaling up: no joy", True),
+        # a suspect ruled out in other words
+        ("redis checks out", True),
+        ("let me check out the logs", False),
+        ("the migration didn't pan out", True),
+        ("dns is off the table", True),
+        ("the lb not involved", True),
+        ("we can exclude the cache", True),
+        ("unlikely to be the deploy", True),
+        ("doesn't look like the db", True),
+        ("nothing wrong with redis", True),
+        ("can't rule out the db", False),
+        ("we haven't ruled out dns", False),
+        ("ruled out the db", True),
+    ],
+)
+def test_drops_in_other_words(text: str, present: bool) -> None:
+    assert ("dropped" in labels_of(text)[0]) is present
+
+
+@pytest.mark.parametrize(
+    ("text", "present"),
+    [
         # a guess before one bare word, the clause's last
         ("probably dns", True),
         ("it's always dns", True),
