@@ -973,6 +973,38 @@ def test_not_our_remedy(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "label", "present"),
+    [
+        # someone pulled in, said after the fact or by where they are
+        ("the db on-call paged", "escalation", True),
+        ("networking has been paged", "escalation", True),
+        ("security team on the way", "escalation", True),
+        ("@dba-oncall joined", "escalation", True),
+        ("paged sam from storage", "escalation", True),
+        ("pinging networking", "escalation", True),
+        ("cc networking", "escalation", True),
+        ("we need the db on-call here", "escalation", True),
+        ("I was paged", "escalation", False),
+        ("got paged at 3am", "escalation", False),
+        ("pull the logs from the db", "escalation", False),
+        ("stakeholders notified", "escalation", False),
+        # a severity set in other words, and one only talked about
+        ("marking this p1", "declared", True),
+        ("promoting to sev1", "declared", True),
+        ("promoting to sev1", "mitigation", False),
+        ("this qualifies as a sev2", "declared", True),
+        ("opened INC-1234", "declared", True),
+        ("sev1 payments down", "declared", True),
+        ("sev1?", "declared", False),
+        ("sev2 runbook", "declared", False),
+        ("check the sev2 criteria", "declared", False),
+    ],
+)
+def test_escalations_and_declarations_in_other_words(text: str, label: str, present: bool) -> None:
+    assert (label in labels_of(text)[0]) is present
+
+
+@pytest.mark.parametrize(
     ("text", "present"),
     [
         # a remedy that did not help: its failure, not a symptom
