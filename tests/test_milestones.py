@@ -975,6 +975,33 @@ def test_not_our_remedy(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "label", "present"),
     [
+        # asks in other words
+        ("can I get a volunteer for comms", "directive", True),
+        ("action for @bob: check the lb", "directive", True),
+        ("keep me posted", "directive", True),  # "posted" reads "post"
+        ("@bob go ahead", "directive", True),
+        ("would be great if @bob could check the lb", "directive", True),
+        ("@bob I'd like you to check the lb", "directive", True),
+        ("@bob need you on the db", "directive", True),
+        ("somebody needs to check the lb", "directive", True),
+        ("thanks @bob", "directive", False),
+        ("agree with @bob", "directive", False),
+        # updates for people outside the channel
+        ("heads up to support: checkout is degraded", "status_update", True),
+        ("FYI leadership: checkout degraded since 14:02", "status_update", True),
+        ("customers informed", "status_update", True),
+        ("comms drafted and sent", "status_update", True),
+        ("who's doing comms?", "status_update", False),
+        ("I'll post an update in 10", "status_update", False),
+    ],
+)
+def test_asks_and_updates_in_other_words(text: str, label: str, present: bool) -> None:
+    assert (label in labels_of(text)[0]) is present
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "present"),
+    [
         # someone pulled in, said after the fact or by where they are
         ("the db on-call paged", "escalation", True),
         ("networking has been paged", "escalation", True),
