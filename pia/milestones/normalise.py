@@ -113,6 +113,7 @@ KEEP = frozenset(
         "gone",
         "paging",
         "backing",  # "queue backing up" is not "back up"
+        "during",  # a preposition the dictionary lacks, not a verb "dure"
     ]
 )
 _IRREGULAR_NOT = {"won't": "will not", "can't": "can not", "shan't": "shall not", "ain't": "be not"}
@@ -124,11 +125,11 @@ _URL = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://|www\.)\S+$")
 _WORD = re.compile(r"[a-z]")
 #: An -ed or -ing form of letters (one hyphen allowed) that the dictionary may not know
 _OOV_VERB = re.compile(r"[a-z]{2,}(?:-[a-z]+)?(?:ed|ing)")
-#: Verbs of ops chat the dictionary lacks and whose forms its rules get wrong ("synced" is not
-#: "synce", "autoscaled" not "autoscal")
+#: Verbs of ops chat the dictionary lacks, or reads as another verb, and whose forms its rules
+#: get wrong ("synced" is not "synce", "autoscaled" not "autoscal", "routing" not "rout")
 _JARGON = {
     form: base
-    for base in ("sync", "resync", "desync", "autoscale", "upscale", "downscale")
+    for base in ("sync", "resync", "desync", "autoscale", "upscale", "downscale", "route", "reroute")
     for form in (base + "s", base + "ed", base + "d", base + "ing", base.removesuffix("e") + "ing")
 }
 
@@ -265,10 +266,10 @@ def lemma(word: str) -> str:
         return word
     from lemminflect import getAllLemmas
 
+    if word in _JARGON:
+        return _JARGON[word]
     found = getAllLemmas(word)
     if not found:
-        if word in _JARGON:
-            return _JARGON[word]
         return _unknown_verb(word) if _OOV_VERB.fullmatch(word) else word
     verbs = found.get("VERB") or found.get("AUX")
     own = any(word in forms for pos, forms in found.items() if pos not in ("VERB", "AUX"))
