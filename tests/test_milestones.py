@@ -832,6 +832,13 @@ def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, k
         ("latency 1h -> 59min", True),
         ("errors 5% -> 5", False),
         ("errors 5% -> 4.9", True),
+        # the pair said the other way round
+        ("queue 40k (was 90k)", True),
+        ("5xx 12% now, was 40%", True),
+        ("backlog 12k, down from 80k", True),
+        ("queue 90k, was 40k", False),
+        ("success rate up to 97% from 60%", True),
+        ("p99 went from 180ms to 4s", False),
     ],
 )
 def test_numbers_that_fall_or_rise(text: str, mitigated: bool) -> None:
@@ -970,6 +977,24 @@ def test_remedies_in_other_words(text: str) -> None:
 )
 def test_not_our_remedy(text: str) -> None:
     assert "mitigation" not in labels_of(text)[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "present"),
+    [
+        # numbers talk
+        ("timeouts down 90%", "mitigated", True),  # a plural the dictionary lacks
+        ("error rate cut by 80%", "mitigated", True),  # "by 80" is no deadline
+        ("should be back by 14:30", "restored", False),
+        ("5xx 0.02% (baseline)", "restored", True),
+        ("p99 180ms, normal", "restored", True),
+        ("latency 3x baseline", "restored", False),
+        ("success rate back to 99.98%", "restored", True),
+        ("was at baseline before 14:02", "restored", False),
+    ],
+)
+def test_numbers_talk(text: str, label: str, present: bool) -> None:
+    assert (label in labels_of(text)[0]) is present
 
 
 @pytest.mark.parametrize(

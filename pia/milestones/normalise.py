@@ -129,7 +129,7 @@ _OOV_VERB = re.compile(r"[a-z]{2,}(?:-[a-z]+)?(?:ed|ing)")
 #: get wrong ("synced" is not "synce", "autoscaled" not "autoscal", "routing" not "rout")
 _JARGON = {
     form: base
-    for base in ("sync", "resync", "desync", "autoscale", "upscale", "downscale", "route", "reroute")
+    for base in ("sync", "resync", "desync", "autoscale", "upscale", "downscale", "route")
     for form in (base + "s", base + "ed", base + "d", base + "ing", base.removesuffix("e") + "ing")
 }
 

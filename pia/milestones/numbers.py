@@ -1,4 +1,5 @@
-"""Numbers that move: "queue 14k → 9k", "p99 2.8s -> 900ms", "success rate 62% -> 97%".
+"""Numbers that move: "queue 14k → 9k", "p99 2.8s -> 900ms", "success rate 62% -> 97%", "queue
+40k (was 90k)".
 
 A rule with ``numbers = "falling"`` (or ``"rising"``) holds only where the message's first
 "A → B" pair of amounts goes down (or up). The pairs are read on Arrow, once per distinct
@@ -14,18 +15,23 @@ import pyarrow.compute as pc
 #: The first "A → B" of a normalised message (every arrow is "→" there): two amounts, each a
 #: number with an optional unit ("14k", "2.8s", "35%", "1,200"), not a clock time or a date
 #: ("21:38 to 21:49", "04-25 to 04-26")
-_PAIR = (
-    r"(?:^|[^\d:.,/\-])(?P<before>\d[\d,]*(?:\.\d+)?) ?(?P<before_unit>ms|min|[kmbsh%])? ?"
-    r"(?:→|to|down to|up to) ~?(?P<after>\d[\d,]*(?:\.\d+)?)"
-    r" ?(?P<after_unit>ms|min|[kmbsh%])?(?:[^\d:.,/\-]|[.,](?:\D|$)|$)"
-)
+_AMOUNT = r"(?P<{0}>\d[\d,]*(?:\.\d+)?) ?(?P<{0}_unit>ms|min|[kmbsh%])?"
+_START, _END = r"(?:^|[^\d:.,/\-])", r"(?:[^\d:.,/\-]|[.,](?:\D|$)|$)"
+_BEFORE, _AFTER = _AMOUNT.format("before"), _AMOUNT.format("after")
+_PAIR = rf"{_START}{_BEFORE} ?(?:→|to|down to|up to) ~?{_AFTER}{_END}"
+#: ... or said the other way round: "queue 40k (was 90k)", "backlog 12k, down from 80k"
+_BACK = r"(?: now)?(?: ,| ;)? (?:be|down from|up from|from|vs) ~?"
+_PAIR_BACK = rf"{_START}{_AFTER}{_BACK}{_BEFORE}{_END}"
 
 
 def moves(text: pa.Array, direction: str) -> np.ndarray:
     """Which of ``text`` have a first "A → B" pair that goes ``direction`` ("falling":
     B below A, "rising": B above A); a message without one does neither."""
-    pairs = pc.extract_regex(text, _PAIR)
-    parts = dict(zip((f.name for f in pairs.type), pairs.flatten(), strict=True))  # null: no pair
+    forward, back = (pc.extract_regex(text, pattern) for pattern in (_PAIR, _PAIR_BACK))
+    said = {f.name: part for f, part in zip(forward.type, forward.flatten(), strict=True)}
+    said_back = {f.name: part for f, part in zip(back.type, back.flatten(), strict=True)}
+    # the pair said forward where there is one, else the one said back; null: neither
+    parts = {name: pc.if_else(pc.is_valid(forward), said[name], said_back[name]) for name in said}
     # what each unit multiplies its number by ("" is no unit)
     scale = {
         "": 1.0,
