@@ -980,6 +980,28 @@ def test_not_our_remedy(text: str) -> None:
     assert "mitigation" not in labels_of(text)[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "label", "present"),
+    [
+        # the status-page register
+        ("We're seeing signs of recovery.", "mitigated", True),
+        ("no signs of recovery yet", "mitigated", False),
+        ("Delayed jobs are now being processed.", "mitigated", True),
+        ("We are facing delays in processing the reporting data.", "mitigated", False),
+        ("Recovery is underway.", "mitigated", True),
+        ("Issue resolved.", "resolved", True),
+        ("We have narrowed the issue down to one of our storage nodes.", "hypothesis", True),
+        ("The issue stems from a database failover.", "hypothesis", True),
+        ("The issue stems from a database failover.", "mitigation", False),
+        ("The problem originated in our authentication service.", "hypothesis", True),
+        ("We are working on a fix for a bug introduced in the latest release.", "hypothesis", True),
+        ("errors down to 2%", "hypothesis", False),
+    ],
+)
+def test_status_page_words(text: str, label: str, present: bool) -> None:
+    assert (label in labels_of(text)[0]) is present
+
+
 def test_no_rule_the_question_veto_cancels_swallows_the_question_mark() -> None:
     """A rule that ends on "a clause end or the message end" must leave a "?" out of the end it
     takes ("is checkout ok?" ended "ok ?" in the rule, and the veto found no "?" after it)."""
