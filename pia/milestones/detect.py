@@ -386,7 +386,7 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
             found[at] = _match(text.take(at), veto.bare)
             bare[veto.bare] = found
     parts = []
-    for label, pattern in rules.labels.items():
+    for label in rules.labels:
         hit = raw[label].copy()
         vetoes = rules.vetoes.get(label, ())
         for veto in vetoes:
@@ -408,7 +408,8 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
                 rows = suspect[(applies == which).all(axis=1)]
                 kept = [v for v, keep in zip(in_clause, which, strict=True) if keep]
                 if kept:
-                    hit[rows[_vetoed_in_clause(text.take(rows), pattern, kept)]] = False
+                    cues = [cue for _, cue in rules.rules[label]]
+                    hit[rows[_vetoed_in_clause(text.take(rows), cues, kept)]] = False
         at = np.flatnonzero(hit)
         if len(at):
             parts.append((at, label, "rule", names[label][at]))
@@ -427,30 +428,44 @@ _CLAUSE_END = r" [.,;:!?—–] | \n |^[.,;:!?—–] | [.,;:!?—–]$"
 _PER_CLAUSE = ("clause", "before")
 
 
-def _vetoed_in_clause(text: pa.Array, cue: str, vetoes: list[Veto]) -> np.ndarray:
-    """Which of ``text`` lose ``cue``'s label to ``vetoes`` judged per clause: every clause
-    that holds a cue also holds one of the vetoes (a ``clause`` veto anywhere in it, a
-    ``before`` veto just before a cue). A cue that only matches across clauses (no single
-    clause holds one) falls back to the scoped patterns on the whole message."""
+def _vetoed_in_clause(text: pa.Array, cues: list[str], vetoes: list[Veto]) -> np.ndarray:
+    """Which of ``text`` lose the label of ``cues`` (its rules' patterns) to ``vetoes`` judged
+    per clause: every clause that holds a cue also holds one of the vetoes (a ``clause`` veto
+    anywhere in it, a ``before`` veto just before a cue). A cue that only matches across
+    clauses (no single clause holds one) falls back to the scoped patterns on the whole
+    message. The cues run one by one, as the rules do (their alternation overflows RE2's
+    fast automaton)."""
     clauses = pc.split_pattern_regex(text, _CLAUSE_END)
     parent = pc.list_parent_indices(clauses).to_numpy()
     flat = pc.list_flatten(clauses)
-    has_cue = _match(flat, cue)
+    has_cue = np.zeros(len(flat), dtype=bool)
+    for cue in cues:
+        open_ = np.flatnonzero(~has_cue)
+        has_cue[open_[_match(flat.take(open_), cue)]] = True
     has_veto = np.zeros(len(flat), dtype=bool)
     at = np.flatnonzero(has_cue)
     for veto in vetoes:
         open_ = at[~has_veto[at]]
-        has_veto[open_] = _match(
-            flat.take(open_), veto.bare if veto.scope == "clause" else veto.pattern
-        )
+        has_veto[open_] = _scoped_match(flat.take(open_), veto, veto.scope != "clause")
     free = np.bincount(parent, weights=has_cue & ~has_veto, minlength=len(text)) > 0
     any_cue = np.bincount(parent, weights=has_cue, minlength=len(text)) > 0
     vetoed = any_cue & ~free
     across = np.flatnonzero(~any_cue)
     for veto in vetoes:
         if len(across):
-            vetoed[across] |= _match(text.take(across), veto.pattern)
+            vetoed[across] |= _scoped_match(text.take(across), veto)
     return vetoed
+
+
+def _scoped_match(text: pa.Array, veto: Veto, scoped: bool = True) -> np.ndarray:
+    """Where ``veto`` holds in ``text``, around its label's cue when ``scoped``. The scoped
+    pattern holds the label's every rule: it runs only where the veto alone is found, since
+    building it (RE2 compiles a pattern on each call) costs more than reading a few rows."""
+    found = _match(text, veto.bare)
+    if scoped and veto.pattern != veto.bare and found.any():
+        at = np.flatnonzero(found)
+        found[at] = _match(text.take(at), veto.pattern)
+    return found
 
 
 # --- manual milestones ----------------------------------------------------------------------
