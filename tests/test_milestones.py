@@ -838,6 +838,7 @@ def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, k
         ("5xx 12% now, was 40%", True),
         ("backlog 12k, down from 80k", True),
         ("queue 90k, was 40k", False),
+        ("errors 2% -> 9%, was 40% at the peak", False),  # the pair said forward comes first
         ("success rate up to 97% from 60%", True),
         ("p99 went from 180ms to 4s", False),
     ],

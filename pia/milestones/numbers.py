@@ -24,12 +24,16 @@ _BACK = r"(?: now)?(?: ,| ;)? (?:be|down from|up from|from|vs) ~?"
 _PAIR_BACK = rf"{_START}{_AFTER}{_BACK}{_BEFORE}{_END}"
 
 
+def _fields(pairs: pa.StructArray) -> dict[str, pa.Array]:
+    """The fields of ``pairs`` by name, null where a message has no pair."""
+    return dict(zip((f.name for f in pairs.type), pairs.flatten(), strict=True))
+
+
 def moves(text: pa.Array, direction: str) -> np.ndarray:
     """Which of ``text`` have a first "A → B" pair that goes ``direction`` ("falling":
     B below A, "rising": B above A); a message without one does neither."""
     forward, back = (pc.extract_regex(text, pattern) for pattern in (_PAIR, _PAIR_BACK))
-    said = {f.name: part for f, part in zip(forward.type, forward.flatten(), strict=True)}
-    said_back = {f.name: part for f, part in zip(back.type, back.flatten(), strict=True)}
+    said, said_back = _fields(forward), _fields(back)
     # the pair said forward where there is one, else the one said back; null: neither
     parts = {name: pc.if_else(pc.is_valid(forward), said[name], said_back[name]) for name in said}
     # what each unit multiplies its number by ("" is no unit)
