@@ -959,6 +959,10 @@ def test_a_numbers_rule_from_pia_toml_reads_the_first_pair(tmp_path: Path) -> No
         "promotion of the replica in progress",
         "scale-up done",
         "the fix shipped",
+        "sent sighup to haproxy",
+        "HUPed nginx",
+        "power cycled db3",
+        "kicked the box",
     ],
 )
 def test_remedies_in_other_words(text: str) -> None:
@@ -1069,6 +1073,9 @@ def test_asks_and_updates_in_other_words(text: str, label: str, present: bool) -
         ("paged sam from storage", "escalation", True),
         ("pinging networking", "escalation", True),
         ("cc networking", "escalation", True),
+        ("poked mdz about it", "escalation", True),
+        ("poked at the logs", "escalation", False),
+        ("/msg elmo can you look", "escalation", True),
         ("we need the db on-call here", "escalation", True),
         ("I was paged", "escalation", False),
         ("got paged at 3am", "escalation", False),
@@ -1182,6 +1189,7 @@ def test_causes_in_other_words(text: str, present: bool) -> None:
         # terse recoveries of a service, not of a person
         ("checkout back", "restored", True),
         ("api-gw back online", "restored", True),
+        ("mirror back", "restored", True),
         ("payments back :tada:", "restored", True),
         ("I'm back", "restored", False),
         ("mdz back", "restored", False),
