@@ -1048,6 +1048,13 @@ def test_numbers_talk(text: str, label: str, present: bool) -> None:
         ("@bob need you on the db", "directive", True),
         ("somebody needs to check the lb", "directive", True),
         ("thanks @bob", "directive", False),
+        # ChatOps: a command to a bot is an act, and asks no person
+        ("@hubot rollback api", "mitigation", True),
+        ("@hubot rollback api", "directive", False),
+        ("@bob rollback api", "directive", True),
+        ("@bob rollback api", "mitigation", False),
+        ("!restart api", "mitigation", True),
+        ("/deploy rollback api", "mitigation", True),
         ("agree with @bob", "directive", False),
         # updates for people outside the channel
         ("heads up to support: checkout is degraded", "status_update", True),
