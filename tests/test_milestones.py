@@ -1274,7 +1274,11 @@ def test_an_act_announced_by_the_one_doing_it(text: str, label: str, present: bo
 def test_a_sparing_rule_from_pia_toml_lifts_its_veto_only_before_a_cue(tmp_path: Path) -> None:
     write(tmp_path / "pia.toml", "[rules.duty]\nspares = ['future']\npattern = '\\bi be on duty and will'\n")
     rules = compile_rules(load_config(tmp_path))
-    said = ("i am on duty and will restart the workers", "i am on duty and will then restart the workers")
+    said = (
+        "i am on duty and will restart the workers",
+        "i am on duty and will then restart the workers",
+        "I'll probably restart the workers",  # own_act spares "future" too, right before a cue only
+    )
     found = signals(timeline(*(say(i, "a", text) for i, text in enumerate(said))), rules)
     assert sorted(found.loc[found["label"] == "mitigation", "row"]) == [0]
 

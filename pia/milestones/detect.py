@@ -160,9 +160,8 @@ def compile_rules(config: Config) -> RuleSet:
     for label, cue in labels.items():
         for veto in config.vetoes(label):
             if lifts := config.spares(veto.name):
-                spares[label, veto.name] = (
-                    f"{_alternation(config.pattern(r) for r in lifts)} (?:{cue.removeprefix('(?i)')})"
-                )
+                lift = _alternation(config.pattern(r) for r in lifts).removeprefix("(?i)")
+                spares[label, veto.name] = f"(?i)(?:{lift}) (?:{cue.removeprefix('(?i)')})"
     return RuleSet(config, rules, labels, vetoes, marker, reactions, numbers, spares)
 
 
