@@ -405,11 +405,11 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
             applies = np.stack(
                 [_applies(near, rules.spares.get((label, v.name))) for v in in_clause], axis=1
             )
+            cues = [cue for _, cue in rules.rules[label]]
             for which in np.unique(applies, axis=0):
                 rows = suspect[(applies == which).all(axis=1)]
                 kept = [v for v, keep in zip(in_clause, which, strict=True) if keep]
                 if kept:
-                    cues = [cue for _, cue in rules.rules[label]]
                     hit[rows[_vetoed_in_clause(text.take(rows), cues, kept)]] = False
         at = np.flatnonzero(hit)
         if len(at):
@@ -418,15 +418,20 @@ def _rule_hits(text: pa.Array, rules: RuleSet) -> list[_Part]:
 
 
 def _applies(text: pa.Array, spare: tuple[str, str] | None) -> np.ndarray:
-    """Where a veto applies to ``text``: everywhere but where ``spare`` lifts it (its rules
-    alone first: the pattern with the label's every rule costs more to build than to run)."""
-    applies = np.ones(len(text), dtype=bool)
-    if not spare or not len(text):
-        return applies
-    at = np.flatnonzero(_match(text, spare[0]))
-    if len(at):
-        applies[at] = ~_match(text.take(at), spare[1])
-    return applies
+    """Where a veto applies to ``text``: everywhere but where ``spare`` (its sparing rules
+    alone, and before the label's cue) lifts it."""
+    return ~_narrowed(text, *spare) if spare else np.ones(len(text), dtype=bool)
+
+
+def _narrowed(text: pa.Array, wide: str, narrow: str) -> np.ndarray:
+    """Where ``narrow`` matches ``text``, run only where ``wide`` (which any match of
+    ``narrow`` holds) does: ``narrow`` holds a label's every rule, and RE2 building it on
+    each call costs more than reading a few rows."""
+    found = _match(text, wide) if len(text) else np.zeros(0, dtype=bool)
+    if narrow != wide and found.any():
+        at = np.flatnonzero(found)
+        found[at] = _match(text.take(at), narrow)
+    return found
 
 
 #: Where a clause of the normalised text ends: its punctuation tokens and line breaks.
@@ -454,26 +459,16 @@ def _vetoed_in_clause(text: pa.Array, cues: list[str], vetoes: list[Veto]) -> np
     at = np.flatnonzero(has_cue)
     for veto in vetoes:
         open_ = at[~has_veto[at]]
-        has_veto[open_] = _scoped_match(flat.take(open_), veto, veto.scope != "clause")
+        scoped = veto.bare if veto.scope == "clause" else veto.pattern
+        has_veto[open_] = _narrowed(flat.take(open_), veto.bare, scoped)
     free = np.bincount(parent, weights=has_cue & ~has_veto, minlength=len(text)) > 0
     any_cue = np.bincount(parent, weights=has_cue, minlength=len(text)) > 0
     vetoed = any_cue & ~free
     across = np.flatnonzero(~any_cue)
     for veto in vetoes:
         if len(across):
-            vetoed[across] |= _scoped_match(text.take(across), veto)
+            vetoed[across] |= _narrowed(text.take(across), veto.bare, veto.pattern)
     return vetoed
-
-
-def _scoped_match(text: pa.Array, veto: Veto, scoped: bool = True) -> np.ndarray:
-    """Where ``veto`` holds in ``text``, around its label's cue when ``scoped``. The scoped
-    pattern holds the label's every rule: it runs only where the veto alone is found, since
-    building it (RE2 compiles a pattern on each call) costs more than reading a few rows."""
-    found = _match(text, veto.bare)
-    if scoped and veto.pattern != veto.bare and found.any():
-        at = np.flatnonzero(found)
-        found[at] = _match(text.take(at), veto.pattern)
-    return found
 
 
 # --- manual milestones ----------------------------------------------------------------------

@@ -264,10 +264,10 @@ def lemma(word: str) -> str:
     "thought") stays itself unless it is an -ing or -ed form."""
     if word in KEEP or not _WORD.search(word):
         return word
-    from lemminflect import getAllLemmas
-
     if word in _JARGON:
         return _JARGON[word]
+    from lemminflect import getAllLemmas
+
     found = getAllLemmas(word)
     if not found:
         return _unknown_verb(word) if _OOV_VERB.fullmatch(word) else word
