@@ -1497,6 +1497,21 @@ def test_a_veto_reaches_a_cue_that_spans_clauses() -> None:
     assert "mitigated" in set(signals(timeline(say(1, "ann", "we fixed it, now we monitor")))["label"])
 
 
+@pytest.mark.parametrize(
+    ("text", "label", "found"),
+    [
+        # a veto before one cue leaves another that spans clauses free
+        ("We increased the resources allocated to the process in order to mitigate the issue. We are now monitoring the service.", "mitigated", True),
+        ("we need to fix it, then we monitor", "mitigated", False),
+        # a veto in the cue's last clause, or just before its last words, still reaches it
+        ("Apps will not work during this time. We will update once this issue is resolved.", "resolved", False),
+        ("we need to fix it, then we monitor. we need to fix", "mitigated", False),
+    ],
+)
+def test_a_cue_across_clauses_is_judged_by_the_vetoes_on_it(text: str, label: str, found: bool) -> None:
+    assert (label in set(signals(timeline(say(1, "ann", text)))["label"])) is found
+
+
 def test_the_longest_marker_wins_and_spaces_in_a_tag_are_any_spaces(tmp_path: Path) -> None:
     # a tag's separator may be a hyphen, so "fix" would also read "fix-deployed: ..."
     write(tmp_path / "pia.toml", '[markers]\nfix = "mitigation"\n"fix-deployed" = "mitigated"\n')

@@ -468,7 +468,79 @@ def _vetoed_in_clause(text: pa.Array, cues: list[str], vetoes: list[Veto]) -> np
     for veto in vetoes:
         if len(across):
             vetoed[across] |= _narrowed(text.take(across), veto.bare, veto.pattern)
+    # the few left vetoed keep the label where a cue spanning clauses has no veto of its own
+    doubt = np.flatnonzero(vetoed)
+    if len(doubt):
+        spans = (~any_cue)[doubt]
+        kept = [
+            _free_span(message, cues, vetoes, every)
+            for message, every in zip(text.take(doubt).to_pylist(), spans, strict=True)
+        ]
+        vetoed[doubt[np.asarray(kept, dtype=bool)]] = False
     return vetoed
+
+
+#: How many places a cue is tried at in one message, and how far back its veto may stand:
+#: the span check runs in Python, so a 100 KB message must not make it quadratic.
+_SPAN_TRIES, _SPAN_LOOKBACK = 64, 300
+
+
+def _free_span(message: str, cues: list[str], vetoes: list[Veto], every: bool) -> bool:
+    """Whether a cue of ``message`` that spans clauses (any cue where ``every``: no clause
+    holds one) has none of ``vetoes`` on it: a ``before`` veto just before it, a ``clause``
+    veto in its first or its last clause. "increased the resources ... in order to mitigate
+    the issue. we are now monitoring" holds "increased ... monitoring" free, whatever "in
+    order to" does to the cue at "mitigate"."""
+    for cue in cues:
+        search, at = _compiled(cue).search, 0
+        for _ in range(_SPAN_TRIES):
+            found = search(message, at)
+            if found is None:
+                break
+            start, end = found.span()
+            at = start + 1
+            ends = [m.span() for m in _ENDS_CLAUSE.finditer(message, start, end)]
+            if not (ends or every):
+                continue
+            head = message[max(0, start - _SPAN_LOOKBACK) : start]
+            # the clauses the cue begins and ends in (one clause where it crosses none)
+            first = (
+                _clause(_TAIL_CLAUSE.search(head)) + message[start : ends[0][0] if ends else end]
+            )
+            tail = message[ends[-1][1] : end] if ends else ""
+            last = tail + _clause(_HEAD_CLAUSE.match(message, end))
+            if not any(_vetoes_span(veto, head, first, tail, last) for veto in vetoes):
+                return True
+    return False
+
+
+def _vetoes_span(veto: Veto, head: str, first: str, tail: str, last: str) -> bool:
+    """Whether ``veto`` cancels a cue that spans clauses: ``head`` is the text before it,
+    ``first`` and ``last`` its first and last clauses, ``tail`` its part in the last
+    ("monitor. we need to fix": "need to" stands before the cue's last words)."""
+    found = _compiled(veto.bare).search
+    if veto.scope == "before":
+        return _compiled(veto.bare + _BEFORE_CUE).search(head) is not None or bool(
+            tail and found(tail)
+        )
+    return found(first) is not None or found(last) is not None
+
+
+#: What a ``before`` veto may leave between itself and the cue (as in :func:`_scoped`).
+_BEFORE_CUE = r"(?: [^ .,;:!?\n][^ ]*){0,2} \Z"
+#: A clause end inside a cue's match (not the stop a cue may end on), and the clause a
+#: text ends or starts with.
+_ENDS_CLAUSE = re.compile(r" [.,;:!?—–] | \n ")
+_TAIL_CLAUSE, _HEAD_CLAUSE = re.compile(_CLAUSE + r"\Z"), re.compile(_CLAUSE)
+
+
+def _clause(found: re.Match[str] | None) -> str:
+    return found.group() if found else ""
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 # --- manual milestones ----------------------------------------------------------------------
