@@ -230,11 +230,26 @@ def load_config(data_dir: str | os.PathLike[str] | None = None) -> Config:
         (f"pia/milestones/{PACKAGED}", _parse(packaged.read_bytes(), PACKAGED)),
         integration_config.packaged_layer(),
     ]
-    if data_dir is not None:
-        local = Path(data_dir) / "pia.toml"
-        if local.is_file():
-            layers.append((str(local), _parse(local.read_bytes(), str(local))))
-    return build_config(layers)
+    local = Path(data_dir) / "pia.toml" if data_dir is not None else None
+    if local and local.is_file():
+        layers.append((str(local), _parse(local.read_bytes(), str(local))))
+    config = build_config(layers)
+    if local and local.is_file():  # its types are checked by now
+        _check_spelling(*layers[-1])
+    return config
+
+
+def _check_spelling(path: str, table: dict[str, Any]) -> None:
+    """A ``pia.toml`` pattern that spells a word the rules never see ("resolved", which they
+    read as "resolve") is an error, not a rule that silently matches nothing."""
+    from pia.milestones.normalise import unreadable
+
+    patterns = {f"rules.{k}.pattern": v.get("pattern") for k, v in table.get("rules", {}).items()}
+    patterns |= {f"fragments.{k}": v for k, v in table.get("fragments", {}).items()}
+    for key, pattern in patterns.items():
+        if isinstance(pattern, str) and (words := unreadable(pattern)):
+            shown = ", ".join(f'"{word}" (spell "{form}")' for word, form in words)
+            raise ConfigError(path, key, f"rules read lemmas, so these words never match: {shown}")
 
 
 def build_config(layers: list[tuple[str, dict[str, Any]]]) -> Config:

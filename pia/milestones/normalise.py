@@ -290,3 +290,21 @@ def _unknown_verb(word: str) -> str:
     base = getAllLemmasOOV(word, upos="VERB")["VERB"][0]
     regular = (base + "ed", base + "d", base + "ing", base.removesuffix("e") + "ing")
     return base if word in regular else word
+
+
+def unreadable(pattern: str) -> list[tuple[str, str]]:
+    """The words ``pattern`` spells that the normalised text never holds, each with what the
+    text has instead: a rule that spells "resolved" or "found" matches nothing unless it also
+    spells "resolve" or "find". Escapes, character classes, group names and ``{placeholders}``
+    are left out, and a plural's optional "s" ("customers?") is read as the singular."""
+    plain = re.sub(r"\\[a-zA-Z]|\{[^}]*\}|\(\?P?<[^>]*>", " ", pattern.lower())
+    # a word that touches a character class ("[rr]estarted") is not spelled out
+    plain = re.sub(r"\[[^\]]*\]", "-", plain)
+    plain = re.sub(r"([a-z])s\?", r"\1", plain)
+    words = set(re.findall(r"(?<![\w'-])[a-z][a-z']*[a-z](?![\w'-])", plain))
+    read = {word: normal_token(word) for word in sorted(words)}
+    return [
+        (word, form)
+        for word, form in read.items()
+        if form != word and form not in (plain if " " in form else words)
+    ]
