@@ -26,6 +26,8 @@ from helpers import T0, say, timeline
         ("didn't help :(", "do not help :"),
         ("dont restart it", "do not restart it"),
         ("we’re rolling back", "we be roll back"),
+        # "'d" is "would" after a pronoun, and chat's past tense after a verb
+        ("i'd restart it", "i would restart it"), ("we hup'd nginx", "we hup nginx"), ("cc'd the db team", "cc the db team"),
         ("the db's fallen over", "the db fallen over"),
         ("it should be back now", "it should be back now"),
         ("errors are recovering", "error be recovering"),

@@ -79,6 +79,26 @@ _IS_AFTER = frozenset(
         "this",
     ]
 )
+#: Words whose "'d" is "would" (or "had"); after any other word it is a past tense.
+_WOULD_AFTER = frozenset(
+    [
+        "i",
+        "you",
+        "u",
+        "we",
+        "they",
+        "he",
+        "she",
+        "it",
+        "that",
+        "who",
+        "there",
+        "what",
+        "where",
+        "how",
+        "this",
+    ]
+)
 _SUFFIXES = (
     ("n't", " not"),
     ("'re", " be"),
@@ -245,6 +265,8 @@ def _contraction(core: str) -> str:
         if base == "let":
             return "let us"
         return lemma(base) + (" be" if base in _IS_AFTER else "") if base else ""
+    if core.endswith("'d") and core[:-2] not in _WOULD_AFTER:
+        return lemma(core[:-2])  # chat's past tense: "hup'd", "ok'd", "cc'd"
     for suffix, rest in _SUFFIXES:
         if core.endswith(suffix) and len(core) > len(suffix):
             return lemma(core[: -len(suffix)]) + rest
