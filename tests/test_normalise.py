@@ -86,7 +86,7 @@ def test_every_word_a_rule_spells_can_be_in_the_text_it_reads() -> None:
     [
         (r"\bhas been resolved\b", [("been", "be"), ("has", "have"), ("resolved", "resolve")]),
         (r"\b(?:found|find) it\b", []),
-        (r"\bcustomers? (?:are|be) (?P<who>affected)\b", [("affected", "affect")]),
+        (r"\bcustomers? (?:are|be) (?P<affects>affected)\b", [("affected", "affect")]),
         (r"\bwon't\b|\bwill not\b", []),
         (r"\b[Rr]estarted\b|{remedy} done", []),
     ],

@@ -319,8 +319,8 @@ def unreadable(pattern: str) -> list[tuple[str, str]]:
     text has instead: a rule that spells "resolved" or "found" matches nothing unless it also
     spells "resolve" or "find". Escapes, character classes, group names and ``{placeholders}``
     are left out, and a plural's optional "s" ("customers?") is read as the singular."""
-    plain = re.sub(r"\\[a-zA-Z]|\{[^}]*\}|\(\?P?<[^>]*>", " ", pattern.lower())
-    # a word that touches a character class ("[rr]estarted") is not spelled out
+    plain = re.sub(r"\\[a-zA-Z]|\{[^}]*\}|\(\?P<\w+>", " ", pattern).lower()
+    # a word that touches a character class ("[Rr]estarted") is not spelled out
     plain = re.sub(r"\[[^\]]*\]", "-", plain)
     plain = re.sub(r"([a-z])s\?", r"\1", plain)
     words = set(re.findall(r"(?<![\w'-])[a-z][a-z']*[a-z](?![\w'-])", plain))
