@@ -1497,6 +1497,12 @@ def test_a_veto_reaches_a_cue_that_spans_clauses() -> None:
     assert "mitigated" in set(signals(timeline(say(1, "ann", "we fixed it, now we monitor")))["label"])
 
 
+def test_a_veto_reaches_a_cue_that_starts_inside_a_hyphenated_word() -> None:
+    labels = lambda text: set(signals(timeline(say(1, "ann", text)))["label"])  # noqa: E731
+    assert "mitigated" in labels("the hot-fix has been implemented")
+    assert "mitigated" not in labels("we will post an update once the hot-fix has been implemented")
+
+
 @pytest.mark.parametrize(
     ("text", "label", "found"),
     [

@@ -193,7 +193,8 @@ def _scoped(pattern: str, scope: str, cue: str) -> str:
     if scope == "after":
         return f"(?i){cue}{_SENTENCE}{veto}"
     if scope == "before":
-        return f"(?i){veto}(?: [^ .,;:!?\n][^ ]*){{0,2}} {cue}"
+        # the cue may start inside a hyphenated word: "once the hot-fix has been applied"
+        return f"(?i){veto}(?: [^ .,;:!?\n][^ ]*){{0,2}} (?:[^ ]*-)?{cue}"
     return f"(?i){veto}"
 
 
@@ -527,7 +528,7 @@ def _vetoes_span(veto: Veto, head: str, first: str, tail: str, last: str) -> boo
 
 
 #: What a ``before`` veto may leave between itself and the cue (as in :func:`_scoped`).
-_BEFORE_CUE = r"(?: [^ .,;:!?\n][^ ]*){0,2} \Z"
+_BEFORE_CUE = r"(?: [^ .,;:!?\n][^ ]*){0,2} (?:[^ ]*-)?\Z"
 #: A clause end inside a cue's match (not the stop a cue may end on), and the clause a
 #: text ends or starts with.
 _ENDS_CLAUSE = re.compile(r" [.,;:!?—–] | \n ")
