@@ -994,6 +994,10 @@ def test_not_our_remedy(text: str) -> None:
         ("Delayed jobs are now being processed.", "mitigated", True),
         ("We are facing delays in processing the reporting data.", "mitigated", False),
         ("Recovery is underway.", "mitigated", True),
+        # a fix to come, or on a condition, is no mitigation yet
+        ("We will provide another update, or sooner if the mitigation is applied.", "mitigated", False),
+        ("We will be deploying changes and continue to monitor all systems.", "mitigated", False),
+        ("We have deployed changes and continue to monitor all systems.", "mitigated", True),
         ("Issue resolved.", "resolved", True),
         ("calling it", "resolved", True),
         ("right, I'm calling it, SEV2", "resolved", False),
