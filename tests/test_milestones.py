@@ -994,6 +994,9 @@ def test_not_our_remedy(text: str) -> None:
         ("Delayed jobs are now being processed.", "mitigated", True),
         ("We are facing delays in processing the reporting data.", "mitigated", False),
         ("Recovery is underway.", "mitigated", True),
+        # "due to" a bare "issue" names no cause; "due to an issue with" the provider does
+        ("Due to an ongoing issue, we have disabled the option to sort the comments.", "hypothesis", False),
+        ("The outage was due to an issue with our DNS provider.", "hypothesis", True),
         # a fix to come, or on a condition, is no mitigation yet
         ("We will provide another update, or sooner if the mitigation is applied.", "mitigated", False),
         ("We will be deploying changes and continue to monitor all systems.", "mitigated", False),
