@@ -1505,9 +1505,8 @@ def test_a_veto_reaches_a_cue_that_spans_clauses() -> None:
 
 
 def test_a_veto_reaches_a_cue_that_starts_inside_a_hyphenated_word() -> None:
-    labels = lambda text: set(signals(timeline(say(1, "ann", text)))["label"])  # noqa: E731
-    assert "mitigated" in labels("the hot-fix has been implemented")
-    assert "mitigated" not in labels("we will post an update once the hot-fix has been implemented")
+    done, planned = labels_of("the hot-fix has been implemented", "we will post an update once the hot-fix has been implemented")
+    assert "mitigated" in done and "mitigated" not in planned
 
 
 @pytest.mark.parametrize(
@@ -1522,7 +1521,7 @@ def test_a_veto_reaches_a_cue_that_starts_inside_a_hyphenated_word() -> None:
     ],
 )
 def test_a_cue_across_clauses_is_judged_by_the_vetoes_on_it(text: str, label: str, found: bool) -> None:
-    assert (label in set(signals(timeline(say(1, "ann", text)))["label"])) is found
+    assert (label in labels_of(text)[0]) is found
 
 
 def test_the_longest_marker_wins_and_spaces_in_a_tag_are_any_spaces(tmp_path: Path) -> None:
