@@ -3,7 +3,6 @@ any script, 100 KB messages, emoji only, impossible times, markup that never clo
 
 from __future__ import annotations
 
-import re
 import time
 import tomllib
 from importlib.resources import files
