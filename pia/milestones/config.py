@@ -230,12 +230,13 @@ def load_config(data_dir: str | os.PathLike[str] | None = None) -> Config:
         (f"pia/milestones/{PACKAGED}", _parse(packaged.read_bytes(), PACKAGED)),
         integration_config.packaged_layer(),
     ]
-    local = Path(data_dir) / "pia.toml" if data_dir is not None else None
-    if local and local.is_file():
-        layers.append((str(local), _parse(local.read_bytes(), str(local))))
+    local = None
+    if data_dir is not None and (path := Path(data_dir) / "pia.toml").is_file():
+        local = (str(path), _parse(path.read_bytes(), str(path)))
+        layers.append(local)
     config = build_config(layers)
-    if local and local.is_file():  # its types are checked by now
-        _check_spelling(*layers[-1])
+    if local:  # its types are checked by now
+        _check_spelling(*local)
     return config
 
 

@@ -100,6 +100,9 @@ PRIORITY = {
 # Clause and sentence ends for the scoped vetoes; "v2.30.4", "10:15" and "1,000" end nothing.
 _CLAUSE = r"(?:[^.,;:!?\n—–]|[.,:]\w)*"
 _SENTENCE = r"(?:[^.;!?\n]|\.\w)*"
+#: What a ``before`` veto may leave between itself and the cue: up to two words, and the head
+#: of a hyphenated word the cue starts inside ("once the hot-fix has been applied").
+_BEFORE_GAP = r"(?: [^ .,;:!?\n][^ ]*){0,2} (?:[^ ]*-)?"
 
 
 @dataclass(frozen=True)
@@ -193,8 +196,7 @@ def _scoped(pattern: str, scope: str, cue: str) -> str:
     if scope == "after":
         return f"(?i){cue}{_SENTENCE}{veto}"
     if scope == "before":
-        # the cue may start inside a hyphenated word: "once the hot-fix has been applied"
-        return f"(?i){veto}(?: [^ .,;:!?\n][^ ]*){{0,2}} (?:[^ ]*-)?{cue}"
+        return f"(?i){veto}{_BEFORE_GAP}{cue}"
     return f"(?i){veto}"
 
 
@@ -521,14 +523,12 @@ def _vetoes_span(veto: Veto, head: str, first: str, tail: str, last: str) -> boo
     ("monitor. we need to fix": "need to" stands before the cue's last words)."""
     found = _compiled(veto.bare).search
     if veto.scope == "before":
-        return _compiled(veto.bare + _BEFORE_CUE).search(head) is not None or bool(
+        return _compiled(veto.bare + _BEFORE_GAP + r"\Z").search(head) is not None or bool(
             tail and found(tail)
         )
     return found(first) is not None or found(last) is not None
 
 
-#: What a ``before`` veto may leave between itself and the cue (as in :func:`_scoped`).
-_BEFORE_CUE = r"(?: [^ .,;:!?\n][^ ]*){0,2} (?:[^ ]*-)?\Z"
 #: A clause end inside a cue's match (not the stop a cue may end on), and the clause a
 #: text ends or starts with.
 _ENDS_CLAUSE = re.compile(r" [.,;:!?—–] | \n ")
